@@ -1,0 +1,45 @@
+// Package event defines the commpulse event contract v1 (topic comms.events)
+// and its strict decoder, plus the directory and consent records.
+package event
+
+import "time"
+
+// SchemaVersion is the only event schema this build accepts.
+const SchemaVersion = 1
+
+// Channels accepted in Event.Channel.
+const (
+	ChannelChat    = "chat"
+	ChannelEmail   = "email"
+	ChannelMeeting = "meeting"
+)
+
+// Event is one communication event, contract v1. Text is optional and is
+// never persisted: it is scored in memory and dropped.
+type Event struct {
+	Schema     int       `json:"schema"`
+	EventID    string    `json:"event_id"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Channel    string    `json:"channel"`
+	Sender     string    `json:"sender"`
+	Recipients []string  `json:"recipients,omitempty"`
+	ThreadID   string    `json:"thread_id,omitempty"`
+	Consent    bool      `json:"consent"`
+	Lang       string    `json:"lang,omitempty"`
+	Text       string    `json:"text,omitempty"`
+}
+
+// Directory is a record of the compacted topic comms.directory (key = person).
+// A tombstone (nil value) removes the person.
+type Directory struct {
+	Person    string    `json:"person"`
+	Team      string    `json:"team"`
+	ValidFrom time.Time `json:"valid_from"`
+}
+
+// Consent is a record of the compacted topic comms.consent (key = person).
+type Consent struct {
+	Person  string    `json:"person"`
+	OptedIn bool      `json:"opted_in"`
+	At      time.Time `json:"at"`
+}
