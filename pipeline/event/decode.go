@@ -1,0 +1,296 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Reason is the machine-readable cause of a rejected event. It is used as
+// the DLQ header value and as the value of the "reason" metric label, so the
+// set is small and fixed.
+type Reason string
+
+const (
+	ReasonOversize      Reason = "oversize"
+	ReasonBadJSON       Reason = "bad_json"
+	ReasonInvalidUTF8   Reason = "invalid_utf8"
+	ReasonUnknownSchema Reason = "unknown_schema"
+	ReasonUnknownField  Reason = "unknown_field"
+	ReasonMissingField  Reason = "missing_field"
+	ReasonBadTimestamp  Reason = "bad_timestamp"
+	ReasonBadChannel    Reason = "bad_channel"
+	ReasonBadID         Reason = "bad_id"
+	ReasonPIIID         Reason = "pii_id"
+	ReasonTooManyRecips Reason = "too_many_recipients"
+)
+
+// Reasons lists every Reason, for pre-initialising metric label values.
+var Reasons = []Reason{
+	ReasonOversize, ReasonBadJSON, ReasonInvalidUTF8, ReasonUnknownSchema,
+	ReasonUnknownField, ReasonMissingField, ReasonBadTimestamp, ReasonBadChannel,
+	ReasonBadID, ReasonPIIID, ReasonTooManyRecips,
+}
+
+// DecodeError is returned for any event that breaks the contract. Detail
+// never contains message text; it may name a field.
+type DecodeError struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *DecodeError) Error() string {
+	if e.Detail == "" {
+		return "invalid event: " + string(e.Reason)
+	}
+	return "invalid event: " + string(e.Reason) + ": " + e.Detail
+}
+
+func reject(r Reason, format string, args ...any) error {
+	return &DecodeError{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ReasonOf returns the Reason of a decode error, or "" if err is not one.
+func ReasonOf(err error) Reason {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return ""
+}
+
+// Limits bounds what the decoder accepts. The zero value means DefaultLimits.
+type Limits struct {
+	MaxBytes      int           // whole encoded event
+	MaxRecipients int           // recipients per event
+	MaxIDLen      int           // any id field
+	MaxFuture     time.Duration // occurred_at may be at most this far ahead of now
+	MaxPast       time.Duration // and at most this far behind now (0: no limit)
+}
+
+// DefaultLimits are generous for chat and e-mail and small enough that one
+// hostile event cannot hurt the pipeline.
+var DefaultLimits = Limits{
+	MaxBytes:      256 << 10,
+	MaxRecipients: 1000,
+	MaxIDLen:      128,
+	MaxFuture:     24 * time.Hour,
+	MaxPast:       0,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxBytes > 0 {
+		d.MaxBytes = l.MaxBytes
+	}
+	if l.MaxRecipients > 0 {
+		d.MaxRecipients = l.MaxRecipients
+	}
+	if l.MaxIDLen > 0 {
+		d.MaxIDLen = l.MaxIDLen
+	}
+	if l.MaxFuture > 0 {
+		d.MaxFuture = l.MaxFuture
+	}
+	if l.MaxPast > 0 {
+		d.MaxPast = l.MaxPast
+	}
+	return d
+}
+
+// wire mirrors Event with pointers, so that a missing required field can be
+// told apart from its zero value (consent=false is valid, absent is not).
+type wire struct {
+	Schema     json.RawMessage `json:"schema"`
+	EventID    *string         `json:"event_id"`
+	OccurredAt *string         `json:"occurred_at"`
+	Channel    *string         `json:"channel"`
+	Sender     *string         `json:"sender"`
+	Recipients []string        `json:"recipients"`
+	ThreadID   string          `json:"thread_id"`
+	Consent    *bool           `json:"consent"`
+	Lang       string          `json:"lang"`
+	Text       string          `json:"text"`
+}
+
+// Decode parses one v1 event strictly: unknown fields, unknown schema
+// versions, missing required fields, bad timestamps and ids that look like
+// personal data are all rejected with a *DecodeError. now is used to reject
+// timestamps too far in the future (clock skew beyond Limits.MaxFuture).
+//
+// Strictness is deliberate: a producer that leaks an e-mail address as a
+// pseudonym must be stopped at the door, not cleaned up downstream.
+func Decode(b []byte, lim Limits, now time.Time) (Event, error) {
+	lim = lim.withDefaults()
+	if len(b) > lim.MaxBytes {
+		return Event{}, reject(ReasonOversize, "%d bytes > limit %d", len(b), lim.MaxBytes)
+	}
+	if !utf8.Valid(b) {
+		return Event{}, reject(ReasonInvalidUTF8, "event is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w wire
+	if err := dec.Decode(&w); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return Event{}, reject(ReasonUnknownField, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return Event{}, reject(ReasonBadJSON, "%s", jsonErrDetail(err))
+	}
+	if dec.More() {
+		return Event{}, reject(ReasonBadJSON, "trailing data after the event object")
+	}
+	if w.Schema == nil {
+		return Event{}, reject(ReasonMissingField, "schema")
+	}
+	if string(w.Schema) != "1" {
+		if c := w.Schema[0]; c != '-' && (c < '0' || c > '9') {
+			return Event{}, reject(ReasonBadJSON, "schema must be a number")
+		}
+		return Event{}, reject(ReasonUnknownSchema, "schema %.20s (this build accepts %d)", string(w.Schema), SchemaVersion)
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"event_id", w.EventID}, {"occurred_at", w.OccurredAt}, {"channel", w.Channel}, {"sender", w.Sender}} {
+		if f.v == nil || *f.v == "" {
+			return Event{}, reject(ReasonMissingField, "%s", f.name)
+		}
+	}
+	if w.Consent == nil {
+		return Event{}, reject(ReasonMissingField, "consent")
+	}
+	ev := Event{
+		Schema:   SchemaVersion,
+		EventID:  *w.EventID,
+		Channel:  *w.Channel,
+		Sender:   *w.Sender,
+		ThreadID: w.ThreadID,
+		Consent:  *w.Consent,
+		Lang:     w.Lang,
+		Text:     w.Text,
+	}
+	ts, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
+	if err != nil {
+		return Event{}, reject(ReasonBadTimestamp, "occurred_at is not RFC 3339")
+	}
+	if lim.MaxFuture > 0 && ts.After(now.Add(lim.MaxFuture)) {
+		return Event{}, reject(ReasonBadTimestamp, "occurred_at is more than %s in the future", lim.MaxFuture)
+	}
+	if lim.MaxPast > 0 && ts.Before(now.Add(-lim.MaxPast)) {
+		return Event{}, reject(ReasonBadTimestamp, "occurred_at is more than %s in the past", lim.MaxPast)
+	}
+	if ts.Year() < 2000 {
+		return Event{}, reject(ReasonBadTimestamp, "occurred_at before the year 2000")
+	}
+	ev.OccurredAt = ts.UTC()
+	switch ev.Channel {
+	case ChannelChat, ChannelEmail, ChannelMeeting:
+	default:
+		return Event{}, reject(ReasonBadChannel, "channel must be chat, email or meeting")
+	}
+	if len(w.Recipients) > lim.MaxRecipients {
+		return Event{}, reject(ReasonTooManyRecips, "%d recipients > limit %d", len(w.Recipients), lim.MaxRecipients)
+	}
+	if err := CheckID("event_id", ev.EventID, lim.MaxIDLen, false); err != nil {
+		return Event{}, err
+	}
+	if err := CheckID("sender", ev.Sender, lim.MaxIDLen, true); err != nil {
+		return Event{}, err
+	}
+	if ev.ThreadID != "" {
+		if err := CheckID("thread_id", ev.ThreadID, lim.MaxIDLen, false); err != nil {
+			return Event{}, err
+		}
+	}
+	if len(w.Recipients) > 0 {
+		ev.Recipients = make([]string, 0, len(w.Recipients))
+		seen := make(map[string]struct{}, len(w.Recipients))
+		for _, r := range w.Recipients {
+			if err := CheckID("recipients", r, lim.MaxIDLen, true); err != nil {
+				return Event{}, err
+			}
+			if _, dup := seen[r]; dup || r == ev.Sender {
+				continue // a duplicate or self-addressed recipient adds no tie
+			}
+			seen[r] = struct{}{}
+			ev.Recipients = append(ev.Recipients, r)
+		}
+	}
+	if len(ev.Lang) > 16 {
+		return Event{}, reject(ReasonBadID, "lang longer than 16 bytes")
+	}
+	return ev, nil
+}
+
+// jsonErrDetail describes a JSON syntax/type error without echoing input.
+func jsonErrDetail(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %s: expected %s", te.Field, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "truncated or empty JSON"
+	}
+	return "not a JSON object"
+}
+
+var (
+	// idChars is the alphabet of pseudonymous ids: opaque tokens, no spaces.
+	idChars = regexp.MustCompile(`^[A-Za-z0-9_\-:.]+$`)
+	// phoneLike: 7+ digits, optionally with +, spaces, dots, dashes or
+	// parentheses between them: "+44 20 7946 0958", "555-123-4567".
+	phoneLike = regexp.MustCompile(`^\+?[0-9][0-9 ().\-]{5,}[0-9]$`)
+	// nameLike: "John.Smith", "john_smith", "Mary-Ann.O-Neil": two or more
+	// alphabetic words joined by . _ or -, with no digit anywhere. Opaque
+	// pseudonyms (p_5f2c9a1e...) contain digits or a single word.
+	nameLike = regexp.MustCompile(`^[A-Za-z][a-z]+([._\-][A-Za-z][a-z']+)+$`)
+)
+
+// CheckID validates one id field. person marks ids of people, which must
+// not look like an e-mail address, a phone number or a name.
+func CheckID(field, id string, maxLen int, person bool) error {
+	if id == "" {
+		return reject(ReasonBadID, "%s: empty id", field)
+	}
+	if maxLen > 0 && len(id) > maxLen {
+		return reject(ReasonBadID, "%s: id longer than %d bytes", field, maxLen)
+	}
+	if person {
+		if strings.Contains(id, "@") {
+			return reject(ReasonPIIID, "%s looks like an e-mail address", field)
+		}
+		if strings.ContainsAny(id, " \t") && !phoneLike.MatchString(id) {
+			return reject(ReasonPIIID, "%s contains spaces (looks like a name)", field)
+		}
+		if phoneLike.MatchString(id) && digits(id) >= 7 {
+			return reject(ReasonPIIID, "%s looks like a phone number", field)
+		}
+		if nameLike.MatchString(id) {
+			return reject(ReasonPIIID, "%s looks like a person's name", field)
+		}
+	}
+	if !idChars.MatchString(id) {
+		return reject(ReasonBadID, "%s: ids may only hold letters, digits and _-:.", field)
+	}
+	return nil
+}
+
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
