@@ -1,0 +1,148 @@
+package anomaly
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Detector names, as reported in Explanation.Detector and accepted in
+// Config.Detectors.
+const (
+	DetectorLevel   = "level"   // robust windowed z-score (median / IQR)
+	DetectorEntropy = "entropy" // relative entropy of recent vs reference histogram
+	DetectorCUSUM   = "cusum"   // two-sided CUSUM of robust z-scores (level shifts)
+)
+
+// AllDetectors lists every detector in the order they are evaluated.
+var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM}
+
+// Config is the single parameter set of a Detector. DefaultConfig holds the
+// values measured on NAB (see the package documentation); Validate rejects
+// combinations that cannot work.
+type Config struct {
+	// Detectors enabled; empty means AllDetectors.
+	Detectors []string
+
+	// Warmup is the number of leading points that only train the detector
+	// (score 0).
+	Warmup int
+	// Window is the length, in points, of the reference history the robust
+	// baseline and the entropy test compare against.
+	Window int
+	// Recent is the length of the recent window the entropy test compares
+	// with the reference.
+	Recent int
+	// Bins is the number of equiprobable histogram bins of the entropy test.
+	Bins int
+	// CUSUMDrift is the allowance k of the CUSUM, in robust standard
+	// deviations; shifts smaller than k are ignored.
+	CUSUMDrift float64
+	// CUSUMClip bounds each z-score fed to the CUSUM so a single spike (the
+	// level detector's job) cannot trip it.
+	CUSUMClip float64
+
+	// ScoreScale maps surprise s = -log10(p) to a score s/(s+ScoreScale):
+	// p = 10^-ScoreScale scores 0.5. The map never saturates, so a corpus
+	// threshold sweep still sees an order among very surprising points.
+	ScoreScale float64
+	// AlarmScore is the score at or above which a point counts as an alarm
+	// for suppression and the explanation band.
+	AlarmScore float64
+	// Suppress is the number of points after an alarm during which scores are
+	// multiplied by SuppressFactor, so one incident raises one alarm.
+	Suppress       int
+	SuppressFactor float64
+
+	// Season enables the seasonal baseline when > 0: the expected value of a
+	// point is the median of the last SeasonDepth points that fell in the
+	// same Bucket of the season (e.g. Season 168h, Bucket 1h: same hour of
+	// week). Used for hourly team series with daily and weekly cycles.
+	Season      time.Duration
+	Bucket      time.Duration
+	SeasonDepth int
+}
+
+// DefaultConfig returns the parameter set used for every series.
+func DefaultConfig() Config {
+	return Config{
+		Warmup:         150,
+		Window:         400,
+		Recent:         24,
+		Bins:           6,
+		CUSUMDrift:     1,
+		CUSUMClip:      4,
+		ScoreScale:     10,
+		AlarmScore:     0.5,
+		Suppress:       300,
+		SuppressFactor: 0.3,
+	}
+}
+
+// SeasonalConfig returns DefaultConfig with the hour-of-week seasonal
+// baseline, for hourly team series.
+func SeasonalConfig() Config {
+	c := DefaultConfig()
+	c.Season = 7 * 24 * time.Hour
+	c.Bucket = time.Hour
+	c.SeasonDepth = 6
+	c.Warmup = 2 * 7 * 24 // two weeks: every hour of week seen twice
+	c.Suppress = 24
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	for _, d := range c.Detectors {
+		switch d {
+		case DetectorLevel, DetectorEntropy, DetectorCUSUM:
+		default:
+			return fmt.Errorf("anomaly: unknown detector %q", d)
+		}
+	}
+	switch {
+	case c.Warmup < 0:
+		return errors.New("anomaly: Warmup must be >= 0")
+	case c.Window < 8:
+		return errors.New("anomaly: Window must be >= 8")
+	case c.Recent < 2 || c.Recent >= c.Window:
+		return errors.New("anomaly: Recent must be in [2, Window)")
+	case c.Bins < 2 || c.Bins > c.Window/2:
+		return errors.New("anomaly: Bins must be in [2, Window/2]")
+	case c.CUSUMDrift <= 0 || c.CUSUMClip <= c.CUSUMDrift:
+		return errors.New("anomaly: need 0 < CUSUMDrift < CUSUMClip")
+	case c.ScoreScale <= 0:
+		return errors.New("anomaly: ScoreScale must be > 0")
+	case c.AlarmScore <= 0 || c.AlarmScore >= 1:
+		return errors.New("anomaly: AlarmScore must be in (0, 1)")
+	case c.Suppress < 0:
+		return errors.New("anomaly: Suppress must be >= 0")
+	case c.SuppressFactor < 0 || c.SuppressFactor > 1:
+		return errors.New("anomaly: SuppressFactor must be in [0, 1]")
+	case c.Season < 0 || c.Bucket < 0:
+		return errors.New("anomaly: Season and Bucket must be >= 0")
+	}
+	if c.Season > 0 {
+		switch {
+		case c.Bucket <= 0 || c.Season%c.Bucket != 0:
+			return errors.New("anomaly: Season must be a positive multiple of Bucket")
+		case c.Season/c.Bucket > 1<<16:
+			return errors.New("anomaly: Season/Bucket must be at most 65536 buckets")
+		case c.SeasonDepth < 1:
+			return errors.New("anomaly: SeasonDepth must be >= 1")
+		}
+	}
+	return nil
+}
+
+func (c Config) enabled(name string) bool {
+	if len(c.Detectors) == 0 {
+		return true
+	}
+	for _, d := range c.Detectors {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}

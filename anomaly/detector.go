@@ -1,0 +1,276 @@
+package anomaly
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Direction tells whether a point is above or below its expected value.
+type Direction int8
+
+const (
+	Flat Direction = 0
+	Up   Direction = 1
+	Down Direction = -1
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Up:
+		return "up"
+	case Down:
+		return "down"
+	}
+	return "flat"
+}
+
+// Explanation is the verdict on one point.
+type Explanation struct {
+	Time     time.Time
+	Value    float64
+	Expected float64 // baseline (robust median, seasonal when configured)
+	// Low and High bound the band outside which the level detector alone
+	// would raise an alarm (score >= Config.AlarmScore).
+	Low, High float64
+	// Score in [0, 1]: s/(s+ScoreScale) of the largest surprise
+	// s = -log10(p) among the enabled detectors, damped after an alarm.
+	Score     float64
+	Direction Direction
+	// Detector is the detector with the largest surprise ("" in warm-up).
+	Detector string
+	// Warmup is true while the detector is still learning (Score is 0).
+	Warmup bool
+	// Suppressed is true when Score was damped by a recent alarm.
+	Suppressed bool
+}
+
+// Anomalous reports whether the point reaches the alarm score.
+func (e Explanation) Anomalous(cfg Config) bool { return e.Score >= cfg.AlarmScore }
+
+// Detector scores one series point by point. It is deterministic: feeding
+// the same points to a new Detector rebuilds exactly the same state, which is
+// how a restarted analyzer recovers (see Replay). A Detector is not safe for
+// concurrent use; use one per series.
+type Detector struct {
+	cfg   Config
+	level bool
+	ent   bool
+	cusum bool
+
+	n       int
+	ref     *rolling // residuals u = x - seasonal baseline
+	raw     *rolling // raw values, fallback baseline for unseen buckets
+	season  *seasonal
+	cPos    float64
+	cNeg    float64
+	quiet   int // points left in the suppression period
+	bandZ   float64
+	counts  []float64
+	edges   []float64
+	alarmAt float64 // score of the alarm that started the suppression
+}
+
+// New returns a Detector for cfg.
+func New(cfg Config) (*Detector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Detector{
+		cfg:    cfg,
+		level:  cfg.enabled(DetectorLevel),
+		ent:    cfg.enabled(DetectorEntropy),
+		cusum:  cfg.enabled(DetectorCUSUM),
+		ref:    newRolling(cfg.Window),
+		counts: make([]float64, cfg.Bins),
+		edges:  make([]float64, cfg.Bins-1),
+	}
+	if cfg.Season > 0 {
+		d.season = newSeasonal(cfg.Season, cfg.Bucket, cfg.SeasonDepth)
+		d.raw = newRolling(cfg.Window)
+	}
+	alarmSurprise := cfg.ScoreScale * cfg.AlarmScore / (1 - cfg.AlarmScore)
+	d.bandZ = zForSurprise(alarmSurprise)
+	return d, nil
+}
+
+// Replay returns a Detector that has observed points, in order: the state a
+// long-running Detector would have after them. It is how the analyzer
+// rebuilds detectors from stored history after a restart.
+func Replay(cfg Config, times []time.Time, values []float64) (*Detector, error) {
+	if len(times) != len(values) {
+		return nil, fmt.Errorf("anomaly: replay: %d times but %d values", len(times), len(values))
+	}
+	d, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for i := range times {
+		if _, err := d.Observe(times[i], values[i]); err != nil {
+			return nil, fmt.Errorf("anomaly: replay point %d: %w", i, err)
+		}
+	}
+	return d, nil
+}
+
+// Config returns the detector's configuration.
+func (d *Detector) Config() Config { return d.cfg }
+
+// Observe scores the point (t, v) against the points seen before it, then
+// learns it. Points must be fed in arrival order; their times only pick the
+// seasonal bucket, so a clock that jumps back (NAB's machine_temperature
+// series has one) is accepted. NaN and infinite values are scored 0 and not
+// learned, so a gap cannot poison the baseline. The error is reserved for
+// future input checks and is nil today.
+func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
+	e := Explanation{Time: t, Value: v, Expected: v, Low: v, High: v}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		e.Warmup = d.n < d.cfg.Warmup
+		return e, nil
+	}
+	// Seasonal baseline: u is the residual against the same bucket's median.
+	base := 0.0
+	if d.season != nil {
+		var ok bool
+		base, ok = d.season.expected(t)
+		if !ok {
+			if d.raw.len() > 0 {
+				base = d.raw.quantile(0.5)
+			} else {
+				base = v
+			}
+		}
+	}
+	u := v - base
+
+	if d.ref.len() < 2 {
+		d.learn(t, v, u)
+		e.Warmup = true
+		return e, nil
+	}
+	med := d.ref.quantile(0.5)
+	scale := d.scale(med)
+	z := (u - med) / scale
+	e.Expected = base + med
+	e.Low = e.Expected - d.bandZ*scale
+	e.High = e.Expected + d.bandZ*scale
+	switch {
+	case z > 0:
+		e.Direction = Up
+	case z < 0:
+		e.Direction = Down
+	}
+
+	best, who := 0.0, ""
+	if d.level {
+		if s := normalSurprise(z); s > best {
+			best, who = s, DetectorLevel
+		}
+	}
+	if d.cusum {
+		zc := math.Max(-d.cfg.CUSUMClip, math.Min(d.cfg.CUSUMClip, z))
+		d.cPos = math.Max(0, d.cPos+zc-d.cfg.CUSUMDrift)
+		d.cNeg = math.Max(0, d.cNeg-zc-d.cfg.CUSUMDrift)
+		// For a CUSUM with allowance k on N(0,1) data the stationary tail is
+		// P(C > h) ~ exp(-2kh) (Siegmund's approximation).
+		c := math.Max(d.cPos, d.cNeg)
+		if s := 2 * d.cfg.CUSUMDrift * c / math.Ln10; s > best {
+			best, who = s, DetectorCUSUM
+			if d.cPos >= d.cNeg {
+				e.Direction = Up
+			} else {
+				e.Direction = Down
+			}
+		}
+	}
+	if d.ent && d.ref.len() >= d.cfg.Window {
+		if s := d.entropySurprise(u); s > best {
+			best, who = s, DetectorEntropy
+		}
+	}
+	d.learn(t, v, u)
+
+	if d.n <= d.cfg.Warmup {
+		e.Warmup = true
+		return e, nil
+	}
+	e.Detector = who
+	score := best / (best + d.cfg.ScoreScale)
+	if d.quiet > 0 {
+		d.quiet--
+		damped := score * d.cfg.SuppressFactor
+		if damped < score {
+			e.Suppressed = true
+		}
+		score = damped
+	} else if score >= d.cfg.AlarmScore {
+		d.quiet = d.cfg.Suppress
+		d.alarmAt = score
+	}
+	e.Score = score
+	return e, nil
+}
+
+func (d *Detector) learn(t time.Time, v, u float64) {
+	d.n++
+	d.ref.push(u)
+	if d.season != nil {
+		d.season.add(t, v)
+		d.raw.push(v)
+	}
+}
+
+// scale is a robust standard deviation of the reference window: IQR/1.349,
+// floored so that flat or quantised stretches (IQR 0) do not turn every
+// small step into an infinite z-score. The floors are a fraction of the
+// window's 1-99% spread and of the median's magnitude.
+func (d *Detector) scale(med float64) float64 {
+	iqr := (d.ref.quantile(0.75) - d.ref.quantile(0.25)) / 1.349
+	spread := (d.ref.quantile(0.99) - d.ref.quantile(0.01)) / (2 * 2.326)
+	s := math.Max(iqr, 0.25*spread)
+	return math.Max(s, 1e-3*math.Abs(med)+1e-9)
+}
+
+// entropySurprise compares the histogram of the Recent newest residuals
+// (including u) with the reference window, over Bins bins whose edges are
+// the reference quantiles. The G statistic 2 n KL(recent || reference) is
+// asymptotically chi-square with Bins-1 degrees of freedom; its tail is the
+// surprise. Quantile edges adapt to any scale and keep every bin populated.
+func (d *Detector) entropySurprise(u float64) float64 {
+	b := d.cfg.Bins
+	for j := range d.edges {
+		d.edges[j] = d.ref.quantile(float64(j+1) / float64(b))
+	}
+	for j := range d.counts {
+		d.counts[j] = 0
+	}
+	bin := func(x float64) int {
+		j := 0
+		for j < len(d.edges) && x > d.edges[j] {
+			j++
+		}
+		return j
+	}
+	d.counts[bin(u)]++
+	for k := 0; k < d.cfg.Recent-1; k++ {
+		d.counts[bin(d.ref.last(k))]++
+	}
+	n := float64(d.cfg.Recent)
+	w := float64(d.ref.len())
+	g := 0.0
+	prev := 0
+	for j := 0; j < b; j++ {
+		var hi int
+		if j == b-1 {
+			hi = d.ref.len()
+		} else {
+			hi = d.ref.countAtMost(d.edges[j])
+		}
+		q := (float64(hi-prev) + 0.5) / (w + 0.5*float64(b))
+		prev = hi
+		if o := d.counts[j]; o > 0 {
+			g += 2 * o * math.Log(o/(n*q))
+		}
+	}
+	return chiSquareSurprise(g, b-1)
+}
