@@ -1,0 +1,38 @@
+// Package network turns one window of communication into graph metrics:
+// edges in, plain structs out. It is pure: no I/O, no globals, no clock, and
+// for a fixed Config.Seed the output is deterministic up to the convergence
+// tolerance of PageRank.
+//
+// The input of a window is a list of Interactions (a sender, its recipients,
+// the size of the thread and a weight), a person -> team directory and the
+// persons known to be active. Compute aggregates them into
+//
+//   - Edges: one row per directed sender -> recipient pair with summed weight
+//     and interaction count (the edges table),
+//   - NodeMetrics: one row per active person (node_metrics),
+//   - TeamMetrics: one row per team with at least Config.MinGroupSize active
+//     members (team_network); smaller teams produce no row at all, which is
+//     the privacy rule "no team-level figure below k",
+//   - GraphMetrics: window-level figures such as the modularity of the
+//     detected communities and of the formal team partition, and how well the
+//     two agree (normalised mutual information and best-match Jaccard).
+//
+// Which graph each metric is computed on matters and is fixed here:
+//
+//   - degrees, strengths, reciprocity and PageRank use the directed, weighted
+//     graph (edge u -> v weighs the sum of the weights of u's interactions
+//     that reached v);
+//   - betweenness, density, E-I index, cross-team breadth and isolation use the
+//     undirected, unweighted tie graph (u and v are tied if either wrote to
+//     the other), because a communication "path" through a broker does not
+//     depend on who started each conversation, and weights as distances would
+//     make frequent contact look far;
+//   - community detection (Louvain) and both modularities use the undirected
+//     graph weighted by w(u->v) + w(v->u).
+//
+// The heavy lifting is gonum's: network.PageRankSparse, network.Betweenness
+// (exact, small graphs), community.Modularize (Louvain) and community.Q. The
+// one piece written here is a pivot-sampled Brandes betweenness for large
+// windows, because gonum offers only the exact O(n·m) algorithm and keeps its
+// Brandes core unexported; GraphMetrics.BetweennessErrorBound states its error.
+package network

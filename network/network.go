@@ -1,0 +1,328 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+)
+
+// Interaction is one message (or meeting) of a window as the network sees it:
+// who sent it, who received it, and how large the conversation was.
+type Interaction struct {
+	// Sender is the pseudonymous id of the author. Required.
+	Sender string
+	// Recipients are the pseudonymous ids the message reached. Duplicates and
+	// the sender itself are ignored. An interaction without recipients still
+	// makes its sender active.
+	Recipients []string
+	// ThreadSize is the number of distinct participants of the conversation
+	// the message belongs to. Zero means "unknown": 1 + the number of distinct
+	// recipients is used. It decides whether the interaction counts towards
+	// NodeMetrics.InternalNetworkSize (Config.SmallThreadMaxSize).
+	ThreadSize int
+	// Weight is added to every sender -> recipient edge. Zero means 1. Callers
+	// that want a broadcast to count less than a direct message can pass
+	// 1/len(Recipients); the package does not decide that for them.
+	Weight float64
+}
+
+// Input is everything Compute needs to know about one window.
+type Input struct {
+	Interactions []Interaction
+	// Teams maps a person to their formal team (the directory). Persons not
+	// in the map have an unknown team: they are nodes of the graph, but they
+	// belong to no team, never count as a team member and are left out of the
+	// community/team agreement figures.
+	Teams map[string]string
+	// Active lists persons known to be active in the window beyond those
+	// appearing in Interactions, for example people whose only messages had
+	// no resolvable recipient. They become nodes without ties (and are
+	// therefore isolated). Ids already in Interactions may be repeated here.
+	Active []string
+}
+
+// Config tunes Compute. The zero value is usable: every zero field takes the
+// default documented on it.
+type Config struct {
+	// MinGroupSize is k of the privacy rule: a team gets a TeamMetrics row
+	// only when it has at least k active members in the window. Default 5.
+	MinGroupSize int
+	// SmallThreadMaxSize is the largest thread (in participants) that counts
+	// as "small" for InternalNetworkSize. Default 5.
+	SmallThreadMaxSize int
+	// InternalMinInteractions is how many small-thread interactions (either
+	// direction) a pair needs for the partner to count in the person's
+	// InternalNetworkSize. Default 2.
+	InternalMinInteractions int
+	// Damping is the PageRank damping factor. Default 0.85.
+	Damping float64
+	// PageRankTolerance stops the power iteration when the L2 norm of the
+	// change falls below it. Default 1e-10.
+	PageRankTolerance float64
+	// Resolution is the Louvain resolution γ (1 is classic modularity).
+	// Default 1.
+	Resolution float64
+	// ExactBetweennessMaxNodes: graphs with at most this many nodes get exact
+	// betweenness (gonum, O(n·m)); larger ones are sampled. Default 2000.
+	ExactBetweennessMaxNodes int
+	// BetweennessSamples is the number of pivot sources of the sampled
+	// estimator. It fixes the error bound reported in
+	// GraphMetrics.BetweennessErrorBound (≈ 0.06 for 512). Default 512.
+	BetweennessSamples int
+	// Seed makes Louvain and pivot sampling reproducible.
+	Seed uint64
+	// Workers bounds the goroutines of the sampled betweenness. Default
+	// runtime.GOMAXPROCS(0).
+	Workers int
+}
+
+// Defaults.
+const (
+	DefaultMinGroupSize             = 5
+	DefaultSmallThreadMaxSize       = 5
+	DefaultInternalMinInteractions  = 2
+	DefaultDamping                  = 0.85
+	DefaultPageRankTolerance        = 1e-10
+	DefaultResolution               = 1
+	DefaultExactBetweennessMaxNodes = 2000
+	DefaultBetweennessSamples       = 512
+)
+
+// withDefaults returns c with every zero field set to its default, or an
+// error for values that cannot be meant.
+func (c Config) withDefaults() (Config, error) {
+	if c.MinGroupSize == 0 {
+		c.MinGroupSize = DefaultMinGroupSize
+	}
+	if c.SmallThreadMaxSize == 0 {
+		c.SmallThreadMaxSize = DefaultSmallThreadMaxSize
+	}
+	if c.InternalMinInteractions == 0 {
+		c.InternalMinInteractions = DefaultInternalMinInteractions
+	}
+	if c.Damping == 0 {
+		c.Damping = DefaultDamping
+	}
+	if c.PageRankTolerance == 0 {
+		c.PageRankTolerance = DefaultPageRankTolerance
+	}
+	if c.Resolution == 0 {
+		c.Resolution = DefaultResolution
+	}
+	if c.ExactBetweennessMaxNodes == 0 {
+		c.ExactBetweennessMaxNodes = DefaultExactBetweennessMaxNodes
+	}
+	if c.BetweennessSamples == 0 {
+		c.BetweennessSamples = DefaultBetweennessSamples
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	switch {
+	case c.MinGroupSize < 1:
+		return c, fmt.Errorf("network: min group size %d < 1", c.MinGroupSize)
+	case c.SmallThreadMaxSize < 2:
+		return c, fmt.Errorf("network: small thread max size %d < 2", c.SmallThreadMaxSize)
+	case c.InternalMinInteractions < 1:
+		return c, fmt.Errorf("network: internal min interactions %d < 1", c.InternalMinInteractions)
+	case !(c.Damping > 0 && c.Damping < 1):
+		return c, fmt.Errorf("network: damping %v outside (0, 1)", c.Damping)
+	case !(c.PageRankTolerance > 0):
+		return c, fmt.Errorf("network: pagerank tolerance %v not positive", c.PageRankTolerance)
+	case !(c.Resolution > 0):
+		return c, fmt.Errorf("network: resolution %v not positive", c.Resolution)
+	case c.ExactBetweennessMaxNodes < 0:
+		return c, fmt.Errorf("network: exact betweenness max nodes %d < 0", c.ExactBetweennessMaxNodes)
+	case c.BetweennessSamples < 1:
+		return c, fmt.Errorf("network: betweenness samples %d < 1", c.BetweennessSamples)
+	case c.Workers < 1:
+		return c, fmt.Errorf("network: workers %d < 1", c.Workers)
+	}
+	return c, nil
+}
+
+// Edge is one directed sender -> recipient pair of the window.
+type Edge struct {
+	Src    string  `json:"src"`
+	Dst    string  `json:"dst"`
+	Weight float64 `json:"weight"` // sum of Interaction.Weight
+	Count  int     `json:"count"`  // number of interactions
+}
+
+// NodeMetrics are the figures of one active person in one window.
+type NodeMetrics struct {
+	Person string `json:"person"`
+	Team   string `json:"team"` // "" when not in the directory
+
+	InDegree    int     `json:"in_degree"`    // distinct persons who wrote to them
+	OutDegree   int     `json:"out_degree"`   // distinct persons they wrote to
+	InStrength  float64 `json:"in_strength"`  // summed weight received
+	OutStrength float64 `json:"out_strength"` // summed weight sent
+	// Reciprocity is |partners written to AND heard from| / |all partners|,
+	// 0 for a person without partners.
+	Reciprocity float64 `json:"reciprocity"`
+	// InternalNetworkSize is the number of partners with at least
+	// Config.InternalMinInteractions interactions (either direction) in
+	// threads of at most Config.SmallThreadMaxSize participants: the people
+	// someone actually works with, as opposed to reaches by broadcast.
+	InternalNetworkSize int `json:"internal_network_size"`
+	// CrossTeamBreadth is the number of distinct other teams among the
+	// person's ties (unknown teams are not counted; 0 for persons without a
+	// team).
+	CrossTeamBreadth int `json:"cross_team_breadth"`
+	// PageRank on the weighted directed graph; sums to 1 over the window.
+	PageRank float64 `json:"pagerank"`
+	// Betweenness on the undirected tie graph, normalised like networkx
+	// (divided by (n-1)(n-2)/2, so in [0, 1]). Sampled for large windows, see
+	// GraphMetrics.BetweennessExact and BetweennessErrorBound.
+	Betweenness float64 `json:"betweenness"`
+	// Community is the Louvain community, numbered 0.. by decreasing size
+	// (ties broken by smallest member id); stable for a fixed Seed.
+	Community int `json:"community"`
+	// Isolated marks an active person with no reciprocated tie in the window:
+	// nobody they both wrote to and heard from. It deliberately flags pure
+	// broadcasters (announcements nobody answers) and pure receivers as
+	// isolated: what matters for wellbeing is two-way contact, not volume.
+	// Persons of the directory who were not active at all are not nodes and
+	// are neither isolated nor counted; their absence is a team_stats matter.
+	Isolated bool `json:"isolated"`
+}
+
+// TeamMetrics are the figures of one team in one window. Only teams with at
+// least Config.MinGroupSize active members get a row.
+type TeamMetrics struct {
+	Team          string `json:"team"`
+	MembersActive int    `json:"members_active"`
+	// InternalTies and ExternalTies count undirected ties with both ends in
+	// the team, and with exactly one end in it.
+	InternalTies int `json:"internal_ties"`
+	ExternalTies int `json:"external_ties"`
+	// Density is InternalTies / (n(n-1)/2) over the active members.
+	Density float64 `json:"density"`
+	// EIIndex is Krackhardt and Stern's (E-I)/(E+I) over ties: -1 all ties
+	// internal, +1 all external, 0 also when the team has no ties at all.
+	EIIndex float64 `json:"ei_index"`
+	// IsolatedMembers counts active members with NodeMetrics.Isolated.
+	IsolatedMembers int `json:"isolated_members"`
+	// ExternalShare is the share of the members' outgoing interaction weight
+	// that went to non-members (weighted and directed, unlike EIIndex which
+	// counts ties); 0 when the members sent nothing.
+	ExternalShare float64 `json:"external_share"`
+	// Communities is the number of distinct detected communities the active
+	// members fall into.
+	Communities int `json:"communities"`
+	// BestCommunity is the community with the highest Jaccard overlap with
+	// the team's active members, and BestJaccard that overlap (1 means the
+	// community is exactly the team).
+	BestCommunity int     `json:"best_community"`
+	BestJaccard   float64 `json:"best_jaccard"`
+}
+
+// GraphMetrics are window-level figures.
+type GraphMetrics struct {
+	Nodes int `json:"nodes"`
+	Edges int `json:"edges"` // directed pairs
+	Ties  int `json:"ties"`  // undirected ties
+	// Communities is the number of Louvain communities, Modularity their
+	// modularity Q on the undirected weighted graph.
+	Communities int     `json:"communities"`
+	Modularity  float64 `json:"modularity"`
+	// FormalModularity is Q of the directory partition on the same graph
+	// (persons without a team each form their own group). Close to
+	// Modularity means the org chart already captures how people talk.
+	FormalModularity float64 `json:"formal_modularity"`
+	// TeamCommunityNMI is the normalised mutual information between detected
+	// communities and teams over persons with a known team, using the
+	// arithmetic-mean normalisation 2·I/(H(C)+H(T)): 1 identical partitions,
+	// 0 independent ones.
+	TeamCommunityNMI float64 `json:"team_community_nmi"`
+	// MeanBestJaccard is the mean of TeamMetrics.BestJaccard over the teams
+	// that have a row (0 when none does).
+	MeanBestJaccard float64 `json:"mean_best_jaccard"`
+	// BetweennessExact tells whether betweenness is exact. When it is not,
+	// BetweennessSamples pivots were used and, for each node separately,
+	// |estimate - exact| <= BetweennessErrorBound (normalised units) with
+	// probability at least 95%. See betweennessSampled.
+	BetweennessExact      bool    `json:"betweenness_exact"`
+	BetweennessSamples    int     `json:"betweenness_samples"`
+	BetweennessErrorBound float64 `json:"betweenness_error_bound"`
+}
+
+// Result is the output of Compute. Edges are sorted by (Src, Dst), Nodes by
+// Person and Teams by Team.
+type Result struct {
+	Edges []Edge        `json:"edges"`
+	Nodes []NodeMetrics `json:"nodes"`
+	Teams []TeamMetrics `json:"teams"`
+	Graph GraphMetrics  `json:"graph"`
+}
+
+// ErrInvalidInput is wrapped by every error about the content of Input.
+var ErrInvalidInput = errors.New("network: invalid input")
+
+// Compute builds the window's graph and computes every metric. It fails only
+// on an invalid Config or Input (empty sender or recipient id, negative or
+// non-finite weight); an empty window yields an empty Result.
+func Compute(in Input, cfg Config) (*Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g, err := build(in, cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Edges: g.edges(),
+		Nodes: make([]NodeMetrics, g.n()),
+	}
+	g.localMetrics(res.Nodes, cfg)
+
+	for i, pr := range pageRank(g, cfg) {
+		res.Nodes[i].PageRank = pr
+	}
+
+	bc, exact, bound := betweenness(g, cfg)
+	for i, b := range bc {
+		res.Nodes[i].Betweenness = b
+	}
+
+	comm := detectCommunities(g, cfg)
+	for i, c := range comm.label {
+		res.Nodes[i].Community = c
+	}
+
+	res.Teams = teamMetrics(g, res.Nodes, comm, cfg)
+
+	var meanJ float64
+	for _, t := range res.Teams {
+		meanJ += t.BestJaccard
+	}
+	if len(res.Teams) > 0 {
+		meanJ /= float64(len(res.Teams))
+	}
+	res.Graph = GraphMetrics{
+		Nodes:                 g.n(),
+		Edges:                 len(res.Edges),
+		Ties:                  g.ties(),
+		Communities:           comm.count,
+		Modularity:            comm.modularity,
+		FormalModularity:      comm.formalModularity,
+		TeamCommunityNMI:      nmi(comm.label, g.team),
+		MeanBestJaccard:       meanJ,
+		BetweennessExact:      exact,
+		BetweennessErrorBound: bound,
+	}
+	if !exact {
+		res.Graph.BetweennessSamples = min(cfg.BetweennessSamples, g.n())
+	}
+	return res, nil
+}
+
+func checkWeight(w float64) error {
+	if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+		return fmt.Errorf("%w: weight %v", ErrInvalidInput, w)
+	}
+	return nil
+}
