@@ -42,6 +42,11 @@ type Config struct {
 	// level detector's job) cannot trip it.
 	CUSUMClip float64
 
+	// Calibrate is the number of points whose largest surprise a detector's
+	// new surprise is measured against (0 disables calibration).
+	Calibrate      int
+	CalibrateFloor float64
+
 	// ScoreScale maps surprise s = -log10(p) to a score s/(s+ScoreScale):
 	// p = 10^-ScoreScale scores 0.5. The map never saturates, so a corpus
 	// threshold sweep still sees an order among very surprising points.
@@ -53,6 +58,10 @@ type Config struct {
 	// multiplied by SuppressFactor, so one incident raises one alarm.
 	Suppress       int
 	SuppressFactor float64
+	// SuppressFraction, when > 0, shortens the suppression to this fraction
+	// of the points seen so far: a young or short series gets short quiet
+	// periods, so two incidents close together are both reported.
+	SuppressFraction float64
 
 	// Season enables the seasonal baseline when > 0: the expected value of a
 	// point is the median of the last SeasonDepth points that fell in the
@@ -66,16 +75,19 @@ type Config struct {
 // DefaultConfig returns the parameter set used for every series.
 func DefaultConfig() Config {
 	return Config{
-		Warmup:         150,
-		Window:         400,
-		Recent:         24,
-		Bins:           6,
-		CUSUMDrift:     1,
-		CUSUMClip:      4,
-		ScoreScale:     10,
-		AlarmScore:     0.5,
-		Suppress:       300,
-		SuppressFactor: 0.3,
+		Warmup:           150,
+		Window:           400,
+		Recent:           24,
+		Bins:             6,
+		CUSUMDrift:       1,
+		CUSUMClip:        4,
+		ScoreScale:       10,
+		Calibrate:        2000,
+		CalibrateFloor:   5,
+		AlarmScore:       0.333,
+		Suppress:         300,
+		SuppressFactor:   0.3,
+		SuppressFraction: 0.05,
 	}
 }
 

@@ -69,6 +69,7 @@ type Detector struct {
 	counts  []float64
 	edges   []float64
 	alarmAt float64 // score of the alarm that started the suppression
+	hist    [3]*slidingMax
 }
 
 // New returns a Detector for cfg.
@@ -84,6 +85,11 @@ func New(cfg Config) (*Detector, error) {
 		ref:    newRolling(cfg.Window),
 		counts: make([]float64, cfg.Bins),
 		edges:  make([]float64, cfg.Bins-1),
+	}
+	if cfg.Calibrate > 0 {
+		for i := range d.hist {
+			d.hist[i] = newSlidingMax(cfg.Calibrate)
+		}
 	}
 	if cfg.Season > 0 {
 		d.season = newSeasonal(cfg.Season, cfg.Bucket, cfg.SeasonDepth)
@@ -163,7 +169,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 
 	best, who := 0.0, ""
 	if d.level {
-		if s := normalSurprise(z); s > best {
+		if s := d.calibrate(0, normalSurprise(z)); s > best {
 			best, who = s, DetectorLevel
 		}
 	}
@@ -174,7 +180,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 		// For a CUSUM with allowance k on N(0,1) data the stationary tail is
 		// P(C > h) ~ exp(-2kh) (Siegmund's approximation).
 		c := math.Max(d.cPos, d.cNeg)
-		if s := 2 * d.cfg.CUSUMDrift * c / math.Ln10; s > best {
+		if s := d.calibrate(2, 2*d.cfg.CUSUMDrift*c/math.Ln10); s > best {
 			best, who = s, DetectorCUSUM
 			if d.cPos >= d.cNeg {
 				e.Direction = Up
@@ -184,7 +190,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 		}
 	}
 	if d.ent && d.ref.len() >= d.cfg.Window {
-		if s := d.entropySurprise(u); s > best {
+		if s := d.calibrate(1, d.entropySurprise(u)); s > best {
 			best, who = s, DetectorEntropy
 		}
 	}
@@ -205,10 +211,28 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 		score = damped
 	} else if score >= d.cfg.AlarmScore {
 		d.quiet = d.cfg.Suppress
+		if d.cfg.SuppressFraction > 0 {
+			d.quiet = min(d.quiet, int(d.cfg.SuppressFraction*float64(d.n)))
+		}
 		d.alarmAt = score
 	}
 	e.Score = score
 	return e, nil
+}
+
+// calibrate divides a detector's surprise by the largest surprise it
+// produced over the last Calibrate points (floored at CalibrateFloor), so
+// every detector and every series speaks the same unit: "how many times the
+// worst recent surprise". Noisy series stop crying wolf, quiet ones stay
+// sensitive, and one corpus-wide threshold fits all.
+func (d *Detector) calibrate(i int, s float64) float64 {
+	h := d.hist[i]
+	if h == nil {
+		return s
+	}
+	r := s / math.Max(h.max(), d.cfg.CalibrateFloor)
+	h.push(s)
+	return r * d.cfg.CalibrateFloor
 }
 
 func (d *Detector) learn(t time.Time, v, u float64) {
