@@ -112,9 +112,7 @@ func Replay(cfg Config, times []time.Time, values []float64) (*Detector, error) 
 		return nil, err
 	}
 	for i := range times {
-		if _, err := d.Observe(times[i], values[i]); err != nil {
-			return nil, fmt.Errorf("anomaly: replay point %d: %w", i, err)
-		}
+		d.Observe(times[i], values[i])
 	}
 	return d, nil
 }
@@ -126,13 +124,12 @@ func (d *Detector) Config() Config { return d.cfg }
 // learns it. Points must be fed in arrival order; their times only pick the
 // seasonal bucket, so a clock that jumps back (NAB's machine_temperature
 // series has one) is accepted. NaN and infinite values are scored 0 and not
-// learned, so a gap cannot poison the baseline. The error is reserved for
-// future input checks and is nil today.
-func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
+// learned, so a gap cannot poison the baseline.
+func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	e := Explanation{Time: t, Value: v, Expected: v, Low: v, High: v}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		e.Warmup = d.n < d.cfg.Warmup
-		return e, nil
+		return e
 	}
 	// Seasonal baseline: u is the residual against the same bucket's median.
 	base := 0.0
@@ -152,7 +149,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 	if d.ref.len() < 2 {
 		d.learn(t, v, u)
 		e.Warmup = true
-		return e, nil
+		return e
 	}
 	med := d.ref.quantile(0.5)
 	scale := d.scale(med)
@@ -198,7 +195,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 
 	if d.n <= d.cfg.Warmup {
 		e.Warmup = true
-		return e, nil
+		return e
 	}
 	e.Detector = who
 	score := best / (best + d.cfg.ScoreScale)
@@ -217,7 +214,7 @@ func (d *Detector) Observe(t time.Time, v float64) (Explanation, error) {
 		d.alarmAt = score
 	}
 	e.Score = score
-	return e, nil
+	return e
 }
 
 // calibrate divides a detector's surprise by the largest surprise it

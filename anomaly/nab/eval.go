@@ -1,10 +1,6 @@
 package nab
 
-import (
-	"fmt"
-
-	"commpulse/anomaly"
-)
+import "commpulse/anomaly"
 
 // Detect runs one fresh anomaly.Detector per series and returns the scores
 // in the form Score expects.
@@ -17,11 +13,7 @@ func Detect(corpus []Series, cfg anomaly.Config) ([]Scored, error) {
 		}
 		sc := make([]float64, len(s.Values))
 		for j := range s.Values {
-			e, err := d.Observe(s.Times[j], s.Values[j])
-			if err != nil {
-				return nil, fmt.Errorf("nab: %s row %d: %w", s.Name, j, err)
-			}
-			sc[j] = e.Score
+			sc[j] = d.Observe(s.Times[j], s.Values[j]).Score
 		}
 		out[i] = Scored{Name: s.Name, Scores: sc, Windows: s.Windows}
 	}
