@@ -1,0 +1,320 @@
+package nlp
+
+import (
+	"math"
+	"sync"
+)
+
+// Empirical constants from the VADER paper (Hutto & Gilbert 2014), kept so
+// that intensities stay on the scale the lexicon was rated on.
+const (
+	boostIncr     = 0.293 // booster / dampener word
+	capsIncr      = 0.733 // ALL-CAPS word among mixed case
+	negScalar     = -0.74 // negated valence
+	neverSoScalar = 1.25  // "never so good"
+	exclIncr      = 0.292 // per '!', at most maxExcl
+	maxExcl       = 4
+	questIncr     = 0.18 // per '?' when there are 2 or 3
+	maxQuest      = 0.96
+	contrastDamp  = 0.5 // clause before "but"
+	contrastBoost = 1.5 // clause after "but"
+	normAlpha     = 15  // compound = s / sqrt(s^2 + alpha)
+
+	// negationScope is how many tokens after a negator (within its
+	// clause) a sentiment word is still negated. VADER looks at the
+	// three preceding tokens; "I don't think this is good" needs more.
+	negationScope = 4
+)
+
+// Analyzer scores messages. It is immutable after New and safe for
+// concurrent use; build one per process and share it.
+type Analyzer struct {
+	lx       *lexicon
+	negTh    float64
+	posTh    float64
+	langTest bool
+	pool     sync.Pool
+}
+
+// Option configures an Analyzer.
+type Option func(*Analyzer)
+
+// WithThresholds sets the compound cut-offs of the 3-way label: compound
+// <= neg is Negative, >= pos is Positive, neutral in between. The default,
+// -0.05 and 0.05, is VADER's.
+func WithThresholds(neg, pos float64) Option {
+	return func(a *Analyzer) { a.negTh, a.posTh = neg, pos }
+}
+
+// WithLanguageCheck turns the not-English check on (default) or off. Off,
+// every message with a known word is scored.
+func WithLanguageCheck(on bool) Option {
+	return func(a *Analyzer) { a.langTest = on }
+}
+
+// New returns an Analyzer. The lexicons are embedded and parsed once per
+// process, so New is cheap after the first call and cannot fail.
+func New(opts ...Option) *Analyzer {
+	a := &Analyzer{lx: sharedLexicon(), negTh: -0.05, posTh: 0.05, langTest: true}
+	for _, o := range opts {
+		o(a)
+	}
+	a.pool.New = func() any { return new(scratch) }
+	return a
+}
+
+// Score rates one message.
+func (a *Analyzer) Score(text string) Score {
+	s := a.pool.Get().(*scratch)
+	sc := a.score(text, s, nil)
+	if cap(s.arena) > 1<<16 || cap(s.toks) > 4096 {
+		s = new(scratch) // do not pin memory for a rare huge message
+	}
+	a.pool.Put(s)
+	return sc
+}
+
+// Contribution is one token's effect on a score, for explanations. Amount
+// is in lexicon units (about -4..+4) after every modifier; the compound is
+// a squashing of the sum of all amounts.
+type Contribution struct {
+	Token  string  `json:"token"`
+	Start  int     `json:"start"` // byte offset in the message
+	Base   float64 `json:"base"`  // lexicon rating
+	Amount float64 `json:"amount"`
+	// Why lists the modifiers applied: "negated", "boosted", "dampened",
+	// "caps", "elongated", "contrast-", "contrast+", "punctuation",
+	// "phrase".
+	Why []string `json:"why,omitempty"`
+}
+
+// Explain scores text and returns the tokens that moved the score. The
+// contributions quote the message: show them to the author or use them in
+// tests, never persist them.
+func (a *Analyzer) Explain(text string) (Score, []Contribution) {
+	s := new(scratch)
+	var ex []Contribution
+	sc := a.score(text, s, &ex)
+	return sc, ex
+}
+
+// flags recorded per token during scoring, for explanations.
+const (
+	fNegated uint8 = 1 << iota
+	fBoosted
+	fDampened
+	fCaps
+	fElong
+	fContrastDown
+	fContrastUp
+	fPhrase
+)
+
+func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
+	st := s.tokenize(text, a.lx)
+	toks := s.toks
+	if len(toks) == 0 {
+		if isBlank(text) {
+			return Score{Status: NoText}
+		}
+		return Score{Status: NoSignal}
+	}
+	n := len(toks)
+	s.vals = grow(s.vals, n)
+	s.base = grow(s.base, n)
+	if cap(s.flags) < n {
+		s.flags = make([]uint8, n)
+	}
+	s.flags = s.flags[:n]
+	clear(s.flags)
+	vals, base, flags := s.vals, s.base, s.flags
+
+	// Pass 1: base valences, phrases, language evidence.
+	var ev langEvidence
+	words, capsWords := 0, 0
+	signal := false
+	for i := 0; i < n; i++ {
+		t := &toks[i]
+		switch t.kind {
+		case tCode:
+			continue
+		case tEmoticon:
+			base[i] = a.lx.words[t.lower]
+		case tEmoji:
+			r, _ := decodeRune(t.text)
+			base[i] = a.lx.emoji[r]
+		case tWord:
+			words++
+			if t.caps {
+				capsWords++
+			}
+			if _, ok := englishFunctionWords[t.lower]; ok {
+				ev.english++
+			} else if _, ok := foreignFunctionWords[t.lower]; ok || t.foreignMark {
+				ev.foreign++
+			}
+			if l, v := a.matchPhrase(s, toks, i); l > 0 {
+				base[i] = v
+				flags[i] |= fPhrase
+				for k := i + 1; k < i+l; k++ {
+					flags[k] |= fPhrase
+				}
+				i += l - 1
+				break
+			}
+			base[i] = a.wordValence(s, toks, i)
+		}
+		if base[i] != 0 {
+			signal = true
+			ev.lexiconHits++
+		}
+	}
+	ev.words = words
+	if a.langTest && ev.notEnglish(st) {
+		return Score{Status: NotEnglish, Tokens: n}
+	}
+	if !signal {
+		return Score{Status: NoSignal, Tokens: n}
+	}
+	capsDiff := capsWords > 0 && capsWords < words
+
+	// Pass 2: modifiers from context.
+	for i := 0; i < n; i++ {
+		v := base[i]
+		vals[i] = v
+		if v == 0 || toks[i].kind != tWord {
+			continue
+		}
+		t := &toks[i]
+		if capsDiff && t.caps && !isAcronym(t.lower) {
+			v += sign(v) * capsIncr
+			flags[i] |= fCaps
+		}
+		if t.elong {
+			v += sign(v) * boostIncr
+			flags[i] |= fElong
+		}
+		v = a.applyContext(toks, base, flags, i, v, capsDiff)
+		vals[i] = v
+	}
+
+	// Pass 3: contrast ("but", "however", "although").
+	applyContrast(toks, vals, flags)
+
+	// Sum, punctuation emphasis, normalisation.
+	var sum float64
+	for i := 0; i < n; i++ {
+		sum += vals[i]
+	}
+	punct := punctuationEmphasis(st)
+	if sum > 0 {
+		sum += punct
+	} else if sum < 0 {
+		sum -= punct
+	}
+	compound := sum / math.Sqrt(sum*sum+normAlpha)
+	compound = clamp(compound, -1, 1)
+	if math.IsNaN(compound) {
+		compound = 0
+	}
+
+	// Shares as in VADER: each rated token counts |v|+1 on its side, each
+	// unrated word 1 as neutral; punctuation emphasis goes to the larger side.
+	var posSum, negSum, neu float64
+	for i := 0; i < n; i++ {
+		switch v := vals[i]; {
+		case v > 0:
+			posSum += v + 1
+		case v < 0:
+			negSum += -v + 1
+		default:
+			if toks[i].kind != tCode && flags[i]&fPhrase == 0 {
+				neu++
+			}
+		}
+	}
+	if posSum > negSum {
+		posSum += punct
+	} else if negSum > posSum {
+		negSum += punct
+	}
+	sc := Score{Compound: compound, Tokens: n, Status: Scored}
+	if total := posSum + negSum + neu; total > 0 {
+		sc.Pos, sc.Neg = posSum/total, negSum/total
+		sc.Neu = 1 - sc.Pos - sc.Neg
+		if sc.Neu < 0 {
+			sc.Neu = 0
+		}
+	} else {
+		sc.Neu = 1
+	}
+	switch {
+	case compound >= a.posTh:
+		sc.Label = Positive
+	case compound <= a.negTh:
+		sc.Label = Negative
+	}
+	if ex != nil {
+		*ex = explain(toks, base, vals, flags, punct, sum)
+	}
+	return sc
+}
+
+func explain(toks []token, base, vals []float64, flags []uint8, punct, sum float64) []Contribution {
+	var out []Contribution
+	for i := range toks {
+		if vals[i] == 0 && base[i] == 0 {
+			continue
+		}
+		c := Contribution{Token: toks[i].text, Start: toks[i].start, Base: base[i], Amount: vals[i]}
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase"} {
+			if flags[i]&(1<<bit) != 0 {
+				c.Why = append(c.Why, name)
+			}
+		}
+		out = append(out, c)
+	}
+	if punct != 0 && sum != 0 {
+		out = append(out, Contribution{Token: "!?", Start: -1, Amount: sign(sum) * punct, Why: []string{"punctuation"}})
+	}
+	return out
+}
+
+func punctuationEmphasis(st textStats) float64 {
+	p := float64(min(st.excl, maxExcl)) * exclIncr
+	if st.quest > 1 {
+		if st.quest <= 3 {
+			p += float64(st.quest) * questIncr
+		} else {
+			p += maxQuest
+		}
+	}
+	return p
+}
+
+func sign(v float64) float64 {
+	if v < 0 {
+		return -1
+	}
+	return 1
+}
+
+func grow(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+func isBlank(s string) bool {
+	for _, r := range s {
+		switch r {
+		case ' ', '\t', '\n', '\r', '\v', '\f', 0x85, 0xA0, 0x2028, 0x2029, 0x200B, 0xFEFF:
+		default:
+			return false
+		}
+	}
+	return true
+}

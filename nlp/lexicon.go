@@ -1,0 +1,198 @@
+package nlp
+
+import (
+	"bufio"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The lexicons are data, embedded at build time so that construction cannot
+// fail and the binary carries no runtime file dependency. vader_lexicon.txt
+// and emoji_utf8_lexicon.txt are from cjhutto/vaderSentiment (MIT, see
+// lexicon/LICENSE-VADER.txt); workplace.txt is this project's.
+//
+//go:embed lexicon/vader_lexicon.txt lexicon/emoji_utf8_lexicon.txt lexicon/workplace.txt
+var lexiconFS embed.FS
+
+// lexicon is the immutable, shared rating table. It is built once per
+// process (sharedLexicon) and read concurrently without locks.
+type lexicon struct {
+	// words maps a lower-case word or emoticon to its valence (-4..+4).
+	words map[string]float64
+	// phrases maps "w1 w2 [w3 [w4]]" to its valence. firstWords holds the
+	// first word of every phrase so that most tokens skip the phrase probe.
+	phrases    map[string]float64
+	firstWords map[string]struct{}
+	maxPhrase  int
+	// emoji maps one emoji rune (skin tone and presentation selectors
+	// stripped) to its valence.
+	emoji map[rune]float64
+	// emoticons holds the lexicon keys that are not plain words (":)",
+	// "<3", ":tada:"): the tokenizer keeps these intact.
+	emoticons      map[string]struct{}
+	maxEmoticonLen int
+}
+
+var sharedLexicon = sync.OnceValue(func() *lexicon {
+	lx, err := loadLexicon()
+	if err != nil {
+		// The files are embedded: a parse error is a build defect, caught
+		// by every test, never a runtime condition.
+		panic(err)
+	}
+	return lx
+})
+
+func loadLexicon() (*lexicon, error) {
+	lx := &lexicon{
+		words:      make(map[string]float64, 8000),
+		phrases:    make(map[string]float64, 128),
+		firstWords: make(map[string]struct{}, 128),
+		emoji:      make(map[rune]float64, 512),
+		emoticons:  make(map[string]struct{}, 512),
+	}
+	if err := eachLine("lexicon/vader_lexicon.txt", func(fields []string) error {
+		if len(fields) < 2 {
+			return fmt.Errorf("want term and rating, got %d fields", len(fields))
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return err
+		}
+		lx.addTerm(strings.ToLower(fields[0]), v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Emoji: VADER replaces an emoji by its CLDR name and scores the words
+	// ("face with tears of joy" -> joy). We do the same once, at load time,
+	// summing the word ratings of the name, so scoring is one map lookup.
+	if err := eachLine("lexicon/emoji_utf8_lexicon.txt", func(fields []string) error {
+		if len(fields) < 2 {
+			return fmt.Errorf("want emoji and description")
+		}
+		r, ok := singleEmoji(fields[0])
+		if !ok {
+			return nil // sequences (families, flags, professions) stay unrated
+		}
+		var v float64
+		for _, w := range strings.Fields(strings.ToLower(fields[1])) {
+			v += lx.words[strings.Trim(w, ":,")]
+		}
+		if v != 0 {
+			lx.emoji[r] = clamp(v, -3.5, 3.5)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachLine("lexicon/workplace.txt", func(fields []string) error {
+		if len(fields) < 2 {
+			return fmt.Errorf("want term and rating")
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return err
+		}
+		term := fields[0]
+		if r, ok := singleEmoji(term); ok {
+			lx.emoji[r] = v
+			return nil
+		}
+		lx.addTerm(strings.ToLower(term), v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return lx, nil
+}
+
+func (lx *lexicon) addTerm(term string, v float64) {
+	if strings.Contains(term, " ") {
+		ws := strings.Fields(term)
+		lx.phrases[strings.Join(ws, " ")] = v
+		lx.firstWords[ws[0]] = struct{}{}
+		lx.maxPhrase = max(lx.maxPhrase, len(ws))
+		return
+	}
+	lx.words[term] = v
+	if !isPlainWord(term) {
+		lx.emoticons[term] = struct{}{}
+		lx.maxEmoticonLen = max(lx.maxEmoticonLen, len(term))
+	}
+}
+
+// isPlainWord reports whether the tokenizer would produce term as one word
+// token (letters, digits, inner apostrophes and hyphens).
+func isPlainWord(term string) bool {
+	for i, r := range term {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case (r == '\'' || r == '-') && i > 0 && i < len(term)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// singleEmoji returns the base rune of s when s is one emoji, optionally
+// followed by a variation selector or skin-tone modifier.
+func singleEmoji(s string) (rune, bool) {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || !isEmojiRune(r) {
+		return 0, false
+	}
+	for _, m := range s[n:] {
+		if !isEmojiModifier(m) {
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+func isEmojiRune(r rune) bool {
+	return (r >= 0x1F000 && r <= 0x1FAFF) || (r >= 0x2600 && r <= 0x27BF) ||
+		(r >= 0x2B00 && r <= 0x2BFF) || r == 0x2764 || r == 0x2763
+}
+
+func isEmojiModifier(r rune) bool {
+	return r == 0xFE0F || r == 0xFE0E || r == 0x200D || (r >= 0x1F3FB && r <= 0x1F3FF)
+}
+
+func eachLine(name string, fn func(fields []string) error) error {
+	f, err := lexiconFS.Open(name)
+	if err != nil {
+		return fmt.Errorf("nlp: open %s: %w", name, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "# ") || line == "#" {
+			continue
+		}
+		if err := fn(strings.Split(line, "\t")); err != nil {
+			return fmt.Errorf("nlp: %s:%d: %w", name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("nlp: read %s: %w", name, err)
+	}
+	return nil
+}
+
+func clamp(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}

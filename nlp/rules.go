@@ -1,0 +1,393 @@
+package nlp
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// boosters raise (positive) or lower (negative) the intensity of the
+// sentiment word they precede. VADER's list (MIT), plus a few intensifiers
+// and hedges frequent in chat ("super", "a bit", "fairly").
+var boosters = map[string]float64{
+	"absolutely": boostIncr, "amazingly": boostIncr, "awfully": boostIncr,
+	"completely": boostIncr, "considerable": boostIncr, "considerably": boostIncr,
+	"decidedly": boostIncr, "deeply": boostIncr, "effing": boostIncr, "enormous": boostIncr,
+	"enormously": boostIncr, "entirely": boostIncr, "especially": boostIncr,
+	"exceptional": boostIncr, "exceptionally": boostIncr, "extreme": boostIncr,
+	"extremely": boostIncr, "fabulously": boostIncr, "flipping": boostIncr, "flippin": boostIncr,
+	"frackin": boostIncr, "fracking": boostIncr, "fricking": boostIncr, "frickin": boostIncr,
+	"frigging": boostIncr, "friggin": boostIncr, "fully": boostIncr, "fuckin": boostIncr,
+	"fucking": boostIncr, "fuggin": boostIncr, "fugging": boostIncr, "greatly": boostIncr,
+	"hella": boostIncr, "highly": boostIncr, "hugely": boostIncr, "incredible": boostIncr,
+	"incredibly": boostIncr, "intensely": boostIncr, "major": boostIncr, "majorly": boostIncr,
+	"more": boostIncr, "most": boostIncr, "particularly": boostIncr, "purely": boostIncr,
+	"quite": boostIncr, "really": boostIncr, "remarkably": boostIncr, "so": boostIncr,
+	"substantially": boostIncr, "thoroughly": boostIncr, "total": boostIncr,
+	"totally": boostIncr, "tremendous": boostIncr, "tremendously": boostIncr,
+	"uber": boostIncr, "unbelievably": boostIncr, "unusually": boostIncr, "utter": boostIncr,
+	"utterly": boostIncr, "very": boostIncr,
+	"super": boostIncr, "insanely": boostIncr, "seriously": boostIncr, "truly": boostIncr,
+	"pretty": boostIncr, "such": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
+
+	"almost": -boostIncr, "barely": -boostIncr, "hardly": -boostIncr,
+	"kinda": -boostIncr, "kindof": -boostIncr, "kind-of": -boostIncr, "less": -boostIncr,
+	"little": -boostIncr, "marginal": -boostIncr, "marginally": -boostIncr,
+	"occasional": -boostIncr, "occasionally": -boostIncr, "partly": -boostIncr,
+	"scarce": -boostIncr, "scarcely": -boostIncr, "slight": -boostIncr, "slightly": -boostIncr,
+	"somewhat": -boostIncr, "sorta": -boostIncr, "sortof": -boostIncr, "sort-of": -boostIncr,
+	"fairly": -boostIncr, "rather": -boostIncr, "mostly": -boostIncr, "relatively": -boostIncr,
+	"reasonably": -boostIncr, "bit": -boostIncr, "mildly": -boostIncr,
+}
+
+// twoWordDampeners are read as one dampener: "kind of good", "a bit slow".
+var twoWordDampeners = map[[2]string]bool{
+	{"kind", "of"}: true, {"sort", "of"}: true, {"a", "bit"}: true, {"a", "little"}: true,
+	{"just", "enough"}: true,
+}
+
+// negators reverse the valence of sentiment words in their scope. Any word
+// ending in n't also negates. VADER's list, without "despite" (a
+// concession, not a negation) and with "no"/"nobody"/"lack".
+var negators = setOf(
+	"aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt",
+	"dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt", "neither",
+	"neednt", "never", "none", "nope", "nor", "not", "nothing", "nowhere",
+	"oughtnt", "shant", "shouldnt", "uhuh", "uh-uh", "wasnt", "werent",
+	"without", "wont", "wouldnt", "rarely", "seldom", "no", "nobody", "lack",
+	"lacks", "lacking", "nah",
+)
+
+// negationBreakers follow a negator and cancel it: "not only", "no doubt",
+// "without doubt", "not just", "no matter", "no wonder".
+var negationBreakers = setOf("only", "doubt", "just", "matter", "wonder", "least")
+
+// contrastWords shift weight to the clause that follows them.
+var contrastWords = setOf("but", "however", "nevertheless", "nonetheless")
+
+// concessives dampen their own clause: "although it works, it is slow".
+var concessives = setOf("although", "though", "whereas")
+
+// acronyms are written in capitals as a matter of course, so capitals do
+// not signal emphasis.
+var acronyms = setOf("lgtm", "sgtm", "wfm", "lol", "lmao", "rofl", "omg", "wtf", "ftw",
+	"ok", "ptal", "ty", "thx", "np", "fyi", "asap", "imo", "imho", "afaik", "tbh", "smh", "fml")
+
+// likeSubjects: "like" is a verb of liking after these; elsewhere it is a
+// preposition or filler ("looks like", "something like") and unrated.
+var likeSubjects = setOf("i", "we", "you", "they", "he", "she", "really", "also",
+	"totally", "definitely", "do", "don't", "dont", "didn't", "didnt", "doesn't", "doesnt",
+	"still", "actually", "so", "personally", "just", "would", "i'd", "we'd", "kinda")
+
+func isNegator(w string) bool {
+	if _, ok := negators[w]; ok {
+		return true
+	}
+	return strings.HasSuffix(w, "n't")
+}
+
+func isAcronym(w string) bool {
+	_, ok := acronyms[w]
+	return ok
+}
+
+func decodeRune(s string) (rune, int) { return utf8.DecodeRuneInString(s) }
+
+// wordValence rates toks[i] alone: the lexicon, then spelling variants.
+func (a *Analyzer) wordValence(s *scratch, toks []token, i int) float64 {
+	w := toks[i].lower
+	next := ""
+	if i+1 < len(toks) && toks[i].brk == brkNone {
+		next = toks[i+1].lower
+	}
+	if _, ok := boosters[w]; ok {
+		if w != "pretty" || next != "" {
+			return 0 // modifies the next word instead
+		}
+	}
+	if twoWordDampeners[[2]string{w, next}] {
+		return 0
+	}
+	if i > 0 && twoWordDampeners[[2]string{toks[i-1].lower, w}] && toks[i-1].brk == brkNone {
+		return 0
+	}
+	if w == "like" {
+		if i == 0 || toks[i-1].brk != brkNone {
+			return 0
+		}
+		if _, ok := likeSubjects[toks[i-1].lower]; !ok {
+			return 0
+		}
+	}
+	if v, ok := a.lx.words[w]; ok {
+		return v
+	}
+	return a.variantValence(s, w)
+}
+
+// variantValence looks up spelling variants of an unknown word:
+// possessive ('s), elongation ("sooo goood" -> "good"), hashtags are
+// already split off by the tokenizer, and regular inflections (-s, -es,
+// -ed, -ing, -ly) whose stem is rated. The probes reuse s.key and the
+// map[string(bytes)] lookup form, so they do not allocate.
+func (a *Analyzer) variantValence(s *scratch, w string) float64 {
+	lx := a.lx.words
+	if strings.HasSuffix(w, "'s") {
+		if v, ok := lx[w[:len(w)-2]]; ok {
+			return v
+		}
+	}
+	// Elongation: collapse runs of 3+ to 2, then to 1.
+	if hasRun3(w) {
+		for _, keep := range [2]int{2, 1} {
+			s.key = collapseRuns(s.key[:0], w, keep)
+			if v, ok := lx[string(s.key)]; ok {
+				return v
+			}
+		}
+	}
+	n := len(w)
+	if n < 5 {
+		return 0
+	}
+	try := func(stem string, e bool) (float64, bool) {
+		s.key = append(s.key[:0], stem...)
+		if e {
+			s.key = append(s.key, 'e')
+		}
+		v, ok := lx[string(s.key)]
+		return v, ok
+	}
+	switch {
+	case strings.HasSuffix(w, "ies"):
+		s.key = append(append(s.key[:0], w[:n-3]...), 'y')
+		if v, ok := lx[string(s.key)]; ok {
+			return v
+		}
+	case strings.HasSuffix(w, "es") || strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss"):
+		if v, ok := lx[w[:n-1]]; ok {
+			return v
+		}
+		if strings.HasSuffix(w, "es") {
+			if v, ok := lx[w[:n-2]]; ok {
+				return v
+			}
+		}
+	case strings.HasSuffix(w, "ed"):
+		if v, ok := try(w[:n-1], false); ok { // hated -> hate
+			return v
+		}
+		if v, ok := try(w[:n-2], false); ok { // crashed -> crash
+			return v
+		}
+		if n > 5 && w[n-3] == w[n-4] { // stopped -> stop
+			if v, ok := try(w[:n-3], false); ok {
+				return v
+			}
+		}
+	case strings.HasSuffix(w, "ing"):
+		if v, ok := try(w[:n-3], false); ok {
+			return v
+		}
+		if v, ok := try(w[:n-3], true); ok { // hating -> hate
+			return v
+		}
+		if n > 6 && w[n-4] == w[n-5] {
+			if v, ok := try(w[:n-4], false); ok {
+				return v
+			}
+		}
+	case strings.HasSuffix(w, "ly"):
+		if v, ok := lx[w[:n-2]]; ok {
+			return v
+		}
+	}
+	return 0
+}
+
+func hasRun3(w string) bool {
+	for k := 2; k < len(w); k++ {
+		if w[k] == w[k-1] && w[k] == w[k-2] {
+			return true
+		}
+	}
+	return false
+}
+
+func collapseRuns(dst []byte, w string, keep int) []byte {
+	run := 0
+	for k := 0; k < len(w); k++ {
+		if k > 0 && w[k] == w[k-1] {
+			run++
+		} else {
+			run = 1
+		}
+		if run <= keep {
+			dst = append(dst, w[k])
+		}
+	}
+	return dst
+}
+
+// matchPhrase returns the length and rating of the longest lexicon phrase
+// starting at toks[i], or 0. A phrase never spans a sentence boundary.
+func (a *Analyzer) matchPhrase(s *scratch, toks []token, i int) (int, float64) {
+	if _, ok := a.lx.firstWords[toks[i].lower]; !ok {
+		return 0, 0
+	}
+	maxL := 1
+	for k := i; k < len(toks) && maxL < a.lx.maxPhrase; k++ {
+		if toks[k].kind != tWord || k > i && toks[k-1].brk == brkSentence {
+			break
+		}
+		maxL = k - i + 1
+	}
+	for l := min(maxL, a.lx.maxPhrase); l >= 2; l-- {
+		if i+l > len(toks) {
+			continue
+		}
+		s.key = append(s.key[:0], toks[i].lower...)
+		ok := true
+		for k := i + 1; k < i+l; k++ {
+			if toks[k].kind != tWord || toks[k-1].brk == brkSentence {
+				ok = false
+				break
+			}
+			s.key = append(s.key, ' ')
+			s.key = append(s.key, toks[k].lower...)
+		}
+		if !ok {
+			continue
+		}
+		if v, found := a.lx.phrases[string(s.key)]; found {
+			return l, v
+		}
+	}
+	return 0, 0
+}
+
+// applyContext applies boosters, dampeners and negation found before the
+// sentiment word at i, within its clause.
+func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint8, i int, v float64, capsDiff bool) float64 {
+	negations := 0
+	neverSo := false
+	for d := 1; d <= negationScope; d++ {
+		j := i - d
+		if j < 0 || toks[j].brk != brkNone {
+			break
+		}
+		t := &toks[j]
+		if _, ok := contrastWords[t.lower]; ok {
+			break
+		}
+		if flags[j]&fPhrase != 0 || t.kind != tWord {
+			continue
+		}
+		if d <= 3 && base[j] == 0 {
+			b, ok := boosters[t.lower]
+			if !ok && j > 0 && twoWordDampeners[[2]string{toks[j-1].lower, t.lower}] {
+				b, ok = -boostIncr, true
+			}
+			if ok {
+				if v < 0 {
+					b = -b
+				}
+				if capsDiff && t.caps {
+					b += sign(b) * capsIncr
+				}
+				switch d {
+				case 2:
+					b *= 0.95
+				case 3:
+					b *= 0.9
+				}
+				if b*v > 0 {
+					flags[i] |= fBoosted
+				} else {
+					flags[i] |= fDampened
+				}
+				v += b
+			}
+		}
+		if isNegator(t.lower) {
+			if j+1 < i {
+				if _, brk := negationBreakers[toks[j+1].lower]; brk {
+					continue
+				}
+				if t.lower == "never" && (toks[j+1].lower == "so" || toks[j+1].lower == "this") {
+					neverSo = true
+					continue
+				}
+			}
+			negations++
+		}
+		if t.lower == "least" && !(j > 0 && (toks[j-1].lower == "at" || toks[j-1].lower == "very")) {
+			negations++
+		}
+	}
+	if neverSo && negations == 0 {
+		v *= neverSoScalar
+		flags[i] |= fBoosted
+	}
+	if negations%2 == 1 {
+		v *= negScalar
+		flags[i] |= fNegated
+	}
+	return v
+}
+
+// applyContrast shifts weight across contrastive conjunctions within a
+// sentence: the part before "but"/"however" counts half, the part after it
+// one and a half times (VADER). Unlike VADER, which applies the first "but"
+// to the whole text, the scope is the sentence, and a sentence that starts
+// with "But"/"However" contrasts with the sentence before it. A concessive
+// clause ("although it works, ...") is dampened and the rest boosted.
+func applyContrast(toks []token, vals []float64, flags []uint8) {
+	n := len(toks)
+	sentStart, prevStart := 0, 0
+	for b := 0; b < n; b++ {
+		w := toks[b].lower
+		_, isContrast := contrastWords[w]
+		_, isConcessive := concessives[w]
+		if isContrast && !(w == "but" && b+1 < n && toks[b+1].lower == "also") {
+			end := sentenceEnd(toks, b)
+			if b == sentStart && b > 0 {
+				scale(vals, flags, prevStart, sentStart, contrastDamp, fContrastDown)
+			} else {
+				scale(vals, flags, sentStart, b, contrastDamp, fContrastDown)
+			}
+			scale(vals, flags, b+1, end, contrastBoost, fContrastUp)
+		} else if isConcessive && (b == sentStart || toks[b-1].brk != brkNone || toks[b-1].lower == "even") {
+			ce := b + 1
+			for ce < n && toks[ce-1].brk == brkNone {
+				ce++
+			}
+			if ce < n && toks[ce-1].brk == brkClause {
+				scale(vals, flags, b+1, ce, contrastDamp, fContrastDown)
+				scale(vals, flags, ce, sentenceEnd(toks, ce), contrastBoost, fContrastUp)
+			}
+		}
+		if toks[b].brk == brkSentence {
+			prevStart, sentStart = sentStart, b+1
+		}
+	}
+}
+
+// sentenceEnd returns the index after the last token of the sentence that
+// contains toks[from].
+func sentenceEnd(toks []token, from int) int {
+	for k := from; k < len(toks); k++ {
+		if toks[k].brk == brkSentence {
+			return k + 1
+		}
+	}
+	return len(toks)
+}
+
+func scale(vals []float64, flags []uint8, from, to int, f float64, flag uint8) {
+	for k := from; k < to; k++ {
+		if vals[k] != 0 {
+			vals[k] *= f
+			flags[k] |= flag
+		}
+	}
+}

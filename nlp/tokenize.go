@@ -1,0 +1,484 @@
+package nlp
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// tokKind classifies a token for scoring.
+type tokKind uint8
+
+const (
+	tWord     tokKind = iota // a word: letters, digits, inner ' and -
+	tEmoticon                // ":)", "<3", or a chat shortcode such as ":tada:"
+	tEmoji                   // one Unicode emoji (modifiers dropped)
+	tCode                    // URL, @mention, #123, identifier, path, `code`: counted, never rated
+)
+
+// Boundary strength after a token; negation and contrast scopes end at it.
+const (
+	brkNone     uint8 = iota
+	brkClause         // , ; :  and dashes
+	brkSentence       // . ! ? and line breaks
+)
+
+type token struct {
+	text        string // as written (a slice of the input, for explanations and case)
+	lower       string // lookup key: lower case, ’ folded to '
+	start       int    // byte offset of text in the input
+	kind        tokKind
+	brk         uint8 // boundary that follows this token
+	caps        bool  // at least two letters, all upper case
+	elong       bool  // a letter repeated three or more times ("sooo")
+	latin       bool  // every letter is Latin script
+	foreignMark bool  // contains a letter with a diacritic typical of other languages
+}
+
+// textStats are message-level facts gathered while tokenizing.
+type textStats struct {
+	excl, quest  int // '!' and '?' outside code
+	latinLetters int
+	otherLetters int // letters of non-Latin scripts
+}
+
+// scratch is the per-call working memory, pooled so that steady-state
+// scoring allocates nothing for ASCII text.
+type scratch struct {
+	toks   []token
+	vals   []float64
+	base   []float64
+	flags  []uint8
+	arena  []byte // backing store for lower-case token keys
+	key    []byte // phrase and variant probe buffer
+	inCode bool
+}
+
+// tokenize splits text into tokens.
+//
+// Why not prose's tokenizer directly: prose/v2 exposes tokenization only
+// through prose.NewDocument, which allocates a *Token per token, runs a
+// regexp per word and a strings.Replacer per document; measured in
+// BenchmarkTokenizer it is several times slower than this function, which
+// alone would consume most of the per-message budget (the pipeline needs
+// well over 50k messages/s per core). This tokenizer follows prose's rules
+// where they matter for sentiment (whitespace split, leading ( [ " $ and
+// trailing , ) " ] ! ; . ? : ' stripped, emoticons kept whole, ’ folded to ')
+// and TestTokenizerAgreesWithProse checks that the word tokens of both agree
+// on a fixture. It differs on purpose in three ways: contractions stay one
+// token ("don't", as in VADER, whose lexicon and negation list are keyed
+// that way), chat shortcodes and emoji are tokens, and code-like chunks
+// (URLs, mentions, identifiers, paths, backtick spans) become tCode tokens
+// that count but are never rated, since "kill -9" or `fatal_error()` are
+// not feelings.
+func (s *scratch) tokenize(text string, lx *lexicon) textStats {
+	var st textStats
+	s.toks = s.toks[:0]
+	s.inCode = false
+	if need := 2*len(text) + 16; cap(s.arena) < need {
+		s.arena = make([]byte, 0, need)
+	}
+	s.arena = s.arena[:0]
+	i := 0
+	for i < len(text) {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' {
+				i++
+				continue
+			}
+			if c == '\n' {
+				s.markBreak(brkSentence)
+				i++
+				continue
+			}
+		} else {
+			r, n := utf8.DecodeRuneInString(text[i:])
+			if unicode.IsSpace(r) {
+				if r == 0x2028 || r == 0x2029 || r == 0x85 {
+					s.markBreak(brkSentence)
+				}
+				i += n
+				continue
+			}
+		}
+		j := i
+		for j < len(text) {
+			c := text[j]
+			if c < utf8.RuneSelf {
+				if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v' {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += n
+		}
+		s.chunk(text, i, j, lx, &st)
+		i = j
+	}
+	return st
+}
+
+func (s *scratch) markBreak(b uint8) {
+	if n := len(s.toks); n > 0 && s.toks[n-1].brk < b {
+		s.toks[n-1].brk = b
+	}
+}
+
+// chunk tokenizes one whitespace-delimited chunk text[i:j].
+func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
+	c := text[i:j]
+	if s.inCode && strings.IndexByte(c, '`') < 0 {
+		s.toks = append(s.toks, token{text: c, start: i, kind: tCode})
+		return
+	}
+	// Emoticons first, whole or with trailing sentence punctuation: ":)",
+	// ":-(", "<3", "xD", ":tada:".
+	if len(c) <= lx.maxEmoticonLen+4 {
+		e := strings.TrimRight(c, ".,!?;\"")
+		if e == "" {
+			e = c
+		}
+		if len(e) <= lx.maxEmoticonLen && !isPlainWord(e) {
+			key := s.lowerASCII(e)
+			if _, ok := lx.emoticons[key]; ok {
+				s.toks = append(s.toks, token{text: e, lower: key, start: i, kind: tEmoticon})
+				s.punct(c[len(e):], st)
+				return
+			}
+		}
+	}
+	if isCodeChunk(c) {
+		body := strings.TrimRight(c, ".,!?;:)\"'")
+		s.toks = append(s.toks, token{text: body, start: i, kind: tCode})
+		s.punct(c[len(body):], st)
+		return
+	}
+	if c[0] == '#' && len(c) > 1 && c[1] >= '0' && c[1] <= '9' {
+		s.toks = append(s.toks, token{text: c, start: i, kind: tCode}) // issue reference
+		return
+	}
+	// Rune scan: words, emoji, shortcodes, punctuation.
+	k := i
+	ws := -1 // start of the current word, -1 when none
+	for k < j {
+		r, n := rune(text[k]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(text[k:j])
+		}
+		switch {
+		case r == '`':
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			s.inCode = !s.inCode
+		case s.inCode:
+			// inside a backtick span: skip
+		case isWordRune(r):
+			if ws < 0 {
+				ws = k
+			}
+		case (r == '\'' || r == '\u2019' || r == '-') && ws >= 0 && k+n < j && isWordRune(nextRune(text[k+n:j])):
+			// inner apostrophe or hyphen: part of the word
+		case r == ':' && k+n < j:
+			if end := shortcodeEnd(text[k:j]); end > 0 {
+				s.flushWord(text, ws, k, st)
+				ws = -1
+				sc := text[k : k+end]
+				key := s.lowerASCII(sc)
+				kind := tCode
+				if _, ok := lx.words[key]; ok {
+					kind = tEmoticon
+				}
+				s.toks = append(s.toks, token{text: sc, lower: key, start: k, kind: kind})
+				k += end
+				continue
+			}
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			s.markBreak(brkClause)
+		case isEmojiRune(r):
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			if _, ok := lx.emoji[r]; ok {
+				s.toks = append(s.toks, token{text: text[k : k+n], start: k, kind: tEmoji})
+			} else {
+				s.toks = append(s.toks, token{text: text[k : k+n], start: k, kind: tCode})
+			}
+		case isEmojiModifier(r):
+		default:
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			switch r {
+			case '!':
+				st.excl++
+				s.markBreak(brkSentence)
+			case '?':
+				st.quest++
+				s.markBreak(brkSentence)
+			case '.', '\u2026':
+				s.markBreak(brkSentence)
+			case ',', ';', '\u2013', '\u2014':
+				s.markBreak(brkClause)
+			case '-':
+				if ws < 0 && k+n < j && text[k+n] == '-' {
+					s.markBreak(brkClause)
+				}
+			}
+		}
+		k += n
+	}
+	s.flushWord(text, ws, j, st)
+}
+
+// punct records sentence punctuation trailing an emoticon or code chunk.
+func (s *scratch) punct(p string, st *textStats) {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '!':
+			st.excl++
+			s.markBreak(brkSentence)
+		case '?':
+			st.quest++
+			s.markBreak(brkSentence)
+		case '.':
+			s.markBreak(brkSentence)
+		case ',', ';', ':':
+			s.markBreak(brkClause)
+		}
+	}
+}
+
+func nextRune(s string) rune {
+	if s == "" {
+		return utf8.RuneError
+	}
+	if s[0] < utf8.RuneSelf {
+		return rune(s[0])
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
+}
+
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// shortcodeEnd returns the length of a chat shortcode (":name:") at the
+// start of s, or 0.
+func shortcodeEnd(s string) int {
+	if len(s) < 3 || s[0] != ':' {
+		return 0
+	}
+	for k := 1; k < len(s) && k <= 40; k++ {
+		c := s[k]
+		switch {
+		case c == ':':
+			if k == 1 {
+				return 0
+			}
+			return k + 1
+		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '_' || c == '+' || c == '-':
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// isCodeChunk reports whether a whitespace-delimited chunk is a URL, a
+// mention, an e-mail address, a path or a programming identifier. Such
+// chunks are common in engineering chat and carry names, not sentiment.
+func isCodeChunk(c string) bool {
+	if c[0] == '@' && len(c) > 1 {
+		return true
+	}
+	if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
+		return true
+	}
+	letters, upperAfterLower, prevLower := 0, false, false
+	for k := 0; k < len(c); k++ {
+		b := c[k]
+		switch {
+		case 'a' <= b && b <= 'z':
+			letters++
+			prevLower = true
+			continue
+		case 'A' <= b && b <= 'Z':
+			letters++
+			if prevLower {
+				upperAfterLower = true
+			}
+		case b == '_' || b == '=' || b == '{' || b == '}' || b == '<' || b == '>' || b == '\\' || b == '|':
+			if letters > 0 || k+1 < len(c) && isASCIILetter(c[k+1]) {
+				return true
+			}
+		case b == '(':
+			if k+1 < len(c) && c[k+1] == ')' && letters > 0 {
+				return true // call()
+			}
+		case b == '.' || b == '/':
+			// foo.bar, pkg/file, a.b.c, /usr/bin; not "e.g.", "i.e.", "and/or" (one slash, short words).
+			if k > 0 && k+2 < len(c) && isASCIILetter(c[k-1]) && isASCIILetter(c[k+1]) && isASCIILetter(c[k+2]) {
+				if b == '.' || strings.Count(c, "/") > 1 {
+					return true
+				}
+			}
+			if b == '/' && k == 0 && len(c) > 1 && isASCIILetter(c[1]) {
+				return true
+			}
+		case b == '@' && k > 0:
+			return true // e-mail address
+		}
+		prevLower = false
+	}
+	// camelCase identifiers: getUser, parseJSON (but not "McDonald" style
+	// single capitals after one lower-case letter at the start).
+	return upperAfterLower && letters > 3 && !(len(c) > 1 && c[0] >= 'A' && c[0] <= 'Z' && strings.IndexByte(c[1:], '.') < 0 && countUpper(c) == 2 && c[1] >= 'a')
+}
+
+func countUpper(c string) int {
+	n := 0
+	for k := 0; k < len(c); k++ {
+		if 'A' <= c[k] && c[k] <= 'Z' {
+			n++
+		}
+	}
+	return n
+}
+
+func isASCIILetter(b byte) bool { return ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z') }
+
+// flushWord emits text[ws:we] as a word token when ws >= 0.
+func (s *scratch) flushWord(text string, ws, we int, st *textStats) {
+	if ws < 0 || we <= ws {
+		return
+	}
+	w := text[ws:we]
+	t := token{text: w, start: ws, kind: tWord, latin: true}
+	upper, lower, letters, digits := 0, 0, 0, 0
+	ascii := true
+	var run, prev rune = 0, -1
+	for _, r := range w {
+		if r >= utf8.RuneSelf {
+			ascii = false
+		}
+		switch {
+		case r < utf8.RuneSelf && 'a' <= r && r <= 'z':
+			lower++
+			letters++
+			st.latinLetters++
+		case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
+			upper++
+			letters++
+			st.latinLetters++
+		case r < utf8.RuneSelf && '0' <= r && r <= '9':
+			digits++
+		case unicode.IsLetter(r):
+			letters++
+			if unicode.IsUpper(r) {
+				upper++
+			} else {
+				lower++
+			}
+			if unicode.Is(unicode.Latin, r) {
+				st.latinLetters++
+				if foreignDiacritic(r) {
+					t.foreignMark = true
+				}
+			} else {
+				st.otherLetters++
+				t.latin = false
+			}
+		}
+		if r == prev && unicode.IsLetter(r) {
+			run++
+			if run >= 2 {
+				t.elong = true
+			}
+		} else {
+			run = 0
+		}
+		prev = r
+	}
+	if digits > 0 {
+		// numbers, versions, hashes ("1.2", "v2", "sha256", "4xx"): not words
+		t.kind = tCode
+	}
+	t.caps = upper >= 2 && lower == 0
+	if ascii && upper == 0 {
+		t.lower = w
+	} else {
+		t.lower = s.lower(w, ascii)
+	}
+	s.toks = append(s.toks, t)
+}
+
+// lower returns w in lower case with ’ folded to ', backed by the arena
+// when it fits, so that ASCII text needs no allocation.
+func (s *scratch) lower(w string, ascii bool) string {
+	if ascii {
+		if cap(s.arena)-len(s.arena) < len(w) {
+			return strings.ToLower(w)
+		}
+		n := len(s.arena)
+		for k := 0; k < len(w); k++ {
+			b := w[k]
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			s.arena = append(s.arena, b)
+		}
+		return unsafe.String(&s.arena[n], len(w))
+	}
+	if cap(s.arena)-len(s.arena) < 2*len(w)+4 {
+		return strings.ReplaceAll(strings.ToLower(w), "\u2019", "'")
+	}
+	n := len(s.arena)
+	for _, r := range w {
+		if r == '\u2019' {
+			r = '\''
+		}
+		s.arena = utf8.AppendRune(s.arena, unicode.ToLower(r))
+		if cap(s.arena)-len(s.arena) < 4 {
+			s.arena = s.arena[:n]
+			return strings.ReplaceAll(strings.ToLower(w), "\u2019", "'")
+		}
+	}
+	if len(s.arena) == n {
+		return ""
+	}
+	return unsafe.String(&s.arena[n], len(s.arena)-n)
+}
+
+// lowerASCII lower-cases the ASCII letters of a short emoticon or shortcode.
+func (s *scratch) lowerASCII(e string) string {
+	for k := 0; k < len(e); k++ {
+		if 'A' <= e[k] && e[k] <= 'Z' {
+			return s.lower(e, true)
+		}
+	}
+	return e
+}
+
+// foreignDiacritic reports letters that are rare in English text but
+// frequent in the Latin-script languages most likely to appear instead
+// (Spanish, Portuguese, French, German, Italian, Dutch, Nordic, Polish,
+// Turkish, Czech). "é" alone is not counted: English borrows it (café).
+func foreignDiacritic(r rune) bool {
+	switch unicode.ToLower(r) {
+	case 'á', 'à', 'â', 'ã', 'ä', 'å', 'ç', 'è', 'ê', 'ë', 'í', 'ì', 'î', 'ï', 'ñ',
+		'ó', 'ò', 'ô', 'õ', 'ö', 'ø', 'ú', 'ù', 'û', 'ü', 'ß', 'æ', 'œ', 'ą', 'ę',
+		'ł', 'ń', 'ś', 'ź', 'ż', 'ğ', 'ş', 'ı', 'č', 'ř', 'š', 'ž', 'ů', 'ě':
+		return true
+	}
+	return false
+}
