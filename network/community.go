@@ -22,10 +22,9 @@ type communities struct {
 // undirected graph weighted by w(u->v) + w(v->u), seeded by cfg.Seed, and
 // scores both its partition and the formal team partition with community.Q.
 //
-// Louvain is randomised: a different seed can give a different (usually
-// slightly different) partition. One run is made; on 10k-node windows a run
-// costs seconds, and restarts would buy a modularity gain that is small
-// compared with the noise between windows.
+// Louvain is randomised: a different seed can give a different partition.
+// cfg.LouvainRuns runs are made with seeds derived from cfg.Seed and the
+// partition of highest modularity is kept (see Config.LouvainRuns).
 func detectCommunities(g *window, cfg Config) communities {
 	n := g.n()
 	res := communities{label: make([]int, n)}
@@ -56,8 +55,21 @@ func detectCommunities(g *window, cfg Config) communities {
 			comms = append(comms, []graph.Node{simple.Node(i)})
 		}
 	} else {
-		src := rand.NewPCG(cfg.Seed, 0x6c6f757661696e) // "louvain"
-		comms = community.Modularize(ug, cfg.Resolution, src).Communities()
+		runs := cfg.LouvainRuns
+		if runs == 0 {
+			runs = 1
+			if g.ties() <= AutoLouvainMaxTies {
+				runs = AutoLouvainRuns
+			}
+		}
+		best := math.Inf(-1)
+		for r := range runs {
+			src := rand.NewPCG(cfg.Seed, 0x6c6f757661696e+uint64(r)) // "louvain"
+			c := community.Modularize(ug, cfg.Resolution, src).Communities()
+			if q := community.Q(ug, c, cfg.Resolution); q > best {
+				best, comms = q, c
+			}
+		}
 	}
 	// Number communities by decreasing size, ties by smallest member, so the
 	// ids do not depend on gonum's internal order.
