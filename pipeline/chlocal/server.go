@@ -385,7 +385,9 @@ func (e *engineProc) httpAddr() string {
 
 // waitReady polls /ping, then checks that the native port accepts.
 func waitReady(ctx context.Context, e *engineProc, pingURL, tcpAddr string) error {
-	client := &http.Client{Timeout: time.Second}
+	// No keep-alive: an idle probe connection straight to the engine would
+	// hold up its clean shutdown (measured: Stop took 5 s instead of 15 ms).
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
