@@ -19,6 +19,8 @@ const (
 	contrastDamp  = 0.5 // clause before "but"
 	contrastBoost = 1.5 // clause after "but"
 	normAlpha     = 15  // compound = s / sqrt(s^2 + alpha)
+	questionDamp  = 0.5 // sentiment inside a question
+	hypoDamp      = 0.5 // sentiment inside an if/unless clause
 
 	// negationScope is how many tokens after a negator (within its
 	// clause) a sentiment word is still negated. VADER looks at the
@@ -100,7 +102,7 @@ func (a *Analyzer) Explain(text string) (Score, []Contribution) {
 
 // flags recorded per token during scoring, for explanations.
 const (
-	fNegated uint8 = 1 << iota
+	fNegated uint16 = 1 << iota
 	fBoosted
 	fDampened
 	fCaps
@@ -108,6 +110,7 @@ const (
 	fContrastDown
 	fContrastUp
 	fPhrase
+	fMood
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -123,7 +126,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	s.vals = grow(s.vals, n)
 	s.base = grow(s.base, n)
 	if cap(s.flags) < n {
-		s.flags = make([]uint8, n)
+		s.flags = make([]uint16, n)
 	}
 	s.flags = s.flags[:n]
 	clear(s.flags)
@@ -200,6 +203,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 
 	// Pass 3: contrast ("but", "however", "although").
 	applyContrast(toks, vals, flags)
+	applyMood(toks, vals, flags)
 
 	// Sum, punctuation emphasis, normalisation.
 	var sum float64
@@ -260,14 +264,14 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	return sc
 }
 
-func explain(toks []token, base, vals []float64, flags []uint8, punct, sum float64) []Contribution {
+func explain(toks []token, base, vals []float64, flags []uint16, punct, sum float64) []Contribution {
 	var out []Contribution
 	for i := range toks {
 		if vals[i] == 0 && base[i] == 0 {
 			continue
 		}
 		c := Contribution{Token: toks[i].text, Start: toks[i].start, Base: base[i], Amount: vals[i]}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase"} {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional"} {
 			if flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}

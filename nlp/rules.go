@@ -267,7 +267,7 @@ func (a *Analyzer) matchPhrase(s *scratch, toks []token, i int) (int, float64) {
 
 // applyContext applies boosters, dampeners and negation found before the
 // sentiment word at i, within its clause.
-func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint8, i int, v float64, capsDiff bool) float64 {
+func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i int, v float64, capsDiff bool) float64 {
 	negations := 0
 	neverSo := false
 	for d := 1; d <= negationScope; d++ {
@@ -282,7 +282,12 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint8, i i
 		if flags[j]&fPhrase != 0 || t.kind != tWord {
 			continue
 		}
-		if d <= 3 && base[j] == 0 {
+		if base[j] != 0 {
+			// A negator before an earlier sentiment word belongs to that
+			// word: "don't care, don't care" is not a double negation.
+			break
+		}
+		if d <= 3 {
 			b, ok := boosters[t.lower]
 			if !ok && j > 0 && twoWordDampeners[[2]string{toks[j-1].lower, t.lower}] {
 				b, ok = -boostIncr, true
@@ -341,7 +346,7 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint8, i i
 // to the whole text, the scope is the sentence, and a sentence that starts
 // with "But"/"However" contrasts with the sentence before it. A concessive
 // clause ("although it works, ...") is dampened and the rest boosted.
-func applyContrast(toks []token, vals []float64, flags []uint8) {
+func applyContrast(toks []token, vals []float64, flags []uint16) {
 	n := len(toks)
 	sentStart, prevStart := 0, 0
 	for b := 0; b < n; b++ {
@@ -383,11 +388,43 @@ func sentenceEnd(toks []token, from int) int {
 	return len(toks)
 }
 
-func scale(vals []float64, flags []uint8, from, to int, f float64, flag uint8) {
+func scale(vals []float64, flags []uint16, from, to int, f float64, flag uint16) {
 	for k := from; k < to; k++ {
 		if vals[k] != 0 {
 			vals[k] *= f
 			flags[k] |= flag
 		}
+	}
+}
+
+// hypotheticals open a clause that states no fact: "if it fails", "unless
+// it is broken", "whether it is good".
+var hypotheticals = setOf("if", "unless", "whether")
+
+// applyMood dampens sentiment that the writer does not assert: words in a
+// question ("is it broken?") and in a conditional clause ("if the build
+// fails, ..."). In engineering chat these ask and plan rather than feel.
+func applyMood(toks []token, vals []float64, flags []uint16) {
+	n := len(toks)
+	start := 0
+	for k := 0; k < n; k++ {
+		if toks[k].brk != brkSentence {
+			continue
+		}
+		if toks[k].question {
+			scale(vals, flags, start, k+1, questionDamp, fMood)
+		}
+		start = k + 1
+	}
+	for k := 0; k < n; k++ {
+		if _, ok := hypotheticals[toks[k].lower]; !ok {
+			continue
+		}
+		e := k + 1
+		for e < n && toks[e-1].brk == brkNone {
+			e++
+		}
+		scale(vals, flags, k+1, e, hypoDamp, fMood)
+		k = e - 1
 	}
 }

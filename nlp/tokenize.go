@@ -34,6 +34,7 @@ type token struct {
 	elong       bool  // a letter repeated three or more times ("sooo")
 	latin       bool  // every letter is Latin script
 	foreignMark bool  // contains a letter with a diacritic typical of other languages
+	question    bool  // the boundary after this token is a ?
 }
 
 // textStats are message-level facts gathered while tokenizing.
@@ -49,7 +50,7 @@ type scratch struct {
 	toks   []token
 	vals   []float64
 	base   []float64
-	flags  []uint8
+	flags  []uint16
 	arena  []byte // backing store for lower-case token keys
 	key    []byte // phrase and variant probe buffer
 	inCode bool
@@ -81,8 +82,20 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 	}
 	s.arena = s.arena[:0]
 	i := 0
+	lineStart := true
 	for i < len(text) {
 		c := text[i]
+		if lineStart && c == '>' {
+			// A quoted line (e-mail reply, review comment) is someone
+			// else's text: skip it to the end of the line.
+			k := strings.IndexByte(text[i:], '\n')
+			if k < 0 {
+				break
+			}
+			s.markBreak(brkSentence)
+			i += k
+			continue
+		}
 		if c < utf8.RuneSelf {
 			if c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' {
 				i++
@@ -90,6 +103,7 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 			}
 			if c == '\n' {
 				s.markBreak(brkSentence)
+				lineStart = true
 				i++
 				continue
 			}
@@ -119,6 +133,7 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 			}
 			j += n
 		}
+		lineStart = false
 		s.chunk(text, i, j, lx, &st)
 		i = j
 	}
@@ -128,6 +143,12 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 func (s *scratch) markBreak(b uint8) {
 	if n := len(s.toks); n > 0 && s.toks[n-1].brk < b {
 		s.toks[n-1].brk = b
+	}
+}
+
+func (s *scratch) markQuestion() {
+	if n := len(s.toks); n > 0 {
+		s.toks[n-1].question = true
 	}
 }
 
@@ -221,6 +242,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			case '?':
 				st.quest++
 				s.markBreak(brkSentence)
+				s.markQuestion()
 			case '.', '\u2026':
 				s.markBreak(brkSentence)
 			case ',', ';', '\u2013', '\u2014':
@@ -246,6 +268,7 @@ func (s *scratch) punct(p string, st *textStats) {
 		case '?':
 			st.quest++
 			s.markBreak(brkSentence)
+			s.markQuestion()
 		case '.':
 			s.markBreak(brkSentence)
 		case ',', ';', ':':

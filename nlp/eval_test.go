@@ -1,0 +1,219 @@
+package nlp
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jonreiter/govader"
+)
+
+// evalDir is the shared evaluation data, relative to this package
+// (../shared/eval from the project root). See ../../shared/eval/README.md.
+const evalDir = "../../shared/eval/sentiment"
+
+type ratedText struct {
+	text   string
+	rating float64 // tweets: human mean -4..+4; se_github: class -1/0/+1
+}
+
+// requireEval opens an evaluation file. Missing data skips the test only
+// when COMMPULSE_REQUIRE_EVAL is unset (developer machines); CI sets it,
+// so a missing file fails loudly there.
+func requireEval(t testing.TB, name string) *os.File {
+	t.Helper()
+	f, err := os.Open(filepath.Join(evalDir, name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && os.Getenv("COMMPULSE_REQUIRE_EVAL") == "" {
+			t.Skipf("evaluation data %s not found (set COMMPULSE_REQUIRE_EVAL=1 to make this fatal): %v", name, err)
+		}
+		t.Fatalf("evaluation data required: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func loadTweets(t testing.TB) []ratedText {
+	f := requireEval(t, "vader_tweets_groundtruth.tsv")
+	var out []ratedText
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), "\t", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		r, err := strconv.ParseFloat(parts[1], 64)
+		if err != nil {
+			t.Fatalf("tweets: bad rating %q: %v", parts[1], err)
+		}
+		out = append(out, ratedText{text: parts[2], rating: r})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("tweets: %v", err)
+	}
+	if len(out) < 4000 {
+		t.Fatalf("tweets: read %d rows, want about 4200", len(out))
+	}
+	return out
+}
+
+func loadGithub(t testing.TB) []ratedText {
+	f := requireEval(t, "se_github.csv")
+	r := csv.NewReader(f)
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	var out []ratedText
+	header := true
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("se_github: %v", err)
+		}
+		if header {
+			header = false
+			continue
+		}
+		if len(rec) < 4 {
+			t.Fatalf("se_github: short record %d fields", len(rec))
+		}
+		c, err := strconv.Atoi(strings.TrimSpace(rec[len(rec)-1]))
+		if err != nil {
+			t.Fatalf("se_github: bad class %q", rec[len(rec)-1])
+		}
+		text := strings.TrimSuffix(strings.Join(rec[2:len(rec)-1], ","), `"`)
+		out = append(out, ratedText{text: text, rating: float64(c)})
+	}
+	if len(out) < 7000 {
+		t.Fatalf("se_github: read %d rows, want 7122", len(out))
+	}
+	return out
+}
+
+func pearson(x, y []float64) float64 {
+	n := float64(len(x))
+	var sx, sy, sxx, syy, sxy float64
+	for i := range x {
+		sx += x[i]
+		sy += y[i]
+		sxx += x[i] * x[i]
+		syy += y[i] * y[i]
+		sxy += x[i] * y[i]
+	}
+	cov := sxy - sx*sy/n
+	return cov / math.Sqrt((sxx-sx*sx/n)*(syy-sy*sy/n))
+}
+
+// macroF1 over the classes -1, 0, +1.
+func macroF1(pred, gold []int) float64 {
+	var f1 float64
+	for _, c := range []int{-1, 0, 1} {
+		var tp, fp, fn float64
+		for i := range pred {
+			switch {
+			case pred[i] == c && gold[i] == c:
+				tp++
+			case pred[i] == c:
+				fp++
+			case gold[i] == c:
+				fn++
+			}
+		}
+		if tp > 0 {
+			p, r := tp/(tp+fp), tp/(tp+fn)
+			f1 += 2 * p * r / (p + r)
+		}
+	}
+	return f1 / 3
+}
+
+func class(compound float64) int {
+	switch {
+	case compound >= 0.05:
+		return 1
+	case compound <= -0.05:
+		return -1
+	}
+	return 0
+}
+
+type evalResult struct {
+	tweetsR, githubF1 float64
+	unscoredTweets    int
+	unscoredGithub    int
+}
+
+// evaluate scores both sets with one scoring function. Messages the
+// scorer declines to rate (not English, no signal) count as compound 0:
+// the human ratings cover every text, so declining must not raise r.
+func evaluate(t testing.TB, score func(string) (float64, bool)) evalResult {
+	var res evalResult
+	tw := loadTweets(t)
+	x, y := make([]float64, len(tw)), make([]float64, len(tw))
+	for i, r := range tw {
+		c, ok := score(r.text)
+		if !ok {
+			res.unscoredTweets++
+		}
+		x[i], y[i] = c, r.rating
+	}
+	res.tweetsR = pearson(x, y)
+	gh := loadGithub(t)
+	pred, gold := make([]int, len(gh)), make([]int, len(gh))
+	for i, r := range gh {
+		c, ok := score(r.text)
+		if !ok {
+			res.unscoredGithub++
+		}
+		pred[i], gold[i] = class(c), int(r.rating)
+	}
+	res.githubF1 = macroF1(pred, gold)
+	return res
+}
+
+// TestEvaluation reports Pearson r against the human ratings of the VADER
+// tweets and 3-class macro-F1 on se_github, for commpulse and for govader
+// (a faithful Go port of VADER) in the same run, and holds the targets.
+//
+//	go test ./nlp -run TestEvaluation -v
+func TestEvaluation(t *testing.T) {
+	a := New()
+	cp := evaluate(t, func(s string) (float64, bool) {
+		sc := a.Score(s)
+		return sc.Compound, sc.Status == Scored
+	})
+	gv := govader.NewSentimentIntensityAnalyzer()
+	ref := evaluate(t, func(s string) (float64, bool) {
+		return gv.PolarityScores(s).Compound, true
+	})
+	t.Logf("tweets  Pearson r:  commpulse %.3f  govader %.3f  (commpulse left %d of 4200 unscored)", cp.tweetsR, ref.tweetsR, cp.unscoredTweets)
+	t.Logf("github  macro-F1:   commpulse %.3f  govader %.3f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
+
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"tweets r >= target", cp.tweetsR, 0.90},
+		{"github macro-F1 >= target", cp.githubF1, 0.70},
+		{"tweets r >= govader", cp.tweetsR, ref.tweetsR},
+		{"github macro-F1 >= govader", cp.githubF1, ref.githubF1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got < tc.want {
+				t.Errorf("got %.3f, want >= %.3f", tc.got, tc.want)
+			}
+		})
+	}
+}
