@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"commpulse/nlp"
+	"commpulse/pipeline/health"
+	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/store"
+)
+
+func init() {
+	register(command{name: "ingest", summary: "consume events from Kafka, score them, write them to ClickHouse", run: runIngest})
+}
+
+// ingestFlags are the flags of `commpulse ingest`, shared with `demo`.
+type ingestFlags struct {
+	kafka     kafkaFlags
+	ch        clickhouseFlags
+	log       logFlags
+	httpAddr  string
+	migrate   bool
+	batchRows int
+	batchIvl  time.Duration
+	workers   int
+	maxBytes  int
+	shutdown  time.Duration
+	create    bool
+}
+
+func (f *ingestFlags) bind(fs *flag.FlagSet) {
+	d := ingest.Defaults()
+	f.kafka.bind(fs)
+	f.ch.bind(fs)
+	f.log.bind(fs)
+	fs.StringVar(&f.httpAddr, "http-addr", ":9100", "address of /metrics, /healthz and /readyz (127.0.0.1:9100 for loopback only)")
+	fs.BoolVar(&f.migrate, "migrate", true, "apply ClickHouse migrations at start")
+	fs.IntVar(&f.batchRows, "batch-rows", d.BatchRows, "rows per ClickHouse batch (flushed earlier by --batch-interval)")
+	fs.DurationVar(&f.batchIvl, "batch-interval", d.BatchInterval, "maximum age of a batch before it is written")
+	fs.IntVar(&f.workers, "workers", d.Workers, "goroutines that decode and score a batch")
+	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", d.ShutdownTimeout, "time allowed on SIGTERM to flush, commit and leave the group")
+	fs.BoolVar(&f.create, "create-topics", d.CreateTopics, "create missing topics at start")
+}
+
+func (f *ingestFlags) config(log *slog.Logger) ingest.Config {
+	cfg := ingest.Defaults()
+	cfg.Brokers = f.kafka.brokers
+	cfg.Group = f.kafka.group
+	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.kafka.events, f.kafka.directory, f.kafka.consent, f.kafka.dlq
+	cfg.BatchRows, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchIvl, f.workers
+	cfg.Limits.MaxBytes = f.maxBytes
+	cfg.ShutdownTimeout = f.shutdown
+	cfg.CreateTopics = f.create
+	cfg.Logger = log
+	return cfg
+}
+
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ingest", stderr)
+	var f ingestFlags
+	f.bind(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	chCfg, err := f.ch.config()
+	if err != nil {
+		return err
+	}
+	return serveIngest(ctx, f, chCfg, log, nil)
+}
+
+// serveIngest runs ingest with its HTTP endpoint until ctx ends. onReady, if
+// set, receives the worker once it runs (the demo uses it for its summary).
+func serveIngest(ctx context.Context, f ingestFlags, chCfg store.Config, log *slog.Logger, onStart func(*ingest.Ingest, string)) error {
+	cfg := f.config(log)
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	st, err := store.Open(chCfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if f.migrate {
+		if err := migrateWithRetry(ctx, st, log); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	in, err := ingest.New(cfg, st, nlp.New(), reg)
+	if err != nil {
+		return usageError{err}
+	}
+	srv, err := health.Listen(f.httpAddr, reg, in.Ready, log)
+	if err != nil {
+		return err
+	}
+	log.Info("ingest starting", "brokers", cfg.Brokers, "topic", cfg.EventsTopic, "group", cfg.Group,
+		"clickhouse", chCfg.Addr, "database", chCfg.Database, "http", srv.Addr(), "pid", os.Getpid())
+	if onStart != nil {
+		onStart(in, srv.Addr())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { return srv.Serve(httpCtx) })
+	g.Go(func() error {
+		defer stopHTTP() // keep /metrics up until the drain is over
+		return in.Run(gctx)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	log.Info("ingest stopped cleanly")
+	return nil
+}
+
+// migrateWithRetry waits for ClickHouse at start (compose brings services up
+// in parallel) and applies the migrations.
+func migrateWithRetry(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	for attempt := 1; ; attempt++ {
+		applied, err := st.Migrate(ctx)
+		if err == nil {
+			if len(applied) > 0 {
+				log.Info("applied migrations", "versions", applied)
+			}
+			return nil
+		}
+		if attempt >= 30 || ctx.Err() != nil {
+			return fmt.Errorf("migrate (attempt %d): %w", attempt, err)
+		}
+		log.Warn("clickhouse not ready for migrations, retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

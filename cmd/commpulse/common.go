@@ -1,0 +1,116 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/store"
+)
+
+// stringList is a comma-separated flag value.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	*s = nil
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	if len(*s) == 0 {
+		return fmt.Errorf("empty list")
+	}
+	return nil
+}
+
+// clickhouseFlags binds the ClickHouse connection flags.
+type clickhouseFlags struct {
+	addr         stringList
+	database     string
+	user         string
+	password     string
+	passwordFile string
+	ttlDays      int
+}
+
+func (c *clickhouseFlags) bind(fs *flag.FlagSet) {
+	c.addr = stringList{"localhost:9000"}
+	fs.Var(&c.addr, "ch-addr", "ClickHouse native-protocol addresses, comma-separated")
+	fs.StringVar(&c.database, "ch-database", store.DefaultDatabase, "ClickHouse database")
+	fs.StringVar(&c.user, "ch-user", "default", "ClickHouse user")
+	fs.StringVar(&c.password, "ch-password", "", "ClickHouse password (prefer --ch-password-file)")
+	fs.StringVar(&c.passwordFile, "ch-password-file", "", "file holding the ClickHouse password")
+	fs.IntVar(&c.ttlDays, "retention-days", store.DefaultTTLDays, "retention of person-level rows, in days")
+}
+
+func (c *clickhouseFlags) config() (store.Config, error) {
+	pw := c.password
+	if c.passwordFile != "" {
+		b, err := os.ReadFile(c.passwordFile)
+		if err != nil {
+			return store.Config{}, fmt.Errorf("ch-password-file: %w", err)
+		}
+		pw = strings.TrimSpace(string(b))
+	}
+	cfg := store.Config{Addr: c.addr, Database: c.database, Username: c.user, Password: pw, TTLDays: c.ttlDays}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// kafkaFlags binds the Kafka flags shared by ingest, generate and demo.
+type kafkaFlags struct {
+	brokers                                        stringList
+	events, directory, consent, dlq, alerts, group string
+}
+
+func (k *kafkaFlags) bind(fs *flag.FlagSet) {
+	d := ingest.Defaults()
+	k.brokers = d.Brokers
+	fs.Var(&k.brokers, "brokers", "Kafka bootstrap brokers, comma-separated")
+	fs.StringVar(&k.events, "events-topic", d.EventsTopic, "topic of communication events")
+	fs.StringVar(&k.directory, "directory-topic", d.DirectoryTopic, "compacted topic person -> team")
+	fs.StringVar(&k.consent, "consent-topic", d.ConsentTopic, "compacted topic person -> consent")
+	fs.StringVar(&k.dlq, "dlq-topic", d.DLQTopic, "dead-letter topic for malformed events")
+	fs.StringVar(&k.alerts, "alerts-topic", "comms.alerts", "topic for anomaly alerts")
+	fs.StringVar(&k.group, "group", d.Group, "consumer group id")
+}
+
+// logFlags binds --log-level and --log-format.
+type logFlags struct{ level, format string }
+
+func (l *logFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
+}
+
+func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, usageError{fmt.Errorf("log-level %q: %w", l.level, err)}
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("log-format %q: want text or json", l.format)}
+}
+
+// durationFlag validates a positive duration flag.
+func positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return usageError{fmt.Errorf("%s %s: must be > 0", name, d)}
+	}
+	return nil
+}

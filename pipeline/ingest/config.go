@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/segmentio/kafka-go/sasl"
+
+	"commpulse/pipeline/event"
+)
+
+// Config configures an ingest worker. Zero fields take the defaults of
+// Defaults(); Validate names the first bad field.
+type Config struct {
+	Brokers        []string
+	Group          string
+	EventsTopic    string
+	DirectoryTopic string
+	ConsentTopic   string
+	DLQTopic       string
+
+	// BatchRows and BatchInterval bound a batch: it is written when either
+	// is reached. Bigger batches are cheaper for ClickHouse (fewer parts);
+	// the interval bounds the event-to-row latency at low rates.
+	BatchRows     int
+	BatchInterval time.Duration
+	// Workers decode and score a batch in parallel (default GOMAXPROCS).
+	Workers int
+	// Limits bounds what the decoder accepts (event size, recipients).
+	Limits event.Limits
+
+	// RetryMin/RetryMax bound the exponential backoff of ClickHouse and DLQ
+	// writes. Writes are retried until they succeed or shutdown: dropping a
+	// batch would lose data, and not committing keeps it safe in Kafka.
+	RetryMin time.Duration
+	RetryMax time.Duration
+	// ShutdownTimeout bounds the drain on SIGTERM: flush, commit, leave.
+	ShutdownTimeout time.Duration
+	// SessionTimeout of the consumer group membership.
+	SessionTimeout time.Duration
+	// LagInterval is how often consumer lag and Kafka health are polled.
+	LagInterval time.Duration
+
+	// CreateTopics creates missing topics at start (directory and consent
+	// compacted) with Partitions partitions. Production clusters usually
+	// manage topics elsewhere and turn this off.
+	CreateTopics bool
+	Partitions   int
+
+	TLS  *tls.Config
+	SASL sasl.Mechanism
+
+	Logger *slog.Logger
+}
+
+// Defaults returns the default configuration (the one place defaults live).
+func Defaults() Config {
+	return Config{
+		Brokers:         []string{"localhost:9092"},
+		Group:           "commpulse-ingest",
+		EventsTopic:     "comms.events",
+		DirectoryTopic:  "comms.directory",
+		ConsentTopic:    "comms.consent",
+		DLQTopic:        "comms.dlq",
+		BatchRows:       10000,
+		BatchInterval:   time.Second,
+		Workers:         runtime.GOMAXPROCS(0),
+		Limits:          event.DefaultLimits,
+		RetryMin:        200 * time.Millisecond,
+		RetryMax:        10 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+		SessionTimeout:  10 * time.Second,
+		LagInterval:     5 * time.Second,
+		CreateTopics:    true,
+		Partitions:      6,
+	}
+}
+
+// withDefaults fills zero fields from Defaults.
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if len(c.Brokers) == 0 {
+		c.Brokers = d.Brokers
+	}
+	str := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	str(&c.Group, d.Group)
+	str(&c.EventsTopic, d.EventsTopic)
+	str(&c.DirectoryTopic, d.DirectoryTopic)
+	str(&c.ConsentTopic, d.ConsentTopic)
+	str(&c.DLQTopic, d.DLQTopic)
+	dur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	dur(&c.BatchInterval, d.BatchInterval)
+	dur(&c.RetryMin, d.RetryMin)
+	dur(&c.RetryMax, d.RetryMax)
+	dur(&c.ShutdownTimeout, d.ShutdownTimeout)
+	dur(&c.SessionTimeout, d.SessionTimeout)
+	dur(&c.LagInterval, d.LagInterval)
+	if c.BatchRows == 0 {
+		c.BatchRows = d.BatchRows
+	}
+	if c.Workers == 0 {
+		c.Workers = d.Workers
+	}
+	if c.Partitions == 0 {
+		c.Partitions = d.Partitions
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first invalid field by name.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.BatchRows < 1 || c.BatchRows > 1_000_000:
+		return fmt.Errorf("batch-rows %d: must be in 1..1000000", c.BatchRows)
+	case c.BatchInterval < time.Millisecond:
+		return fmt.Errorf("batch-interval %s: must be >= 1ms", c.BatchInterval)
+	case c.Workers < 1 || c.Workers > 256:
+		return fmt.Errorf("workers %d: must be in 1..256", c.Workers)
+	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
+		return fmt.Errorf("retry backoff %s..%s: need 0 < min <= max", c.RetryMin, c.RetryMax)
+	case c.Partitions < 1:
+		return fmt.Errorf("partitions %d: must be >= 1", c.Partitions)
+	case c.Limits.MaxBytes < 0:
+		return errors.New("max-event-bytes: must be >= 0")
+	}
+	topics := map[string]string{"events-topic": c.EventsTopic, "directory-topic": c.DirectoryTopic,
+		"consent-topic": c.ConsentTopic, "dlq-topic": c.DLQTopic}
+	seen := map[string]string{}
+	for field, t := range topics {
+		if other, dup := seen[t]; dup {
+			return fmt.Errorf("%s %q: same topic as %s", field, t, other)
+		}
+		seen[t] = field
+	}
+	for _, b := range c.Brokers {
+		if b == "" {
+			return errors.New("brokers: empty address")
+		}
+	}
+	return nil
+}

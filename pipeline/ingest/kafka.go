@@ -1,0 +1,155 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// transport builds a fresh kafka-go transport for the config. A fresh one
+// per component matters: after a broker restart, a shared pooled transport
+// hands out dead connections (see docs/architecture.md).
+func (c Config) transport() *kafka.Transport {
+	return &kafka.Transport{TLS: c.TLS, SASL: c.SASL, DialTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+}
+
+func (c Config) dialer() *kafka.Dialer {
+	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: c.TLS, SASLMechanism: c.SASL}
+}
+
+func (c Config) client() *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.transport(), Timeout: 10 * time.Second}
+}
+
+// ensureTopics creates the topics that do not exist yet. The directory and
+// consent topics are compacted: they are tables keyed by person.
+func ensureTopics(ctx context.Context, c Config) error {
+	cl := c.client()
+	compact := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+	req := &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: c.EventsTopic, NumPartitions: c.Partitions, ReplicationFactor: -1},
+		{Topic: c.DLQTopic, NumPartitions: 1, ReplicationFactor: -1},
+		{Topic: c.DirectoryTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
+		{Topic: c.ConsentTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
+	}}
+	resp, err := cl.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for topic, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// partitions returns the partition ids of topic.
+func partitions(ctx context.Context, cl *kafka.Client, topic string) ([]int, error) {
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", topic, t.Error)
+		}
+		ps := make([]int, 0, len(t.Partitions))
+		for _, p := range t.Partitions {
+			ps = append(ps, p.ID)
+		}
+		return ps, nil
+	}
+	return nil, fmt.Errorf("metadata of %s: topic not found", topic)
+}
+
+// offsetRange is the [first, end) offsets of one partition.
+type offsetRange struct{ first, end int64 }
+
+func listOffsets(ctx context.Context, cl *kafka.Client, topic string, ps []int) (map[int]offsetRange, error) {
+	reqs := make([]kafka.OffsetRequest, 0, 2*len(ps))
+	for _, p := range ps {
+		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	resp, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
+	}
+	out := map[int]offsetRange{}
+	for _, po := range resp.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		r := out[po.Partition]
+		if po.FirstOffset >= 0 {
+			r.first = po.FirstOffset
+		}
+		if po.LastOffset >= 0 {
+			r.end = po.LastOffset
+		}
+		out[po.Partition] = r
+	}
+	return out, nil
+}
+
+// committedOffsets returns the group's committed offset per partition; a
+// partition without a commit is absent. kfake answers an unknown group with
+// GroupIdNotFound where Kafka answers -1: both mean "nothing committed".
+func committedOffsets(ctx context.Context, cl *kafka.Client, group, topic string, ps []int) (map[int]int64, error) {
+	resp, err := cl.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	if err != nil {
+		return nil, fmt.Errorf("offset fetch for group %s: %w", group, err)
+	}
+	out := map[int]int64{}
+	if resp.Error != nil {
+		if errors.Is(resp.Error, kafka.GroupIdNotFound) {
+			return out, nil
+		}
+		return nil, fmt.Errorf("offset fetch for group %s: %w", group, resp.Error)
+	}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			if errors.Is(p.Error, kafka.GroupIdNotFound) {
+				continue
+			}
+			return nil, fmt.Errorf("offset fetch %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		if p.CommittedOffset >= 0 {
+			out[p.Partition] = p.CommittedOffset
+		}
+	}
+	return out, nil
+}
+
+// pollLag updates the consumer lag gauge and reports whether Kafka answered.
+func (in *Ingest) pollLag(ctx context.Context, cl *kafka.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ps, err := partitions(ctx, cl, in.cfg.EventsTopic)
+	if err != nil {
+		return err
+	}
+	ends, err := listOffsets(ctx, cl, in.cfg.EventsTopic, ps)
+	if err != nil {
+		return err
+	}
+	committed, err := committedOffsets(ctx, cl, in.cfg.Group, in.cfg.EventsTopic, ps)
+	if err != nil {
+		return err
+	}
+	for p, r := range ends {
+		c, ok := committed[p]
+		if !ok {
+			c = r.first
+		}
+		in.m.ConsumerLag.WithLabelValues(strconv.Itoa(p)).Set(float64(max(r.end-c, 0)))
+	}
+	return nil
+}

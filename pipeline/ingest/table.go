@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
+)
+
+// followTable reads a compacted topic (a table keyed by person) from the
+// beginning of every partition and keeps following it. apply is called for
+// every record in partition order (value nil = tombstone). caughtUp is
+// closed once every partition has been read up to the end offset it had when
+// following started: only then is the in-memory table complete enough to
+// judge events by.
+//
+// Each partition gets its own partition reader rather than a consumer
+// group: every ingest replica needs the whole table, not a share of it.
+func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
+	apply func(key, value []byte), caughtUp chan<- struct{}) error {
+	cl := c.client()
+	var (
+		ps   []int
+		ends map[int]offsetRange
+		err  error
+	)
+	for attempt := 0; ; attempt++ {
+		if ps, err = partitions(ctx, cl, topic); err == nil {
+			if ends, err = listOffsets(ctx, cl, topic, ps); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("table topic not readable yet, retrying", "topic", topic, "err", err)
+		if !sleep(ctx, backoff(attempt, time.Second, 10*time.Second)) {
+			return ctx.Err()
+		}
+	}
+	var (
+		mu      sync.Mutex
+		pending = len(ps)
+		once    sync.Once
+	)
+	done := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		pending--
+		if pending == 0 {
+			once.Do(func() { close(caughtUp) })
+		}
+	}
+	if pending == 0 {
+		close(caughtUp)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range ps {
+		end := ends[p]
+		g.Go(func() error {
+			r := kafka.NewReader(kafka.ReaderConfig{
+				Brokers: c.Brokers, Topic: topic, Partition: p, Dialer: c.dialer(),
+				MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond,
+			})
+			defer r.Close()
+			if err := r.SetOffset(kafka.FirstOffset); err != nil {
+				return fmt.Errorf("table %s/%d: %w", topic, p, err)
+			}
+			caught := end.end <= end.first
+			if caught {
+				done()
+			}
+			for {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+						return nil
+					}
+					return fmt.Errorf("read table %s/%d: %w", topic, p, err)
+				}
+				apply(m.Key, m.Value)
+				if !caught && m.Offset+1 >= end.end {
+					caught = true
+					done()
+				}
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// backoff returns the delay before retry attempt n (0-based): exponential
+// from lo, capped at hi.
+func backoff(n int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 0; i < n && d < hi; i++ {
+		d *= 2
+	}
+	return min(d, hi)
+}
+
+// sleep waits d or until ctx is done; it reports whether it slept fully.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Message is one row of the messages table. It has no text field on
+// purpose: the type system is the first line of the no-text guarantee.
+type Message struct {
+	EventID        string
+	OccurredAt     time.Time
+	IngestedAt     time.Time
+	Channel        string
+	Sender         string
+	Team           string
+	Recipients     []string
+	RecipientTeams []string
+	ThreadID       string
+	Lang           string
+	Tokens         uint32
+	Status         string
+	Scored         bool // false: the sentiment columns are NULL
+	Compound       float32
+	Pos, Neu, Neg  float32
+	Label          int8 // -1, 0, 1
+	ScorerVersion  string
+}
+
+// InsertMessages writes rows in one batch. The batch is built column by
+// column (one Append per column instead of one per row), which is several
+// times cheaper on the client at 50k+ rows/s.
+//
+// A failed batch cannot be resent by clickhouse-go, so callers retry by
+// calling InsertMessages again with the same rows: the batch is rebuilt.
+func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+`.messages
+		(event_id, occurred_at, ingested_at, channel, sender, team, recipients, recipient_teams,
+		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version)`)
+	if err != nil {
+		return fmt.Errorf("prepare messages batch: %w", err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	n := len(rows)
+	var (
+		ids, channels, senders, teams, threads, langs, statuses, versions = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		occurred, ingested                                                = make([]time.Time, n), make([]time.Time, n)
+		recips, rteams                                                    = make([][]string, n), make([][]string, n)
+		rcount                                                            = make([]uint16, n)
+		tokens                                                            = make([]uint32, n)
+		compound, pos, neu, neg                                           = make([]*float32, n), make([]*float32, n), make([]*float32, n), make([]*float32, n)
+		labels                                                            = make([]*int8, n)
+	)
+	for i := range rows {
+		r := &rows[i]
+		ids[i], occurred[i], ingested[i] = r.EventID, r.OccurredAt, r.IngestedAt
+		channels[i], senders[i], teams[i] = r.Channel, r.Sender, r.Team
+		recips[i], rteams[i] = nonNil(r.Recipients), nonNil(r.RecipientTeams)
+		rcount[i] = uint16(min(len(r.Recipients), 65535))
+		threads[i], langs[i], tokens[i], statuses[i], versions[i] = r.ThreadID, r.Lang, r.Tokens, r.Status, r.ScorerVersion
+		if r.Scored {
+			compound[i], pos[i], neu[i], neg[i], labels[i] = &r.Compound, &r.Pos, &r.Neu, &r.Neg, &r.Label
+		}
+	}
+	cols := []any{ids, occurred, ingested, channels, senders, teams, recips, rteams, rcount, threads, langs, tokens, statuses, compound, pos, neu, neg, labels, versions}
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c); err != nil {
+			return fmt.Errorf("append messages column %d: %w", i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("send messages batch of %d rows: %w", n, err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// PersonTables are the tables holding person-level rows, with the column
+// that names the person. Erasure deletes from each one that exists.
+var PersonTables = []struct{ Table, Column string }{
+	{"messages", "sender"},
+	{"edges", "src"},
+	{"edges", "dst"},
+	{"node_metrics", "person"},
+}
+
+// ErasePersons removes every person-level row of the given people: rows they
+// sent are deleted (lightweight DELETE), and they are removed from the
+// recipient lists of other people's messages (a mutation, run synchronously
+// so that the caller knows the erasure is done when this returns). The
+// erasure is recorded in the erasures table.
+func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
+	if len(persons) == 0 {
+		return nil
+	}
+	db := s.cfg.Database
+	existing := map[string]bool{}
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", db)
+	if err != nil {
+		return fmt.Errorf("erase: list tables: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("erase: list tables: %w", err)
+		}
+		existing[name] = true
+	}
+	rows.Close()
+	for _, pt := range PersonTables {
+		if !existing[pt.Table] {
+			continue
+		}
+		q := fmt.Sprintf("DELETE FROM %s.%s WHERE %s IN ?", db, pt.Table, pt.Column)
+		if err := s.conn.Exec(ctx, q, persons); err != nil {
+			return fmt.Errorf("erase from %s: %w", pt.Table, err)
+		}
+	}
+	q := fmt.Sprintf(`ALTER TABLE %s.messages UPDATE
+		recipient_teams = arrayFilter((t, r) -> NOT has(?, r), recipient_teams, recipients),
+		recipients = arrayFilter(r -> NOT has(?, r), recipients),
+		recipient_count = length(arrayFilter(r -> NOT has(?, r), recipients))
+		WHERE hasAny(recipients, ?) SETTINGS mutations_sync = 2`, db)
+	if err := s.conn.Exec(ctx, q, persons, persons, persons, persons); err != nil {
+		return fmt.Errorf("erase from messages.recipients: %w", err)
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+db+".erasures (person, erased_at)")
+	if err != nil {
+		return fmt.Errorf("record erasure: %w", err)
+	}
+	now := time.Now()
+	for _, p := range persons {
+		if err := batch.Append(p, now); err != nil {
+			return fmt.Errorf("record erasure: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record erasure: %w", err)
+	}
+	return nil
+}
+
+// Erased returns which of persons already have an erasure recorded.
+func (s *Store) Erased(ctx context.Context, persons []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(persons) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT person FROM "+s.cfg.Database+".erasures WHERE person IN ?", persons)
+	if err != nil {
+		return nil, fmt.Errorf("read erasures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("read erasures: %w", err)
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,219 @@
+// Package store is commpulse's ClickHouse edge: migrations, batched inserts
+// with retries, and erasure. It speaks the native protocol through
+// clickhouse-go/v2.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config selects and tunes the ClickHouse connection.
+type Config struct {
+	Addr        []string // host:port of the native protocol
+	Database    string
+	Username    string
+	Password    string
+	TLS         *tls.Config
+	DialTimeout time.Duration
+	// TTLDays is the retention of person-level rows (messages, edges,
+	// node_metrics). It is applied when the tables are created.
+	TTLDays int
+}
+
+// Defaults for Config.
+const (
+	DefaultDatabase = "commpulse"
+	DefaultTTLDays  = 180
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks the config and fills defaults.
+func (c *Config) Validate() error {
+	if len(c.Addr) == 0 {
+		return errors.New("clickhouse address: none given")
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if !identRE.MatchString(c.Database) {
+		return fmt.Errorf("clickhouse database %q: must match %s", c.Database, identRE)
+	}
+	if c.TTLDays == 0 {
+		c.TTLDays = DefaultTTLDays
+	}
+	if c.TTLDays < 1 {
+		return fmt.Errorf("retention ttl days %d: must be >= 1", c.TTLDays)
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	return nil
+}
+
+// Store is a ClickHouse connection pool plus the database name.
+type Store struct {
+	conn driver.Conn
+	cfg  Config
+}
+
+// Open connects (lazily: the first query dials) and validates the config.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: cfg.Addr,
+		Auth: clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
+		TLS:  cfg.TLS,
+		// Short dial timeouts keep an outage from stalling a flush for long:
+		// the retry loop, not the driver, decides how long to wait.
+		DialTimeout:     cfg.DialTimeout,
+		ReadTimeout:     60 * time.Second,
+		MaxOpenConns:    8,
+		MaxIdleConns:    4,
+		ConnMaxLifetime: 10 * time.Minute,
+		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
+	}
+	return &Store{conn: conn, cfg: cfg}, nil
+}
+
+// Conn exposes the driver connection for packages that run their own queries
+// (the analyzer). Table names must be qualified with Database().
+func (s *Store) Conn() driver.Conn { return s.conn }
+
+// Database is the database all tables live in.
+func (s *Store) Database() string { return s.cfg.Database }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// Ping checks that ClickHouse answers.
+func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migration is one versioned schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     []string // statements, templated
+}
+
+// Migrations returns the embedded migrations in version order.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, e := range entries {
+		name := e.Name()
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		b, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: name, SQL: splitStatements(string(b))})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].Name, ms[i].Name, ms[i].Version)
+		}
+	}
+	return ms, nil
+}
+
+// splitStatements splits a migration file on semicolons at line ends and
+// drops comment-only statements.
+func splitStatements(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ";\n") {
+		var keep []string
+		for _, line := range strings.Split(part, "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
+				keep = append(keep, line)
+			}
+		}
+		if stmt := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.Join(keep, "\n")), ";")); stmt != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+func (s *Store) render(stmt string) string {
+	return strings.NewReplacer("{{db}}", s.cfg.Database, "{{ttl_days}}", strconv.Itoa(s.cfg.TTLDays)).Replace(stmt)
+}
+
+// Migrate applies every migration not yet recorded in schema_migrations.
+// Statements are idempotent (IF NOT EXISTS), so a migration interrupted
+// half-way is simply applied again. It returns the versions applied now.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	pre := []string{
+		"CREATE DATABASE IF NOT EXISTS {{db}}",
+		`CREATE TABLE IF NOT EXISTS {{db}}.schema_migrations
+		 (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+		 ENGINE = ReplacingMergeTree ORDER BY version`,
+	}
+	for _, q := range pre {
+		if err := s.conn.Exec(ctx, s.render(q)); err != nil {
+			return nil, fmt.Errorf("migrate: prepare schema_migrations: %w", err)
+		}
+	}
+	done := map[int]bool{}
+	rows, err := s.conn.Query(ctx, s.render("SELECT version FROM {{db}}.schema_migrations FINAL"))
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("migrate: scan version: %w", err)
+		}
+		done[int(v)] = true
+	}
+	rows.Close()
+	var applied []int
+	for _, m := range ms {
+		if done[m.Version] {
+			continue
+		}
+		for i, stmt := range m.SQL {
+			if err := s.conn.Exec(ctx, s.render(stmt)); err != nil {
+				return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+			}
+		}
+		if err := s.conn.Exec(ctx, s.render("INSERT INTO {{db}}.schema_migrations (version, name) VALUES (?, ?)"), uint32(m.Version), m.Name); err != nil {
+			return applied, fmt.Errorf("migration %s: record: %w", m.Name, err)
+		}
+		applied = append(applied, m.Version)
+	}
+	return applied, nil
+}
