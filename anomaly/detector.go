@@ -131,20 +131,29 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 		e.Warmup = d.n < d.cfg.Warmup
 		return e
 	}
-	// Seasonal baseline: u is the residual against the same bucket's median.
-	base := 0.0
+	// Seasonal baseline: u is the residual against the same bucket's median,
+	// in units of that bucket's spread (see seasonal).
+	base, unit := 0.0, 1.0
 	if d.season != nil {
-		var ok bool
-		base, ok = d.season.expected(t)
-		if !ok {
-			if d.raw.len() > 0 {
-				base = d.raw.quantile(0.5)
-			} else {
-				base = v
+		med, spread, ok := d.season.expected(t)
+		if !ok && d.raw.len() > 0 {
+			med, spread, ok = d.raw.quantile(0.5), (d.raw.quantile(0.75)-d.raw.quantile(0.25))/1.349, true
+		}
+		if ok {
+			base = med
+			// Floors: 5% of the level and 10% of the overall spread, so a
+			// bucket that happened to repeat one value does not make every
+			// later deviation infinite.
+			unit = math.Max(spread, 0.05*math.Abs(med))
+			if d.raw.len() > 1 {
+				unit = math.Max(unit, 0.1*(d.raw.quantile(0.75)-d.raw.quantile(0.25))/1.349)
 			}
+			unit = math.Max(unit, 1e-9)
+		} else {
+			base = v
 		}
 	}
-	u := v - base
+	u := (v - base) / unit
 
 	if d.ref.len() < 2 {
 		d.learn(t, v, u)
@@ -153,10 +162,16 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	}
 	med := d.ref.quantile(0.5)
 	scale := d.scale(med)
+	if d.season != nil {
+		// u is already in units of its bucket's spread; small-sample MADs
+		// scatter, and a window of mostly overestimated units would shrink
+		// the scale and inflate every z. The bucket spread is a floor.
+		scale = math.Max(scale, 1)
+	}
 	z := (u - med) / scale
-	e.Expected = base + med
-	e.Low = e.Expected - d.bandZ*scale
-	e.High = e.Expected + d.bandZ*scale
+	e.Expected = base + med*unit
+	e.Low = e.Expected - d.bandZ*scale*unit
+	e.High = e.Expected + d.bandZ*scale*unit
 	switch {
 	case z > 0:
 		e.Direction = Up
@@ -228,7 +243,11 @@ func (d *Detector) calibrate(i int, s float64) float64 {
 		return s
 	}
 	r := s / math.Max(h.max(), d.cfg.CalibrateFloor)
-	h.push(s)
+	// Warm-up surprises are not a reference: the baselines are still
+	// settling (an empty seasonal bucket, a half-filled window).
+	if d.n >= d.cfg.Warmup {
+		h.push(s)
+	}
 	return r * d.cfg.CalibrateFloor
 }
 

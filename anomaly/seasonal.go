@@ -1,13 +1,17 @@
 package anomaly
 
 import (
+	"math"
 	"sort"
 	"time"
 )
 
 // seasonal keeps, per bucket of the season (e.g. hour of week), the last
 // depth values seen in that bucket; the expected value of a new point is the
-// median of its bucket. The median of a handful of same-bucket values is
+// median of its bucket, and its residual is measured in units of the
+// bucket's own spread: a busy office hour is noisier than 3 a.m., and one
+// residual scale for both would make every busy hour look anomalous. The
+// median of a handful of same-bucket values is
 // robust to one bad week and needs no model of the daily and weekly shape:
 // quiet weekends are expected because the weekend buckets only ever saw
 // weekends.
@@ -38,18 +42,30 @@ func (s *seasonal) index(t time.Time) int {
 	return i
 }
 
-func (s *seasonal) expected(t time.Time) (float64, bool) {
+// expected returns the median of t's bucket and its robust spread
+// (1.4826 MAD, i.e. a standard deviation for Gaussian noise), or ok=false
+// when the bucket has no history yet.
+func (s *seasonal) expected(t time.Time) (med, spread float64, ok bool) {
 	h := s.hist[s.index(t)]
 	if len(h) == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	s.tmp = append(s.tmp[:0], h...)
-	sort.Float64s(s.tmp)
-	n := len(s.tmp)
-	if n%2 == 1 {
-		return s.tmp[n/2], true
+	med = median(s.tmp)
+	for i, v := range s.tmp {
+		s.tmp[i] = math.Abs(v - med)
 	}
-	return (s.tmp[n/2-1] + s.tmp[n/2]) / 2, true
+	return med, 1.4826 * median(s.tmp), true
+}
+
+// median sorts xs in place and returns its median.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 func (s *seasonal) add(t time.Time, v float64) {
