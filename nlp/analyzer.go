@@ -22,6 +22,14 @@ const (
 	questionDamp  = 0.5 // sentiment inside a question
 	hypoDamp      = 0.5 // sentiment inside an if/unless clause
 
+	// evidenceFloor is subtracted from the magnitude of the summed
+	// valence before normalisation. A message whose only evidence is one
+	// faint word ("sure", "free", "ok" at 0.3-0.6 after dampening) is not
+	// an expression of feeling; without the floor it would leave the
+	// neutral band. Larger floors trade correlation on emotive text
+	// (tweets) for neutral precision on technical text; see doc.go.
+	evidenceFloor = 0.3
+
 	// negationScope is how many tokens after a negator (within its
 	// clause) a sentiment word is still negated. VADER looks at the
 	// three preceding tokens; "I don't think this is good" needs more.
@@ -215,6 +223,11 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		sum += punct
 	} else if sum < 0 {
 		sum -= punct
+	}
+	if d := math.Abs(sum) - evidenceFloor; d > 0 {
+		sum = sign(sum) * d
+	} else {
+		sum = 0
 	}
 	compound := sum / math.Sqrt(sum*sum+normAlpha)
 	compound = clamp(compound, -1, 1)
