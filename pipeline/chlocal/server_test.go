@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,5 +112,160 @@ func TestInsertAndReadBack(t *testing.T) {
 	}
 	if want := base.Add((rows - 1) * time.Millisecond); !maxAt.Equal(want) {
 		t.Errorf("max(at)=%v, want %v", maxAt, want)
+	}
+}
+
+func TestOutageKeepsAddressAndData(t *testing.T) {
+	srv := startServer(t, "")
+	addr, httpAddr := srv.Addr(), srv.HTTPAddr()
+	conn := connect(t, srv, nil)
+	ctx := context.Background()
+	if err := conn.Exec(ctx, "CREATE TABLE kept (n UInt32) ENGINE = MergeTree ORDER BY n"); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	insert := func(from, to int) {
+		t.Helper()
+		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO kept SELECT number FROM numbers(%d, %d)", from, to-from)); err != nil {
+			t.Fatalf("insert %d..%d: %v", from, to, err)
+		}
+	}
+	insert(0, 100)
+
+	outages := []struct {
+		name string
+		down func() error
+	}{
+		{"clean stop", func() error { return srv.Stop(ctx) }},
+		{"kill -9", srv.Kill},
+	}
+	want := uint64(100)
+	for i, o := range outages {
+		t.Run(o.name, func(t *testing.T) {
+			oldPID := srv.PID()
+			if err := o.down(); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			if srv.Running() {
+				t.Fatal("Running() after down")
+			}
+			// While down the address refuses service promptly instead of hanging.
+			pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Ping(pingCtx)
+			hung := pingCtx.Err() != nil
+			cancel()
+			if err == nil {
+				t.Fatal("Ping succeeded while the engine is down")
+			}
+			if hung {
+				t.Fatalf("Ping hung until the deadline instead of failing fast: %v", err)
+			}
+			if err := srv.Restart(ctx); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			if srv.Addr() != addr || srv.HTTPAddr() != httpAddr {
+				t.Fatalf("addresses changed: %s %s -> %s %s", addr, httpAddr, srv.Addr(), srv.HTTPAddr())
+			}
+			if srv.PID() == oldPID {
+				t.Fatalf("PID %d unchanged: engine was not restarted", oldPID)
+			}
+			// The same pool reconnects to the same address.
+			if got := count(t, conn, "kept"); got != want {
+				t.Fatalf("after restart count=%d, want %d", got, want)
+			}
+			insert(1000*(i+1), 1000*(i+1)+50)
+			want += 50
+			if got := count(t, conn, "kept"); got != want {
+				t.Fatalf("after insert count=%d, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestClientResetDoesNotKillServer resets client connections (RST) in the
+// states that made the unshielded engine abort its process: idle, in a pooled
+// session and while a large result streams.
+func TestClientResetDoesNotKillServer(t *testing.T) {
+	srv := startServer(t, "")
+	pid := srv.PID()
+	ctx := context.Background()
+	reset := func(c net.Conn) {
+		tc := c.(*net.TCPConn)
+		_ = tc.SetLinger(0) // close sends RST
+		_ = tc.Close()
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"idle after connect", func(t *testing.T) {
+			c, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			reset(c)
+		}},
+		{"pooled session reset", func(t *testing.T) {
+			var mu sync.Mutex
+			var raw []net.Conn
+			conn := connect(t, srv, func(ctx context.Context, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+				if err == nil {
+					mu.Lock()
+					raw = append(raw, c)
+					mu.Unlock()
+				}
+				return c, err
+			})
+			if err := conn.Ping(ctx); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range raw {
+				reset(c)
+			}
+		}},
+		{"reset while streaming", func(t *testing.T) {
+			var mu sync.Mutex
+			var raw []net.Conn
+			conn := connect(t, srv, func(ctx context.Context, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+				if err == nil {
+					mu.Lock()
+					raw = append(raw, c)
+					mu.Unlock()
+				}
+				return c, err
+			})
+			rows, err := conn.Query(ctx, "SELECT number, toString(number) FROM system.numbers LIMIT 50000000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 10 && rows.Next(); i++ {
+			}
+			mu.Lock()
+			for _, c := range raw {
+				reset(c)
+			}
+			mu.Unlock()
+			_ = rows.Close()
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 5 {
+				tc.run(t)
+			}
+			// The engine survived and serves a fresh client.
+			conn := connect(t, srv, nil)
+			var one uint8
+			if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("query after resets: %v (got %d)", err, one)
+			}
+			if !srv.Running() || srv.PID() != pid {
+				t.Fatalf("engine restarted or died: running=%v pid %d -> %d", srv.Running(), pid, srv.PID())
+			}
+		})
 	}
 }
