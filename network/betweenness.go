@@ -77,8 +77,10 @@ func exactBetweenness(g *window) []float64 {
 // bound on the normalised scale: it is tight enough to rank the brokers of a
 // window (whose normalised betweenness is typically 0.01-0.3) but says little
 // about the many nodes near 0; raising k shrinks it as 1/sqrt(k) and costs
-// linear time. For k >= n every node is a pivot, the result is exact and
-// bound is 0.
+// linear time. The bound is distribution-free and therefore loose: on the
+// 400-node test window the largest error over all nodes was 6-50 times
+// smaller than the bound (TestBetweennessSampled logs both). For k >= n every
+// node is a pivot, the result is exact and bound is 0.
 //
 // Pivots are split over workers goroutines; each keeps its own O(n) state,
 // so the memory cost is O(workers·n) beyond the graph.

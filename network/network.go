@@ -64,7 +64,11 @@ type Config struct {
 	// Default 1.
 	Resolution float64
 	// ExactBetweennessMaxNodes: graphs with at most this many nodes get exact
-	// betweenness (gonum, O(n·m)); larger ones are sampled. Default 2000.
+	// betweenness from gonum's network.Betweenness; larger ones are sampled.
+	// Default 500. gonum's Brandes is O(n·m) with map-based bookkeeping: on
+	// the 2-core dev machine it took 1.3 s at 500 nodes / 10k edges and 21 s
+	// at 2,000 nodes / 40k edges, where the array-based sampler with every
+	// node as pivot (also exact) took 0.33 s.
 	ExactBetweennessMaxNodes int
 	// BetweennessSamples is the number of pivot sources of the sampled
 	// estimator. It fixes the error bound reported in
@@ -93,7 +97,7 @@ const (
 	DefaultDamping                  = 0.85
 	DefaultPageRankTolerance        = 1e-10
 	DefaultResolution               = 1
-	DefaultExactBetweennessMaxNodes = 2000
+	DefaultExactBetweennessMaxNodes = 500
 	DefaultBetweennessSamples       = 512
 	AutoLouvainRuns                 = 10
 	AutoLouvainMaxTies              = 20_000
