@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"commpulse/anomaly"
+	"commpulse/anomaly/nab"
+)
+
+var miniNAB = filepath.Join("..", "..", "anomaly", "nab", "testdata", "mini")
+
+func scoreFile(t *testing.T, input string) [][]string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := scoreCSV(context.Background(), strings.NewReader(input), &out, anomaly.DefaultConfig(), false); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestAnomalyScoreCSV(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(miniNAB, "data", "synthetic", "spike.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := string(raw)
+	inLines := strings.Split(strings.TrimSpace(in), "\n")
+	got := scoreFile(t, in)
+	if len(got) != len(inLines) {
+		t.Fatalf("%d output rows for %d input rows", len(got), len(inLines))
+	}
+	if strings.Join(got[0], ",") != "timestamp,value,anomaly_score" {
+		t.Fatalf("header %q", got[0])
+	}
+	// Same scores as the detector API used by the NAB evaluation.
+	corpus, err := nab.Load(miniNAB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scored, err := nab.Detect(corpus, anomaly.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []float64
+	for _, s := range scored {
+		if s.Name == "synthetic/spike.csv" {
+			want = s.Scores
+		}
+	}
+	for i, rec := range got[1:] {
+		if rec[0]+","+rec[1] != inLines[i+1] {
+			t.Fatalf("row %d: echoed %q, input %q", i, rec[:2], inLines[i+1])
+		}
+		sc, err := strconv.ParseFloat(rec[2], 64)
+		if err != nil || sc < 0 || sc > 1 {
+			t.Fatalf("row %d: score %q not in [0,1] (%v)", i, rec[2], err)
+		}
+		if sc != want[i] {
+			t.Fatalf("row %d: CSV score %v, detector score %v", i, sc, want[i])
+		}
+	}
+
+	// Streaming: a row's score must not depend on later rows.
+	prefix := scoreFile(t, strings.Join(inLines[:700], "\n")+"\n")
+	for i := range prefix {
+		if strings.Join(prefix[i], ",") != strings.Join(got[i], ",") {
+			t.Fatalf("row %d changed when later rows were removed: %q vs %q", i, prefix[i], got[i])
+		}
+	}
+}
+
+func TestAnomalyScoreBadInput(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"bad time", "timestamp,value\nyesterday,3\n", "line 2"},
+		{"bad value", "2024-01-01 00:00:00,abc\n", "value"},
+		{"one field", "2024-01-01 00:00:00\n", "want timestamp,value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := scoreCSV(context.Background(), strings.NewReader(tc.in), &bytes.Buffer{}, anomaly.DefaultConfig(), false)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNABCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"nab", "--data", miniNAB}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, p := range nab.Profiles {
+		if !strings.Contains(out.String(), p.Name) {
+			t.Errorf("output lacks profile %s:\n%s", p.Name, out.String())
+		}
+	}
+	if code := run([]string{"nab", "--data", miniNAB, "--detectors", "nope"}, &out, &errb); code != 2 {
+		t.Errorf("unknown detector: exit %d, want 2", code)
+	}
+}
