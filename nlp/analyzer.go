@@ -170,8 +170,12 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 				for k := i + 1; k < i+l; k++ {
 					flags[k] |= fPhrase
 				}
+				if v != 0 {
+					signal = true
+					ev.lexiconHits++
+				}
 				i += l - 1
-				break
+				continue
 			}
 			base[i] = a.wordValence(s, toks, i)
 		}

@@ -270,7 +270,7 @@ func (a *Analyzer) matchPhrase(s *scratch, toks []token, i int) (int, float64) {
 func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i int, v float64, capsDiff bool) float64 {
 	negations := 0
 	neverSo := false
-	for d := 1; d <= negationScope; d++ {
+	for d := 1; d <= negationScope+2; d++ {
 		j := i - d
 		if j < 0 || toks[j].brk != brkNone {
 			break
@@ -312,6 +312,9 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 				}
 				v += b
 			}
+		}
+		if d > negationScope && !(isNegator(t.lower) && j+1 < i && isRaisingVerb(toks[j+1].lower)) {
+			continue
 		}
 		if isNegator(t.lower) {
 			if j+1 < i {
@@ -427,4 +430,14 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		scale(vals, flags, k+1, e, hypoDamp, fMood)
 		k = e - 1
 	}
+}
+
+// raisingVerbs carry a negation over to their complement clause ("I don't
+// think it is good" means "I think it is not good"), so the negation scope
+// after "don't think" is longer.
+var raisingVerbs = setOf("think", "believe", "feel", "expect", "suppose", "guess", "seem", "seems", "imagine")
+
+func isRaisingVerb(w string) bool {
+	_, ok := raisingVerbs[w]
+	return ok
 }
