@@ -47,6 +47,12 @@ type Config struct {
 	TCPPort, HTTPPort int
 	// Logf receives lifecycle messages and the engine's output; nil discards.
 	Logf func(format string, args ...any)
+	// AutoRestart restarts the engine when it exits without being asked to
+	// (Stop and Kill are asked). The embedded engine aborts its process on
+	// some client faults the proxy cannot hide, notably a client that dies
+	// halfway through sending a packet; shared test servers want this on,
+	// outage tests rely on Stop/Kill, which it never undoes.
+	AutoRestart bool
 }
 
 // Server is a ClickHouse server running in a child process, behind two
@@ -57,12 +63,14 @@ type Server struct {
 	dataDir string
 	ownDir  bool
 	logf    func(string, ...any)
+	auto    bool
 	native  *shield
 	web     *shield
 
-	mu     sync.Mutex // serialises lifecycle changes
-	eng    *engineProc
-	closed bool
+	mu      sync.Mutex // serialises lifecycle changes
+	eng     *engineProc
+	closed  bool
+	crashes int
 }
 
 // engineProc is one run of the child process.
@@ -96,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if _, err := os.Stat(lib); err != nil {
 		return nil, fmt.Errorf("chlocal: engine library: %w", err)
 	}
-	s := &Server{lib: lib, dataDir: cfg.DataDir, logf: logf}
+	s := &Server{lib: lib, dataDir: cfg.DataDir, logf: logf, auto: cfg.AutoRestart}
 	if s.dataDir == "" {
 		d, err := os.MkdirTemp("", "chlocal-")
 		if err != nil {
@@ -321,6 +329,20 @@ func (s *Server) watch(e *engineProc) {
 	s.down(e)
 	s.eng = nil
 	s.logf("chlocal: engine exited unexpectedly: %v%s", e.err, e.tail.suffix())
+	s.crashes++
+	if !s.auto || s.closed {
+		return
+	}
+	if err := s.startLocked(context.Background()); err != nil {
+		s.logf("chlocal: automatic restart failed, engine stays down until Restart: %v", err)
+	}
+}
+
+// Crashes counts the engine exits that were not asked for by Stop or Kill.
+func (s *Server) Crashes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crashes
 }
 
 // spawn starts one engine process on fresh private ports and waits until it

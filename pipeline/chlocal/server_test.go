@@ -269,3 +269,53 @@ func TestClientResetDoesNotKillServer(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoRestartAfterEngineAbort provokes the abort the proxy cannot hide (a
+// client that dies halfway through a packet) and checks that AutoRestart
+// brings the engine back on the same address with the data.
+func TestAutoRestartAfterEngineAbort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a ClickHouse engine; skipped with -short")
+	}
+	ctx := context.Background()
+	lib, err := EnsureLib(ctx, DefaultCacheDir(), testWriter{t})
+	if err != nil {
+		t.Fatalf("EnsureLib: %v", err)
+	}
+	srv, err := Start(ctx, Config{LibPath: lib, AutoRestart: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	conn := connect(t, srv, nil)
+	if err := conn.Exec(ctx, "CREATE TABLE survivors ENGINE = MergeTree ORDER BY n AS SELECT number AS n FROM numbers(10)"); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+
+	// A Hello packet cut short: packet type 0, then a string length of 10
+	// followed by 3 bytes, then the client vanishes.
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Crashes() == 0 && time.Now().Before(deadline) {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte{0, 10, 'c', 'l', 'i'})
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	if srv.Crashes() == 0 {
+		t.Skip("this engine build no longer aborts on a truncated packet")
+	}
+	var n uint64
+	for time.Now().Before(deadline) {
+		if err = conn.QueryRow(ctx, "SELECT count() FROM survivors").Scan(&n); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || n != 10 {
+		t.Fatalf("after automatic restart: count=%d err=%v, want 10", n, err)
+	}
+}
