@@ -59,16 +59,16 @@ var templates = map[Tone][]string{
 	ToneNeutral: {
 		"Can you review PR {n} before standup?",
 		"Meeting moved to {time}",
-		"Pushed the changes for ticket {ticket}, ready for review",
+		"Pushed the changes for ticket {ticket}, please take a look",
 		"Who owns the {area} config for {proj}?",
 		"Reminder: sprint planning on {day} at {time}",
 		"I'll be out on {day}, {group} will cover",
 		"Updated the {proj} doc with the new timeline",
 		"Is the {area} deploy scheduled for {day}?",
-		"Sharing the notes from the {proj} sync",
+		"Notes from the {proj} sync are in the doc",
 		"Please add your estimates to ticket {ticket}",
 		"Moving the {proj} sync to {time} on {day}",
-		"FYI the {area} staging environment restarts at {time}",
+		"Heads-up: the {area} staging environment restarts at {time}",
 		"Can we discuss ticket {ticket} in the {time} call?",
 		"Draft agenda for {day} is in the {proj} folder",
 		"Which branch should I use for the {area} hotfix?",
@@ -82,7 +82,7 @@ var templates = map[Tone][]string{
 		"Frustrated that {proj} slipped again, this is a mess",
 		"The {area} pipeline failed {n} times today, terrible",
 		"I'm exhausted, third late night in a row on {proj}",
-		"This deadline is unrealistic and nobody listens",
+		"This deadline is unrealistic and nobody listens, really frustrating",
 		"Sorry, ticket {ticket} is still broken and the customer is angry",
 		"Ugh, the {area} is down again. Really annoying",
 		"We keep getting blamed for {proj} problems, not fair",
@@ -90,10 +90,10 @@ var templates = map[Tone][]string{
 		"Sick of the constant firefighting on the {area}",
 		"The {day} release was a disaster, lots of angry users",
 		"Stressful week, the {area} crashed {n} times and we lost data",
-		"Honestly disappointed with how the {proj} review went",
+		"Really disappointed with how the {proj} review went",
 		"No one answered about ticket {ticket}, I'm stuck and annoyed",
 		"Hate to say it but the {proj} plan is failing",
-		"Terrible on-call night, the {area} alerts never stopped",
+		"Awful on-call night, the {area} alerts never stopped and I'm exhausted",
 		"Too many meetings, I can't get anything done, so frustrating",
 	},
 }
@@ -108,12 +108,12 @@ var (
 	slotTkt   = []string{"OPS", "WEB", "DATA", "PAY", "INFRA", "APP"}
 
 	// Greetings and sign-offs add variety without changing the tone much.
-	prefixes = []string{"", "", "", "", "Hey team, ", "FYI: ", "Quick one: ", "Hi all, ", "Update: "}
-	suffixes = []string{"", "", "", "", " Thanks.", " Cheers.", " (see thread)", " More soon."}
+	prefixes = []string{"", "", "", "", "Hey team, ", "Heads-up: ", "Quick one: ", "Hi all, ", "Update: "}
+	suffixes = []string{"", "", "", "", "", " (see thread)", " More soon.", " Details in the doc."}
 
 	// Meeting events carry titles rather than chat lines.
 	meetingTitles = map[Tone][]string{
-		TonePositive: {"Celebration: {proj} launch", "Team lunch to celebrate {proj}", "Kudos session: great sprint"},
+		TonePositive: {"Celebrating the great {proj} launch", "Team lunch to celebrate {proj}", "Kudos session: great sprint"},
 		ToneNeutral:  {"{proj} weekly sync", "Sprint planning", "1:1", "{area} design review", "Retro", "Backlog grooming for {proj}"},
 		ToneNegative: {"Incident review: {area} outage", "Escalation: {proj} is failing", "Postmortem: broken {area} release"},
 	}
