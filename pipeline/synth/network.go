@@ -15,8 +15,9 @@ import (
 //     three times as likely as any other member;
 //   - cross-team share: 8% for a regular member, 25% for managers, 30% for
 //     liaisons (half of it to their partner), 50% for hubs (to anyone);
-//   - cross-team targets: the liaison partner, a hub, another team's manager
-//     or a random member of another team.
+//   - cross-team targets: the liaison partner, a hub, or one of a person's
+//     fixed external contacts (three people of other teams; for managers
+//     also every other manager); hubs write to anyone.
 //
 // Silo and Isolated scenarios remove edges: a siloed team neither sends nor
 // receives across its boundary, an isolated person only writes to their
@@ -140,15 +141,7 @@ func (o *Org) crossTarget(r *rand.Rand, sender int) int {
 	if len(o.hubs) > 0 && r.Float64() < 0.3 {
 		return o.hubs[r.IntN(len(o.hubs))]
 	}
-	t := r.IntN(len(o.teams) - 1)
-	if t >= p.team {
-		t++ // any team but the sender's
-	}
-	members := o.teams[t].members
-	if r.Float64() < 0.5 {
-		return members[0]
-	}
-	return members[r.IntN(len(members))]
+	return p.external[r.IntN(len(p.external))]
 }
 
 func (o *Org) siloAt(t int, at time.Time) bool {

@@ -22,6 +22,9 @@ type person struct {
 	close []int
 	// liaison is a partner in another team (-1: none).
 	liaison int
+	// external are the few people of other teams this person writes to
+	// (managers: every other manager too). Fixed, as real contacts are.
+	external []int
 }
 
 type team struct {
@@ -126,6 +129,25 @@ func (o *Org) buildPeople(r *rand.Rand) {
 			o.people[m].hub = true
 			o.people[m].activity = 1.3
 			o.hubs = append(o.hubs, m)
+		}
+	}
+	// Fixed external contacts: three people of other teams; managers also
+	// know every other manager.
+	if cfg.Teams > 1 {
+		for i := range o.people {
+			p := &o.people[i]
+			for range 3 {
+				u := (p.team + 1 + r.IntN(cfg.Teams-1)) % cfg.Teams
+				members := o.teams[u].members
+				p.external = append(p.external, members[r.IntN(len(members))])
+			}
+			if p.manager {
+				for u := range o.teams {
+					if u != p.team {
+						p.external = append(p.external, o.teams[u].members[0])
+					}
+				}
+			}
 		}
 	}
 	// One liaison pair per team with another team.

@@ -311,7 +311,9 @@ func TestTextsCarryNoIdentifiers(t *testing.T) {
 	if share < 0.07 || share > 0.13 {
 		t.Errorf("share of events without text %.3f, want about 0.10", share)
 	}
-	if u := float64(len(texts)) / float64(withText); u < 0.7 {
+	u := float64(len(texts)) / float64(withText)
+	t.Logf("%d texts, %.0f%% distinct", withText, 100*u)
+	if u < 0.7 {
 		t.Errorf("only %.0f%% of texts are distinct", 100*u)
 	}
 }

@@ -101,7 +101,7 @@ var templates = map[Tone][]string{
 var (
 	slotProj  = []string{"Atlas", "Beacon", "Comet", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen", "billing", "onboarding", "search", "mobile app"}
 	slotArea  = []string{"API", "checkout service", "data pipeline", "login flow", "payments job", "CI runners", "cache layer", "reporting service", "mobile build", "search index"}
-	slotGroup = []string{"the platform crew", "QA", "the on-call folks", "the design team", "support", "the data team", "infra", "the new hires", "everyone on the rota"}
+	slotGroup = []string{"the platform crew", "QA", "the on-call folks", "the design team", "the helpdesk", "the data team", "infra", "the new hires", "everyone on the rota"}
 	slotDay   = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}
 	slotTime  = []string{"9:30", "10am", "11:15", "noon", "1pm", "2:30", "3pm", "4pm", "4:45"}
 	slotEmoji = []string{":tada:", ":rocket:", ":clap:", ":raised_hands:", ":100:", ":sparkles:"}
@@ -109,7 +109,7 @@ var (
 
 	// Greetings and sign-offs add variety without changing the tone much.
 	prefixes = []string{"", "", "", "", "Hey team, ", "Heads-up: ", "Quick one: ", "Hi all, ", "Update: "}
-	suffixes = []string{"", "", "", "", "", " (see thread)", " More soon.", " Details in the doc."}
+	suffixes = []string{"", "", " (see thread)", " More soon.", " Details in the doc.", " (re {proj})", " [{ticket}]", " cc {group}", " ({day} {time})", " #{n}"}
 
 	// Meeting events carry titles rather than chat lines.
 	meetingTitles = map[Tone][]string{
@@ -138,7 +138,7 @@ func renderText(r *rand.Rand, tone Tone, meeting bool) string {
 		if s := b.String(); !strings.ContainsAny(s[len(s)-1:], ".!?:)") {
 			b.WriteByte('.')
 		}
-		b.WriteString(suffix)
+		fill(&b, r, suffix)
 	}
 	return b.String()
 }
