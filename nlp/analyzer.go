@@ -276,18 +276,26 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		sc.Label = Negative
 	}
 	if ex != nil {
-		*ex = explain(toks, base, vals, flags, punct, sum)
+		*ex = explain(text, toks, base, vals, flags, punct, sum)
 	}
 	return sc
 }
 
-func explain(toks []token, base, vals []float64, flags []uint16, punct, sum float64) []Contribution {
+func explain(text string, toks []token, base, vals []float64, flags []uint16, punct, sum float64) []Contribution {
 	var out []Contribution
 	for i := range toks {
 		if vals[i] == 0 && base[i] == 0 {
 			continue
 		}
 		c := Contribution{Token: toks[i].text, Start: toks[i].start, Base: base[i], Amount: vals[i]}
+		if flags[i]&fPhrase != 0 {
+			e := i + 1
+			for e < len(toks) && flags[e]&fPhrase != 0 && base[e] == 0 && vals[e] == 0 {
+				e++
+			}
+			last := toks[e-1]
+			c.Token = text[c.Start : last.start+len(last.text)]
+		}
 		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional"} {
 			if flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)

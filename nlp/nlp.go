@@ -1,12 +1,8 @@
-// Package nlp turns one message into a sentiment score.
-//
-// It is pure: no I/O after construction, no per-call set-up, safe for
-// concurrent use. Text is only ever held in memory for the duration of a call.
 package nlp
 
 // Version identifies the scorer; it is stored with every scored row so that
 // figures from different scorer versions are never mixed silently.
-const Version = "commpulse-nlp/0.1"
+const Version = "commpulse-nlp/1.0"
 
 // Label is the 3-way sentiment class.
 type Label int8
