@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 )
 
 // Interaction is one message (or meeting) of a window as the network sees it:
@@ -295,16 +296,31 @@ func Compute(in Input, cfg Config) (*Result, error) {
 	}
 	g.localMetrics(res.Nodes, cfg)
 
-	for i, pr := range pageRank(g, cfg) {
-		res.Nodes[i].PageRank = pr
+	// PageRank, betweenness and Louvain are independent; Louvain (gonum,
+	// single-threaded) is the longest on large windows, so it runs beside
+	// the other two rather than after them.
+	var (
+		wg     sync.WaitGroup
+		pr, bc []float64
+		exact  bool
+		bound  float64
+		comm   communities
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		comm = detectCommunities(g, cfg)
+	}()
+	go func() {
+		defer wg.Done()
+		pr = pageRank(g, cfg)
+		bc, exact, bound = betweenness(g, cfg)
+	}()
+	wg.Wait()
+	for i := range res.Nodes {
+		res.Nodes[i].PageRank = pr[i]
+		res.Nodes[i].Betweenness = bc[i]
 	}
-
-	bc, exact, bound := betweenness(g, cfg)
-	for i, b := range bc {
-		res.Nodes[i].Betweenness = b
-	}
-
-	comm := detectCommunities(g, cfg)
 	for i, c := range comm.label {
 		res.Nodes[i].Community = c
 	}
