@@ -159,10 +159,22 @@ func (s *stream) hour(h int) []Generated {
 			}
 		}
 	}
-	slices.SortStableFunc(drafts, func(a, b draft) int { return a.at.Compare(b.at) })
+	// Sort indexes rather than the drafts: moving structs full of pointers
+	// costs write barriers. Ties keep generation order, so the result is
+	// deterministic.
+	order := make([]int32, len(drafts))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := drafts[a].at.Compare(drafts[b].at); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
 	out := make([]Generated, len(drafts))
-	for i, d := range drafts {
-		out[i] = s.finish(r, d)
+	for i, j := range order {
+		out[i] = s.finish(r, drafts[j])
 	}
 	return out
 }
