@@ -12,10 +12,11 @@ const (
 	DetectorLevel   = "level"   // robust windowed z-score (median / IQR)
 	DetectorEntropy = "entropy" // relative entropy of recent vs reference histogram
 	DetectorCUSUM   = "cusum"   // two-sided CUSUM of robust z-scores (level shifts)
+	DetectorJump    = "jump"    // robust z-score of the step from the previous point
 )
 
 // AllDetectors lists every detector in the order they are evaluated.
-var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM}
+var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump}
 
 // Config is the single parameter set of a Detector. DefaultConfig holds the
 // values measured on NAB (see the package documentation); Validate rejects
@@ -75,6 +76,9 @@ type Config struct {
 // DefaultConfig returns the parameter set used for every series.
 func DefaultConfig() Config {
 	return Config{
+		// jump is measured but off: alone it is the best single detector
+		// (41.1) yet it adds nothing to the other three (54.7 vs 55.2).
+		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM},
 		Warmup:           150,
 		Window:           400,
 		Recent:           24,
@@ -107,7 +111,7 @@ func SeasonalConfig() Config {
 func (c Config) Validate() error {
 	for _, d := range c.Detectors {
 		switch d {
-		case DetectorLevel, DetectorEntropy, DetectorCUSUM:
+		case DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump:
 		default:
 			return fmt.Errorf("anomaly: unknown detector %q", d)
 		}

@@ -69,7 +69,10 @@ type Detector struct {
 	counts  []float64
 	edges   []float64
 	alarmAt float64 // score of the alarm that started the suppression
-	hist    [3]*slidingMax
+	hist    [4]*slidingMax
+	diff    bool
+	dref    *rolling // first differences of u
+	prevU   float64
 }
 
 // New returns a Detector for cfg.
@@ -82,6 +85,8 @@ func New(cfg Config) (*Detector, error) {
 		level:  cfg.enabled(DetectorLevel),
 		ent:    cfg.enabled(DetectorEntropy),
 		cusum:  cfg.enabled(DetectorCUSUM),
+		diff:   cfg.enabled(DetectorJump),
+		dref:   newRolling(cfg.Window),
 		ref:    newRolling(cfg.Window),
 		counts: make([]float64, cfg.Bins),
 		edges:  make([]float64, cfg.Bins-1),
@@ -201,6 +206,15 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 			}
 		}
 	}
+	if d.diff && d.dref.len() >= 2 {
+		du := u - d.prevU
+		dm := d.dref.quantile(0.5)
+		ds := math.Max((d.dref.quantile(0.75)-d.dref.quantile(0.25))/1.349, 0.25*(d.dref.quantile(0.99)-d.dref.quantile(0.01))/(2*2.326))
+		ds = math.Max(ds, 1e-3*scale)
+		if s := d.calibrate(3, normalSurprise((du-dm)/ds)); s > best {
+			best, who = s, DetectorJump
+		}
+	}
 	if d.ent && d.ref.len() >= d.cfg.Window {
 		if s := d.calibrate(1, d.entropySurprise(u)); s > best {
 			best, who = s, DetectorEntropy
@@ -252,6 +266,10 @@ func (d *Detector) calibrate(i int, s float64) float64 {
 }
 
 func (d *Detector) learn(t time.Time, v, u float64) {
+	if d.n > 0 {
+		d.dref.push(u - d.prevU)
+	}
+	d.prevU = u
 	d.n++
 	d.ref.push(u)
 	if d.season != nil {
