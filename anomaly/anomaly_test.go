@@ -242,3 +242,22 @@ func TestRollingMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkObserve holds the speed budget: the NAB corpus (365k points) must
+// score in well under a minute on one core, i.e. far below 100µs a point.
+func BenchmarkObserve(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{{"default", DefaultConfig()}, {"seasonal", SeasonalConfig()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			ts, vs := noisy(rng, 5000, time.Hour, 100, 10)
+			d, _ := New(tc.cfg)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d.Observe(ts[i%len(ts)], vs[i%len(vs)])
+			}
+		})
+	}
+}

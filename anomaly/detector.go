@@ -58,21 +58,20 @@ type Detector struct {
 	ent   bool
 	cusum bool
 
-	n       int
-	ref     *rolling // residuals u = x - seasonal baseline
-	raw     *rolling // raw values, fallback baseline for unseen buckets
-	season  *seasonal
-	cPos    float64
-	cNeg    float64
-	quiet   int // points left in the suppression period
-	bandZ   float64
-	counts  []float64
-	edges   []float64
-	alarmAt float64 // score of the alarm that started the suppression
-	hist    [4]*slidingMax
-	diff    bool
-	dref    *rolling // first differences of u
-	prevU   float64
+	n      int
+	ref    *rolling // residuals u = x - seasonal baseline
+	raw    *rolling // raw values, fallback baseline for unseen buckets
+	season *seasonal
+	cPos   float64
+	cNeg   float64
+	quiet  int // points left in the suppression period
+	bandZ  float64
+	counts []float64
+	edges  []float64
+	hist   [4]*slidingMax
+	diff   bool
+	dref   *rolling // first differences of u
+	prevU  float64
 }
 
 // New returns a Detector for cfg.
@@ -240,7 +239,6 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 		if d.cfg.SuppressFraction > 0 {
 			d.quiet = min(d.quiet, int(d.cfg.SuppressFraction*float64(d.n)))
 		}
-		d.alarmAt = score
 	}
 	e.Score = score
 	return e
