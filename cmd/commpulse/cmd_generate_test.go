@@ -236,3 +236,24 @@ func TestGenerateUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkGenerateToKafka measures generate end to end against an
+// in-process kfake broker: generation, encoding and kafka-go produce.
+func BenchmarkGenerateToKafka(b *testing.B) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
+		kfake.SeedTopics(6, synth.DefaultTopics.Events, synth.DefaultTopics.Directory, synth.DefaultTopics.Consent))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cluster.Close()
+	org := synth.MustNew(synth.Config{Seed: 1, Days: 14})
+	events := 0
+	for b.Loop() {
+		st, err := produceToKafka(context.Background(), cluster.ListenAddrs(), org, synth.ProduceOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += st.Events
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}

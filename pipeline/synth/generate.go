@@ -51,7 +51,9 @@ type Generated struct {
 	Event event.Event
 	// Tone is the intended sentiment of Event.Text (neutral when no text).
 	Tone Tone
-	// Raw holds the bytes to send for Malformed; nil otherwise.
+	// Raw holds the bytes to send for Malformed; nil otherwise. Raw usually
+	// still carries the message text (a truncated event cut after "text"
+	// even a part of it): exactly what a DLQ must redact.
 	Raw []byte
 	// Reason and Detail say how Raw breaks the contract, e.g.
 	// ReasonMissingField / "sender".

@@ -415,3 +415,35 @@ func TestMalformedIsAlwaysRejected(t *testing.T) {
 		t.Fatal(errors.New("checkContract accepts empty input"))
 	}
 }
+
+func TestEdgeConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"one team of two, member isolated", Config{Teams: 1, TeamSizeMin: 2, TeamSizeMax: 2, Days: 2,
+			Scenarios: []Scenario{{Kind: Isolated, Team: "team-1", Start: DefaultStart.Add(24 * time.Hour)}}}},
+		{"every team siloed", Config{Teams: 2, Days: 2, Scenarios: []Scenario{
+			{Kind: Silo, Team: "team-1", Start: DefaultStart}, {Kind: Silo, Team: "team-2", Start: DefaultStart}}}},
+		{"all malformed and no text", Config{Teams: 2, Days: 1, MalformedRate: 1, NoTextRate: -1}},
+		{"round the clock, no weekends off", Config{Teams: 2, Days: 7, WorkStartHour: 0, WorkEndHour: 24, WeekendFactor: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := collect(t, tt.cfg)
+			if len(gs) == 0 {
+				t.Fatal("no events")
+			}
+			for _, g := range gs {
+				if g.Kind != Malformed {
+					if err := checkContract(g.Value()); err != nil {
+						t.Fatalf("%v: %s", err, g.Value())
+					}
+					if len(g.Event.Recipients) == 0 {
+						t.Fatalf("event without recipients: %s", g.Value())
+					}
+				}
+			}
+		})
+	}
+}
