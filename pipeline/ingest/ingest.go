@@ -66,6 +66,8 @@ type Ingest struct {
 	eraseMu sync.Mutex
 	erase   map[string]struct{} // opted out, not yet erased
 
+	consumed, written, dropped, deadLettered atomic.Int64
+
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -92,6 +94,23 @@ func New(cfg Config, sink Sink, scorer Scorer, reg prometheus.Registerer) (*Inge
 	in.m.SinkRows.WithLabelValues("messages")
 	in.m.SinkErrors.WithLabelValues("messages")
 	return in, nil
+}
+
+// Counts are running totals of one worker, for progress displays. The
+// Prometheus metrics carry the same numbers for monitoring.
+type Counts struct {
+	Consumed     int64 // records fetched
+	Written      int64 // rows acknowledged by ClickHouse
+	Dropped      int64 // valid events not processed (consent)
+	DeadLettered int64 // malformed events written to the DLQ
+}
+
+// Handled is the number of records finished with, one way or another.
+func (c Counts) Handled() int64 { return c.Written + c.Dropped + c.DeadLettered }
+
+// Counts returns the running totals.
+func (in *Ingest) Counts() Counts {
+	return Counts{in.consumed.Load(), in.written.Load(), in.dropped.Load(), in.deadLettered.Load()}
 }
 
 // Gate exposes the privacy state (for tests and the demo summary).
@@ -180,6 +199,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 		StartOffset:    kafka.FirstOffset,
 		CommitInterval: 0, // synchronous commits, only after the sink acknowledged
 		SessionTimeout: cfg.SessionTimeout,
+		// kafka-go's default heartbeat (3 s) is longer than short sessions:
+		// the group would expire and rebalance over and over.
+		HeartbeatInterval: cfg.SessionTimeout / 3,
 		// kafka-go logs rebalances through ErrorLogger; keep them at debug.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			in.log.Debug("kafka reader", "msg", fmt.Sprintf(msg, args...))
@@ -213,6 +235,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 				return fmt.Errorf("fetch from %s: %w", cfg.EventsTopic, err)
 			}
 			in.m.Consumed.Inc()
+			in.consumed.Add(1)
 			select {
 			case msgs <- m:
 			case <-gctx.Done():
@@ -247,6 +270,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 		}
 	})
 	err := g.Wait()
+	drainExpired := drainCtx.Err() != nil
 	// Leave the group (kafka-go sends LeaveGroup on Close) so partitions are
 	// reassigned at once instead of after the session timeout.
 	if cerr := reader.Close(); cerr != nil && err == nil {
@@ -262,7 +286,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if drainCtx.Err() != nil && ctx.Err() != nil {
+	if drainExpired {
 		in.log.Warn("shutdown timeout reached before the last batch was written; it will be redelivered")
 	}
 	return nil
@@ -533,6 +557,7 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 		for _, m := range b.dlq {
 			in.m.DLQ.WithLabelValues(string(m.Headers[0].Value)).Inc()
 		}
+		in.deadLettered.Add(int64(len(b.dlq)))
 	}
 	if g := in.gate.Generation(); g != b.gen {
 		in.refilter(b, g)
@@ -549,7 +574,9 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 	in.m.Processed.Add(float64(len(b.rows)))
 	for r, n := range b.drops {
 		in.m.Dropped.WithLabelValues(string(r)).Add(float64(n))
+		in.dropped.Add(int64(n))
 	}
+	in.written.Add(int64(len(b.rows)))
 	if !b.maxTime.IsZero() {
 		in.m.EventToRow.Observe(time.Since(b.maxTime).Seconds())
 	}

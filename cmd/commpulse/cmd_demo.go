@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"golang.org/x/sync/errgroup"
+
+	"commpulse/pipeline/chlocal"
+	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/store"
+	"commpulse/pipeline/synth"
+)
+
+func init() {
+	register(command{name: "demo", summary: "run the whole pipeline on embedded Kafka and ClickHouse with generated traffic", run: runDemo})
+}
+
+type demoFlags struct {
+	dataDir   string
+	kafkaPort int
+	chPort    int
+	httpAddr  string
+	seed      int64
+	teams     int
+	days      int
+	count     int
+	rate      float64
+	once      bool
+	kSafe     int
+	log       logFlags
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("COMMPULSE_DATA_DIR"); d != "" {
+		return d
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "commpulse", "demo")
+	}
+	return "commpulse-demo-data"
+}
+
+func (f *demoFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "where the embedded Kafka and ClickHouse keep their data (kept between runs)")
+	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker (0: any free port)")
+	fs.IntVar(&f.chPort, "ch-port", 9000, "port of the embedded ClickHouse native protocol (0: any free port)")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9100", "address of /metrics, /healthz, /readyz")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the synthetic organisation")
+	fs.IntVar(&f.teams, "teams", 12, "teams in the synthetic organisation")
+	fs.IntVar(&f.days, "days", 7, "days of traffic to generate, ending today")
+	fs.IntVar(&f.count, "count", 0, "stop after this many events (0: all of --days)")
+	fs.Float64Var(&f.rate, "rate", 20000, "events per second to produce (0: as fast as possible)")
+	fs.BoolVar(&f.once, "once", false, "exit after the summary instead of serving until Ctrl-C")
+	fs.IntVar(&f.kSafe, "min-group-size", 5, "k: teams with fewer active members are not shown")
+	f.log.bind(fs)
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", stderr)
+	var f demoFlags
+	f.bind(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if f.days < 1 || f.teams < 1 {
+		return usageError{errors.New("days and teams must be >= 1")}
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	say("commpulse demo: data in %s", f.dataDir)
+
+	// Kafka: an in-process Kafka-protocol broker that keeps its log on disk.
+	kopts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DataDir(filepath.Join(f.dataDir, "kafka"))}
+	if f.kafkaPort != 0 {
+		kopts = append(kopts, kfake.Ports(f.kafkaPort))
+	}
+	kc, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return fmt.Errorf("start embedded kafka (port %d busy? try --kafka-port 0): %w", f.kafkaPort, err)
+	}
+	defer kc.Close()
+	brokers := kc.ListenAddrs()
+	say("kafka:      %s (embedded kfake broker)", strings.Join(brokers, ","))
+
+	// ClickHouse: a real server from libchdb.so, fetched on first use.
+	srv, err := chlocal.Start(ctx, chlocal.Config{
+		DataDir: filepath.Join(f.dataDir, "clickhouse"), TCPPort: f.chPort, Progress: stdout,
+	})
+	if err != nil {
+		return fmt.Errorf("start embedded clickhouse: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Stop(sctx); err != nil {
+			log.Warn("stop clickhouse", "err", err)
+		}
+	}()
+	say("clickhouse: %s (native), http://%s (embedded server, ClickHouse %s)", srv.Addr(), srv.HTTPAddr(), chlocal.LibVersion)
+
+	var inf ingestFlags
+	ifs := flag.NewFlagSet("", flag.ContinueOnError)
+	inf.bind(ifs)
+	inf.kafka.brokers = brokers
+	inf.httpAddr = f.httpAddr
+	inf.batchIvl = 500 * time.Millisecond
+	chCfg := store.Config{Addr: []string{srv.Addr()}, Database: store.DefaultDatabase}
+	if err := chCfg.Validate(); err != nil {
+		return err
+	}
+
+	now := time.Now().UTC()
+	org, err := synth.New(synth.Config{
+		Seed: f.seed, Teams: f.teams, Days: f.days, Limit: f.count,
+		Start:         now.Truncate(24*time.Hour).AddDate(0, 0, -f.days),
+		MalformedRate: 0.005, NotOptedInRate: 0.01,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	started := make(chan *ingest.Ingest, 1)
+	g.Go(func() error {
+		return serveIngest(gctx, inf, chCfg, log, func(in *ingest.Ingest, addr string) {
+			say("metrics:    http://%s/metrics  (also /healthz, /readyz)", addr)
+			started <- in
+		})
+	})
+	var in *ingest.Ingest
+	select {
+	case in = <-started:
+	case <-gctx.Done():
+		return g.Wait()
+	}
+	produced := make(chan synth.Stats, 1)
+	g.Go(func() error {
+		st, err := produceToKafka(gctx, brokers, org, synth.ProduceOptions{Rate: f.rate})
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		produced <- st
+		return nil
+	})
+	g.Go(func() error {
+		// With --once, errDemoDone cancels gctx: ingest drains, commits and
+		// leaves the group exactly as on Ctrl-C.
+		return demoProgress(gctx, stdout, in, produced, srv.Addr(), f)
+	})
+	err = g.Wait()
+	if errors.Is(err, errDemoDone) {
+		err = nil
+	}
+	say("demo stopped")
+	return err
+}
+
+var errDemoDone = errors.New("demo done")
+
+// demoProgress prints progress every two seconds until the generated traffic
+// is all handled, then the summary.
+func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced <-chan synth.Stats, chAddr string, f demoFlags) error {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	var (
+		stats   *synth.Stats
+		last    int64
+		lastAt  = time.Now()
+		started = time.Now()
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-produced:
+			stats = &st
+			fmt.Fprintf(w, "generated:  %s\n", st)
+		case <-t.C:
+		}
+		c := in.Counts()
+		handled := c.Handled()
+		rate := float64(handled-last) / time.Since(lastAt).Seconds()
+		last, lastAt = handled, time.Now()
+		fmt.Fprintf(w, "progress:   consumed %d, written %d, dropped %d, dlq %d (%.0f events/s)\n",
+			c.Consumed, c.Written, c.Dropped, c.DeadLettered, rate)
+		if stats != nil && handled >= int64(stats.Events) {
+			fmt.Fprintf(w, "all %d generated events handled in %s\n", stats.Events, time.Since(started).Round(time.Millisecond))
+			if err := printSummary(ctx, w, chAddr, f.kSafe); err != nil {
+				return err
+			}
+			if f.once {
+				return errDemoDone
+			}
+			fmt.Fprintln(w, "serving /metrics; press Ctrl-C to stop")
+			<-ctx.Done()
+			return nil
+		}
+	}
+}
+
+// printSummary prints rows, teams and sentiment by team from ClickHouse,
+// only for teams with at least k distinct active members.
+func printSummary(ctx context.Context, w io.Writer, chAddr string, k int) error {
+	st, err := store.Open(store.Config{Addr: []string{chAddr}})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db := st.Database()
+	var rows, scored uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count(), countIf(compound IS NOT NULL) FROM "+db+".messages FINAL").Scan(&rows, &scored); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	fmt.Fprintf(w, "\nsummary: %d messages in ClickHouse (%d with a sentiment score), no text stored\n", rows, scored)
+	q := `SELECT team, uniqExact(sender) AS members, count() AS messages,
+		round(avg(compound), 3), round(countIf(label = 'negative') / greatest(countIf(compound IS NOT NULL), 1), 3)
+		FROM ` + db + `.messages FINAL WHERE team != '' GROUP BY team HAVING members >= ? ORDER BY team`
+	r, err := st.Conn().Query(ctx, q, k)
+	if err != nil {
+		return fmt.Errorf("summary by team: %w", err)
+	}
+	defer r.Close()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "team\tmembers\tmessages\tmean compound\tnegative share\n")
+	n := 0
+	for r.Next() {
+		var (
+			team          string
+			members, msgs uint64
+			mean, neg     float64
+		)
+		if err := r.Scan(&team, &members, &msgs, &mean, &neg); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%+.3f\t%.3f\n", team, members, msgs, mean, neg)
+		n++
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d teams shown (teams with fewer than %d active members are withheld)\n\n", n, k)
+	return r.Err()
+}

@@ -1,0 +1,217 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/segmentio/kafka-go"
+
+	"commpulse/nlp"
+	"commpulse/pipeline/chlocal"
+	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/store"
+	"commpulse/pipeline/synth"
+)
+
+
+// env is one integration-test world: a broker, a ClickHouse database, and
+// the truth about what was produced.
+type env struct {
+	t       *testing.T
+	brokers []string
+	srv     *chlocal.Server
+	st      *store.Store
+	db      string
+	cfg     Config
+
+	valid, malformed, notOptedIn, optedOut int
+	validIDs                     map[string]bool
+	texts                        []string
+	people                       []string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	_, brokers := kafkatest.Start(t)
+	srv := chtest.Server(t)
+	db := chtest.NewDatabase(t, srv)
+	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Defaults()
+	cfg.Brokers = brokers
+	cfg.Group = "test-" + db
+	cfg.BatchRows = 5000
+	cfg.BatchInterval = 200 * time.Millisecond
+	cfg.SessionTimeout = time.Second
+	cfg.LagInterval = 500 * time.Millisecond
+	cfg.RetryMax = time.Second
+	cfg.Logger = testLogger(t)
+	return &env{t: t, brokers: brokers, srv: srv, st: st, db: db, cfg: cfg, validIDs: map[string]bool{}}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// produceOrg writes the directory, the consents and the org's events.
+func (e *env) produceOrg(org *synth.Org) {
+	e.t.Helper()
+	var dir, cons, evs []kafka.Message
+	for _, d := range org.Directory() {
+		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
+		e.people = append(e.people, d.Person)
+	}
+	for _, c := range org.Consents() {
+		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
+	}
+	for g := range org.Events() {
+		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
+		switch g.Kind {
+		case synth.Valid:
+			e.valid++
+			e.validIDs[g.Event.EventID] = true
+		case synth.Malformed:
+			e.malformed++
+		case synth.NotOptedIn:
+			e.notOptedIn++
+		case synth.OptedOut:
+			e.optedOut++
+		default:
+			e.t.Fatalf("unexpected generated kind %v", g.Kind)
+		}
+		if g.Event.Text != "" {
+			e.texts = append(e.texts, g.Event.Text)
+		}
+	}
+	kafkatest.Produce(e.t, e.brokers, e.cfg.DirectoryTopic, dir)
+	kafkatest.Produce(e.t, e.brokers, e.cfg.ConsentTopic, cons)
+	kafkatest.Produce(e.t, e.brokers, e.cfg.EventsTopic, evs)
+}
+
+// worker is one in-process ingest run.
+type worker struct {
+	in     *Ingest
+	reg    *prometheus.Registry
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (e *env) start(sink Sink) *worker {
+	e.t.Helper()
+	if sink == nil {
+		sink = e.st
+	}
+	reg := prometheus.NewRegistry()
+	in, err := New(e.cfg, sink, nlp.New(), reg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{in: in, reg: reg, cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- in.Run(ctx) }()
+	e.t.Cleanup(func() { w.stop(e.t) })
+	return w
+}
+
+var stopOnce sync.Map
+
+func (w *worker) stop(t *testing.T) {
+	if _, done := stopOnce.LoadOrStore(w, true); done {
+		return
+	}
+	w.cancel()
+	select {
+	case err := <-w.done:
+		if err != nil {
+			t.Errorf("ingest run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("ingest did not stop within a minute")
+	}
+}
+
+// handled is the number of records the worker has finished with.
+func (w *worker) handled() int {
+	m := w.in.m
+	n := testutil.ToFloat64(m.Processed)
+	for _, vec := range []*prometheus.CounterVec{m.Dropped, m.DLQ} {
+		n += sumVec(vec)
+	}
+	return int(n)
+}
+
+func sumVec(v *prometheus.CounterVec) float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { v.Collect(ch); close(ch) }()
+	var s float64
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err == nil {
+			s += pb.GetCounter().GetValue()
+		}
+	}
+	return s
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// query runs a single-value query.
+func (e *env) count(q string, args ...any) int {
+	e.t.Helper()
+	var n uint64
+	q = strings.ReplaceAll(q, "{db}", e.db)
+	if err := e.st.Conn().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return int(n)
+}
+
+func (e *env) eventIDs() map[string]int {
+	e.t.Helper()
+	rows, err := e.st.Conn().Query(context.Background(), fmt.Sprintf("SELECT event_id FROM %s.messages FINAL", e.db))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			e.t.Fatal(err)
+		}
+		out[id]++
+	}
+	return out
+}

@@ -1,0 +1,23 @@
+package ingest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"commpulse/nlp"
+	"commpulse/pipeline/chlocal/chtest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runCrashChild()
+		return
+	}
+	chtest.Main(m)
+}
+
+func newScorer() Scorer { return nlp.New() }
+
+func nilRegistry() prometheus.Registerer { return prometheus.NewRegistry() }
