@@ -24,7 +24,6 @@ import (
 	"commpulse/pipeline/synth"
 )
 
-
 // env is one integration-test world: a broker, a ClickHouse database, and
 // the truth about what was produced.
 type env struct {
@@ -36,9 +35,9 @@ type env struct {
 	cfg     Config
 
 	valid, malformed, notOptedIn, optedOut int
-	validIDs                     map[string]bool
-	texts                        []string
-	people                       []string
+	validIDs                               map[string]bool
+	texts                                  []string
+	people                                 []string
 }
 
 func newEnv(t *testing.T) *env {
