@@ -119,6 +119,7 @@ const (
 	fContrastUp
 	fPhrase
 	fMood
+	fTechnical
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -139,6 +140,16 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	s.flags = s.flags[:n]
 	clear(s.flags)
 	vals, base, flags := s.vals, s.base, s.flags
+
+	// Register: technical text rates homonyms by their technical sense.
+	technical := st.tech
+	for i := 0; i < n && !technical; i++ {
+		if toks[i].tech {
+			technical = true
+		} else if _, ok := techWords[toks[i].lower]; ok && toks[i].kind == tWord {
+			technical = true
+		}
+	}
 
 	// Pass 1: base valences, phrases, language evidence.
 	var ev langEvidence
@@ -177,7 +188,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 				i += l - 1
 				continue
 			}
-			base[i] = a.wordValence(s, toks, i)
+			base[i] = a.wordValence(s, toks, i, technical)
 		}
 		if base[i] != 0 {
 			signal = true
@@ -185,6 +196,28 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		}
 	}
 	ev.words = words
+	// A profane intensifier that modifies no rated word is itself the
+	// feeling: "a fucking favicon".
+	for i := 0; i < n; i++ {
+		if _, ok := profaneBoosters[toks[i].lower]; !ok || base[i] != 0 || flags[i]&fPhrase != 0 {
+			continue
+		}
+		modifies := false
+		for k := i + 1; k < n && k <= i+3; k++ {
+			if base[k] != 0 {
+				modifies = true
+				break
+			}
+			if toks[k].brk != brkNone {
+				break
+			}
+		}
+		if !modifies {
+			base[i] = profaneSolo
+			signal = true
+			ev.lexiconHits++
+		}
+	}
 	if a.langTest && ev.notEnglish(st) {
 		return Score{Status: NotEnglish, Tokens: n}
 	}
@@ -296,7 +329,7 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 			last := toks[e-1]
 			c.Token = text[c.Start : last.start+len(last.text)]
 		}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional"} {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense"} {
 			if flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}

@@ -16,7 +16,7 @@ import (
 // and emoji_utf8_lexicon.txt are from cjhutto/vaderSentiment (MIT, see
 // lexicon/LICENSE-VADER.txt); workplace.txt is this project's.
 //
-//go:embed lexicon/vader_lexicon.txt lexicon/emoji_utf8_lexicon.txt lexicon/workplace.txt
+//go:embed lexicon/vader_lexicon.txt lexicon/emoji_utf8_lexicon.txt lexicon/workplace.txt lexicon/technical.txt
 var lexiconFS embed.FS
 
 // lexicon is the immutable, shared rating table. It is built once per
@@ -36,6 +36,9 @@ type lexicon struct {
 	// "<3", ":tada:"): the tokenizer keeps these intact.
 	emoticons      map[string]struct{}
 	maxEmoticonLen int
+	// technical maps homonyms to their rating in technical text; see
+	// lexicon/technical.txt.
+	technical map[string]float64
 }
 
 var sharedLexicon = sync.OnceValue(func() *lexicon {
@@ -55,6 +58,7 @@ func loadLexicon() (*lexicon, error) {
 		firstWords: make(map[string]struct{}, 128),
 		emoji:      make(map[rune]float64, 512),
 		emoticons:  make(map[string]struct{}, 512),
+		technical:  make(map[string]float64, 64),
 	}
 	if err := eachLine("lexicon/vader_lexicon.txt", func(fields []string) error {
 		if len(fields) < 2 {
@@ -105,6 +109,19 @@ func loadLexicon() (*lexicon, error) {
 			return nil
 		}
 		lx.addTerm(strings.ToLower(term), v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := eachLine("lexicon/technical.txt", func(fields []string) error {
+		if len(fields) < 2 {
+			return fmt.Errorf("want word and rating")
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return err
+		}
+		lx.technical[strings.ToLower(fields[0])] = v
 		return nil
 	}); err != nil {
 		return nil, err

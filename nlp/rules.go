@@ -27,7 +27,7 @@ var boosters = map[string]float64{
 	"uber": boostIncr, "unbelievably": boostIncr, "unusually": boostIncr, "utter": boostIncr,
 	"utterly": boostIncr, "very": boostIncr,
 	"super": boostIncr, "insanely": boostIncr, "seriously": boostIncr, "truly": boostIncr,
-	"pretty": boostIncr, "such": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
+	"pretty": boostIncr, "such": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
 
 	"almost": -boostIncr, "barely": -boostIncr, "hardly": -boostIncr,
 	"kinda": -boostIncr, "kindof": -boostIncr, "kind-of": -boostIncr, "less": -boostIncr,
@@ -93,11 +93,27 @@ func isAcronym(w string) bool {
 func decodeRune(s string) (rune, int) { return utf8.DecodeRuneInString(s) }
 
 // wordValence rates toks[i] alone: the lexicon, then spelling variants.
-func (a *Analyzer) wordValence(s *scratch, toks []token, i int) float64 {
+func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) float64 {
 	w := toks[i].lower
 	next := ""
 	if i+1 < len(toks) && toks[i].brk == brkNone {
 		next = toks[i+1].lower
+	}
+	if technical {
+		if v, ok := a.lx.technical[w]; ok {
+			if _, personal := personalObjects[next]; !personal {
+				return v
+			}
+		}
+	}
+	if _, ok := loneNo[w]; ok {
+		if (i == 0 || toks[i-1].brk == brkSentence) && (toks[i].brk == brkSentence || i == len(toks)-1) {
+			return loneNoValence
+		}
+		if v, ok := a.lx.words[w]; ok {
+			return v
+		}
+		return 0
 	}
 	if _, ok := boosters[w]; ok {
 		if w != "pretty" || next != "" {
@@ -317,6 +333,9 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 			continue
 		}
 		if isNegator(t.lower) {
+			if _, np := nounNegators[t.lower]; np && d > 2 {
+				continue
+			}
 			if j+1 < i {
 				if _, brk := negationBreakers[toks[j+1].lower]; brk {
 					continue
@@ -414,7 +433,8 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		if toks[k].brk != brkSentence {
 			continue
 		}
-		if toks[k].question {
+		// "?!" and "why ...?" questions are complaints, not enquiries.
+		if toks[k].question && !toks[k].exclaim && toks[start].lower != "why" {
 			scale(vals, flags, start, k+1, questionDamp, fMood)
 		}
 		start = k + 1
@@ -441,3 +461,48 @@ func isRaisingVerb(w string) bool {
 	_, ok := raisingVerbs[w]
 	return ok
 }
+
+// nounNegators negate a noun phrase ("no good reason", "without any
+// issue"), not a clause: their scope is the next two words. Verbal
+// negation (not, n't, never) reaches across the clause.
+var nounNegators = setOf("no", "without", "lack", "lacks", "lacking", "nobody", "nothing", "none", "nowhere")
+
+// profaneBoosters intensify the next rated word ("fucking awesome"); with
+// none to modify they express annoyance themselves (profaneSolo).
+var profaneBoosters = setOf("fucking", "fuckin", "effing", "frigging", "friggin", "fricking",
+	"frickin", "freaking", "freakin", "flipping", "flippin", "fuggin", "fugging")
+
+const profaneSolo = -1.5
+
+// loneNo: "No." or "Nope!" as a whole sentence is a refusal (VADER's
+// rating of "no"); inside a sentence "no" is a determiner or a negator.
+var loneNo = setOf("no", "nope", "nah")
+
+const loneNoValence = -1.2
+
+// personalObjects after a technical homonym restore its everyday sense:
+// "the build is killing me", "kill me now".
+var personalObjects = setOf("me", "myself", "us", "ourselves", "him", "her")
+
+// techWords mark a message as technical (engineering chat, code review,
+// incident channels). The list is general engineering vocabulary.
+var techWords = setOf(
+	"build", "builds", "deploy", "deployed", "deploys", "deployment", "test", "tests",
+	"ci", "pr", "prs", "merge", "merged", "commit", "commits", "branch", "server",
+	"servers", "process", "processes", "bug", "bugs", "code", "function", "method",
+	"class", "variable", "thread", "threads", "release", "config", "configuration",
+	"api", "cache", "query", "database", "db", "compile", "compiler", "runtime",
+	"stack", "stacktrace", "trace", "log", "logs", "exception", "null", "pointer",
+	"memory", "cpu", "docker", "kubernetes", "k8s", "cluster", "node", "pod", "script",
+	"repo", "repository", "patch", "endpoint", "request", "response", "timeout",
+	"segfault", "kernel", "port", "socket", "pipeline", "worker", "queue", "file",
+	"files", "directory", "module", "package", "library", "dependency", "dependencies",
+	"version", "upstream", "prod", "production", "staging", "migration", "schema",
+	"sql", "http", "json", "yaml", "git", "github", "compiler", "debug", "debugger",
+	"refactor", "refactoring", "unittest", "lint", "linter", "binary", "syntax", "parser",
+	"implementation", "interface", "struct", "array", "string", "int", "return",
+	"callback", "async", "mutex", "goroutine", "container", "image", "vm", "ssh",
+	"daemon", "service", "microservice", "backend", "frontend", "plugin", "config",
+	"flag", "flags", "option", "options", "argument", "arguments", "param", "params",
+	"commit", "rebase", "revert", "reverted", "changelog", "readme", "docs",
+)

@@ -35,13 +35,16 @@ type token struct {
 	latin       bool  // every letter is Latin script
 	foreignMark bool  // contains a letter with a diacritic typical of other languages
 	question    bool  // the boundary after this token is a ?
+	exclaim     bool  // the boundary after this token has a '!'
+	tech        bool  // code: identifier, path, backtick span (technical register)
 }
 
 // textStats are message-level facts gathered while tokenizing.
 type textStats struct {
 	excl, quest  int // '!' and '?' outside code
 	latinLetters int
-	otherLetters int // letters of non-Latin scripts
+	otherLetters int  // letters of non-Latin scripts
+	tech         bool // saw a backtick code span
 }
 
 // scratch is the per-call working memory, pooled so that steady-state
@@ -152,11 +155,17 @@ func (s *scratch) markQuestion() {
 	}
 }
 
+func (s *scratch) markExclaim() {
+	if n := len(s.toks); n > 0 {
+		s.toks[n-1].exclaim = true
+	}
+}
+
 // chunk tokenizes one whitespace-delimited chunk text[i:j].
 func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 	c := text[i:j]
 	if s.inCode && strings.IndexByte(c, '`') < 0 {
-		s.toks = append(s.toks, token{text: c, start: i, kind: tCode})
+		s.toks = append(s.toks, token{text: c, start: i, kind: tCode, tech: true})
 		return
 	}
 	// Emoticons first, whole or with trailing sentence punctuation: ":)",
@@ -168,6 +177,13 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 		}
 		if len(e) <= lx.maxEmoticonLen && !isPlainWord(e) {
 			key := s.lowerASCII(e)
+			if _, ok := lx.emoticons[key]; !ok && hasRepeat(key) {
+				// ":)))", "=(((" -> ":)", "=("
+				s.key = collapseRuns(s.key[:0], key, 1)
+				if _, ok := lx.emoticons[string(s.key)]; ok {
+					key = s.arenaString(s.key)
+				}
+			}
 			if _, ok := lx.emoticons[key]; ok {
 				s.toks = append(s.toks, token{text: e, lower: key, start: i, kind: tEmoticon})
 				s.punct(c[len(e):], st)
@@ -175,9 +191,9 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			}
 		}
 	}
-	if isCodeChunk(c) {
+	if code, tech := isCodeChunk(c); code {
 		body := strings.TrimRight(c, ".,!?;:)\"'")
-		s.toks = append(s.toks, token{text: body, start: i, kind: tCode})
+		s.toks = append(s.toks, token{text: body, start: i, kind: tCode, tech: tech})
 		s.punct(c[len(body):], st)
 		return
 	}
@@ -195,6 +211,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 		}
 		switch {
 		case r == '`':
+			st.tech = true
 			s.flushWord(text, ws, k, st)
 			ws = -1
 			s.inCode = !s.inCode
@@ -239,6 +256,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			case '!':
 				st.excl++
 				s.markBreak(brkSentence)
+				s.markExclaim()
 			case '?':
 				st.quest++
 				s.markBreak(brkSentence)
@@ -265,6 +283,7 @@ func (s *scratch) punct(p string, st *textStats) {
 		case '!':
 			st.excl++
 			s.markBreak(brkSentence)
+			s.markExclaim()
 		case '?':
 			st.quest++
 			s.markBreak(brkSentence)
@@ -320,13 +339,20 @@ func shortcodeEnd(s string) int {
 // isCodeChunk reports whether a whitespace-delimited chunk is a URL, a
 // mention, an e-mail address, a path or a programming identifier. Such
 // chunks are common in engineering chat and carry names, not sentiment.
-func isCodeChunk(c string) bool {
+//
+// tech is true for identifiers and paths, which mark the message as
+// technical; URLs and mentions are code but say nothing about register.
+func isCodeChunk(c string) (code, tech bool) {
 	if c[0] == '@' && len(c) > 1 {
-		return true
+		return true, false
 	}
 	if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
-		return true
+		return true, false
 	}
+	return isIdentifier(c), true
+}
+
+func isIdentifier(c string) bool {
 	letters, upperAfterLower, prevLower := 0, false, false
 	for k := 0; k < len(c); k++ {
 		b := c[k]
@@ -504,4 +530,23 @@ func foreignDiacritic(r rune) bool {
 		return true
 	}
 	return false
+}
+
+func hasRepeat(w string) bool {
+	for k := 1; k < len(w); k++ {
+		if w[k] == w[k-1] {
+			return true
+		}
+	}
+	return false
+}
+
+// arenaString copies b into the arena (or the heap when full).
+func (s *scratch) arenaString(b []byte) string {
+	if cap(s.arena)-len(s.arena) < len(b) || len(b) == 0 {
+		return string(b)
+	}
+	n := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return unsafe.String(&s.arena[n], len(b))
 }
