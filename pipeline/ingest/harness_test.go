@@ -27,7 +27,7 @@ import (
 // env is one integration-test world: a broker, a ClickHouse database, and
 // the truth about what was produced.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	brokers []string
 	srv     *chlocal.Server
 	st      *store.Store
@@ -40,7 +40,7 @@ type env struct {
 	people                                 []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	_, brokers := kafkatest.Start(t)
 	srv := chtest.Server(t)
@@ -67,7 +67,7 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, brokers: brokers, srv: srv, st: st, db: db, cfg: cfg, validIDs: map[string]bool{}}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -77,14 +77,8 @@ func testLogger(t *testing.T) *slog.Logger {
 // produceOrg writes the directory, the consents and the org's events.
 func (e *env) produceOrg(org *synth.Org) {
 	e.t.Helper()
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-		e.people = append(e.people, d.Person)
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
+	var evs []kafka.Message
+	e.produceTables(org)
 	for g := range org.Events() {
 		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
 		switch g.Kind {
@@ -104,9 +98,21 @@ func (e *env) produceOrg(org *synth.Org) {
 			e.texts = append(e.texts, g.Event.Text)
 		}
 	}
+	kafkatest.Produce(e.t, e.brokers, e.cfg.EventsTopic, evs)
+}
+
+// produceTables writes the org's directory and consent records.
+func (e *env) produceTables(org *synth.Org) {
+	var dir, cons []kafka.Message
+	for _, d := range org.Directory() {
+		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
+		e.people = append(e.people, d.Person)
+	}
+	for _, c := range org.Consents() {
+		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
+	}
 	kafkatest.Produce(e.t, e.brokers, e.cfg.DirectoryTopic, dir)
 	kafkatest.Produce(e.t, e.brokers, e.cfg.ConsentTopic, cons)
-	kafkatest.Produce(e.t, e.brokers, e.cfg.EventsTopic, evs)
 }
 
 // worker is one in-process ingest run.
@@ -117,13 +123,15 @@ type worker struct {
 	done   chan error
 }
 
-func (e *env) start(sink Sink) *worker {
+func (e *env) start(sink Sink) *worker { return e.startWith(sink, nlp.New()) }
+
+func (e *env) startWith(sink Sink, scorer Scorer) *worker {
 	e.t.Helper()
 	if sink == nil {
 		sink = e.st
 	}
 	reg := prometheus.NewRegistry()
-	in, err := New(e.cfg, sink, nlp.New(), reg)
+	in, err := New(e.cfg, sink, scorer, reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -136,7 +144,7 @@ func (e *env) start(sink Sink) *worker {
 
 var stopOnce sync.Map
 
-func (w *worker) stop(t *testing.T) {
+func (w *worker) stop(t testing.TB) {
 	if _, done := stopOnce.LoadOrStore(w, true); done {
 		return
 	}
@@ -175,7 +183,7 @@ func sumVec(v *prometheus.CounterVec) float64 {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

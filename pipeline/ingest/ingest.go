@@ -140,13 +140,12 @@ func (in *Ingest) setReady() {
 
 // batch is a set of fetched records and what became of them.
 type batch struct {
-	msgs    []kafka.Message
-	rows    []store.Message
-	dlq     []kafka.Message
-	drops   map[privacy.DropReason]int
-	gen     uint64 // gate generation the rows were admitted under
-	scored  time.Time
-	maxTime time.Time // newest Kafka timestamp, for the latency metric
+	msgs   []kafka.Message
+	rows   []store.Message
+	dlq    []kafka.Message
+	drops  map[privacy.DropReason]int
+	gen    uint64 // gate generation the rows were admitted under
+	scored time.Time
 }
 
 // Run consumes until ctx is cancelled, then drains: the batch in progress is
@@ -464,11 +463,6 @@ func (in *Ingest) process(msgs []kafka.Message) *batch {
 			b.drops[r] += n
 		}
 	}
-	for _, m := range msgs {
-		if m.Time.After(b.maxTime) {
-			b.maxTime = m.Time
-		}
-	}
 	b.scored = time.Now()
 	in.m.Scoring.Observe(b.scored.Sub(start).Seconds())
 	return b
@@ -562,7 +556,13 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 	if g := in.gate.Generation(); g != b.gen {
 		in.refilter(b, g)
 	}
-	if err := in.retry(ctx, "messages", func() error { return in.sink.InsertMessages(ctx, b.rows) }); err != nil {
+	if err := in.retry(ctx, "messages", func() error {
+		now := in.now()
+		for i := range b.rows {
+			b.rows[i].IngestedAt = now
+		}
+		return in.sink.InsertMessages(ctx, b.rows)
+	}); err != nil {
 		return err
 	}
 	// An opt-out that arrived during the insert is erased right after it.
@@ -577,8 +577,11 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 		in.dropped.Add(int64(n))
 	}
 	in.written.Add(int64(len(b.rows)))
-	if !b.maxTime.IsZero() {
-		in.m.EventToRow.Observe(time.Since(b.maxTime).Seconds())
+	acked := time.Now()
+	for i := range b.msgs {
+		if t := b.msgs[i].Time; !t.IsZero() {
+			in.m.EventToRow.Observe(acked.Sub(t).Seconds())
+		}
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ func TestIngestExactlyTheValidEvents(t *testing.T) {
 		}
 	}
 
+	if n := e.count("SELECT count() FROM {db}.messages WHERE ingested_at < now64(3) - INTERVAL 1 HOUR OR status = ''"); n != 0 {
+		t.Errorf("%d rows without a fresh ingested_at or a status", n)
+	}
+
 	dlq := kafkatest.ReadAll(t, e.brokers, e.cfg.DLQTopic)
 	if len(dlq) != e.malformed {
 		t.Errorf("DLQ holds %d records, want %d", len(dlq), e.malformed)
@@ -262,19 +266,12 @@ func TestClickHouseOutage(t *testing.T) {
 	e.cfg.BatchRows = 1000
 	e.cfg.LagInterval = 200 * time.Millisecond
 	org := synth.MustNew(synth.Config{Seed: 3, Teams: 12, Limit: 40_000})
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
+	e.produceTables(org)
+	var evs []kafka.Message
 	for g := range org.Events() {
 		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
 		e.validIDs[g.Event.EventID] = true
 	}
-	kafkatest.Produce(t, e.brokers, e.cfg.DirectoryTopic, dir)
-	kafkatest.Produce(t, e.brokers, e.cfg.ConsentTopic, cons)
 	kafkatest.Produce(t, e.brokers, e.cfg.EventsTopic, evs[:10_000])
 	w := e.start(nil)
 	waitFor(t, "first 10k rows", 2*time.Minute, func() bool { return w.handled() >= 10_000 })
