@@ -30,6 +30,18 @@ const (
 	// (tweets) for neutral precision on technical text; see doc.go.
 	evidenceFloor = 0.3
 
+	// technicalFloor is the evidence floor in the technical register. In
+	// engineering text evaluative words are mostly descriptive ("a better
+	// approach", "the test failed", "thanks, merged"): one mild word
+	// (|v| up to about 1.2) alone does not make a message emotional.
+	technicalFloor = 1.2
+
+	// aggregateExp makes the evidence of several rated tokens add up with
+	// diminishing returns: the contributions are scaled by k^-aggregateExp
+	// for k rated tokens. People rate the overall feeling of a message,
+	// which grows more slowly than the count of its sentiment words.
+	aggregateExp = 0.5
+
 	// negationScope is how many tokens after a negator (within its
 	// clause) a sentiment word is still negated. VADER looks at the
 	// three preceding tokens; "I don't think this is good" needs more.
@@ -189,6 +201,11 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 				continue
 			}
 			base[i] = a.wordValence(s, toks, i, technical)
+			if technical {
+				if tv, ok := a.lx.technical[t.lower]; ok && tv == base[i] {
+					flags[i] |= fTechnical
+				}
+			}
 		}
 		if base[i] != 0 {
 			signal = true
@@ -214,6 +231,9 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		}
 		if !modifies {
 			base[i] = profaneSolo
+			if v, ok := a.lx.words[toks[i].lower]; ok && v < 0 {
+				base[i] = v
+			}
 			signal = true
 			ev.lexiconHits++
 		}
@@ -250,7 +270,23 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	applyContrast(toks, vals, flags)
 	applyMood(toks, vals, flags)
 
-	// Sum, punctuation emphasis, normalisation.
+	// Diminishing returns: k rated tokens count k^(1-aggregateExp) times
+	// a typical one, not k times. Scaling the contributions (rather than
+	// the sum) keeps explanations additive.
+	cnt := 0
+	for i := 0; i < n; i++ {
+		if vals[i] != 0 {
+			cnt++
+		}
+	}
+	if cnt > 1 {
+		f := math.Pow(float64(cnt), -aggregateExp)
+		for i := 0; i < n; i++ {
+			vals[i] *= f
+		}
+	}
+
+	// Sum, punctuation emphasis, evidence floor, normalisation.
 	var sum float64
 	for i := 0; i < n; i++ {
 		sum += vals[i]
@@ -261,7 +297,12 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	} else if sum < 0 {
 		sum -= punct
 	}
-	if d := math.Abs(sum) - evidenceFloor; d > 0 {
+	floor := evidenceFloor
+	if technical {
+		floor = technicalFloor
+	}
+	raw := sum
+	if d := math.Abs(sum) - floor; d > 0 {
 		sum = sign(sum) * d
 	} else {
 		sum = 0
@@ -309,12 +350,12 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		sc.Label = Negative
 	}
 	if ex != nil {
-		*ex = explain(text, toks, base, vals, flags, punct, sum)
+		*ex = explain(text, toks, base, vals, flags, punct, raw, sum)
 	}
 	return sc
 }
 
-func explain(text string, toks []token, base, vals []float64, flags []uint16, punct, sum float64) []Contribution {
+func explain(text string, toks []token, base, vals []float64, flags []uint16, punct, raw, sum float64) []Contribution {
 	var out []Contribution
 	for i := range toks {
 		if vals[i] == 0 && base[i] == 0 {
@@ -336,8 +377,11 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 		}
 		out = append(out, c)
 	}
-	if punct != 0 && sum != 0 {
-		out = append(out, Contribution{Token: "!?", Start: -1, Amount: sign(sum) * punct, Why: []string{"punctuation"}})
+	if punct != 0 && raw != 0 {
+		out = append(out, Contribution{Token: "!?", Start: -1, Amount: sign(raw) * punct, Why: []string{"punctuation"}})
+	}
+	if sum != raw {
+		out = append(out, Contribution{Start: -1, Amount: sum - raw, Why: []string{"evidence-floor"}})
 	}
 	return out
 }

@@ -197,8 +197,8 @@ func TestEvaluation(t *testing.T) {
 	ref := evaluate(t, func(s string) (float64, bool) {
 		return gv.PolarityScores(s).Compound, true
 	})
-	t.Logf("tweets  Pearson r:  commpulse %.3f  govader %.3f  (commpulse left %d of 4200 unscored)", cp.tweetsR, ref.tweetsR, cp.unscoredTweets)
-	t.Logf("github  macro-F1:   commpulse %.3f  govader %.3f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
+	t.Logf("tweets  Pearson r:  commpulse %.4f  govader %.4f  (commpulse left %d of 4200 unscored)", cp.tweetsR, ref.tweetsR, cp.unscoredTweets)
+	t.Logf("github  macro-F1:   commpulse %.4f  govader %.4f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
 
 	tests := []struct {
 		name      string

@@ -27,7 +27,7 @@ var boosters = map[string]float64{
 	"uber": boostIncr, "unbelievably": boostIncr, "unusually": boostIncr, "utter": boostIncr,
 	"utterly": boostIncr, "very": boostIncr,
 	"super": boostIncr, "insanely": boostIncr, "seriously": boostIncr, "truly": boostIncr,
-	"pretty": boostIncr, "such": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
+	"pretty": boostIncr, "such": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "damn": boostIncr, "damned": boostIncr, "bloody": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
 
 	"almost": -boostIncr, "barely": -boostIncr, "hardly": -boostIncr,
 	"kinda": -boostIncr, "kindof": -boostIncr, "kind-of": -boostIncr, "less": -boostIncr,
@@ -162,6 +162,13 @@ func (a *Analyzer) variantValence(s *scratch, w string) float64 {
 		}
 	}
 	n := len(w)
+	if n >= 5 && strings.HasSuffix(w, "in") {
+		// g-dropping: "lovin", "nothin" -> "loving", "nothing"
+		s.key = append(append(s.key[:0], w...), 'g')
+		if v, ok := lx[string(s.key)]; ok {
+			return v
+		}
+	}
 	if n < 5 {
 		return 0
 	}
@@ -469,7 +476,7 @@ var nounNegators = setOf("no", "without", "lack", "lacks", "lacking", "nobody", 
 
 // profaneBoosters intensify the next rated word ("fucking awesome"); with
 // none to modify they express annoyance themselves (profaneSolo).
-var profaneBoosters = setOf("fucking", "fuckin", "effing", "frigging", "friggin", "fricking",
+var profaneBoosters = setOf("damn", "damned", "bloody", "fucking", "fuckin", "effing", "frigging", "friggin", "fricking",
 	"frickin", "freaking", "freakin", "flipping", "flippin", "fuggin", "fugging")
 
 const profaneSolo = -1.5
