@@ -30,10 +30,13 @@ const (
 	// (tweets) for neutral precision on technical text; see doc.go.
 	evidenceFloor = 0.3
 
-	// technicalFloor is the evidence floor in the technical register. In
-	// engineering text evaluative words are mostly descriptive ("a better
-	// approach", "the test failed", "thanks, merged"): one mild word
-	// (|v| up to about 1.2) alone does not make a message emotional.
+	// technicalFloor is the evidence floor for positive messages in the
+	// technical register. There, positive words are mostly phatic or
+	// descriptive ("thanks, merged", "a better approach", "+1"): one mild
+	// word (|v| up to about 1.2) alone does not make a message warm.
+	// Negative evidence keeps the general floor: professional complaints
+	// are understated ("this is wrong", "still fails"), so mild negative
+	// words do carry the signal.
 	technicalFloor = 1.2
 
 	// aggregateExp makes the evidence of several rated tokens add up with
@@ -298,7 +301,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		sum -= punct
 	}
 	floor := evidenceFloor
-	if technical {
+	if technical && sum > 0 {
 		floor = technicalFloor
 	}
 	raw := sum
