@@ -84,6 +84,35 @@ func TestIngestExactlyTheValidEvents(t *testing.T) {
 
 	// Acceptance 4: no stored string and no DLQ record holds a message text.
 	e.assertNoText(dlq)
+
+	// A clean stop commits everything it handled and leaves the group.
+	w.stop(t)
+	e.assertFullyCommitted()
+}
+
+// assertFullyCommitted checks that the group's committed offsets reached the
+// end of every events partition.
+func (e *env) assertFullyCommitted() {
+	e.t.Helper()
+	ctx := context.Background()
+	cl := e.cfg.client()
+	ps, err := partitions(ctx, cl, e.cfg.EventsTopic)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ends, err := listOffsets(ctx, cl, e.cfg.EventsTopic, ps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	committed, err := committedOffsets(ctx, cl, e.cfg.Group, e.cfg.EventsTopic, ps)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for p, r := range ends {
+		if r.end > r.first && committed[p] != r.end {
+			e.t.Errorf("partition %d: committed %d, end %d", p, committed[p], r.end)
+		}
+	}
 }
 
 // minScanLen is the shortest text searched for as a substring.
