@@ -1,0 +1,415 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"commpulse/network"
+	"commpulse/pipeline/metrics"
+	"commpulse/pipeline/store"
+)
+
+// Analyzer processes closed windows. Step is the unit of work; Run repeats
+// it on a ticker. An Analyzer is not safe for concurrent Step calls (Run
+// makes them one at a time); Ready may be called from any goroutine.
+type Analyzer struct {
+	cfg    Config
+	db     db
+	alerts Alerter
+	m      *metrics.Analyze
+	log    *slog.Logger
+
+	// Per granularity: the next window to process (zero: not known, read it
+	// from ClickHouse and rebuild the detectors) and the detectors.
+	next  map[Granularity]time.Time
+	banks map[Granularity]*bank
+	since time.Time // consumed by the first Step
+
+	mu      sync.Mutex
+	lastErr error
+	started bool
+}
+
+// New returns an Analyzer reading and writing the database of st. alerts
+// may be nil (anomalies are then stored and counted, not published).
+// Metrics are registered on reg.
+func New(cfg Config, st *store.Store, alerts Alerter, reg prometheus.Registerer) (*Analyzer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Analyzer{
+		cfg: cfg, db: db{conn: st.Conn(), name: st.Database()}, alerts: alerts,
+		m: metrics.NewAnalyze(reg), log: cfg.Logger,
+		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{},
+		since: cfg.Since,
+	}, nil
+}
+
+// Ready is nil once a Step has reached ClickHouse and the last one did not
+// fail.
+func (a *Analyzer) Ready() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.started {
+		return errors.New("analyzer has not completed a pass yet")
+	}
+	return a.lastErr
+}
+
+func (a *Analyzer) setResult(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started, a.lastErr = true, err
+	if err == nil {
+		a.m.Ready.Set(1)
+	} else {
+		a.m.Ready.Set(0)
+	}
+}
+
+// Run calls Step now and then every Config.Tick until ctx ends. A failed
+// Step is logged and counted; the next tick retries from the first window
+// not done, so Run only returns (nil) when ctx ends.
+func (a *Analyzer) Run(ctx context.Context) error {
+	t := time.NewTicker(a.cfg.Tick)
+	defer t.Stop()
+	for {
+		if _, err := a.Step(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("analyze pass failed; retrying on the next tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Step processes every window that is closed at Config.Now and not yet
+// done, hours first, then days, and returns how many it processed. On error
+// the windows done so far stay done; the detectors of the failed
+// granularity are dropped and rebuilt from ClickHouse on the next Step.
+func (a *Analyzer) Step(ctx context.Context) (int, error) {
+	n := 0
+	var err error
+	for _, g := range []Granularity{Hour, Day} {
+		var k int
+		k, err = a.stepGranularity(ctx, g)
+		n += k
+		if err != nil {
+			delete(a.next, g)
+			delete(a.banks, g)
+			break
+		}
+	}
+	if err == nil {
+		a.since = time.Time{}
+	}
+	a.setResult(err)
+	return n, err
+}
+
+func (a *Analyzer) fail(stage string, err error) error {
+	a.m.Errors.WithLabelValues(stage).Inc()
+	return err
+}
+
+// start decides the first window of g to process and rebuilds its
+// detectors from the history before it. ok is false when there is nothing
+// to analyze yet (no messages).
+func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, error) {
+	var first time.Time
+	switch {
+	case !a.since.IsZero():
+		first = g.Floor(a.since)
+	default:
+		last, ok, err := a.db.lastDone(ctx, g)
+		if err != nil {
+			return time.Time{}, false, a.fail("read", err)
+		}
+		if ok {
+			first = last.Add(g.Step())
+			break
+		}
+		earliest, ok, err := a.db.earliestMessage(ctx)
+		if err != nil {
+			return time.Time{}, false, a.fail("read", err)
+		}
+		if !ok {
+			return time.Time{}, false, nil
+		}
+		first = g.Floor(earliest)
+	}
+	b, err := a.rebuild(ctx, g, first)
+	if err != nil {
+		return time.Time{}, false, a.fail("read", err)
+	}
+	a.banks[g] = b
+	a.next[g] = first
+	return first, true, nil
+}
+
+// rebuild replays the stored k-safe history of g before 'before' into fresh
+// detectors: the state a long-running analyzer would have.
+func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time) (*bank, error) {
+	cfg := a.cfg.HourlyDetector
+	if g == Day {
+		cfg = a.cfg.DailyDetector
+	}
+	b := newBank(g, cfg)
+	hist, err := a.db.statsHistory(ctx, g, before)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range hist {
+		b.observeStats(s)
+	}
+	points := len(hist)
+	if g == Day {
+		nh, err := a.db.networkHistory(ctx, before)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range nh {
+			b.observe(p.Team, MetricExternalShare, p.WindowStart, p.External, true)
+		}
+		points += len(nh)
+	}
+	a.log.Info("detectors rebuilt from history", "granularity", g, "before", before, "points", points, "series", len(b.dets))
+	return b, nil
+}
+
+func (a *Analyzer) stepGranularity(ctx context.Context, g Granularity) (int, error) {
+	next, ok := a.next[g]
+	if !ok {
+		var err error
+		if next, ok, err = a.start(ctx, g); err != nil || !ok {
+			return 0, err
+		}
+	}
+	lateness := a.cfg.LatenessHour
+	if g == Day {
+		lateness = a.cfg.LatenessDay
+	}
+	pending := Pending(g, lateness, next, a.cfg.Now())
+	done := 0
+	for len(pending) > 0 {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		chunk := pending[:1]
+		if g == Hour {
+			chunk = pending[:min(len(pending), a.cfg.HourChunk)]
+		}
+		pending = pending[len(chunk):]
+		t0 := time.Now()
+		var err error
+		if g == Hour {
+			err = a.processHours(ctx, chunk)
+		} else {
+			err = a.processDay(ctx, chunk[0])
+		}
+		if err != nil {
+			return done, err
+		}
+		per := time.Since(t0).Seconds() / float64(len(chunk))
+		for range chunk {
+			a.m.WindowSeconds.WithLabelValues(string(g)).Observe(per)
+		}
+		a.m.Windows.WithLabelValues(string(g)).Add(float64(len(chunk)))
+		last := chunk[len(chunk)-1]
+		a.m.LastClosedWindow.WithLabelValues(string(g)).Set(float64(last.Unix()))
+		a.next[g] = last.Add(g.Step())
+		done += len(chunk)
+	}
+	return done, nil
+}
+
+// splitK separates rows with at least k active members from the others
+// and counts the suppressed ones per window.
+func splitK(rows []TeamStats, k int) (kept []TeamStats, suppressed map[time.Time]int) {
+	suppressed = map[time.Time]int{}
+	for _, s := range rows {
+		if int(s.ActiveMembers) >= k {
+			kept = append(kept, s)
+		} else {
+			suppressed[s.WindowStart]++
+		}
+	}
+	return kept, suppressed
+}
+
+// processHours analyzes the hour windows ws (consecutive) in one pass.
+func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
+	from, to := ws[0], ws[len(ws)-1].Add(time.Hour)
+	now := a.cfg.Now()
+	rows, err := a.db.teamStats(ctx, Hour, from, to, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	kept, suppressed := splitK(rows, a.cfg.MinGroupSize)
+	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.MinGroupSize, now); err != nil {
+		return a.fail("write", err)
+	}
+	b := a.banks[Hour]
+	var found []Anomaly
+	for _, s := range kept { // ordered by window, then team
+		found = append(found, b.observeStats(s)...)
+	}
+	fresh, err := a.publish(ctx, Hour, from, to, found, now)
+	if err != nil {
+		return err
+	}
+	marks := a.marks(Hour, ws, rows, kept, suppressed, found)
+	if err := a.db.markDone(ctx, marks, now); err != nil {
+		return a.fail("write", err)
+	}
+	a.log.Debug("hour windows analyzed", "from", from, "to", to, "team_rows", len(kept), "anomalies", len(found), "alerted", fresh)
+	return nil
+}
+
+// processDay analyzes one day window: team stats, the day and rolling
+// networks, and the day's anomalies.
+func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
+	to := day.Add(24 * time.Hour)
+	now := a.cfg.Now()
+	k := a.cfg.MinGroupSize
+	rows, err := a.db.teamStats(ctx, Day, day, to, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	kept, suppressed := splitK(rows, k)
+	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
+		return a.fail("write", err)
+	}
+	res, err := a.network(ctx, day, to, 1, now)
+	if err != nil {
+		return err
+	}
+	if r := a.cfg.RollingDays; r > 0 {
+		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, now); err != nil {
+			return err
+		}
+	}
+
+	b := a.banks[Day]
+	var found []Anomaly
+	for _, s := range kept {
+		found = append(found, b.observeStats(s)...)
+	}
+	kSafe := map[string]bool{}
+	for _, t := range res.Teams {
+		kSafe[t.Team] = true
+		if an, ok := b.observe(t.Team, MetricExternalShare, day, t.ExternalShare, true); ok {
+			found = append(found, an)
+		}
+	}
+	hist, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	iso := a.cfg.Isolation.anomalies(day, hist, kSafe)
+	sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
+	found = append(found, iso...)
+
+	fresh, err := a.publish(ctx, Day, day, to, found, now)
+	if err != nil {
+		return err
+	}
+	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, rows, kept, suppressed, found), now); err != nil {
+		return a.fail("write", err)
+	}
+	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
+		"suppressed", suppressed[day], "network_teams", len(res.Teams), "nodes", res.Graph.Nodes,
+		"edges", res.Graph.Edges, "anomalies", len(found), "alerted", fresh)
+	return nil
+}
+
+// network computes and writes the network of [from, to), days long.
+func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (*network.Result, error) {
+	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
+	if err != nil {
+		return nil, a.fail("read", err)
+	}
+	res, err := network.Compute(in, a.cfg.Network)
+	if err != nil {
+		return nil, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
+	}
+	if err := a.db.writeNetwork(ctx, from, days, res, counts, a.cfg.MinGroupSize, now); err != nil {
+		return nil, a.fail("write", err)
+	}
+	return res, nil
+}
+
+// publish alerts the anomalies not stored yet for [from, to), then
+// replaces the stored anomalies of the range. It returns how many were
+// new. Publishing before storing makes a crash in between re-alert on the
+// next run (at-least-once) rather than lose the alert.
+func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, now time.Time) (int, error) {
+	for i := range found {
+		found[i].DetectedAt = now
+	}
+	stored, err := a.db.storedAnomalies(ctx, g, from, to)
+	if err != nil {
+		return 0, a.fail("read", err)
+	}
+	var fresh []Alert
+	for _, an := range found {
+		if !stored[an.Key()] {
+			fresh = append(fresh, NewAlert(an))
+		}
+	}
+	if a.alerts != nil && len(fresh) > 0 {
+		if err := a.alerts.Publish(ctx, fresh); err != nil {
+			return 0, a.fail("alert", err)
+		}
+		a.m.Alerts.Add(float64(len(fresh)))
+	}
+	if err := a.db.writeAnomalies(ctx, g, from, to, found); err != nil {
+		return 0, a.fail("write", err)
+	}
+	for _, al := range fresh {
+		a.m.Anomalies.WithLabelValues(al.Metric, string(al.Severity)).Inc()
+	}
+	return len(fresh), nil
+}
+
+// marks builds the progress rows of windows ws.
+func (a *Analyzer) marks(g Granularity, ws []time.Time, rows, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
+	idx := map[time.Time]*windowDone{}
+	out := make([]windowDone, len(ws))
+	for i, w := range ws {
+		out[i] = windowDone{g: g, start: w}
+		idx[w] = &out[i]
+	}
+	for _, s := range rows {
+		if d := idx[s.WindowStart]; d != nil {
+			d.messages += s.Messages
+		}
+	}
+	for _, s := range kept {
+		if d := idx[s.WindowStart]; d != nil {
+			d.teams++
+		}
+	}
+	for w, n := range suppressed {
+		if d := idx[w]; d != nil {
+			d.suppressed = uint32(n)
+			a.m.Suppressed.WithLabelValues(string(g)).Add(float64(n))
+		}
+	}
+	for _, an := range found {
+		if d := idx[an.WindowStart]; d != nil {
+			d.anomalies++
+		}
+	}
+	return out
+}

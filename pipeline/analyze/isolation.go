@@ -1,0 +1,82 @@
+package analyze
+
+import (
+	"errors"
+	"time"
+)
+
+// IsolationRule decides when a person counts as newly isolated in a day
+// window: isolated that day (network.NodeMetrics.Isolated: no reciprocated
+// tie), on a working day, after having been active on at least MinHistory
+// of the previous HistoryDays working days and isolated on at most
+// MaxIsolatedShare of those. Someone who is always isolated (a pure
+// broadcaster) never triggers it; someone who stays isolated stops
+// triggering once isolation became their normal. Weekends are neither
+// judged nor used as history: a Saturday message nobody answers is not a
+// sign of anything.
+//
+// The rule's output is team-level: the number of newly isolated members of
+// a k-safe team, never who they are.
+type IsolationRule struct {
+	HistoryDays      int
+	MinHistory       int
+	MaxIsolatedShare float64
+}
+
+// DefaultIsolationRule: two weeks of history, at least five active days,
+// isolated on at most a quarter of them.
+func DefaultIsolationRule() IsolationRule {
+	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25}
+}
+
+func (r IsolationRule) validate() error {
+	switch {
+	case r.HistoryDays < 1:
+		return errors.New("analyze: isolation history days must be >= 1")
+	case r.MinHistory < 1 || r.MinHistory > r.HistoryDays:
+		return errors.New("analyze: isolation min history must be in [1, history days]")
+	case r.MaxIsolatedShare < 0 || r.MaxIsolatedShare >= 1:
+		return errors.New("analyze: isolation max isolated share must be in [0, 1)")
+	}
+	return nil
+}
+
+// PersonHistory is what the rule knows about one person isolated today:
+// on how many earlier working days (within HistoryDays) they were active,
+// and on how many of those isolated.
+type PersonHistory struct {
+	Team          string
+	ActiveDays    int
+	IsolatedDays  int
+	IsolatedToday bool
+	WorkingDayNow bool
+}
+
+// Newly reports whether h is a newly isolated person.
+func (r IsolationRule) Newly(h PersonHistory) bool {
+	if !h.IsolatedToday || !h.WorkingDayNow || h.ActiveDays < r.MinHistory {
+		return false
+	}
+	return float64(h.IsolatedDays) <= r.MaxIsolatedShare*float64(h.ActiveDays)
+}
+
+// isolationAnomalies counts newly isolated members per team, for the teams
+// in kSafe only, and returns one anomaly per team with at least one.
+func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[string]bool) []Anomaly {
+	count := map[string]int{}
+	for _, h := range hist {
+		if kSafe[h.Team] && r.Newly(h) {
+			count[h.Team]++
+		}
+	}
+	var out []Anomaly
+	for team, n := range count {
+		score := min(1, 0.5+0.1*float64(n)) // one person: warning; three or more: critical
+		out = append(out, Anomaly{
+			WindowStart: day, Granularity: Day, Team: team, Metric: MetricIsolatedMembers,
+			Value: float64(n), Expected: 0, Low: 0, High: 0, Score: score, Severity: SeverityOf(score),
+			Direction: "up", Detector: DetectorIsolation,
+		})
+	}
+	return out
+}

@@ -1,0 +1,309 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"commpulse/network"
+)
+
+// TeamStats is one team_stats row: a team's aggregates over one window.
+// Sentiment fields are NaN when no message of the window was scored.
+type TeamStats struct {
+	WindowStart     time.Time
+	Granularity     Granularity
+	Team            string
+	Messages        uint64
+	ActiveMembers   uint32
+	ScoredMessages  uint64
+	MeanCompound    float64
+	MedianCompound  float64
+	NegativeShare   float64
+	PositiveShare   float64
+	AfterHoursShare float64
+}
+
+// db runs the analyzer's queries against one database.
+type db struct {
+	conn driver.Conn
+	name string
+}
+
+func (d db) q(s string) string { return strings.ReplaceAll(s, "{db}", d.name) }
+
+// earliestMessage returns the occurred_at of the oldest stored message, or
+// ok=false when there is none.
+func (d db) earliestMessage(ctx context.Context) (time.Time, bool, error) {
+	var (
+		n  uint64
+		at time.Time
+	)
+	if err := d.conn.QueryRow(ctx, d.q("SELECT count(), min(occurred_at) FROM {db}.messages")).Scan(&n, &at); err != nil {
+		return time.Time{}, false, fmt.Errorf("read earliest message: %w", err)
+	}
+	return at, n > 0, nil
+}
+
+// lastDone returns the newest processed window of g, or ok=false.
+func (d db) lastDone(ctx context.Context, g Granularity) (time.Time, bool, error) {
+	var (
+		n  uint64
+		at time.Time
+	)
+	err := d.conn.QueryRow(ctx, d.q("SELECT count(), max(window_start) FROM {db}.analyzer_windows FINAL WHERE granularity = ?"), string(g)).Scan(&n, &at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read analyzer progress: %w", err)
+	}
+	return at, n > 0, nil
+}
+
+// teamStats aggregates the deduplicated messages of [from, to) into one row
+// per (window of g, team), for every team including those below k.
+func (d db) teamStats(ctx context.Context, g Granularity, from, to time.Time, workStart, workEnd int) ([]TeamStats, error) {
+	interval := "INTERVAL 1 HOUR"
+	if g == Day {
+		interval = "INTERVAL 1 DAY"
+	}
+	q := d.q(`SELECT toDateTime(toStartOfInterval(occurred_at, ` + interval + `, 'UTC'), 'UTC') AS ws, toString(team) AS tm,
+		count() AS messages, toUInt32(uniqExact(sender)) AS active, countIf(compound IS NOT NULL) AS scored,
+		toFloat64(avg(compound)) AS mean, toFloat64(quantileExact(0.5)(compound)) AS med,
+		countIf(label = 'negative') AS neg, countIf(label = 'positive') AS pos,
+		countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah
+	FROM {db}.messages FINAL
+	WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
+	GROUP BY ws, tm ORDER BY ws, tm`)
+	rows, err := d.conn.Query(ctx, q, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate team stats %s %s: %w", g, from.Format(time.RFC3339), err)
+	}
+	defer rows.Close()
+	var out []TeamStats
+	for rows.Next() {
+		var (
+			s           TeamStats
+			mean, med   *float64
+			neg, pos, a uint64
+		)
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ActiveMembers, &s.ScoredMessages, &mean, &med, &neg, &pos, &a); err != nil {
+			return nil, fmt.Errorf("scan team stats: %w", err)
+		}
+		s.Granularity = g
+		s.MeanCompound, s.MedianCompound = orNaN(mean), orNaN(med)
+		s.NegativeShare, s.PositiveShare = math.NaN(), math.NaN()
+		if s.ScoredMessages > 0 {
+			s.NegativeShare = float64(neg) / float64(s.ScoredMessages)
+			s.PositiveShare = float64(pos) / float64(s.ScoredMessages)
+		}
+		if s.Messages > 0 {
+			s.AfterHoursShare = float64(a) / float64(s.Messages)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+func nullable(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+// statsHistory returns the stored team_stats rows of g before 'before', in
+// window order: the history detectors are rebuilt from.
+func (d db) statsHistory(ctx context.Context, g Granularity, before time.Time) ([]TeamStats, error) {
+	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), messages, mean_compound, negative_share
+		FROM {db}.team_stats FINAL WHERE granularity = ? AND window_start < ? ORDER BY window_start, team`), string(g), before)
+	if err != nil {
+		return nil, fmt.Errorf("read team_stats history: %w", err)
+	}
+	defer rows.Close()
+	var out []TeamStats
+	for rows.Next() {
+		var (
+			s         TeamStats
+			mean, neg *float64
+		)
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &mean, &neg); err != nil {
+			return nil, fmt.Errorf("scan team_stats history: %w", err)
+		}
+		s.Granularity, s.MeanCompound, s.NegativeShare = g, orNaN(mean), orNaN(neg)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// networkPoint is one team_network value of a day window.
+type networkPoint struct {
+	WindowStart time.Time
+	Team        string
+	External    float64
+}
+
+func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoint, error) {
+	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), external_share
+		FROM {db}.team_network FINAL WHERE window_days = 1 AND window_start < ? ORDER BY window_start, team`), before)
+	if err != nil {
+		return nil, fmt.Errorf("read team_network history: %w", err)
+	}
+	defer rows.Close()
+	var out []networkPoint
+	for rows.Next() {
+		var p networkPoint
+		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External); err != nil {
+			return nil, fmt.Errorf("scan team_network history: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// clearIfAny deletes the rows of table matching where (with args) when any
+// exist. The count first keeps the common case (a window never written)
+// free of mutations.
+func (d db) clearIfAny(ctx context.Context, table, where string, args ...any) error {
+	var n uint64
+	if err := d.conn.QueryRow(ctx, d.q("SELECT count() FROM {db}."+table+" WHERE "+where), args...).Scan(&n); err != nil {
+		return fmt.Errorf("count %s rows to replace: %w", table, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := d.conn.Exec(ctx, d.q("DELETE FROM {db}."+table+" WHERE "+where), args...); err != nil {
+		return fmt.Errorf("delete %s rows to replace: %w", table, err)
+	}
+	return nil
+}
+
+// writeTeamStats replaces the team_stats rows of g in [from, to) by rows.
+func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error {
+	if err := d.clearIfAny(ctx, "team_stats", "granularity = ? AND window_start >= ? AND window_start < ?", string(g), from, to); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.team_stats (window_start, granularity, team, messages, active_members,
+		scored_messages, mean_compound, median_compound, negative_share, positive_share, after_hours_share, k_applied, computed_at)`))
+	if err != nil {
+		return fmt.Errorf("prepare team_stats insert: %w", err)
+	}
+	defer b.Abort() //nolint:errcheck // no-op after Send
+	for _, s := range rows {
+		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, s.ActiveMembers, s.ScoredMessages,
+			nullable(s.MeanCompound), nullable(s.MedianCompound), nullable(s.NegativeShare), nullable(s.PositiveShare),
+			s.AfterHoursShare, uint16(k), now); err != nil {
+			return fmt.Errorf("append team_stats row: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d team_stats rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// windowInput reads the network input of [from, to) from the deduplicated
+// messages. Pairs are aggregated in ClickHouse (GROUP BY sender, recipient),
+// so the Go side sees one row per directed pair however many messages there
+// were. network.Interaction has no count field, so each pair becomes at most
+// InternalMinInteractions+1 interactions: the small-thread interactions
+// (capped at the threshold, which is all InternalNetworkSize compares:
+// min(x,T)+min(y,T) >= T exactly when x+y >= T) and one interaction carrying
+// the remaining weight. Weights (message counts) are therefore exact; the
+// true message count of each pair is returned in counts, for the edges table.
+func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, map[[2]string]uint32, error) {
+	small := cfg.SmallThreadMaxSize
+	if small == 0 {
+		small = network.DefaultSmallThreadMaxSize
+	}
+	minInt := cfg.InternalMinInteractions
+	if minInt == 0 {
+		minInt = network.DefaultInternalMinInteractions
+	}
+	q := d.q(`WITH
+		msgs AS (SELECT sender, recipients, thread_id FROM {db}.messages FINAL
+			WHERE occurred_at >= ? AND occurred_at < ?),
+		threads AS (SELECT thread_id, uniqExact(p) AS size FROM msgs ARRAY JOIN arrayPushBack(recipients, sender) AS p
+			WHERE thread_id != '' GROUP BY thread_id),
+		sized AS (SELECT m.sender AS sender, m.recipients AS recipients,
+			if(m.thread_id = '', length(arrayDistinct(arrayPushBack(m.recipients, m.sender))), t.size) AS size
+			FROM msgs AS m LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
+	SELECT sender, dst, count() AS n, countIf(size <= ?) AS ns
+	FROM sized ARRAY JOIN arrayDistinct(recipients) AS dst
+	WHERE dst != sender AND dst != ''
+	GROUP BY sender, dst`)
+	rows, err := d.conn.Query(ctx, q, from, to, uint64(small))
+	if err != nil {
+		return network.Input{}, nil, fmt.Errorf("read window pairs: %w", err)
+	}
+	var in network.Input
+	counts := map[[2]string]uint32{}
+	for rows.Next() {
+		var (
+			src, dst string
+			n, ns    uint64
+		)
+		if err := rows.Scan(&src, &dst, &n, &ns); err != nil {
+			rows.Close()
+			return network.Input{}, nil, fmt.Errorf("scan window pairs: %w", err)
+		}
+		counts[[2]string{src, dst}] = uint32(n)
+		rc := []string{dst}
+		emit := min(ns, uint64(minInt))
+		for range emit {
+			in.Interactions = append(in.Interactions, network.Interaction{Sender: src, Recipients: rc, ThreadSize: 2, Weight: 1})
+		}
+		if rest := n - emit; rest > 0 {
+			in.Interactions = append(in.Interactions, network.Interaction{Sender: src, Recipients: rc, ThreadSize: small + 1, Weight: float64(rest)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return network.Input{}, nil, fmt.Errorf("read window pairs: %w", err)
+	}
+
+	// The team of every person seen in the window (the latest one, should a
+	// person have moved during it), and the senders: active even when every
+	// recipient of theirs was erased.
+	q = d.q(`WITH msgs AS (SELECT sender, team, recipients, recipient_teams, occurred_at FROM {db}.messages FINAL
+			WHERE occurred_at >= ? AND occurred_at < ?)
+	SELECT p, argMaxIf(t, ts, t != ''), max(sent) FROM (
+		SELECT sender AS p, toString(team) AS t, occurred_at AS ts, 1 AS sent FROM msgs
+		UNION ALL
+		SELECT r AS p, toString(rt) AS t, occurred_at AS ts, 0 AS sent FROM msgs ARRAY JOIN recipients AS r, recipient_teams AS rt
+	) GROUP BY p`)
+	rows, err = d.conn.Query(ctx, q, from, to)
+	if err != nil {
+		return network.Input{}, nil, fmt.Errorf("read window teams: %w", err)
+	}
+	defer rows.Close()
+	in.Teams = map[string]string{}
+	for rows.Next() {
+		var (
+			p, t string
+			sent uint8
+		)
+		if err := rows.Scan(&p, &t, &sent); err != nil {
+			return network.Input{}, nil, fmt.Errorf("scan window teams: %w", err)
+		}
+		if t != "" {
+			in.Teams[p] = t
+		}
+		if sent == 1 {
+			in.Active = append(in.Active, p)
+		}
+	}
+	return in, counts, rows.Err()
+}
