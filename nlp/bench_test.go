@@ -2,6 +2,7 @@ package nlp
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -96,4 +97,30 @@ func BenchmarkScoreParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkScoreAdversarial scores long, repetitive inputs that would
+// expose super-linear passes (contrast scopes, phrase probes, code
+// detection). ns/op should grow in proportion to the input size.
+func BenchmarkScoreAdversarial(b *testing.B) {
+	a := New()
+	for _, in := range []struct{ name, unit string }{
+		{"but", "good but "},
+		{"although", "although good, "},
+		{"phrase", "this is "},
+		{"slashes", "a/"},
+		{"colons", ":"},
+		{"negation", "not "},
+		{"emoji", "🎉"},
+	} {
+		for _, n := range []int{1_000, 10_000} {
+			text := strings.Repeat(in.unit, n)
+			b.Run(fmt.Sprintf("%s/%d", in.name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					a.Score(text)
+				}
+			})
+		}
+	}
 }

@@ -375,13 +375,22 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 // to the whole text, the scope is the sentence, and a sentence that starts
 // with "But"/"However" contrasts with the sentence before it. A concessive
 // clause ("although it works, ...") is dampened and the rest boosted.
+//
+// At most maxContrasts markers per sentence take effect, which keeps the
+// pass linear in the message length whatever the input.
 func applyContrast(toks []token, vals []float64, flags []uint16) {
 	n := len(toks)
-	sentStart, prevStart := 0, 0
+	sentStart, prevStart, used := 0, 0, 0
 	for b := 0; b < n; b++ {
 		w := toks[b].lower
 		_, isContrast := contrastWords[w]
 		_, isConcessive := concessives[w]
+		if (isContrast || isConcessive) && used >= maxContrasts {
+			isContrast, isConcessive = false, false
+		}
+		if isContrast || isConcessive {
+			used++
+		}
 		if isContrast && !(w == "but" && b+1 < n && toks[b+1].lower == "also") {
 			end := sentenceEnd(toks, b)
 			if b == sentStart && b > 0 {
@@ -401,10 +410,12 @@ func applyContrast(toks []token, vals []float64, flags []uint16) {
 			}
 		}
 		if toks[b].brk == brkSentence {
-			prevStart, sentStart = sentStart, b+1
+			prevStart, sentStart, used = sentStart, b+1, 0
 		}
 	}
 }
+
+const maxContrasts = 3
 
 // sentenceEnd returns the index after the last token of the sentence that
 // contains toks[from].

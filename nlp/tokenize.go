@@ -353,6 +353,7 @@ func isCodeChunk(c string) (code, tech bool) {
 }
 
 func isIdentifier(c string) bool {
+	slashes := strings.Count(c, "/")
 	letters, upperAfterLower, prevLower := 0, false, false
 	for k := 0; k < len(c); k++ {
 		b := c[k]
@@ -377,7 +378,7 @@ func isIdentifier(c string) bool {
 		case b == '.' || b == '/':
 			// foo.bar, pkg/file, a.b.c, /usr/bin; not "e.g.", "i.e.", "and/or" (one slash, short words).
 			if k > 0 && k+2 < len(c) && isASCIILetter(c[k-1]) && isASCIILetter(c[k+1]) && isASCIILetter(c[k+2]) {
-				if b == '.' || strings.Count(c, "/") > 1 {
+				if b == '.' || slashes > 1 {
 					return true
 				}
 			}
