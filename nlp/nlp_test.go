@@ -46,6 +46,8 @@ func TestDirections(t *testing.T) {
 		{"emoji", "done 🎉", Positive},
 		{"emoji negative", "deploy failed 😡", Negative},
 		{"emoticon", "see you tomorrow :)", Positive},
+		{"emoticon glued to a word", "see you tomorrow!:(", Negative},
+		{"run-together hashtag", "monday again #sadface", Negative},
 		{"technical kill is not violence", "kill the process and restart it", Neutral},
 		{"code span ignored", "run `make kill-all-bad-workers` first", Neutral},
 		{"quoted line ignored", "> this is awful\nmerged in main", Neutral},

@@ -137,7 +137,10 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 	if v, ok := a.lx.words[w]; ok {
 		return v
 	}
-	return a.variantValence(s, w)
+	if v := a.variantValence(s, w); v != 0 || !toks[i].hashtag {
+		return v
+	}
+	return a.hashtagValence(w)
 }
 
 // variantValence looks up spelling variants of an unknown word:
@@ -524,3 +527,27 @@ var techWords = setOf(
 	"flag", "flags", "option", "options", "argument", "arguments", "param", "params",
 	"commit", "rebase", "revert", "reverted", "changelog", "readme", "docs",
 )
+
+// hashtagValence splits a run-together hashtag ("#loveit", "#epicfail",
+// "#sadface") into two known words and rates the rated part(s). Both
+// parts must be known (rated or English function words), so random
+// splits of names do not produce sentiment.
+func (a *Analyzer) hashtagValence(w string) float64 {
+	known := func(p string) (float64, bool) {
+		if v, ok := a.lx.words[p]; ok && len(p) > 1 {
+			return v, true
+		}
+		_, ok := englishFunctionWords[p]
+		return 0, ok && len(p) > 1
+	}
+	for p := len(w) - 2; p >= 2; p-- {
+		lv, lok := known(w[:p])
+		if !lok {
+			continue
+		}
+		if rv, rok := known(w[p:]); rok && lv+rv != 0 {
+			return lv + rv
+		}
+	}
+	return 0
+}

@@ -37,6 +37,7 @@ type token struct {
 	question    bool  // the boundary after this token is a ?
 	exclaim     bool  // the boundary after this token has a '!'
 	tech        bool  // code: identifier, path, backtick span (technical register)
+	hashtag     bool  // written as #word
 }
 
 // textStats are message-level facts gathered while tokenizing.
@@ -217,6 +218,14 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			s.inCode = !s.inCode
 		case s.inCode:
 			// inside a backtick span: skip
+		case k > i && r < utf8.RuneSelf && !isWordRune(r) && j-k >= 2 && j-k <= lx.maxEmoticonLen+4 && s.emoticonAt(text, k, j, lx):
+			// an emoticon glued to the end of a word: "fun!:)", "day:-("
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			e := strings.TrimRight(text[k:j], ".,!?;\"")
+			s.toks = append(s.toks, token{text: e, lower: s.lowerASCII(e), start: k, kind: tEmoticon})
+			s.punct(text[k+len(e):j], st)
+			return
 		case isWordRune(r):
 			if ws < 0 {
 				ws = k
@@ -413,7 +422,7 @@ func (s *scratch) flushWord(text string, ws, we int, st *textStats) {
 		return
 	}
 	w := text[ws:we]
-	t := token{text: w, start: ws, kind: tWord, latin: true}
+	t := token{text: w, start: ws, kind: tWord, latin: true, hashtag: ws > 0 && text[ws-1] == '#'}
 	upper, lower, letters, digits := 0, 0, 0, 0
 	ascii := true
 	var run, prev rune = 0, -1
@@ -531,6 +540,17 @@ func foreignDiacritic(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// emoticonAt reports whether the rest of the chunk, text[k:j] without
+// trailing sentence punctuation, is an emoticon.
+func (s *scratch) emoticonAt(text string, k, j int, lx *lexicon) bool {
+	e := strings.TrimRight(text[k:j], ".,!?;\"")
+	if len(e) < 2 || len(e) > lx.maxEmoticonLen {
+		return false
+	}
+	_, ok := lx.emoticons[s.lowerASCII(e)]
+	return ok
 }
 
 func hasRepeat(w string) bool {
