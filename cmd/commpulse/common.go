@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/store"
@@ -105,12 +104,4 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usageError{fmt.Errorf("log-format %q: want text or json", l.format)}
-}
-
-// durationFlag validates a positive duration flag.
-func positive(name string, d time.Duration) error {
-	if d <= 0 {
-		return usageError{fmt.Errorf("%s %s: must be > 0", name, d)}
-	}
-	return nil
 }
