@@ -47,7 +47,7 @@ func TestDirections(t *testing.T) {
 		{"emoji negative", "deploy failed 😡", Negative},
 		{"emoticon", "see you tomorrow :)", Positive},
 		{"emoticon glued to a word", "see you tomorrow!:(", Negative},
-		{"run-together hashtag", "monday again #sadface", Negative},
+		{"run-together hashtag", "monday again #sofrustrating", Negative},
 		{"technical kill is not violence", "kill the process and restart it", Neutral},
 		{"code span ignored", "run `make kill-all-bad-workers` first", Neutral},
 		{"quoted line ignored", "> this is awful\nmerged in main", Neutral},
