@@ -225,3 +225,16 @@ func (e *env) eventIDs() map[string]int {
 	}
 	return out
 }
+
+func sumGauge(v *prometheus.GaugeVec) float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { v.Collect(ch); close(ch) }()
+	var s float64
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err == nil {
+			s += pb.GetGauge().GetValue()
+		}
+	}
+	return s
+}

@@ -348,6 +348,9 @@ func TestClickHouseOutage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if lag := sumGauge(w.in.m.ConsumerLag); lag == 0 {
+		t.Error("consumer_lag stayed 0 while events piled up during the outage")
+	}
 	if w.handled() != handledAtStop {
 		t.Fatalf("records handled while ClickHouse was down: %d -> %d", handledAtStop, w.handled())
 	}
@@ -364,6 +367,7 @@ func TestClickHouseOutage(t *testing.T) {
 	restarted := time.Now()
 	waitFor(t, "all 40k handled after the outage", 3*time.Minute, func() bool { return w.handled() >= 40_000 })
 	waitFor(t, "ready again", 30*time.Second, func() bool { return w.in.Ready() == nil })
+	waitFor(t, "consumer_lag back to 0", 30*time.Second, func() bool { return sumGauge(w.in.m.ConsumerLag) == 0 })
 	ids := e.eventIDs()
 	if len(ids) != len(e.validIDs) {
 		t.Fatalf("after the outage %d events in ClickHouse, want %d", len(ids), len(e.validIDs))
