@@ -35,7 +35,7 @@ type Config struct {
 	// [start, end) or on a Saturday or Sunday. Defaults 9 and 18.
 	WorkStartHour, WorkEndHour int
 	// RollingDays is the length of the rolling network window computed on
-	// every day close (0 disables it). Default 28.
+	// every day close; a negative value disables it. Default 28.
 	RollingDays int
 	// HourlyDetector scores hourly series; default anomaly.SeasonalConfig().
 	HourlyDetector anomaly.Config
@@ -143,6 +143,9 @@ func (c Config) withDefaults() Config {
 	if c.Network == (network.Config{}) {
 		c.Network = d.Network
 	}
+	if c.RollingDays == 0 {
+		c.RollingDays = d.RollingDays
+	}
 	if c.HourChunk == 0 {
 		c.HourChunk = d.HourChunk
 	}
@@ -165,8 +168,8 @@ func (c Config) Validate() error {
 		return errors.New("analyze: tick must be > 0")
 	case c.WorkStartHour < 0 || c.WorkStartHour >= c.WorkEndHour || c.WorkEndHour > 24:
 		return fmt.Errorf("analyze: working hours %d..%d: want 0 <= start < end <= 24", c.WorkStartHour, c.WorkEndHour)
-	case c.RollingDays < 0 || c.RollingDays > 366:
-		return fmt.Errorf("analyze: rolling days %d: want 0..366", c.RollingDays)
+	case c.RollingDays > 366:
+		return fmt.Errorf("analyze: rolling days %d: want at most 366", c.RollingDays)
 	case c.HourChunk < 1:
 		return fmt.Errorf("analyze: hour chunk %d: must be >= 1", c.HourChunk)
 	}

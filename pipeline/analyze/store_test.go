@@ -1,0 +1,312 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/pipeline/store"
+)
+
+// chEnv is a migrated test database.
+type chEnv struct {
+	t  *testing.T
+	st *store.Store
+	db string
+}
+
+func newCH(t *testing.T) *chEnv {
+	t.Helper()
+	srv := chtest.Server(t)
+	name := chtest.NewDatabase(t, srv)
+	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &chEnv{t: t, st: st, db: name}
+}
+
+func (e *chEnv) count(q string, args ...any) int {
+	e.t.Helper()
+	var n uint64
+	q = strings.ReplaceAll(q, "{db}", e.db)
+	if err := e.st.Conn().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return int(n)
+}
+
+// recorder is an Alerter that keeps what it was given.
+type recorder struct {
+	mu     sync.Mutex
+	alerts []Alert
+}
+
+func (r *recorder) Publish(_ context.Context, as []Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, as...)
+	return nil
+}
+
+// fixedClock is an injectable clock.
+type fixedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fixedClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// smallOrg builds messages of two teams over [from, to): "alpha" with 6
+// members and "tiny" with 4, each member writing to two teammates every
+// working hour, with a seeded compound score (some unscored).
+func smallOrg(from, to time.Time, seed uint64) []store.Message {
+	r := rand.New(rand.NewPCG(seed, 1))
+	teams := map[string]int{"alpha": 6, "tiny": 4}
+	var out []store.Message
+	n := 0
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		for _, team := range []string{"alpha", "tiny"} {
+			size := teams[team]
+			for i := range size {
+				if h.Hour() < 8 || h.Hour() > 18 {
+					if r.IntN(4) != 0 {
+						continue
+					}
+				}
+				rc := []string{fmt.Sprintf("%s_%d", team, (i+1)%size), fmt.Sprintf("%s_%d", team, (i+2)%size)}
+				m := store.Message{
+					EventID: fmt.Sprintf("ev%07d", n), OccurredAt: h.Add(time.Duration(r.IntN(3600)) * time.Second),
+					IngestedAt: h, Channel: "chat", Sender: fmt.Sprintf("%s_%d", team, i), Team: team,
+					Recipients: rc, RecipientTeams: []string{team, team}, ThreadID: fmt.Sprintf("th%d", n%7),
+					Lang: "en", Status: "no_text",
+				}
+				if r.IntN(5) != 0 {
+					c := float32(math.Round((r.Float64()*2-1)*1000) / 1000)
+					m.Scored, m.Compound, m.Status = true, c, "scored"
+					switch {
+					case c <= -0.05:
+						m.Label = -1
+					case c >= 0.05:
+						m.Label = 1
+					}
+				}
+				out = append(out, m)
+				n++
+			}
+		}
+	}
+	return out
+}
+
+// expectStats computes the team_stats of one window in Go from rows.
+func expectStats(rows []store.Message, team string, from, to time.Time) (TeamStats, bool) {
+	var s TeamStats
+	senders := map[string]bool{}
+	var comp []float64
+	var neg, pos, ah int
+	for _, m := range rows {
+		if m.Team != team || m.OccurredAt.Before(from) || !m.OccurredAt.Before(to) {
+			continue
+		}
+		s.Messages++
+		senders[m.Sender] = true
+		if afterHours(m.OccurredAt, 9, 18) {
+			ah++
+		}
+		if m.Scored {
+			comp = append(comp, float64(m.Compound))
+			switch m.Label {
+			case -1:
+				neg++
+			case 1:
+				pos++
+			}
+		}
+	}
+	if s.Messages == 0 {
+		return s, false
+	}
+	s.ActiveMembers = uint32(len(senders))
+	s.ScoredMessages = uint64(len(comp))
+	s.AfterHoursShare = float64(ah) / float64(s.Messages)
+	if len(comp) == 0 {
+		s.MeanCompound, s.MedianCompound, s.NegativeShare, s.PositiveShare = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		return s, true
+	}
+	var sum float64
+	for _, c := range comp {
+		sum += c
+	}
+	s.MeanCompound = sum / float64(len(comp))
+	sort.Float64s(comp)
+	s.MedianCompound = comp[len(comp)/2] // quantileExact(0.5): element floor(n/2) of the sorted values
+	s.NegativeShare = float64(neg) / float64(len(comp))
+	s.PositiveShare = float64(pos) / float64(len(comp))
+	return s, true
+}
+
+func readStats(t *testing.T, e *chEnv, g Granularity) []TeamStats {
+	t.Helper()
+	rows, err := e.st.Conn().Query(context.Background(), strings.ReplaceAll(`SELECT window_start, toString(team), messages, active_members,
+		scored_messages, mean_compound, median_compound, negative_share, positive_share, after_hours_share
+		FROM {db}.team_stats FINAL WHERE granularity = ? ORDER BY window_start, team`, "{db}", e.db), string(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []TeamStats
+	for rows.Next() {
+		var s TeamStats
+		var mean, med, neg, pos *float64
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ActiveMembers, &s.ScoredMessages, &mean, &med, &neg, &pos, &s.AfterHoursShare); err != nil {
+			t.Fatal(err)
+		}
+		s.MeanCompound, s.MedianCompound, s.NegativeShare, s.PositiveShare = orNaN(mean), orNaN(med), orNaN(neg), orNaN(pos)
+		out = append(out, s)
+	}
+	return out
+}
+
+func newAnalyzer(t *testing.T, e *chEnv, cfg Config, al Alerter) (*Analyzer, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	a, err := New(cfg, e.st, al, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, reg
+}
+
+func TestTeamStatsKAndIdempotence(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) // Monday
+	to := from.Add(48 * time.Hour)
+	msgs := smallOrg(from, to, 7)
+	if err := e.st.InsertMessages(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	// A redelivery of the first 100 rows: aggregates must not count them twice.
+	if err := e.st.InsertMessages(ctx, msgs[:100]); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fixedClock{t: to.Add(65 * time.Minute)} // day 2 closed (lateness 1h), hour to..to+1h not yet (10m)
+	a, reg := newAnalyzer(t, e, Config{Now: clock.Now}, nil)
+	n, err := a.Step(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 48+2 {
+		t.Fatalf("first step processed %d windows, want 48 hours + 2 days", n)
+	}
+
+	for _, g := range []Granularity{Hour, Day} {
+		got := readStats(t, e, g)
+		var want []TeamStats
+		for w := from; w.Before(to); w = w.Add(g.Step()) {
+			for _, team := range []string{"alpha", "tiny"} {
+				s, ok := expectStats(msgs, team, w, w.Add(g.Step()))
+				if ok && s.ActiveMembers >= 5 {
+					s.WindowStart, s.Team = w, team
+					want = append(want, s)
+				}
+			}
+		}
+		if len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("%s: %d team_stats rows, want %d", g, len(got), len(want))
+		}
+		for i := range want {
+			gs, ws := got[i], want[i]
+			if gs.Team == "tiny" {
+				t.Fatalf("%s: team of 4 has a team_stats row", g)
+			}
+			if gs.WindowStart != ws.WindowStart || gs.Messages != ws.Messages || gs.ActiveMembers != ws.ActiveMembers || gs.ScoredMessages != ws.ScoredMessages {
+				t.Fatalf("%s row %d: got %+v, want %+v", g, i, gs, ws)
+			}
+			for name, p := range map[string][2]float64{
+				"mean": {gs.MeanCompound, ws.MeanCompound}, "median": {gs.MedianCompound, ws.MedianCompound}, "neg": {gs.NegativeShare, ws.NegativeShare},
+				"pos": {gs.PositiveShare, ws.PositiveShare}, "after_hours": {gs.AfterHoursShare, ws.AfterHoursShare},
+			} {
+				if math.IsNaN(p[0]) != math.IsNaN(p[1]) || math.Abs(p[0]-p[1]) > 1e-6 {
+					t.Fatalf("%s %s %s: %s = %v, want %v", g, gs.Team, gs.WindowStart, name, p[0], p[1])
+				}
+			}
+		}
+	}
+	if s := testutil.ToFloat64(a.m.Suppressed.WithLabelValues("day")); s != 2 {
+		t.Errorf("suppressed day windows = %v, want 2 (tiny on both days)", s)
+	}
+	for _, tbl := range []string{"team_network", "anomalies"} {
+		if n := e.count("SELECT count() FROM {db}."+tbl+" WHERE team = 'tiny'"); n != 0 {
+			t.Errorf("%s holds %d rows of the team of 4", tbl, n)
+		}
+	}
+	if n := e.count("SELECT count() FROM {db}.team_network WHERE team = 'alpha' AND window_days = 1"); n != 2 {
+		t.Errorf("team_network holds %d day rows of alpha, want 2", n)
+	}
+	if n := e.count("SELECT count() FROM {db}.node_metrics WHERE team = 'tiny' AND window_days = 1"); n != 8 {
+		t.Errorf("node_metrics holds %d day rows of tiny's members, want 8 (person-level rows are not k-filtered)", n)
+	}
+	if n := e.count("SELECT uniqExact(window_start) FROM {db}.graph_metrics WHERE window_days = 28"); n != 2 {
+		t.Errorf("rolling network has %d windows, want 2", n)
+	}
+	_ = reg
+
+	// Idempotence: re-running every window (Since) leaves exactly the same
+	// rows, without FINAL too (old rows deleted, not just shadowed).
+	tables := []string{"team_stats", "edges", "node_metrics", "team_network", "graph_metrics", "anomalies"}
+	before := map[string]int{}
+	for _, tbl := range tables {
+		before[tbl] = e.count("SELECT count() FROM {db}." + tbl)
+	}
+	a2, _ := newAnalyzer(t, e, Config{Now: clock.Now, Since: from}, nil)
+	if n, err := a2.Step(ctx); err != nil || n != 50 {
+		t.Fatalf("re-run: %d windows, %v", n, err)
+	}
+	for _, tbl := range tables {
+		if got := e.count("SELECT count() FROM {db}." + tbl); got != before[tbl] {
+			t.Errorf("after re-run %s holds %d rows, before %d", tbl, got, before[tbl])
+		}
+	}
+
+	// Catch-up: a new analyzer after a day of downtime resumes after the last
+	// window done and processes exactly the windows closed since.
+	more := smallOrg(to, to.Add(24*time.Hour), 8)
+	for i := range more {
+		more[i].EventID = "late" + more[i].EventID
+	}
+	if err := e.st.InsertMessages(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(to.Add(24*time.Hour + 61*time.Minute))
+	a3, _ := newAnalyzer(t, e, Config{Now: clock.Now}, nil)
+	if n, err := a3.Step(ctx); err != nil || n != 25 {
+		t.Fatalf("catch-up: %d windows (want 24 hours + 1 day), %v", n, err)
+	}
+	if n, err := a3.Step(ctx); err != nil || n != 0 {
+		t.Fatalf("second step with the same clock: %d windows, %v", n, err)
+	}
+	days := readStats(t, e, Day)
+	if !slices.ContainsFunc(days, func(s TeamStats) bool { return s.WindowStart.Equal(to) }) {
+		t.Fatal("no team_stats row for the caught-up day")
+	}
+}
