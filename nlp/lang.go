@@ -11,7 +11,8 @@ package nlp
 //     Greek, CJK, Arabic, Devanagari, ...) the message is not English.
 //  2. Function words: English text is dense in a small closed set of words
 //     (the, and, is, to, you, ...); Spanish, Portuguese, French, German,
-//     Italian and Dutch have their own sets. We count hits of each set,
+//     Italian, Dutch, the Nordic languages, Polish, Czech, Turkish and
+//     Indonesian have their own sets. We count hits of each set,
 //     using only words that are not also English words (so "die", "a",
 //     "me", "son" are excluded), plus words with diacritics rare in
 //     English (ñ, ã, ß, ç, ü, ...). The message is not English when the
@@ -68,6 +69,17 @@ var foreignFunctionWords = setOf(
 	// Dutch
 	"het", "een", "niet", "ik", "je", "met", "voor", "zijn", "ook",
 	"maar", "heb", "bedankt", "goed", "jij", "wij", "dit",
+	// Swedish, Norwegian, Danish
+	"och", "är", "jag", "inte", "det", "att", "för", "med", "ikke", "jeg",
+	"og", "tack", "takk", "hej", "också", "ska", "skal",
+	// Polish, Czech
+	"nie", "jest", "się", "że", "jak", "dziękuję", "dzięki", "bardzo", "tak",
+	"czy", "jsem", "není", "děkuji", "také",
+	// Turkish
+	"ve", "bir", "çok", "için", "değil", "teşekkürler", "mı",
+	// Indonesian, Malay
+	"yang", "tidak", "ini", "itu", "saya", "dengan", "untuk", "terima", "kasih",
+	"sudah", "belum", "bisa", "juga", "aku", "kamu",
 )
 
 func setOf(ws ...string) map[string]struct{} {

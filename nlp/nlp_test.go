@@ -110,7 +110,12 @@ func TestStatus(t *testing.T) {
 		{"french", "Merci pour la revue, c'est très bien fait", NotEnglish},
 		{"russian", "Это очень хорошо, спасибо", NotEnglish},
 		{"japanese", "ありがとうございます、とても良いです", NotEnglish},
+		{"swedish", "Tack för hjälpen, det är jättebra", NotEnglish},
+		{"polish", "Dziękuję bardzo, to jest super robota", NotEnglish},
+		{"turkish", "Çok teşekkürler, bu harika bir iş", NotEnglish},
+		{"indonesian", "Terima kasih, ini sangat bagus untuk tim", NotEnglish},
 		{"english", "Thanks, this is really good", Scored},
+		{"english with a loanword", "We had a great café meeting with the vendor", Scored},
 		{"english with one foreign name", "Great talk by Jose de la Cruz today", Scored},
 		{"emoji only", "🎉", Scored},
 	}
