@@ -13,10 +13,11 @@ const (
 	DetectorEntropy = "entropy" // relative entropy of recent vs reference histogram
 	DetectorCUSUM   = "cusum"   // two-sided CUSUM of robust z-scores (level shifts)
 	DetectorJump    = "jump"    // robust z-score of the step from the previous point
+	DetectorContext = "context" // novelty of the quantised recent sequence
 )
 
 // AllDetectors lists every detector in the order they are evaluated.
-var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump}
+var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext}
 
 // Config is the single parameter set of a Detector. DefaultConfig holds the
 // values measured on NAB (see the package documentation); Validate rejects
@@ -42,6 +43,16 @@ type Config struct {
 	// CUSUMClip bounds each z-score fed to the CUSUM so a single spike (the
 	// level detector's job) cannot trip it.
 	CUSUMClip float64
+
+	// ContextLevels is the number of equal-width quantisation levels of
+	// the context detector (over the running range of the residuals), and
+	// ContextOrder the number of previous points in its longest context.
+	// ContextWeight multiplies its surprise, which is added to the largest
+	// calibrated surprise of the other detectors (see the package
+	// documentation for why a sum and not a maximum).
+	ContextLevels int
+	ContextOrder  int
+	ContextWeight float64
 
 	// Calibrate is the number of points whose largest surprise a detector's
 	// new surprise is measured against (0 disables calibration).
@@ -78,7 +89,10 @@ func DefaultConfig() Config {
 	return Config{
 		// jump is measured but off: alone it is the best single detector
 		// (41.1) yet it adds nothing to the other three (54.7 vs 55.2).
-		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM},
+		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorContext},
+		ContextLevels:    4,
+		ContextOrder:     4,
+		ContextWeight:    1,
 		Warmup:           150,
 		Window:           400,
 		Recent:           24,
@@ -86,7 +100,7 @@ func DefaultConfig() Config {
 		CUSUMDrift:       1,
 		CUSUMClip:        4,
 		ScoreScale:       10,
-		Calibrate:        2000,
+		Calibrate:        30000,
 		CalibrateFloor:   5,
 		AlarmScore:       0.333,
 		Suppress:         300,
@@ -111,7 +125,7 @@ func SeasonalConfig() Config {
 func (c Config) Validate() error {
 	for _, d := range c.Detectors {
 		switch d {
-		case DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump:
+		case DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext:
 		default:
 			return fmt.Errorf("anomaly: unknown detector %q", d)
 		}
@@ -135,6 +149,12 @@ func (c Config) Validate() error {
 		return errors.New("anomaly: Suppress must be >= 0")
 	case c.SuppressFactor < 0 || c.SuppressFactor > 1:
 		return errors.New("anomaly: SuppressFactor must be in [0, 1]")
+	case c.enabled(DetectorContext) && (c.ContextLevels < 2 || c.ContextLevels > 64):
+		return errors.New("anomaly: ContextLevels must be in [2, 64]")
+	case c.enabled(DetectorContext) && (c.ContextOrder < 1 || c.ContextOrder > 8):
+		return errors.New("anomaly: ContextOrder must be in [1, 8]")
+	case c.ContextWeight < 0:
+		return errors.New("anomaly: ContextWeight must be >= 0")
 	case c.Season < 0 || c.Bucket < 0:
 		return errors.New("anomaly: Season and Bucket must be >= 0")
 	}

@@ -69,6 +69,7 @@ type Detector struct {
 	counts []float64
 	edges  []float64
 	hist   [4]*slidingMax
+	ctx    *contextModel
 	diff   bool
 	dref   *rolling // first differences of u
 	prevU  float64
@@ -94,6 +95,9 @@ func New(cfg Config) (*Detector, error) {
 		for i := range d.hist {
 			d.hist[i] = newSlidingMax(cfg.Calibrate)
 		}
+	}
+	if cfg.enabled(DetectorContext) {
+		d.ctx = newContextModel(cfg.ContextLevels, cfg.ContextOrder)
 	}
 	if cfg.Season > 0 {
 		d.season = newSeasonal(cfg.Season, cfg.Bucket, cfg.SeasonDepth)
@@ -217,6 +221,16 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	if d.ent && d.ref.len() >= d.cfg.Window {
 		if s := d.calibrate(1, d.entropySurprise(u)); s > best {
 			best, who = s, DetectorEntropy
+		}
+	}
+	if d.ctx != nil {
+		// The context surprise is added, not maxed: a point that is both
+		// out of level and out of sequence outranks one that is only
+		// either, and the context score alone rarely reaches an alarm.
+		if s := d.cfg.ContextWeight * d.ctx.observe(u); s > best {
+			best, who = best+s, DetectorContext
+		} else {
+			best += s
 		}
 	}
 	d.learn(t, v, u)

@@ -1,7 +1,10 @@
 package anomaly
 
 // slidingMax is the maximum of the last n values pushed, in O(1) amortised
-// time per push (monotonic deque of (index, value) pairs, stored in a ring).
+// time per push (monotonic deque of (index, value) pairs in a ring). The
+// ring grows on demand up to n+1 entries: a monotonic deque of real
+// surprises holds a few dozen entries, so a long calibration horizon
+// (DefaultConfig's 30000 points) costs no memory up front.
 type slidingMax struct {
 	n          int
 	seq        int
@@ -11,7 +14,8 @@ type slidingMax struct {
 }
 
 func newSlidingMax(n int) *slidingMax {
-	return &slidingMax{n: n, idx: make([]int, n+1), val: make([]float64, n+1)}
+	c := min(n+1, 16)
+	return &slidingMax{n: n, idx: make([]int, c), val: make([]float64, c)}
 }
 
 func (m *slidingMax) at(k int) int { return (m.head + k) % len(m.idx) }
@@ -28,6 +32,9 @@ func (m *slidingMax) push(v float64) {
 	for m.size > 0 && m.val[m.at(m.size-1)] <= v {
 		m.size--
 	}
+	if m.size == len(m.idx) {
+		m.grow()
+	}
 	i := m.at(m.size)
 	m.idx[i], m.val[i] = m.seq, v
 	m.size++
@@ -36,4 +43,14 @@ func (m *slidingMax) push(v float64) {
 		m.size--
 	}
 	m.seq++
+}
+
+// grow doubles the ring (at most to n+1 entries), unrolling it to head 0.
+func (m *slidingMax) grow() {
+	c := min(2*len(m.idx), m.n+1)
+	idx, val := make([]int, c), make([]float64, c)
+	for k := 0; k < m.size; k++ {
+		idx[k], val[k] = m.idx[m.at(k)], m.val[m.at(k)]
+	}
+	m.idx, m.val, m.head = idx, val, 0
 }
