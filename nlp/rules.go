@@ -39,10 +39,18 @@ var boosters = map[string]float64{
 	"reasonably": -boostIncr, "bit": -boostIncr, "mildly": -boostIncr,
 }
 
-// twoWordDampeners are read as one dampener: "kind of good", "a bit slow".
-var twoWordDampeners = map[[2]string]bool{
-	{"kind", "of"}: true, {"sort", "of"}: true, {"a", "bit"}: true, {"a", "little"}: true,
-	{"just", "enough"}: true,
+// isTwoWordDampener reports the pairs read as one dampener: "kind of
+// good", "a bit slow". A switch, not a map: it runs for every word.
+func isTwoWordDampener(first, second string) bool {
+	switch first {
+	case "kind", "sort":
+		return second == "of"
+	case "a":
+		return second == "bit" || second == "little"
+	case "just":
+		return second == "enough"
+	}
+	return false
 }
 
 // negators reverse the valence of sentiment words in their scope. Any word
@@ -120,10 +128,10 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 			return 0 // modifies the next word instead
 		}
 	}
-	if twoWordDampeners[[2]string{w, next}] {
+	if isTwoWordDampener(w, next) {
 		return 0
 	}
-	if i > 0 && twoWordDampeners[[2]string{toks[i-1].lower, w}] && toks[i-1].brk == brkNone {
+	if i > 0 && isTwoWordDampener(toks[i-1].lower, w) && toks[i-1].brk == brkNone {
 		return 0
 	}
 	if w == "like" {
@@ -315,7 +323,7 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		}
 		if d <= 3 {
 			b, ok := boosters[t.lower]
-			if !ok && j > 0 && twoWordDampeners[[2]string{toks[j-1].lower, t.lower}] {
+			if !ok && j > 0 && isTwoWordDampener(toks[j-1].lower, t.lower) {
 				b, ok = -boostIncr, true
 			}
 			if ok {

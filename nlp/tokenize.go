@@ -172,7 +172,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 	// Emoticons first, whole or with trailing sentence punctuation: ":)",
 	// ":-(", "<3", "xD", ":tada:".
 	if len(c) <= lx.maxEmoticonLen+4 {
-		e := strings.TrimRight(c, ".,!?;\"")
+		e := trimSentencePunct(c)
 		if e == "" {
 			e = c
 		}
@@ -222,7 +222,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			// an emoticon glued to the end of a word: "fun!:)", "day:-("
 			s.flushWord(text, ws, k, st)
 			ws = -1
-			e := strings.TrimRight(text[k:j], ".,!?;\"")
+			e := trimSentencePunct(text[k:j])
 			s.toks = append(s.toks, token{text: e, lower: s.lowerASCII(e), start: k, kind: tEmoticon})
 			s.punct(text[k+len(e):j], st)
 			return
@@ -545,7 +545,7 @@ func foreignDiacritic(r rune) bool {
 // emoticonAt reports whether the rest of the chunk, text[k:j] without
 // trailing sentence punctuation, is an emoticon.
 func (s *scratch) emoticonAt(text string, k, j int, lx *lexicon) bool {
-	e := strings.TrimRight(text[k:j], ".,!?;\"")
+	e := trimSentencePunct(text[k:j])
 	if len(e) < 2 || len(e) > lx.maxEmoticonLen {
 		return false
 	}
@@ -570,4 +570,18 @@ func (s *scratch) arenaString(b []byte) string {
 	n := len(s.arena)
 	s.arena = append(s.arena, b...)
 	return unsafe.String(&s.arena[n], len(b))
+}
+
+// trimSentencePunct strips trailing . , ! ? ; and " (strings.TrimRight
+// with a cutset builds its set on every call; this runs for every chunk).
+func trimSentencePunct(s string) string {
+	for len(s) > 0 {
+		switch s[len(s)-1] {
+		case '.', ',', '!', '?', ';', '"':
+			s = s[:len(s)-1]
+		default:
+			return s
+		}
+	}
+	return s
 }
