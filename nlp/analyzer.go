@@ -2,6 +2,7 @@ package nlp
 
 import (
 	"math"
+	"strings"
 	"sync"
 )
 
@@ -156,13 +157,24 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	clear(s.flags)
 	vals, base, flags := s.vals, s.base, s.flags
 
-	// Register: technical text rates homonyms by their technical sense.
+	// Pass 0: one lexicon lookup per token; the register. Technical text
+	// rates homonyms by their technical sense.
 	technical := st.tech
-	for i := 0; i < n && !technical; i++ {
-		if toks[i].tech {
-			technical = true
-		} else if _, ok := techWords[toks[i].lower]; ok && toks[i].kind == tWord {
-			technical = true
+	for i := 0; i < n; i++ {
+		t := &toks[i]
+		switch t.kind {
+		case tWord:
+			t.info = a.lx.info[t.lower]
+			if strings.HasSuffix(t.lower, "n't") {
+				t.info.bits |= wNegator
+			}
+			if t.info.bits&wTechWord != 0 {
+				technical = true
+			}
+		case tEmoticon:
+			t.info = a.lx.info[t.lower]
+		case tCode:
+			technical = technical || t.tech
 		}
 	}
 
@@ -176,7 +188,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		case tCode:
 			continue
 		case tEmoticon:
-			base[i] = a.lx.words[t.lower]
+			base[i] = t.info.val
 		case tEmoji:
 			r, _ := decodeRune(t.text)
 			base[i] = a.lx.emoji[r]
@@ -185,9 +197,9 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			if t.caps {
 				capsWords++
 			}
-			if _, ok := englishFunctionWords[t.lower]; ok {
+			if t.info.bits&wEnglishFn != 0 {
 				ev.english++
-			} else if _, ok := foreignFunctionWords[t.lower]; ok || t.foreignMark {
+			} else if t.info.bits&wForeignFn != 0 || t.foreignMark {
 				ev.foreign++
 			}
 			if l, v := a.matchPhrase(s, toks, i); l > 0 {
@@ -205,7 +217,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			}
 			base[i] = a.wordValence(s, toks, i, technical)
 			if technical {
-				if tv, ok := a.lx.technical[t.lower]; ok && tv == base[i] {
+				if t.info.bits&wTech != 0 && t.info.tech == base[i] {
 					flags[i] |= fTechnical
 				}
 			}
@@ -219,7 +231,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// A profane intensifier that modifies no rated word is itself the
 	// feeling: "a fucking favicon".
 	for i := 0; i < n; i++ {
-		if _, ok := profaneBoosters[toks[i].lower]; !ok || base[i] != 0 || flags[i]&fPhrase != 0 {
+		if toks[i].info.bits&wProfane == 0 || base[i] != 0 || flags[i]&fPhrase != 0 {
 			continue
 		}
 		modifies := false
@@ -234,8 +246,8 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		}
 		if !modifies {
 			base[i] = profaneSolo
-			if v, ok := a.lx.words[toks[i].lower]; ok && v < 0 {
-				base[i] = v
+			if wi := toks[i].info; wi.bits&wRated != 0 && wi.val < 0 {
+				base[i] = wi.val
 			}
 			signal = true
 			ev.lexiconHits++
@@ -257,7 +269,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			continue
 		}
 		t := &toks[i]
-		if capsDiff && t.caps && !isAcronym(t.lower) {
+		if capsDiff && t.caps && t.info.bits&wAcronym == 0 {
 			v += sign(v) * capsIncr
 			flags[i] |= fCaps
 		}

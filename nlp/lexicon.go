@@ -39,6 +39,41 @@ type lexicon struct {
 	// technical maps homonyms to their rating in technical text; see
 	// lexicon/technical.txt.
 	technical map[string]float64
+	// info merges, per lower-case word, everything the rules ask about
+	// it (rating, technical rating, booster increment, word classes), so
+	// that scoring does one map lookup per token instead of a dozen.
+	info map[string]wordInfo
+}
+
+// wordBits are the word classes the rules test.
+type wordBits uint32
+
+const (
+	wRated          wordBits = 1 << iota // in the lexicon (wordInfo.val)
+	wTech                                // has a technical-register rating (wordInfo.tech)
+	wTechWord                            // engineering vocabulary: marks the technical register
+	wEnglishFn                           // English function word
+	wForeignFn                           // function word of another Latin-script language
+	wPhraseStart                         // first word of a lexicon phrase
+	wBooster                             // booster or dampener (wordInfo.boost)
+	wProfane                             // profane intensifier
+	wNegator                             // negator (also every word ending in n't)
+	wNounNegator                         // negator of a noun phrase: short scope
+	wNegBreaker                          // cancels a preceding negator ("not only")
+	wContrast                            // but, however
+	wConcessive                          // although, though
+	wHypothetical                        // if, unless, whether
+	wLoneNo                              // no, nope, nah
+	wLikeSubject                         // makes a following "like" a verb
+	wPersonalObject                      // me, us: restores the everyday sense of a homonym
+	wRaising                             // think, believe: extends negation scope
+	wAcronym                             // written in capitals habitually
+)
+
+// wordInfo is what the rules know about one word.
+type wordInfo struct {
+	val, tech, boost float64
+	bits             wordBits
 }
 
 var sharedLexicon = sync.OnceValue(func() *lexicon {
@@ -126,7 +161,53 @@ func loadLexicon() (*lexicon, error) {
 	}); err != nil {
 		return nil, err
 	}
+	lx.buildInfo()
 	return lx, nil
+}
+
+// buildInfo merges the ratings and the word classes of rules.go and
+// lang.go into lx.info.
+func (lx *lexicon) buildInfo() {
+	lx.info = make(map[string]wordInfo, len(lx.words)+512)
+	for w, v := range lx.words {
+		wi := lx.info[w]
+		wi.val, wi.bits = v, wi.bits|wRated
+		lx.info[w] = wi
+	}
+	for w, v := range lx.technical {
+		wi := lx.info[w]
+		wi.tech, wi.bits = v, wi.bits|wTech
+		lx.info[w] = wi
+	}
+	for w, v := range boosters {
+		wi := lx.info[w]
+		wi.boost, wi.bits = v, wi.bits|wBooster
+		lx.info[w] = wi
+	}
+	for w := range lx.firstWords {
+		wi := lx.info[w]
+		wi.bits |= wPhraseStart
+		lx.info[w] = wi
+	}
+	for _, c := range []struct {
+		set map[string]struct{}
+		bit wordBits
+	}{
+		{techWords, wTechWord}, {englishFunctionWords, wEnglishFn},
+		{foreignFunctionWords, wForeignFn}, {profaneBoosters, wProfane},
+		{negators, wNegator}, {nounNegators, wNounNegator},
+		{negationBreakers, wNegBreaker}, {contrastWords, wContrast},
+		{concessives, wConcessive}, {hypotheticals, wHypothetical},
+		{loneNo, wLoneNo}, {likeSubjects, wLikeSubject},
+		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
+		{acronyms, wAcronym},
+	} {
+		for w := range c.set {
+			wi := lx.info[w]
+			wi.bits |= c.bit
+			lx.info[w] = wi
+		}
+	}
 }
 
 func (lx *lexicon) addTerm(term string, v float64) {

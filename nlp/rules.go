@@ -86,44 +86,26 @@ var likeSubjects = setOf("i", "we", "you", "they", "he", "she", "really", "also"
 	"totally", "definitely", "do", "don't", "dont", "didn't", "didnt", "doesn't", "doesnt",
 	"still", "actually", "so", "personally", "just", "would", "i'd", "we'd", "kinda")
 
-func isNegator(w string) bool {
-	if _, ok := negators[w]; ok {
-		return true
-	}
-	return strings.HasSuffix(w, "n't")
-}
-
-func isAcronym(w string) bool {
-	_, ok := acronyms[w]
-	return ok
-}
-
 func decodeRune(s string) (rune, int) { return utf8.DecodeRuneInString(s) }
 
 // wordValence rates toks[i] alone: the lexicon, then spelling variants.
 func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) float64 {
-	w := toks[i].lower
+	w, wi := toks[i].lower, toks[i].info
 	next := ""
+	var nextBits wordBits
 	if i+1 < len(toks) && toks[i].brk == brkNone {
-		next = toks[i+1].lower
+		next, nextBits = toks[i+1].lower, toks[i+1].info.bits
 	}
-	if technical {
-		if v, ok := a.lx.technical[w]; ok {
-			if _, personal := personalObjects[next]; !personal {
-				return v
-			}
-		}
+	if technical && wi.bits&wTech != 0 && nextBits&wPersonalObject == 0 {
+		return wi.tech
 	}
-	if _, ok := loneNo[w]; ok {
+	if wi.bits&wLoneNo != 0 {
 		if (i == 0 || toks[i-1].brk == brkSentence) && (toks[i].brk == brkSentence || i == len(toks)-1) {
 			return loneNoValence
 		}
-		if v, ok := a.lx.words[w]; ok {
-			return v
-		}
-		return 0
+		return wi.val
 	}
-	if _, ok := boosters[w]; ok {
+	if wi.bits&wBooster != 0 {
 		if w != "pretty" || next != "" {
 			return 0 // modifies the next word instead
 		}
@@ -138,12 +120,12 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 		if i == 0 || toks[i-1].brk != brkNone {
 			return 0
 		}
-		if _, ok := likeSubjects[toks[i-1].lower]; !ok {
+		if toks[i-1].info.bits&wLikeSubject == 0 {
 			return 0
 		}
 	}
-	if v, ok := a.lx.words[w]; ok {
-		return v
+	if wi.bits&wRated != 0 {
+		return wi.val
 	}
 	if v := a.variantValence(s, w); v != 0 || !toks[i].hashtag {
 		return v
@@ -265,7 +247,7 @@ func collapseRuns(dst []byte, w string, keep int) []byte {
 // matchPhrase returns the length and rating of the longest lexicon phrase
 // starting at toks[i], or 0. A phrase never spans a sentence boundary.
 func (a *Analyzer) matchPhrase(s *scratch, toks []token, i int) (int, float64) {
-	if _, ok := a.lx.firstWords[toks[i].lower]; !ok {
+	if toks[i].info.bits&wPhraseStart == 0 {
 		return 0, 0
 	}
 	maxL := 1
@@ -310,7 +292,8 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 			break
 		}
 		t := &toks[j]
-		if _, ok := contrastWords[t.lower]; ok {
+		bits := t.info.bits
+		if bits&wContrast != 0 {
 			break
 		}
 		if flags[j]&fPhrase != 0 || t.kind != tWord {
@@ -322,7 +305,7 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 			break
 		}
 		if d <= 3 {
-			b, ok := boosters[t.lower]
+			b, ok := t.info.boost, bits&wBooster != 0
 			if !ok && j > 0 && isTwoWordDampener(toks[j-1].lower, t.lower) {
 				b, ok = -boostIncr, true
 			}
@@ -347,15 +330,16 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 				v += b
 			}
 		}
-		if d > negationScope && !(isNegator(t.lower) && j+1 < i && isRaisingVerb(toks[j+1].lower)) {
+		isNeg := bits&wNegator != 0
+		if d > negationScope && !(isNeg && j+1 < i && toks[j+1].info.bits&wRaising != 0) {
 			continue
 		}
-		if isNegator(t.lower) {
-			if _, np := nounNegators[t.lower]; np && d > 2 {
+		if isNeg {
+			if bits&wNounNegator != 0 && d > 2 {
 				continue
 			}
 			if j+1 < i {
-				if _, brk := negationBreakers[toks[j+1].lower]; brk {
+				if toks[j+1].info.bits&wNegBreaker != 0 {
 					continue
 				}
 				if t.lower == "never" && (toks[j+1].lower == "so" || toks[j+1].lower == "this") {
@@ -394,8 +378,8 @@ func applyContrast(toks []token, vals []float64, flags []uint16) {
 	sentStart, prevStart, used := 0, 0, 0
 	for b := 0; b < n; b++ {
 		w := toks[b].lower
-		_, isContrast := contrastWords[w]
-		_, isConcessive := concessives[w]
+		isContrast := toks[b].info.bits&wContrast != 0
+		isConcessive := toks[b].info.bits&wConcessive != 0
 		if (isContrast || isConcessive) && used >= maxContrasts {
 			isContrast, isConcessive = false, false
 		}
@@ -469,7 +453,7 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		start = k + 1
 	}
 	for k := 0; k < n; k++ {
-		if _, ok := hypotheticals[toks[k].lower]; !ok {
+		if toks[k].info.bits&wHypothetical == 0 {
 			continue
 		}
 		e := k + 1
@@ -485,11 +469,6 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 // think it is good" means "I think it is not good"), so the negation scope
 // after "don't think" is longer.
 var raisingVerbs = setOf("think", "believe", "feel", "expect", "suppose", "guess", "seem", "seems", "imagine")
-
-func isRaisingVerb(w string) bool {
-	_, ok := raisingVerbs[w]
-	return ok
-}
 
 // nounNegators negate a noun phrase ("no good reason", "without any
 // issue"), not a clause: their scope is the next two words. Verbal

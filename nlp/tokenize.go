@@ -29,15 +29,16 @@ type token struct {
 	lower       string // lookup key: lower case, ’ folded to '
 	start       int    // byte offset of text in the input
 	kind        tokKind
-	brk         uint8 // boundary that follows this token
-	caps        bool  // at least two letters, all upper case
-	elong       bool  // a letter repeated three or more times ("sooo")
-	latin       bool  // every letter is Latin script
-	foreignMark bool  // contains a letter with a diacritic typical of other languages
-	question    bool  // the boundary after this token is a ?
-	exclaim     bool  // the boundary after this token has a '!'
-	tech        bool  // code: identifier, path, backtick span (technical register)
-	hashtag     bool  // written as #word
+	brk         uint8    // boundary that follows this token
+	caps        bool     // at least two letters, all upper case
+	elong       bool     // a letter repeated three or more times ("sooo")
+	latin       bool     // every letter is Latin script
+	foreignMark bool     // contains a letter with a diacritic typical of other languages
+	question    bool     // the boundary after this token is a ?
+	exclaim     bool     // the boundary after this token has a '!'
+	tech        bool     // code: identifier, path, backtick span (technical register)
+	hashtag     bool     // written as #word
+	info        wordInfo // lexicon facts for lower, set by the scorer
 }
 
 // textStats are message-level facts gathered while tokenizing.
