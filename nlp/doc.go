@@ -116,8 +116,8 @@
 // go test ./nlp -run '^$' -bench 'Score$|Tokenizer' -benchmem -cpu 1 -count 3
 // (testdata/messages.txt: short workplace chat lines, the pipeline's input):
 //
-//	commpulse  2.0-2.3 µs/msg  (440-520k msgs/s)  0 allocs/op
-//	govader    5.0-6.8 µs/msg  (150-200k msgs/s)  13 allocs/op   -> commpulse 2.5x
+//	commpulse  1.2-1.6 µs/msg  (640-820k msgs/s)  0 allocs/op
+//	govader    5.2-6.8 µs/msg  (150-190k msgs/s)  13 allocs/op   -> commpulse about 4x
 //	tokenizer  0.84 µs/msg, 0 allocs; prose.NewDocument (tokens only) 4.8-5.3 µs, 35 allocs
 //
 // BenchmarkScoreAdversarial checks that long repetitive inputs cost time in
