@@ -27,6 +27,13 @@ func TestConfigValidate(t *testing.T) {
 		{"alarm score 1", func(c *Config) { c.AlarmScore = 1 }, "AlarmScore"},
 		{"suppress factor above 1", func(c *Config) { c.SuppressFactor = 2 }, "SuppressFactor"},
 		{"season not multiple of bucket", func(c *Config) { c.Season = 5 * time.Hour; c.Bucket = 2 * time.Hour; c.SeasonDepth = 3 }, "multiple"},
+		{"one context level", func(c *Config) { c.ContextLevels = 1 }, "ContextLevels"},
+		{"context order too long", func(c *Config) { c.ContextOrder = 9 }, "ContextOrder"},
+		{"negative context weight", func(c *Config) { c.ContextWeight = -1 }, "ContextWeight"},
+		{"context fields ignored when off", func(c *Config) {
+			c.Detectors = []string{DetectorLevel}
+			c.ContextLevels, c.ContextOrder = 0, 0
+		}, ""},
 		{"season without depth", func(c *Config) { c.Season = time.Hour * 24; c.Bucket = time.Hour }, "SeasonDepth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,7 +55,9 @@ type Config struct {
 	ContextWeight float64
 
 	// Calibrate is the number of points whose largest surprise a detector's
-	// new surprise is measured against (0 disables calibration).
+	// new surprise is measured against (0 disables calibration). The
+	// default, 30000, is in practice the whole history; memory grows only
+	// with the monotonic deque (see slidingMax), not with the horizon.
 	Calibrate      int
 	CalibrateFloor float64
 
@@ -87,8 +89,8 @@ type Config struct {
 // DefaultConfig returns the parameter set used for every series.
 func DefaultConfig() Config {
 	return Config{
-		// jump is measured but off: alone it is the best single detector
-		// (41.1) yet it adds nothing to the other three (54.7 vs 55.2).
+		// jump is measured but off: it adds nothing to the others
+		// (60.2 with it, 60.6 without).
 		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorContext},
 		ContextLevels:    4,
 		ContextOrder:     4,
