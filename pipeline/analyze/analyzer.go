@@ -165,12 +165,13 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 		cfg = a.cfg.DailyDetector
 	}
 	b := newBank(g, cfg)
+	minScored := a.minScored(g)
 	hist, err := a.db.statsHistory(ctx, g, before)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range hist {
-		b.observeStats(s)
+		b.observeStats(s, minScored)
 	}
 	points := len(hist)
 	if g == Day {
@@ -185,6 +186,13 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 	}
 	a.log.Info("detectors rebuilt from history", "granularity", g, "before", before, "points", points, "series", len(b.dets))
 	return b, nil
+}
+
+func (a *Analyzer) minScored(g Granularity) int {
+	if g == Day {
+		return a.cfg.MinScoredDay
+	}
+	return a.cfg.MinScoredHour
 }
 
 func (a *Analyzer) stepGranularity(ctx context.Context, g Granularity) (int, error) {
@@ -262,7 +270,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	b := a.banks[Hour]
 	var found []Anomaly
 	for _, s := range kept { // ordered by window, then team
-		found = append(found, b.observeStats(s)...)
+		found = append(found, b.observeStats(s, a.cfg.MinScoredHour)...)
 	}
 	fresh, err := a.publish(ctx, Hour, from, to, found, now)
 	if err != nil {
@@ -303,7 +311,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	b := a.banks[Day]
 	var found []Anomaly
 	for _, s := range kept {
-		found = append(found, b.observeStats(s)...)
+		found = append(found, b.observeStats(s, a.cfg.MinScoredDay)...)
 	}
 	kSafe := map[string]bool{}
 	for _, t := range res.Teams {

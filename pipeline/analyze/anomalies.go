@@ -129,20 +129,26 @@ func (b *bank) observe(team, metric string, t time.Time, v float64, wantDown boo
 }
 
 // statsSeries are the team_stats metrics scored for a granularity, with the
-// value of a row.
+// value of a row; sentiment marks the metrics that need MinScored messages.
 var statsSeries = []struct {
-	metric string
-	value  func(TeamStats) float64
+	metric    string
+	sentiment bool
+	value     func(TeamStats) float64
 }{
-	{MetricMessages, func(s TeamStats) float64 { return float64(s.Messages) }},
-	{MetricMeanCompound, func(s TeamStats) float64 { return s.MeanCompound }},
-	{MetricNegativeShare, func(s TeamStats) float64 { return s.NegativeShare }},
+	{MetricMessages, false, func(s TeamStats) float64 { return float64(s.Messages) }},
+	{MetricMeanCompound, true, func(s TeamStats) float64 { return s.MeanCompound }},
+	{MetricNegativeShare, true, func(s TeamStats) float64 { return s.NegativeShare }},
 }
 
-// observeStats feeds a team_stats row to its series.
-func (b *bank) observeStats(s TeamStats) []Anomaly {
+// observeStats feeds a team_stats row to its series. Sentiment metrics of
+// a window with fewer than minScored scored messages are not fed at all
+// (neither scored nor learned), the same way live and on replay.
+func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 	var out []Anomaly
 	for _, ser := range statsSeries {
+		if ser.sentiment && s.ScoredMessages < uint64(minScored) {
+			continue
+		}
 		if a, ok := b.observe(s.Team, ser.metric, s.WindowStart, ser.value(s), false); ok {
 			out = append(out, a)
 		}

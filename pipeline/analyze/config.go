@@ -41,6 +41,14 @@ type Config struct {
 	HourlyDetector anomaly.Config
 	// DailyDetector scores daily series; default DailyDetector().
 	DailyDetector anomaly.Config
+	// MinScoredHour and MinScoredDay are the fewest scored messages a
+	// window needs for its sentiment figures (mean compound, negative
+	// share) to be scored by the detectors; the row is still written. The
+	// standard error of a share of n messages is up to 0.5/sqrt(n): 0.11 at
+	// 20, 0.07 at 50, against shifts of interest of 0.1-0.3. Without the
+	// floor a weekend day with a dozen messages "anomalously" differs from
+	// a weekday of hundreds. Defaults 20 and 50.
+	MinScoredHour, MinScoredDay int
 	// Isolation is the person-isolation rule; see IsolationRule.
 	Isolation IsolationRule
 	// Network tunes network.Compute; its MinGroupSize is overridden by
@@ -66,6 +74,8 @@ func Defaults() Config {
 		RollingDays:    28,
 		HourlyDetector: anomaly.SeasonalConfig(),
 		DailyDetector:  DailyDetector(),
+		MinScoredHour:  20,
+		MinScoredDay:   50,
 		Isolation:      DefaultIsolationRule(),
 		Network:        network.Config{Seed: 1},
 		HourChunk:      24,
@@ -100,7 +110,7 @@ func DailyDetector() anomaly.Config {
 	c.Season = 7 * 24 * time.Hour
 	c.Bucket = 24 * time.Hour
 	c.SeasonDepth = 4
-	c.Warmup = 7
+	c.Warmup = 14
 	c.Window = 56
 	c.Recent = 7
 	c.Bins = 4
@@ -136,6 +146,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DailyDetector.Window == 0 {
 		c.DailyDetector = d.DailyDetector
+	}
+	if c.MinScoredHour == 0 {
+		c.MinScoredHour = d.MinScoredHour
+	}
+	if c.MinScoredDay == 0 {
+		c.MinScoredDay = d.MinScoredDay
 	}
 	if c.Isolation == (IsolationRule{}) {
 		c.Isolation = d.Isolation

@@ -124,7 +124,7 @@ func nullable(v float64) *float64 {
 // statsHistory returns the stored team_stats rows of g before 'before', in
 // window order: the history detectors are rebuilt from.
 func (d db) statsHistory(ctx context.Context, g Granularity, before time.Time) ([]TeamStats, error) {
-	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), messages, mean_compound, negative_share
+	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), messages, scored_messages, mean_compound, negative_share
 		FROM {db}.team_stats FINAL WHERE granularity = ? AND window_start < ? ORDER BY window_start, team`), string(g), before)
 	if err != nil {
 		return nil, fmt.Errorf("read team_stats history: %w", err)
@@ -136,7 +136,7 @@ func (d db) statsHistory(ctx context.Context, g Granularity, before time.Time) (
 			s         TeamStats
 			mean, neg *float64
 		)
-		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &mean, &neg); err != nil {
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ScoredMessages, &mean, &neg); err != nil {
 			return nil, fmt.Errorf("scan team_stats history: %w", err)
 		}
 		s.Granularity, s.MeanCompound, s.NegativeShare = g, orNaN(mean), orNaN(neg)
@@ -181,7 +181,11 @@ func (d db) clearIfAny(ctx context.Context, table, where string, args ...any) er
 	if n == 0 {
 		return nil
 	}
-	if err := d.conn.Exec(ctx, d.q("DELETE FROM {db}."+table+" WHERE "+where), args...); err != nil {
+	// Asynchronous: a lightweight DELETE masks the rows of the parts that
+	// exist when it is issued, never those of parts inserted after it, so
+	// the insert that follows is safe without waiting (waiting cost about a
+	// second per statement on the test server).
+	if err := d.conn.Exec(ctx, d.q("DELETE FROM {db}."+table+" WHERE "+where+" SETTINGS lightweight_deletes_sync = 0"), args...); err != nil {
 		return fmt.Errorf("delete %s rows to replace: %w", table, err)
 	}
 	return nil

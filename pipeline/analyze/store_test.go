@@ -72,7 +72,7 @@ type fixedClock struct {
 	t  time.Time
 }
 
-func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fixedClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fixedClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // smallOrg builds messages of two teams over [from, to): "alpha" with 6
@@ -256,7 +256,7 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 		t.Errorf("suppressed day windows = %v, want 2 (tiny on both days)", s)
 	}
 	for _, tbl := range []string{"team_network", "anomalies"} {
-		if n := e.count("SELECT count() FROM {db}."+tbl+" WHERE team = 'tiny'"); n != 0 {
+		if n := e.count("SELECT count() FROM {db}." + tbl + " WHERE team = 'tiny'"); n != 0 {
 			t.Errorf("%s holds %d rows of the team of 4", tbl, n)
 		}
 	}
