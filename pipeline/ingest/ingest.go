@@ -154,8 +154,20 @@ type batch struct {
 func (in *Ingest) Run(ctx context.Context) error {
 	cfg := in.cfg
 	if cfg.CreateTopics {
-		if err := ensureTopics(ctx, cfg); err != nil {
-			return err
+		// Kafka may come up after us (compose, Kubernetes): retry.
+		for attempt := 0; ; attempt++ {
+			err := ensureTopics(ctx, cfg)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			d := backoff(attempt, time.Second, 15*time.Second)
+			in.log.Warn("kafka not reachable to create topics, retrying", "in", d, "err", err)
+			if !sleep(ctx, d) {
+				return nil
+			}
 		}
 	}
 	in.sinkOK.Store(in.sink.Ping(ctx) == nil)
@@ -248,6 +260,17 @@ func (in *Ingest) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { // write + commit
 		return in.sinkLoop(gctx, batches, reader, dlq)
+	})
+	g.Go(func() error { // a failed directory or consent follower stops ingest:
+		// judging events by a stale consent table is not acceptable.
+		select {
+		case <-tablesCtx.Done():
+			if ctx.Err() == nil {
+				return fmt.Errorf("follow directory and consent: %w", tables.Wait())
+			}
+		case <-gctx.Done():
+		}
+		return nil
 	})
 	g.Go(func() error { // lag and health
 		cl := cfg.client()
