@@ -11,7 +11,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
+	switch os.Getenv(childEnv) {
+	case "":
+	case "graceful":
+		runGracefulChild()
+		return
+	default:
 		runCrashChild()
 		return
 	}
