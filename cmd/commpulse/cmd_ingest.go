@@ -16,6 +16,7 @@ import (
 	"commpulse/nlp"
 	"commpulse/pipeline/health"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
@@ -36,6 +37,7 @@ type ingestFlags struct {
 	maxBytes  int
 	shutdown  time.Duration
 	create    bool
+	keyFile   string
 }
 
 func (f *ingestFlags) bind(fs *flag.FlagSet) {
@@ -51,10 +53,24 @@ func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", d.ShutdownTimeout, "time allowed on SIGTERM to flush, commit and leave the group")
 	fs.BoolVar(&f.create, "create-topics", d.CreateTopics, "create missing topics at start")
+	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "file with a secret key (>= 32 bytes): person ids are re-keyed with HMAC-SHA256 before storage")
 }
 
-func (f *ingestFlags) config(log *slog.Logger) ingest.Config {
+func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	cfg := ingest.Defaults()
+	var err error
+	if cfg.TLS, cfg.SASL, err = f.kafka.security(); err != nil {
+		return cfg, err
+	}
+	if f.keyFile != "" {
+		key, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("pseudonym-key-file: %w", err)}
+		}
+		if cfg.Pseudonymizer, err = security.NewPseudonymizer(key); err != nil {
+			return cfg, usageError{err}
+		}
+	}
 	cfg.Brokers = f.kafka.brokers
 	cfg.Group = f.kafka.group
 	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.kafka.events, f.kafka.directory, f.kafka.consent, f.kafka.dlq
@@ -63,7 +79,7 @@ func (f *ingestFlags) config(log *slog.Logger) ingest.Config {
 	cfg.ShutdownTimeout = f.shutdown
 	cfg.CreateTopics = f.create
 	cfg.Logger = log
-	return cfg
+	return cfg, nil
 }
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,7 +103,10 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // serveIngest runs ingest with its HTTP endpoint until ctx ends. onReady, if
 // set, receives the worker once it runs (the demo uses it for its summary).
 func serveIngest(ctx context.Context, f ingestFlags, chCfg store.Config, log *slog.Logger, onStart func(*ingest.Ingest, string)) error {
-	cfg := f.config(log)
+	cfg, err := f.config(log)
+	if err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}

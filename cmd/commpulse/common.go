@@ -1,14 +1,17 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
+	"github.com/segmentio/kafka-go/sasl"
+
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
@@ -37,6 +40,7 @@ type clickhouseFlags struct {
 	password     string
 	passwordFile string
 	ttlDays      int
+	tls          security.TLS
 }
 
 func (c *clickhouseFlags) bind(fs *flag.FlagSet) {
@@ -47,18 +51,21 @@ func (c *clickhouseFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.password, "ch-password", "", "ClickHouse password (prefer --ch-password-file)")
 	fs.StringVar(&c.passwordFile, "ch-password-file", "", "file holding the ClickHouse password")
 	fs.IntVar(&c.ttlDays, "retention-days", store.DefaultTTLDays, "retention of person-level rows, in days")
+	fs.BoolVar(&c.tls.Enable, "ch-tls", false, "connect to ClickHouse over TLS (native TLS port, usually 9440)")
+	fs.StringVar(&c.tls.CAFile, "ch-tls-ca-file", "", "PEM file of CAs trusted for ClickHouse (default: system roots)")
+	fs.BoolVar(&c.tls.InsecureSkipVerify, "ch-tls-insecure-skip-verify", false, "accept any ClickHouse server certificate (tests only)")
 }
 
 func (c *clickhouseFlags) config() (store.Config, error) {
-	pw := c.password
-	if c.passwordFile != "" {
-		b, err := os.ReadFile(c.passwordFile)
-		if err != nil {
-			return store.Config{}, fmt.Errorf("ch-password-file: %w", err)
-		}
-		pw = strings.TrimSpace(string(b))
+	pw, err := security.Secret("ch-password", c.password, c.passwordFile)
+	if err != nil {
+		return store.Config{}, usageError{err}
 	}
-	cfg := store.Config{Addr: c.addr, Database: c.database, Username: c.user, Password: pw, TTLDays: c.ttlDays}
+	tc, err := c.tls.Config()
+	if err != nil {
+		return store.Config{}, usageError{fmt.Errorf("clickhouse: %w", err)}
+	}
+	cfg := store.Config{Addr: c.addr, Database: c.database, Username: c.user, Password: pw, TTLDays: c.ttlDays, TLS: tc}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError{err}
 	}
@@ -69,6 +76,27 @@ func (c *clickhouseFlags) config() (store.Config, error) {
 type kafkaFlags struct {
 	brokers                                        stringList
 	events, directory, consent, dlq, alerts, group string
+
+	tls                            security.TLS
+	saslMechanism, saslUser        string
+	saslPassword, saslPasswordFile string
+}
+
+// security returns the TLS config and SASL mechanism of the flags.
+func (k *kafkaFlags) security() (*tls.Config, sasl.Mechanism, error) {
+	tc, err := k.tls.Config()
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("kafka: %w", err)}
+	}
+	pw, err := security.Secret("kafka-sasl-password", k.saslPassword, k.saslPasswordFile)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	mech, err := security.KafkaSASL(k.saslMechanism, k.saslUser, pw)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return tc, mech, nil
 }
 
 func (k *kafkaFlags) bind(fs *flag.FlagSet) {
@@ -81,6 +109,15 @@ func (k *kafkaFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&k.dlq, "dlq-topic", d.DLQTopic, "dead-letter topic for malformed events")
 	fs.StringVar(&k.alerts, "alerts-topic", "comms.alerts", "topic for anomaly alerts")
 	fs.StringVar(&k.group, "group", d.Group, "consumer group id")
+	fs.BoolVar(&k.tls.Enable, "kafka-tls", false, "connect to Kafka over TLS")
+	fs.StringVar(&k.tls.CAFile, "kafka-tls-ca-file", "", "PEM file of CAs trusted for Kafka (default: system roots)")
+	fs.StringVar(&k.tls.CertFile, "kafka-tls-cert-file", "", "client certificate for mutual TLS with Kafka")
+	fs.StringVar(&k.tls.KeyFile, "kafka-tls-key-file", "", "client key for mutual TLS with Kafka")
+	fs.BoolVar(&k.tls.InsecureSkipVerify, "kafka-tls-insecure-skip-verify", false, "accept any Kafka server certificate (tests only)")
+	fs.StringVar(&k.saslMechanism, "kafka-sasl-mechanism", "", "SASL: plain, scram-sha-256 or scram-sha-512 (empty: none)")
+	fs.StringVar(&k.saslUser, "kafka-sasl-user", "", "SASL user")
+	fs.StringVar(&k.saslPassword, "kafka-sasl-password", "", "SASL password (prefer --kafka-sasl-password-file)")
+	fs.StringVar(&k.saslPasswordFile, "kafka-sasl-password-file", "", "file holding the SASL password")
 }
 
 // logFlags binds --log-level and --log-format.

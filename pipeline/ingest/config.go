@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/security"
 )
 
 // Config configures an ingest worker. Zero fields take the defaults of
@@ -53,6 +54,10 @@ type Config struct {
 
 	TLS  *tls.Config
 	SASL sasl.Mechanism
+
+	// Pseudonymizer, if set, re-keys every person id before it is stored
+	// (HMAC). The gate still works on the producer's ids.
+	Pseudonymizer *security.Pseudonymizer
 
 	Logger *slog.Logger
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"commpulse/nlp"
 	"commpulse/pipeline/chlocal"
@@ -40,9 +41,9 @@ type env struct {
 	people                                 []string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, kopts ...kfake.Opt) *env {
 	t.Helper()
-	_, brokers := kafkatest.Start(t)
+	_, brokers := kafkatest.Start(t, kopts...)
 	srv := chtest.Server(t)
 	db := chtest.NewDatabase(t, srv)
 	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})

@@ -355,13 +355,14 @@ func (in *Ingest) applyConsent(key, value []byte) {
 // erasures table only says what was done.
 func (in *Ingest) reapplyErasures(ctx context.Context) error {
 	out := in.gate.OptedOutPersons()
-	done, err := in.sink.Erased(ctx, out)
+	stored := in.cfg.Pseudonymizer.IDs(out)
+	done, err := in.sink.Erased(ctx, stored)
 	if err != nil {
 		return err
 	}
 	in.eraseMu.Lock()
-	for _, p := range out {
-		if !done[p] {
+	for i, p := range out {
+		if !done[stored[i]] {
 			in.erase[p] = struct{}{}
 		}
 	}
@@ -382,7 +383,7 @@ func (in *Ingest) runErasures(ctx context.Context) error {
 		persons = append(persons, p)
 	}
 	in.eraseMu.Unlock()
-	if err := in.sink.ErasePersons(ctx, persons); err != nil {
+	if err := in.sink.ErasePersons(ctx, in.cfg.Pseudonymizer.IDs(persons)); err != nil {
 		return fmt.Errorf("erase %d opted-out persons: %w", len(persons), err)
 	}
 	in.eraseMu.Lock()
@@ -578,6 +579,12 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 	}
 	if g := in.gate.Generation(); g != b.gen {
 		in.refilter(b, g)
+	}
+	if ps := in.cfg.Pseudonymizer; ps != nil {
+		for i := range b.rows {
+			b.rows[i].Sender = ps.ID(b.rows[i].Sender)
+			b.rows[i].Recipients = ps.IDs(b.rows[i].Recipients)
+		}
 	}
 	if err := in.retry(ctx, "messages", func() error {
 		now := in.now()

@@ -1,0 +1,103 @@
+package security
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSecret(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(f, []byte("hunter2-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, value, file, want, wantErr string
+	}{
+		{name: "value", value: "v", want: "v"},
+		{name: "file trims newline", file: f, want: "hunter2-value"},
+		{name: "both", value: "v", file: f, wantErr: "not both"},
+		{name: "missing file", file: f + ".nope", wantErr: "pw file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Secret("pw", tc.value, tc.file)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatal("error shows the secret")
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v", got, err)
+			}
+		})
+	}
+}
+
+func TestKafkaSASL(t *testing.T) {
+	for _, tc := range []struct {
+		mech    string
+		user    string
+		wantNil bool
+		wantErr bool
+	}{
+		{mech: "", wantNil: true},
+		{mech: "plain", user: "u"},
+		{mech: "SCRAM-SHA-256", user: "u"},
+		{mech: "scram-sha-512", user: "u"},
+		{mech: "gssapi", user: "u", wantErr: true},
+		{mech: "plain", user: "", wantErr: true},
+	} {
+		m, err := KafkaSASL(tc.mech, tc.user, "p")
+		if (err != nil) != tc.wantErr || (m == nil) != (tc.wantNil || tc.wantErr) {
+			t.Errorf("%q: mechanism %v, err %v", tc.mech, m, err)
+		}
+	}
+}
+
+func TestTLSConfig(t *testing.T) {
+	if c, err := (TLS{}).Config(); c != nil || err != nil {
+		t.Fatalf("off: %v %v", c, err)
+	}
+	if _, err := (TLS{CAFile: "x"}).Config(); err == nil {
+		t.Fatal("files without enable must be an error")
+	}
+	if _, err := (TLS{Enable: true, CertFile: "c"}).Config(); err == nil {
+		t.Fatal("cert without key must be an error")
+	}
+	bad := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(bad, []byte("not pem"), 0o600)
+	if _, err := (TLS{Enable: true, CAFile: bad}).Config(); err == nil {
+		t.Fatal("a CA file without PEM must be an error")
+	}
+	c, err := (TLS{Enable: true, ServerName: "ch.internal"}).Config()
+	if err != nil || c.ServerName != "ch.internal" || c.MinVersion == 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestPseudonymizer(t *testing.T) {
+	if p, err := NewPseudonymizer(nil); p != nil || err != nil {
+		t.Fatal("empty key must mean off")
+	}
+	if _, err := NewPseudonymizer([]byte("short")); err == nil {
+		t.Fatal("short key accepted")
+	}
+	a, _ := NewPseudonymizer([]byte(strings.Repeat("a", 32)))
+	b, _ := NewPseudonymizer([]byte(strings.Repeat("b", 32)))
+	id := "p_5f2c9a1e0b7d4c38"
+	if a.ID(id) != a.ID(id) || a.ID(id) == b.ID(id) || a.ID(id) == a.ID(id+"x") {
+		t.Fatal("ids must be deterministic per key and differ across keys and inputs")
+	}
+	if got := a.ID(id); !strings.HasPrefix(got, "h_") || len(got) != 34 || strings.Contains(got, id) {
+		t.Fatalf("keyed id %q", got)
+	}
+	var off *Pseudonymizer
+	if off.ID(id) != id || off.IDs([]string{id})[0] != id {
+		t.Fatal("nil pseudonymizer must keep ids")
+	}
+}
