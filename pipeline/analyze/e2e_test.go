@@ -22,12 +22,14 @@ import (
 
 const alertsTopic = "comms.alerts"
 
-// e2eStart is a Monday four weeks before the day these tests were written;
+// e2eStart is a Monday five weeks before the day these tests were written;
 // the history lies in the past so that ingest accepts it whatever the date.
-var e2eStart = time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)
+var e2eStart = time.Date(2026, 10, 19, 0, 0, 0, 0, time.UTC)
 
-// e2eScenarios are planted on working days after the daily detectors'
-// one-week warm-up. Effect sizes are synth's (sentiment drop to 60%
+const e2eDays = 35
+
+// e2eScenarios are planted on working days in the second half of the
+// history, three weeks in: an analyzer in production has weeks of history. Effect sizes are synth's (sentiment drop to 60%
 // negative, volume x3 for four hours, no external traffic, one person down
 // to 5% of their volume and unanswered).
 const e2eScenarios = "drop:team-2:2026-11-10:3d,spike:team-4:2026-11-12T10:00:4h," +
@@ -81,9 +83,9 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	org := synth.MustNew(synth.Config{Seed: 11, Teams: 6, Start: e2eStart, Days: 28, Scenarios: scen})
+	org := synth.MustNew(synth.Config{Seed: 11, Teams: 6, Start: e2eStart, Days: e2eDays, Scenarios: scen})
 	// A team of four, talking only among themselves.
-	small := synth.MustNew(synth.Config{Seed: 12, Teams: 1, TeamSizeMin: 4, TeamSizeMax: 4, Start: e2eStart, Days: 28})
+	small := synth.MustNew(synth.Config{Seed: 12, Teams: 1, TeamSizeMin: 4, TeamSizeMax: 4, Start: e2eStart, Days: e2eDays})
 	total := produce(t, brokers, org, "") + produce(t, brokers, small, "team-small")
 
 	cfg := ingest.Defaults()
@@ -125,7 +127,7 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 
 	found := readAnomalies(t, e)
 	truth := org.Truth()
-	evalFrom := e2eStart.AddDate(0, 0, 14) // after the daily warm-up
+	evalFrom := e2eStart.AddDate(0, 0, 14) // after two weeks of history (the daily warm-up)
 	var tp, fp, fn int
 	for d := evalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
 		for _, team := range org.Teams() {
@@ -134,6 +136,7 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 			switch {
 			case planted && len(got) > 0:
 				tp++
+				t.Logf("found: %s %s %v", team, d.Format("Mon 2006-01-02"), got)
 			case planted:
 				fn++
 				t.Logf("missed: %s %s planted %v", team, d.Format("Mon 2006-01-02"), truth.Overlapping(team, d, d.AddDate(0, 0, 1)))
