@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"commpulse/pipeline/analyze"
+	"commpulse/pipeline/health"
+	"commpulse/pipeline/store"
+)
+
+func init() {
+	register(command{name: "analyze", summary: "turn closed windows of messages into team stats, networks and anomalies", run: runAnalyze})
+}
+
+// analyzeFlags are the flags of `commpulse analyze`.
+type analyzeFlags struct {
+	kafka        kafkaFlags
+	ch           clickhouseFlags
+	log          logFlags
+	httpAddr     string
+	migrate      bool
+	once         bool
+	noAlerts     bool
+	k            int
+	latenessHour time.Duration
+	latenessDay  time.Duration
+	since        string
+	tick         time.Duration
+	workStart    int
+	workEnd      int
+	rollingDays  int
+}
+
+func (f *analyzeFlags) bind(fs *flag.FlagSet) {
+	d := analyze.Defaults()
+	f.kafka.bind(fs)
+	f.ch.bind(fs)
+	f.log.bind(fs)
+	fs.StringVar(&f.httpAddr, "http-addr", ":9101", "address of /metrics, /healthz and /readyz (empty: none)")
+	fs.BoolVar(&f.migrate, "migrate", true, "apply ClickHouse migrations at start")
+	fs.BoolVar(&f.once, "once", false, "process the closed windows, then exit")
+	fs.BoolVar(&f.noAlerts, "no-alerts", false, "store anomalies without publishing them to the alerts topic")
+	fs.IntVar(&f.k, "k", d.MinGroupSize, "minimum active members for any team-level figure (alias --min-group-size)")
+	fs.IntVar(&f.k, "min-group-size", d.MinGroupSize, "same as --k")
+	fs.DurationVar(&f.latenessHour, "lateness-hour", d.LatenessHour, "allowed lateness of hour windows")
+	fs.DurationVar(&f.latenessDay, "lateness-day", d.LatenessDay, "allowed lateness of day windows")
+	fs.StringVar(&f.since, "since", "", "re-process windows from this instant (2026-11-02 or RFC 3339); default: resume")
+	fs.DurationVar(&f.tick, "tick", d.Tick, "how often to look for newly closed windows")
+	fs.IntVar(&f.workStart, "work-start-hour", d.WorkStartHour, "start of working hours, UTC, for the after-hours share")
+	fs.IntVar(&f.workEnd, "work-end-hour", d.WorkEndHour, "end of working hours, UTC")
+	fs.IntVar(&f.rollingDays, "rolling-days", d.RollingDays, "length of the rolling network window (negative: off)")
+}
+
+func (f *analyzeFlags) config() (analyze.Config, error) {
+	cfg := analyze.Defaults()
+	cfg.MinGroupSize = f.k
+	cfg.LatenessHour, cfg.LatenessDay, cfg.Tick = f.latenessHour, f.latenessDay, f.tick
+	cfg.WorkStartHour, cfg.WorkEndHour, cfg.RollingDays = f.workStart, f.workEnd, f.rollingDays
+	if f.since != "" {
+		var err error
+		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+			var t time.Time
+			if t, err = time.Parse(layout, f.since); err == nil {
+				cfg.Since = t.UTC()
+				break
+			}
+		}
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("since %q: want 2026-11-02, 2026-11-02T10:00 or RFC 3339", f.since)}
+		}
+	}
+	for name, d := range map[string]time.Duration{"lateness-hour": f.latenessHour, "lateness-day": f.latenessDay, "tick": f.tick} {
+		if err := positive(name, d); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("analyze", stderr)
+	var f analyzeFlags
+	f.bind(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	chCfg, err := f.ch.config()
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	st, err := store.Open(chCfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if f.migrate {
+		if err := migrateWithRetry(ctx, st, log); err != nil {
+			return err
+		}
+	}
+	var alerts analyze.Alerter
+	if !f.noAlerts {
+		ka := analyze.NewKafkaAlerter(f.kafka.brokers, f.kafka.alerts)
+		defer ka.Close()
+		alerts = ka
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := analyze.New(cfg, st, alerts, reg)
+	if err != nil {
+		return usageError{err}
+	}
+	if f.once {
+		t0 := time.Now()
+		n, err := a.Step(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "analyzed %d windows in %s\n", n, time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+	log.Info("analyze starting", "clickhouse", chCfg.Addr, "database", chCfg.Database, "k", cfg.MinGroupSize,
+		"alerts", !f.noAlerts, "pid", os.Getpid())
+	g, gctx := errgroup.WithContext(ctx)
+	if f.httpAddr != "" {
+		srv, err := health.Listen(f.httpAddr, reg, a.Ready, log)
+		if err != nil {
+			return err
+		}
+		log.Info("serving /metrics", "http", srv.Addr())
+		g.Go(func() error { return srv.Serve(gctx) })
+	}
+	g.Go(func() error { return a.Run(gctx) })
+	return g.Wait()
+}

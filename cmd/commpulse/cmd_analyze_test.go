@@ -1,0 +1,60 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAnalyzeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr bool
+		check   func(t *testing.T, f analyzeFlags)
+	}{
+		{name: "defaults", check: func(t *testing.T, f analyzeFlags) {
+			cfg, err := f.config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MinGroupSize != 5 || cfg.LatenessHour != 10*time.Minute || cfg.LatenessDay != time.Hour || !cfg.Since.IsZero() {
+				t.Fatalf("defaults: %+v", cfg)
+			}
+		}},
+		{name: "k alias and since", args: []string{"--min-group-size", "7", "--since", "2026-11-02"}, check: func(t *testing.T, f analyzeFlags) {
+			cfg, err := f.config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MinGroupSize != 7 || !cfg.Since.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("got k %d since %s", cfg.MinGroupSize, cfg.Since)
+			}
+		}},
+		{name: "env", env: map[string]string{"COMMPULSE_K": "9", "COMMPULSE_LATENESS_DAY": "2h"}, check: func(t *testing.T, f analyzeFlags) {
+			if f.k != 9 || f.latenessDay != 2*time.Hour {
+				t.Fatalf("env not applied: k %d lateness %s", f.k, f.latenessDay)
+			}
+		}},
+		{name: "bad since", args: []string{"--since", "yesterday"}, wantErr: true},
+		{name: "k of one", args: []string{"--k", "1"}, wantErr: true},
+		{name: "zero lateness", args: []string{"--lateness-hour", "0s"}, wantErr: true},
+		{name: "bad hours", args: []string{"--work-start-hour", "19"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFlagSet("analyze", nil)
+			var f analyzeFlags
+			f.bind(fs)
+			err := parseFlagsEnv(fs, tc.args, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err == nil {
+				_, err = f.config()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.check != nil {
+				tc.check(t, f)
+			}
+		})
+	}
+}
