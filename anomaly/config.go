@@ -14,10 +14,11 @@ const (
 	DetectorCUSUM   = "cusum"   // two-sided CUSUM of robust z-scores (level shifts)
 	DetectorJump    = "jump"    // robust z-score of the step from the previous point
 	DetectorContext = "context" // novelty of the quantised recent sequence
+	DetectorDiscord = "discord" // distance of the recent stretch to its nearest past neighbour
 )
 
 // AllDetectors lists every detector in the order they are evaluated.
-var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext}
+var AllDetectors = []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext, DetectorDiscord}
 
 // Config is the single parameter set of a Detector. DefaultConfig holds the
 // values measured on NAB (see the package documentation); Validate rejects
@@ -53,6 +54,15 @@ type Config struct {
 	ContextLevels int
 	ContextOrder  int
 	ContextWeight float64
+
+	// DiscordStep is the number of raw points averaged into one PAA value,
+	// DiscordLength the number of PAA values in a window and DiscordMemory
+	// the number of past PAA values searched for the nearest neighbour;
+	// DiscordNorm is DiscordRaw, DiscordMean or DiscordZ (see discordModel).
+	DiscordStep   int
+	DiscordLength int
+	DiscordMemory int
+	DiscordNorm   int
 
 	// Calibrate is the number of points whose largest surprise a detector's
 	// new surprise is measured against (0 disables calibration). The
@@ -91,10 +101,14 @@ func DefaultConfig() Config {
 	return Config{
 		// jump is measured but off: it adds nothing to the others
 		// (60.2 with it, 60.6 without).
-		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorContext},
+		Detectors:        []string{DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorContext, DetectorDiscord},
 		ContextLevels:    4,
 		ContextOrder:     4,
 		ContextWeight:    1,
+		DiscordStep:      4,
+		DiscordLength:    16,
+		DiscordMemory:    2500,
+		DiscordNorm:      DiscordRaw,
 		Warmup:           150,
 		Window:           400,
 		Recent:           24,
@@ -127,7 +141,7 @@ func SeasonalConfig() Config {
 func (c Config) Validate() error {
 	for _, d := range c.Detectors {
 		switch d {
-		case DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext:
+		case DetectorLevel, DetectorEntropy, DetectorCUSUM, DetectorJump, DetectorContext, DetectorDiscord:
 		default:
 			return fmt.Errorf("anomaly: unknown detector %q", d)
 		}
@@ -155,6 +169,10 @@ func (c Config) Validate() error {
 		return errors.New("anomaly: ContextLevels must be in [2, 64]")
 	case c.enabled(DetectorContext) && (c.ContextOrder < 1 || c.ContextOrder > 8):
 		return errors.New("anomaly: ContextOrder must be in [1, 8]")
+	case c.enabled(DetectorDiscord) && (c.DiscordStep < 1 || c.DiscordLength < 2 || c.DiscordMemory < 4*c.DiscordLength):
+		return errors.New("anomaly: need DiscordStep >= 1, DiscordLength >= 2, DiscordMemory >= 4 DiscordLength")
+	case c.enabled(DetectorDiscord) && (c.DiscordNorm < DiscordRaw || c.DiscordNorm > DiscordZ):
+		return errors.New("anomaly: DiscordNorm must be DiscordRaw, DiscordMean or DiscordZ")
 	case c.ContextWeight < 0:
 		return errors.New("anomaly: ContextWeight must be >= 0")
 	case c.Season < 0 || c.Bucket < 0:

@@ -68,8 +68,9 @@ type Detector struct {
 	bandZ  float64
 	counts []float64
 	edges  []float64
-	hist   [4]*slidingMax
+	hist   [5]*slidingMax
 	ctx    *contextModel
+	disc   *discordModel
 	diff   bool
 	dref   *rolling // first differences of u
 	prevU  float64
@@ -98,6 +99,9 @@ func New(cfg Config) (*Detector, error) {
 	}
 	if cfg.enabled(DetectorContext) {
 		d.ctx = newContextModel(cfg.ContextLevels, cfg.ContextOrder)
+	}
+	if cfg.enabled(DetectorDiscord) {
+		d.disc = newDiscordModel(cfg.DiscordStep, cfg.DiscordLength, cfg.DiscordMemory, cfg.DiscordNorm)
 	}
 	if cfg.Season > 0 {
 		d.season = newSeasonal(cfg.Season, cfg.Bucket, cfg.SeasonDepth)
@@ -223,6 +227,13 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 			best, who = s, DetectorEntropy
 		}
 	}
+	if d.disc != nil {
+		if s, ok := d.disc.observe(u); ok {
+			if s := d.calibrate(4, math.Pow(s, discordPow)); s > best {
+				best, who = s, DetectorDiscord
+			}
+		}
+	}
 	if d.ctx != nil {
 		// The context surprise is added, not maxed: a point that is both
 		// out of level and out of sequence outranks one that is only
@@ -263,12 +274,18 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 // every detector and every series speaks the same unit: "how many times the
 // worst recent surprise". Noisy series stop crying wolf, quiet ones stay
 // sensitive, and one corpus-wide threshold fits all.
+var tieMax, tieDemote = 2, 0.95
+var discordPow = 1.0
+
 func (d *Detector) calibrate(i int, s float64) float64 {
 	h := d.hist[i]
 	if h == nil {
 		return s
 	}
 	r := s / math.Max(h.max(), d.cfg.CalibrateFloor)
+	if tieMax > 0 && r >= 1-tieTol && r <= 1+tieTol && h.ties >= tieMax {
+		r = tieDemote
+	}
 	// Warm-up surprises are not a reference: the baselines are still
 	// settling (an empty seasonal bucket, a half-filled window).
 	if d.n >= d.cfg.Warmup {

@@ -11,7 +11,14 @@ type slidingMax struct {
 	idx        []int
 	val        []float64
 	head, size int
+	// ties counts the pushes that reached the current maximum (within
+	// tieTol) since it became the maximum; see Detector.calibrate.
+	ties int
 }
+
+// tieTol is the relative tolerance within which a surprise equals the
+// running maximum.
+var tieTol = 1e-2
 
 func newSlidingMax(n int) *slidingMax {
 	c := min(n+1, 16)
@@ -29,6 +36,12 @@ func (m *slidingMax) max() float64 {
 }
 
 func (m *slidingMax) push(v float64) {
+	switch old := m.max(); {
+	case m.size == 0 || v > old*(1+tieTol):
+		m.ties = 1
+	case v >= old*(1-tieTol):
+		m.ties++
+	}
 	for m.size > 0 && m.val[m.at(m.size-1)] <= v {
 		m.size--
 	}
@@ -41,6 +54,7 @@ func (m *slidingMax) push(v float64) {
 	for m.size > 0 && m.idx[m.head] <= m.seq-m.n {
 		m.head = (m.head + 1) % len(m.idx)
 		m.size--
+		m.ties = 1 // the old maximum expired; count afresh
 	}
 	m.seq++
 }
