@@ -36,7 +36,7 @@ type series struct {
 // capture is a prometheus.Registerer that keeps the collectors it is given.
 type capture struct{ cs []prometheus.Collector }
 
-func (c *capture) Register(x prometheus.Collector) error  { c.cs = append(c.cs, x); return nil }
+func (c *capture) Register(x prometheus.Collector) error   { c.cs = append(c.cs, x); return nil }
 func (c *capture) MustRegister(xs ...prometheus.Collector) { c.cs = append(c.cs, xs...) }
 func (c *capture) Unregister(prometheus.Collector) bool    { return false }
 

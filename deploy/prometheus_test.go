@@ -204,7 +204,7 @@ func loadDatasources(t testing.TB) []datasource {
 // dashboardTarget is one query of a dashboard panel.
 type dashboardTarget struct {
 	dashboard, panel string
-	dsUID, expr     string
+	dsUID, expr      string
 }
 
 func dashboardTargets(t testing.TB) []dashboardTarget {
