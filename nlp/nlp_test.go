@@ -53,6 +53,10 @@ func TestDirections(t *testing.T) {
 		{"quoted line ignored", "> this is awful\nmerged in main", Neutral},
 		{"idiom", "I can't wait for the offsite", Positive},
 		{"elongation", "sooo goood", Positive},
+		{"camel-case hashtag", "monday again #EpicFail", Negative},
+		{"escaped heart", "thanks team &lt;3", Positive},
+		{"chat interjection", "yikes, the deploy", Negative},
+		{"un- prefix", "that was unhelpful", Negative},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

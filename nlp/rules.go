@@ -217,6 +217,108 @@ func (a *Analyzer) variantValence(s *scratch, w string) float64 {
 			return v
 		}
 	}
+	return a.derivedValence(s, w)
+}
+
+// derivedValence rates derivations of lexicon words that the regular
+// inflections above do not reach. Each rule needs the derived stem to be
+// rated and at least four letters long, so that short accidental stems
+// ("numb" in "number") are not found.
+//
+//   - -ily/-ily -> -y ("angrily"), -bly -> -ble ("reliably"), -ically ->
+//     -ic ("fantastically"), -iness -> -y, -ness ("sadness"), -ied -> -y:
+//     same rating.
+//   - comparative and superlative -ier, -iest, -est: same rating
+//     ("happier", "coolest"). Plain -er is not stripped: it makes agent
+//     nouns as often as comparatives ("player", "career").
+//   - un- prefix: the stem's rating negated as a negator would
+//     ("unhelpful" ~ "not helpful"). "non-" is not: in technical text it
+//     classifies ("non-blocking", "non-critical") rather than judges.
+//   - -less: the stem's rating negated ("pointless", "harmless").
+//   - British spellings of American lexicon entries (-our, -ise, -yse).
+func (a *Analyzer) derivedValence(s *scratch, w string) float64 {
+	lx := a.lx.words
+	n := len(w)
+	look := func(parts ...string) (float64, bool) {
+		s.key = s.key[:0]
+		for _, p := range parts {
+			s.key = append(s.key, p...)
+		}
+		if len(s.key) < 4 {
+			return 0, false
+		}
+		v, ok := lx[string(s.key)]
+		return v, ok
+	}
+	switch {
+	case strings.HasSuffix(w, "ily"):
+		if v, ok := look(w[:n-3], "y"); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "bly"):
+		if v, ok := look(w[:n-1], "e"); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "ically"):
+		if v, ok := look(w[:n-4]); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "iness"):
+		if v, ok := look(w[:n-5], "y"); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "ness"):
+		if v, ok := look(w[:n-4]); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "ied"):
+		if v, ok := look(w[:n-3], "y"); ok {
+			return v
+		}
+	case strings.HasSuffix(w, "iest"), strings.HasSuffix(w, "ier"):
+		k := strings.LastIndexByte(w, 'i')
+		if v, ok := look(w[:k], "y"); ok { // happier, funniest
+			return v
+		}
+	case strings.HasSuffix(w, "est"):
+		if v, ok := look(w[:n-3]); ok { // coolest
+			return v
+		}
+		if v, ok := look(w[:n-2]); ok { // nicest
+			return v
+		}
+		if n > 6 && w[n-4] == w[n-5] { // saddest
+			if v, ok := look(w[:n-4]); ok {
+				return v
+			}
+		}
+	case strings.HasSuffix(w, "less"):
+		if v, ok := look(w[:n-4]); ok {
+			return negScalar * v
+		}
+	}
+	if v, ok := a.laughter(w); ok {
+		return v
+	}
+	if strings.HasPrefix(w, "un") && !strings.HasPrefix(w, "unlike") {
+		if v, ok := look(w[2:]); ok {
+			return negScalar * v
+		}
+		if n >= 6 {
+			if v := a.variantValence(s, w[2:]); v != 0 {
+				return negScalar * v
+			}
+		}
+	}
+	// British spellings of words the lexicon has in American spelling,
+	// at suffix position: favour(ite), apologise(d), analyse.
+	for _, sw := range [...][2]string{{"our", "or"}, {"ise", "ize"}, {"isi", "izi"}, {"yse", "yze"}, {"ysi", "yzi"}} {
+		if k := strings.LastIndex(w, sw[0]); k >= 3 && n-k <= 6 {
+			if v, ok := look(w[:k], sw[1], w[k+len(sw[0]):]); ok {
+				return v
+			}
+		}
+	}
 	return 0
 }
 
@@ -537,4 +639,39 @@ func (a *Analyzer) hashtagValence(w string) float64 {
 		}
 	}
 	return 0
+}
+
+// laughter rates written laughter of any length ("hahahah", "ahahaha",
+// "hehehe", "lololol") like the lexicon's "haha", "hahaha" and "lol":
+// people type these with arbitrary repetition, which the elongation rule
+// (runs of one letter) does not undo.
+func (a *Analyzer) laughter(w string) (float64, bool) {
+	if len(w) < 4 {
+		return 0, false
+	}
+	var h, vowel, l, o int
+	for k := 0; k < len(w); k++ {
+		switch w[k] {
+		case 'h':
+			h++
+		case 'a', 'e':
+			vowel++
+		case 'l':
+			l++
+		case 'o':
+			o++
+		default:
+			return 0, false
+		}
+	}
+	switch {
+	case l == 0 && o == 0 && h >= 2 && vowel >= 2:
+		if len(w) >= 6 {
+			return a.lx.words["hahaha"], true
+		}
+		return a.lx.words["haha"], true
+	case h == 0 && vowel == 0 && l >= 2 && o >= 2 && w[0] == 'l':
+		return a.lx.words["lol"], true
+	}
+	return 0, false
 }

@@ -172,6 +172,20 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 	}
 	// Emoticons first, whole or with trailing sentence punctuation: ":)",
 	// ":-(", "<3", "xD", ":tada:".
+	if c[0] == '&' && len(c) > 4 && (strings.HasPrefix(c, "&lt;") || strings.HasPrefix(c, "&gt;")) {
+		// HTML-escaped emoticon: "&lt;3" is "<3", "&gt;:(" is ">:(".
+		e := trimSentencePunct(c)
+		s.key = append(s.key[:0], '<')
+		if c[1] == 'g' {
+			s.key[0] = '>'
+		}
+		s.key = append(s.key, e[4:]...)
+		if _, ok := lx.emoticons[string(s.key)]; ok {
+			s.toks = append(s.toks, token{text: e, lower: s.arenaString(s.key), start: i, kind: tEmoticon})
+			s.punct(c[len(e):], st)
+			return
+		}
+	}
 	if len(c) <= lx.maxEmoticonLen+4 {
 		e := trimSentencePunct(c)
 		if e == "" {
@@ -192,6 +206,9 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 				return
 			}
 		}
+	}
+	if c[0] == '#' && len(c) > 1 && isASCIILetter(c[1]) && s.hashtag(text, i, j, st) {
+		return
 	}
 	if code, tech := isCodeChunk(c); code {
 		body := strings.TrimRight(c, ".,!?;:)\"'")
@@ -219,7 +236,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			s.inCode = !s.inCode
 		case s.inCode:
 			// inside a backtick span: skip
-		case k > i && r < utf8.RuneSelf && !isWordRune(r) && j-k >= 2 && j-k <= lx.maxEmoticonLen+4 && s.emoticonAt(text, k, j, lx):
+		case k > i && r < utf8.RuneSelf && !isWordRune(r) && j-k >= 2 && j-k <= lx.maxEmoticonLen+4 && !closesBracket(text[i:k], r) && s.emoticonAt(text, k, j, lx):
 			// an emoticon glued to the end of a word: "fun!:)", "day:-("
 			s.flushWord(text, ws, k, st)
 			ws = -1
@@ -259,6 +276,13 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 				s.toks = append(s.toks, token{text: text[k : k+n], start: k, kind: tCode})
 			}
 		case isEmojiModifier(r):
+		case r == '&' && entityLen(text[k:j]) > 0:
+			// HTML entity left by an export ("&amp;", "&quot;"): a
+			// separator, never a word.
+			s.flushWord(text, ws, k, st)
+			ws = -1
+			k += entityLen(text[k:j])
+			continue
 		default:
 			s.flushWord(text, ws, k, st)
 			ws = -1
@@ -358,6 +382,9 @@ func isCodeChunk(c string) (code, tech bool) {
 	}
 	if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
 		return true, false
+	}
+	if k := strings.IndexByte(c, '@'); k > 0 && k+1 < len(c) && isASCIILetter(c[k+1]) {
+		return true, false // e-mail address or a mention glued to a word ("RT@someone")
 	}
 	return isIdentifier(c), true
 }
@@ -585,4 +612,78 @@ func trimSentencePunct(s string) string {
 		}
 	}
 	return s
+}
+
+// entityLen returns the length of the HTML character reference at the
+// start of s ("&amp;", "&lt;", "&#39;"), or 0. Exported chat and tweets
+// often carry them escaped.
+func entityLen(s string) int {
+	if len(s) < 4 || s[0] != '&' {
+		return 0
+	}
+	for k := 1; k < len(s) && k <= 8; k++ {
+		c := s[k]
+		switch {
+		case c == ';':
+			if k < 3 {
+				return 0
+			}
+			return k + 1
+		case isASCIILetter(c) || c == '#' && k == 1 || '0' <= c && c <= '9' && k > 1:
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// hashtag tokenizes "#WordsRunTogether" into its words, split at case
+// changes ("#WeAreDoomed" -> we are doomed, "#FAIL" -> FAIL), every part
+// marked as a hashtag word. Hashtags are prose, not code: they never mark
+// the technical register. Lower-case run-together tags ("#sadface") are
+// split later against the lexicon (hashtagValence).
+func (s *scratch) hashtag(text string, i, j int, st *textStats) bool {
+	end := i + 1
+	for end < j && (isASCIILetter(text[end]) || text[end] >= '0' && text[end] <= '9' || text[end] == '_') {
+		end++
+	}
+	if end < j && text[end] >= utf8.RuneSelf {
+		return false // non-ASCII: the general scan handles it
+	}
+	ws := i + 1
+	for k := i + 2; k <= end; k++ {
+		if k == end || text[k] == '_' ||
+			('A' <= text[k] && text[k] <= 'Z' && 'a' <= text[k-1] && text[k-1] <= 'z') ||
+			// "ABCDef": the last capital starts the next word
+			('a' <= text[k] && text[k] <= 'z' && k-2 >= ws && 'A' <= text[k-1] && text[k-1] <= 'Z' && 'A' <= text[k-2] && text[k-2] <= 'Z') {
+			we := k
+			if k < end && 'a' <= text[k] && text[k] <= 'z' {
+				we = k - 1
+			}
+			if we > ws {
+				s.flushWord(text, ws, we, st)
+				s.toks[len(s.toks)-1].hashtag = true
+			}
+			ws = we
+			if k < end && text[k] == '_' {
+				ws = k + 1
+			}
+		}
+	}
+	s.punct(text[end:j], st)
+	return true
+}
+
+// closesBracket reports whether r closes a bracket opened earlier in the
+// chunk, as in "[pic]:" or "(again):": punctuation, not an emoticon.
+func closesBracket(before string, r rune) bool {
+	switch r {
+	case ')':
+		return strings.IndexByte(before, '(') >= 0
+	case ']':
+		return strings.IndexByte(before, '[') >= 0
+	case '}':
+		return strings.IndexByte(before, '{') >= 0
+	}
+	return false
 }

@@ -1,0 +1,106 @@
+package nlp
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDerivedWords checks that unknown derivations of lexicon words are
+// rated from their stem, with the sign the derivation implies, and that
+// look-alikes that are not derivations stay unrated.
+func TestDerivedWords(t *testing.T) {
+	a := New()
+	s := new(scratch)
+	lx := a.lx.words
+	tests := []struct {
+		word, stem string
+		sign       float64 // +1 same sign as the stem, -1 flipped, 0 unrated
+	}{
+		{"lazily", "lazy", 1},
+		{"remarkably", "remarkable", 1},
+		{"fantastically", "fantastic", 1},
+		{"laziness", "lazy", 1},
+		{"sickness", "sick", 1},
+		{"crappier", "crappy", 1},
+		{"coolest", "cool", 1},
+		{"sweetest", "sweet", 1},
+		{"unhelpful", "helpful", -1},
+		{"uninteresting", "interesting", -1},
+		{"favourite", "favorite", 1},
+		{"hahahaha", "hahaha", 1},
+		{"ahahah", "haha", 1},
+		{"lololol", "lol", 1},
+		// not derivations: agent nouns, prepositions, "non-" classifiers
+		{"career", "", 0},
+		{"player", "", 0},
+		{"unlike", "", 0},
+		{"non-blocking", "", 0},
+		{"morning", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.word, func(t *testing.T) {
+			if _, ok := lx[tc.word]; ok {
+				t.Fatalf("%q is in the lexicon: the case tests nothing", tc.word)
+			}
+			got := a.variantValence(s, tc.word)
+			if tc.sign == 0 {
+				if got != 0 {
+					t.Errorf("%q rated %.2f, want unrated", tc.word, got)
+				}
+				return
+			}
+			stem, ok := lx[tc.stem]
+			if !ok {
+				t.Fatalf("stem %q not in the lexicon", tc.stem)
+			}
+			if got == 0 || (got > 0) != (tc.sign*stem > 0) {
+				t.Errorf("%q rated %.2f, want the sign of %+.0f x %q (%.2f)", tc.word, got, tc.sign, tc.stem, stem)
+			}
+		})
+	}
+}
+
+// TestTokenizerChat checks the tokenizer on chat conventions: hashtags are
+// words (split at case changes) and never code, HTML entities are
+// separators and escaped emoticons are emoticons, a bracket followed by a
+// colon is punctuation, a glued mention is code but not technical.
+func TestTokenizerChat(t *testing.T) {
+	lx := sharedLexicon()
+	tests := []struct {
+		text string
+		want string // word and emoticon tokens, lower case, space-separated
+		tech bool
+	}{
+		{"#WeAreDoomed again", "we are doomed again", false},
+		{"#FAIL!!", "fail", false},
+		{"#epic_win", "epic win", false},
+		{"#HTMLParser", "html parser", false},
+		{"love it &lt;3", "love it <3", false},
+		{"you &amp; me &quot;friends&quot;", "you me friends", false},
+		{"new photo [pic]: here", "new photo pic here", false},
+		{"Hilarious! RT@someone", "hilarious", false},
+		{"see parseConfig()", "see", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			s := new(scratch)
+			st := s.tokenize(tc.text, lx)
+			var got []string
+			tech := st.tech
+			for _, tok := range s.toks {
+				switch tok.kind {
+				case tWord, tEmoticon:
+					got = append(got, strings.ToLower(tok.lower))
+				case tCode:
+					tech = tech || tok.tech
+				}
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Errorf("tokens %q, want %q", g, tc.want)
+			}
+			if tech != tc.tech {
+				t.Errorf("technical %v, want %v", tech, tc.tech)
+			}
+		})
+	}
+}
