@@ -11,7 +11,8 @@ import (
 const (
 	boostIncr     = 0.293 // booster / dampener word
 	capsIncr      = 0.733 // ALL-CAPS word among mixed case
-	negScalar     = -0.74 // negated valence
+	negScalar     = -0.74 // negated positive valence
+	negNegScalar  = -0.3  // negated negative valence (this project; see negate)
 	neverSoScalar = 1.25  // "never so good"
 	exclIncr      = 0.292 // per '!', at most maxExcl
 	maxExcl       = 4

@@ -294,7 +294,7 @@ func (a *Analyzer) derivedValence(s *scratch, w string) float64 {
 		}
 	case strings.HasSuffix(w, "less"):
 		if v, ok := look(w[:n-4]); ok {
-			return negScalar * v
+			return negate(v)
 		}
 	}
 	if v, ok := a.laughter(w); ok {
@@ -302,11 +302,11 @@ func (a *Analyzer) derivedValence(s *scratch, w string) float64 {
 	}
 	if strings.HasPrefix(w, "un") && !strings.HasPrefix(w, "unlike") {
 		if v, ok := look(w[2:]); ok {
-			return negScalar * v
+			return negate(v)
 		}
 		if n >= 6 {
 			if v := a.variantValence(s, w[2:]); v != 0 {
-				return negScalar * v
+				return negate(v)
 			}
 		}
 	}
@@ -460,7 +460,7 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		flags[i] |= fBoosted
 	}
 	if negations%2 == 1 {
-		v *= negScalar
+		v = negate(v)
 		flags[i] |= fNegated
 	}
 	return v
@@ -674,4 +674,17 @@ func (a *Analyzer) laughter(w string) (float64, bool) {
 		return a.lx.words["lol"], true
 	}
 	return 0, false
+}
+
+// negate returns the valence of a negated sentiment word. A negated
+// positive word is clearly negative ("not good", VADER's -0.74); a
+// negated negative word is only weakly positive ("not bad" is not
+// "good", "not sad" is hardly happy): negation is asymmetric, as found
+// for human ratings of negated phrases (Kiritchenko & Mohammad 2016;
+// Taboada et al. 2011 shift negation rather than flip it).
+func negate(v float64) float64 {
+	if v < 0 {
+		return v * negNegScalar
+	}
+	return v * negScalar
 }

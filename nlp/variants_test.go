@@ -104,3 +104,20 @@ func TestTokenizerChat(t *testing.T) {
 		})
 	}
 }
+
+// TestNegationAsymmetry: a negated positive word is clearly negative, a
+// negated negative word only weakly positive ("not bad" is not "good").
+func TestNegationAsymmetry(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	good, notGood, bad, notBad := c("the demo was good"), c("the demo was not good"), c("the demo was bad"), c("the demo was not bad")
+	if !(notBad > 0 && notBad < good) {
+		t.Errorf("not bad %.3f, want in (0, good %.3f)", notBad, good)
+	}
+	if !(notGood < 0 && -notGood > notBad) {
+		t.Errorf("not good %.3f should be negative and stronger than not bad %.3f", notGood, notBad)
+	}
+	if !(bad < notGood) {
+		t.Errorf("bad %.3f should be below not good %.3f", bad, notGood)
+	}
+}
