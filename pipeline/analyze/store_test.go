@@ -21,12 +21,12 @@ import (
 
 // chEnv is a migrated test database.
 type chEnv struct {
-	t  *testing.T
+	t  testing.TB
 	st *store.Store
 	db string
 }
 
-func newCH(t *testing.T) *chEnv {
+func newCH(t testing.TB) *chEnv {
 	t.Helper()
 	srv := chtest.Server(t)
 	name := chtest.NewDatabase(t, srv)

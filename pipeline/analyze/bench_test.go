@@ -1,0 +1,124 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"commpulse/pipeline/store"
+)
+
+// benchWindow inserts one day of messages for people persons in teams of 20:
+// each sends 25 two-recipient messages to 50 fixed contacts (19 teammates,
+// 31 people anywhere), i.e. people*50 directed edges.
+func benchWindow(b *testing.B, e *chEnv, day time.Time, people int) {
+	r := rand.New(rand.NewPCG(1, 2))
+	id := func(i int) string { return fmt.Sprintf("p_%016x", uint64(i)*0x9e3779b97f4a7c15) }
+	team := func(i int) string { return "team-" + strconv.Itoa(i/20) }
+	var batch []store.Message
+	n := 0
+	for p := range people {
+		base := p / 20 * 20
+		var contacts []int
+		for j := range 20 {
+			if base+j != p && base+j < people {
+				contacts = append(contacts, base+j)
+			}
+		}
+		for len(contacts) < 50 {
+			if c := r.IntN(people); c/20 != p/20 && !slices.Contains(contacts, c) {
+				contacts = append(contacts, c)
+			}
+		}
+		for m := range 25 {
+			a, c := contacts[2*m], contacts[2*m+1]
+			msg := store.Message{
+				EventID: fmt.Sprintf("e%09d", n), OccurredAt: day.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))),
+				IngestedAt: day, Channel: "chat", Sender: id(p), Team: team(p),
+				Recipients: []string{id(a), id(c)}, RecipientTeams: []string{team(a), team(c)},
+				ThreadID: fmt.Sprintf("th_%d", n/3), Lang: "en", Status: "scored", Scored: true,
+				Compound: float32(r.Float64()*2 - 1),
+			}
+			batch = append(batch, msg)
+			n++
+			if len(batch) == 50_000 {
+				if err := e.st.InsertMessages(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+	}
+	if err := e.st.InsertMessages(context.Background(), batch); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDayWindow10kPeople500kEdges times the analysis of one day window
+// of 10,000 people and 500,000 directed edges end to end: read from
+// ClickHouse (team stats and the pairs aggregated in SQL), network.Compute,
+// write team_stats, edges, node_metrics, team_network, anomalies. Iterations
+// after the first re-run the window (they also delete its old rows). The
+// rolling window is off: it is a second window. Peak RSS of the Go process
+// (VmHWM) is reported; the ClickHouse engine runs in a child process.
+//
+//	go test -run '^$' -bench DayWindow10k -benchtime 3x ./pipeline/analyze/
+func BenchmarkDayWindow10kPeople500kEdges(b *testing.B) {
+	e := newCH(b)
+	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	benchWindow(b, e, day, 10_000)
+	b.Logf("inserted %d messages in %s", e.count("SELECT count() FROM {db}.messages"), time.Since(t0).Round(time.Millisecond))
+	clock := &fixedClock{t: day.Add(25 * time.Hour)}
+	a, err := New(Config{Now: clock.Now, RollingDays: -1, Since: day}, e.st, nil, nilRegistry{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := a.start(ctx, Day); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := a.processDay(ctx, day); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	edges := e.count("SELECT count() FROM {db}.edges WHERE window_days = 1")
+	nodes := e.count("SELECT count() FROM {db}.node_metrics WHERE window_days = 1")
+	if edges != 500_000 || nodes != 10_000 {
+		b.Fatalf("window has %d edges and %d nodes, want 500000 and 10000", edges, nodes)
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+}
+
+// peakRSS is the process's peak resident set size in bytes (Linux VmHWM).
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// nilRegistry discards metric registrations.
+type nilRegistry struct{}
+
+func (nilRegistry) Register(prometheus.Collector) error  { return nil }
+func (nilRegistry) MustRegister(...prometheus.Collector) {}
+func (nilRegistry) Unregister(prometheus.Collector) bool { return true }
