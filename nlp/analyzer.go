@@ -47,6 +47,17 @@ const (
 	// which grows more slowly than the count of its sentiment words.
 	aggregateExp = 0.5
 
+	// reportDamp and linkReportDamp scale a message in the reporting
+	// voice: no first- or second-person word, no emoticon or emoji, no
+	// '!'. Sentiment words there mostly describe the topic ("serial
+	// killer arrested", "free shipping", "postmortem of the outage")
+	// rather than the writer's feeling, and people rate such messages
+	// nearer neutral. Sharing a link in that voice (a headline, an
+	// announcement) is the clearest case. Subjectivity cues of this kind
+	// are standard (Wiebe et al. 2004; Pang & Lee 2008, ch. 3).
+	reportDamp     = 0.9
+	linkReportDamp = 0.6
+
 	// negationScope is how many tokens after a negator (within its
 	// clause) a sentiment word is still negated. VADER looks at the
 	// three preceding tokens; "I don't think this is good" needs more.
@@ -137,6 +148,7 @@ const (
 	fPhrase
 	fMood
 	fTechnical
+	fReport
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -161,6 +173,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// Pass 0: one lexicon lookup per token; the register. Technical text
 	// rates homonyms by their technical sense.
 	technical := st.tech
+	personal := false // first or second person, emoticon or emoji
 	for i := 0; i < n; i++ {
 		t := &toks[i]
 		switch t.kind {
@@ -172,8 +185,14 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			if t.info.bits&wTechWord != 0 {
 				technical = true
 			}
+			if t.info.bits&wPersonal != 0 {
+				personal = true
+			}
 		case tEmoticon:
 			t.info = a.lx.info[t.lower]
+			personal = true
+		case tEmoji:
+			personal = true
 		case tCode:
 			technical = technical || t.tech
 		}
@@ -302,6 +321,17 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		}
 	}
 
+	// Voice: a message that speaks of neither its writer nor its reader
+	// and has no expressive marks reports rather than feels.
+	if f := reportingDamp(personal, st); f != 1 {
+		for i := 0; i < n; i++ {
+			if vals[i] != 0 {
+				vals[i] *= f
+				flags[i] |= fReport
+			}
+		}
+	}
+
 	// Sum, punctuation emphasis, evidence floor, normalisation.
 	var sum float64
 	for i := 0; i < n; i++ {
@@ -386,7 +416,7 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 			last := toks[e-1]
 			c.Token = text[c.Start : last.start+len(last.text)]
 		}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense"} {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting"} {
 			if flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}
@@ -400,6 +430,18 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 		out = append(out, Contribution{Start: -1, Amount: sum - raw, Why: []string{"evidence-floor"}})
 	}
 	return out
+}
+
+// reportingDamp returns the factor for a message in the reporting voice
+// (see reportDamp), or 1.
+func reportingDamp(personal bool, st textStats) float64 {
+	switch {
+	case personal || st.excl > 0:
+		return 1
+	case st.link:
+		return linkReportDamp
+	}
+	return reportDamp
 }
 
 func punctuationEmphasis(st textStats) float64 {

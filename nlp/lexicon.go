@@ -68,6 +68,7 @@ const (
 	wPersonalObject                      // me, us: restores the everyday sense of a homonym
 	wRaising                             // think, believe: extends negation scope
 	wAcronym                             // written in capitals habitually
+	wPersonal                            // first or second person: the writer or reader speaks
 )
 
 // wordInfo is what the rules know about one word.
@@ -200,7 +201,7 @@ func (lx *lexicon) buildInfo() {
 		{concessives, wConcessive}, {hypotheticals, wHypothetical},
 		{loneNo, wLoneNo}, {likeSubjects, wLikeSubject},
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
-		{acronyms, wAcronym},
+		{acronyms, wAcronym}, {personalWords, wPersonal},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

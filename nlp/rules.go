@@ -590,6 +590,14 @@ var loneNo = setOf("no", "nope", "nah")
 
 const loneNoValence = -1.2
 
+// personalWords are first- and second-person words (and their chat
+// spellings): a message with one speaks of its writer or reader, which
+// marks it as subjective (see reportDamp).
+var personalWords = setOf("i", "i'm", "im", "i've", "ive", "i'll", "i'd", "me", "my", "mine", "myself",
+	"we", "we're", "we've", "we'll", "we'd", "our", "ours", "us", "ourselves", "let's", "lets",
+	"you", "you're", "youre", "you've", "you'll", "you'd", "your", "yours", "yourself", "yourselves",
+	"u", "ur", "ya", "y'all", "yall")
+
 // personalObjects after a technical homonym restore its everyday sense:
 // "the build is killing me", "kill me now".
 var personalObjects = setOf("me", "myself", "us", "ourselves", "him", "her")

@@ -47,6 +47,7 @@ type textStats struct {
 	latinLetters int
 	otherLetters int  // letters of non-Latin scripts
 	tech         bool // saw a backtick code span
+	link         bool // saw a URL
 }
 
 // scratch is the per-call working memory, pooled so that steady-state
@@ -211,6 +212,9 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 		return
 	}
 	if code, tech := isCodeChunk(c); code {
+		if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
+			st.link = true
+		}
 		body := strings.TrimRight(c, ".,!?;:)\"'")
 		s.toks = append(s.toks, token{text: body, start: i, kind: tCode, tech: tech})
 		s.punct(c[len(body):], st)
