@@ -282,6 +282,14 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 	if n, err := a2.Step(ctx); err != nil || n != 50 {
 		t.Fatalf("re-run: %d windows, %v", n, err)
 	}
+	// The deletes are asynchronous mutations: wait for them, then count.
+	deadline := time.Now().Add(time.Minute)
+	for e.count("SELECT count() FROM system.mutations WHERE database = ? AND NOT is_done", e.db) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("delete mutations not done after a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, tbl := range tables {
 		if got := e.count("SELECT count() FROM {db}." + tbl); got != before[tbl] {
 			t.Errorf("after re-run %s holds %d rows, before %d", tbl, got, before[tbl])
