@@ -79,8 +79,8 @@ func (f *analyzeFlags) config() (analyze.Config, error) {
 		}
 	}
 	for name, d := range map[string]time.Duration{"lateness-hour": f.latenessHour, "lateness-day": f.latenessDay, "tick": f.tick} {
-		if err := positive(name, d); err != nil {
-			return cfg, err
+		if d <= 0 {
+			return cfg, usageError{fmt.Errorf("%s %s: must be > 0", name, d)}
 		}
 	}
 	if err := cfg.Validate(); err != nil {
