@@ -58,6 +58,12 @@ const (
 	reportDamp     = 0.9
 	linkReportDamp = 0.6
 
+	// nameDamp scales a rated word that is part of a capitalised name
+	// inside a sentence ("Widespread Panic", "Kick Ass", "Hell's
+	// Kitchen"): titles and names carry their words' sentiment only
+	// faintly.
+	nameDamp = 0.5
+
 	// negationScope is how many tokens after a negator (within its
 	// clause) a sentiment word is still negated. VADER looks at the
 	// three preceding tokens; "I don't think this is good" needs more.
@@ -149,6 +155,7 @@ const (
 	fMood
 	fTechnical
 	fReport
+	fName
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -301,6 +308,8 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		vals[i] = v
 	}
 
+	applyNames(toks, vals, flags, words)
+
 	// Pass 3: contrast ("but", "however", "although").
 	applyContrast(toks, vals, flags)
 	applyMood(toks, vals, flags)
@@ -416,7 +425,7 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 			last := toks[e-1]
 			c.Token = text[c.Start : last.start+len(last.text)]
 		}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting"} {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting", "in-a-name"} {
 			if flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}

@@ -696,3 +696,35 @@ func negate(v float64) float64 {
 	}
 	return v * negScalar
 }
+
+// applyNames dampens rated words inside capitalised names: a capitalised
+// word that is not the first of its sentence, next to another capitalised
+// word that is not the first of its sentence either ("I" does not count):
+// "watched Kick Ass today", "great show by Widespread Panic". Messages
+// written mostly in title case (headlines) are left alone, as are hashtag
+// parts, whose capitals only mark word boundaries.
+func applyNames(toks []token, vals []float64, flags []uint16, words int) {
+	n := len(toks)
+	titles := 0
+	for i := 0; i < n; i++ {
+		if toks[i].title {
+			titles++
+		}
+	}
+	if titles < 2 || titles*2 >= words {
+		return
+	}
+	for i := 1; i < n; i++ {
+		t := &toks[i]
+		if vals[i] == 0 || !t.title || t.hashtag || toks[i-1].brk == brkSentence {
+			continue
+		}
+		p := &toks[i-1]
+		prevTitle := p.brk == brkNone && p.title && p.lower != "i" && i >= 2 && toks[i-2].brk != brkSentence
+		nextTitle := t.brk == brkNone && i+1 < n && toks[i+1].title
+		if prevTitle || nextTitle {
+			vals[i] *= nameDamp
+			flags[i] |= fName
+		}
+	}
+}

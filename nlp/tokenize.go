@@ -31,6 +31,7 @@ type token struct {
 	kind        tokKind
 	brk         uint8    // boundary that follows this token
 	caps        bool     // at least two letters, all upper case
+	title       bool     // capitalised: an upper-case first letter, then lower case
 	elong       bool     // a letter repeated three or more times ("sooo")
 	latin       bool     // every letter is Latin script
 	foreignMark bool     // contains a letter with a diacritic typical of other languages
@@ -431,9 +432,19 @@ func isIdentifier(c string) bool {
 		}
 		prevLower = false
 	}
-	// camelCase identifiers: getUser, parseJSON (but not "McDonald" style
-	// single capitals after one lower-case letter at the start).
-	return upperAfterLower && letters > 3 && !(len(c) > 1 && c[0] >= 'A' && c[0] <= 'Z' && strings.IndexByte(c[1:], '.') < 0 && countUpper(c) == 2 && c[1] >= 'a')
+	// camelCase identifiers: getUser, parseJSON; not brand names: two
+	// capitalised parts ("YouTube", "McDonald") or one lower-case letter
+	// before a capitalised word ("iPhone", "eBay", "iPhone4").
+	if !upperAfterLower || letters <= 3 || strings.IndexByte(c, '.') >= 0 {
+		return upperAfterLower && letters > 3
+	}
+	if c[0] >= 'A' && c[0] <= 'Z' && countUpper(c) == 2 && c[1] >= 'a' {
+		return false
+	}
+	if len(c) > 2 && c[0] >= 'a' && c[0] <= 'z' && c[1] >= 'A' && c[1] <= 'Z' && countUpper(c) == 1 {
+		return false
+	}
+	return true
 }
 
 func countUpper(c string) int {
@@ -505,6 +516,7 @@ func (s *scratch) flushWord(text string, ws, we int, st *textStats) {
 		t.kind = tCode
 	}
 	t.caps = upper >= 2 && lower == 0
+	t.title = lower > 0 && w[0] >= 'A' && w[0] <= 'Z'
 	if ascii && upper == 0 {
 		t.lower = w
 	} else {

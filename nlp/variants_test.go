@@ -80,6 +80,8 @@ func TestTokenizerChat(t *testing.T) {
 		{"new photo [pic]: here", "new photo pic here", false},
 		{"Hilarious! RT@someone", "hilarious", false},
 		{"see parseConfig()", "see", true},
+		{"see getUser", "see", true},
+		{"my iPhone and YouTube", "my iphone and youtube", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {
