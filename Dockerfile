@@ -31,7 +31,7 @@ COPY --from=build /out/tmp /tmp
 COPY --from=build /out/commpulse /usr/local/bin/commpulse
 COPY --from=build /out/probe /usr/local/bin/probe
 USER 65532:65532
-# 9100: /metrics, /healthz, /readyz of ingest and analyze.
-EXPOSE 9100
+# /metrics, /healthz, /readyz: ingest on 9100, analyze on 9101 (their defaults).
+EXPOSE 9100 9101
 ENTRYPOINT ["/usr/local/bin/commpulse"]
 CMD ["ingest"]

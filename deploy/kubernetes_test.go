@@ -578,7 +578,7 @@ func TestKubernetesWorkloads(t *testing.T) {
 		t.Fatal("no Deployment commpulse-ingest")
 	}
 	if r := ing.Spec.Replicas; r == nil || *r < 1 || *r > partitions {
-		t.Errorf("ingest replicas %v; want 1..%d (the events topic's partitions)", r, partitions)
+		t.Errorf("ingest replicas %s; want 1..%d (the events topic's partitions)", intPtr(r), partitions)
 	}
 	hpa := m.hpas["commpulse-ingest"]
 	if hpa == nil {
@@ -597,7 +597,7 @@ func TestKubernetesWorkloads(t *testing.T) {
 		t.Fatal("no Deployment commpulse-analyze")
 	}
 	if r := an.Spec.Replicas; r == nil || *r != 1 || an.Spec.Strategy.Type != "Recreate" {
-		t.Errorf("analyze replicas %v strategy %q; want 1 and Recreate", r, an.Spec.Strategy.Type)
+		t.Errorf("analyze replicas %s strategy %q; want 1 and Recreate", intPtr(r), an.Spec.Strategy.Type)
 	}
 	if _, ok := m.hpas["commpulse-analyze"]; ok {
 		t.Error("analyze must not autoscale")
@@ -612,6 +612,13 @@ func TestKubernetesWorkloads(t *testing.T) {
 			t.Errorf("PodDisruptionBudget %s selects no pod", name)
 		}
 	}
+}
+
+func intPtr(p *int) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(*p)
 }
 
 func checkSecretFile(t *testing.T, m manifests, nc namedContainer, key, path string) {
