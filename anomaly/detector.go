@@ -229,7 +229,7 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	}
 	if d.disc != nil {
 		if s, ok := d.disc.observe(u); ok {
-			if s := d.calibrate(4, math.Pow(s, discordPow)); s > best {
+			if s := d.calibrate(4, s); s > best {
 				best, who = s, DetectorDiscord
 			}
 		}
@@ -274,17 +274,20 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 // every detector and every series speaks the same unit: "how many times the
 // worst recent surprise". Noisy series stop crying wolf, quiet ones stay
 // sensitive, and one corpus-wide threshold fits all.
-var tieMax, tieDemote = 2, 0.95
-var discordPow = 1.0
-
+//
+// A surprise that merely equals the maximum (within tieTol) is a record
+// only while that maximum has been reached once: the detector's ceiling
+// reached a third time (every day's peak in a clean cycle, evenly repeated
+// spikes, the entropy test's all-in-one-bin maximum) is its normal
+// behaviour, and it scores tieRatio instead, just below a record.
 func (d *Detector) calibrate(i int, s float64) float64 {
 	h := d.hist[i]
 	if h == nil {
 		return s
 	}
 	r := s / math.Max(h.max(), d.cfg.CalibrateFloor)
-	if tieMax > 0 && r >= 1-tieTol && r <= 1+tieTol && h.ties >= tieMax {
-		r = tieDemote
+	if math.Abs(r-1) <= tieTol && h.ties >= 2 {
+		r = tieRatio
 	}
 	// Warm-up surprises are not a reference: the baselines are still
 	// settling (an empty seasonal bucket, a half-filled window).
