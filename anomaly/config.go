@@ -63,6 +63,7 @@ type Config struct {
 	DiscordLength int
 	DiscordMemory int
 	DiscordNorm   int
+	DiscordScales int
 
 	// Calibrate is the number of points whose largest surprise a detector's
 	// new surprise is measured against (0 disables calibration). The
@@ -109,6 +110,7 @@ func DefaultConfig() Config {
 		DiscordLength:    32,
 		DiscordMemory:    1000,
 		DiscordNorm:      DiscordRaw,
+		DiscordScales:    3,
 		Warmup:           150,
 		Window:           400,
 		Recent:           24,

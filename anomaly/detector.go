@@ -68,9 +68,9 @@ type Detector struct {
 	bandZ  float64
 	counts []float64
 	edges  []float64
-	hist   [5]*slidingMax
+	hist   []*slidingMax // level, entropy, cusum, jump, discord scales
 	ctx    *contextModel
-	disc   *discordModel
+	disc   []*discordModel
 	diff   bool
 	dref   *rolling // first differences of u
 	prevU  float64
@@ -93,6 +93,7 @@ func New(cfg Config) (*Detector, error) {
 		edges:  make([]float64, cfg.Bins-1),
 	}
 	if cfg.Calibrate > 0 {
+		d.hist = make([]*slidingMax, 4+max(1, cfg.DiscordScales))
 		for i := range d.hist {
 			d.hist[i] = newSlidingMax(cfg.Calibrate)
 		}
@@ -101,7 +102,11 @@ func New(cfg Config) (*Detector, error) {
 		d.ctx = newContextModel(cfg.ContextLevels, cfg.ContextOrder)
 	}
 	if cfg.enabled(DetectorDiscord) {
-		d.disc = newDiscordModel(cfg.DiscordStep, cfg.DiscordLength, cfg.DiscordMemory, cfg.DiscordNorm)
+		step := cfg.DiscordStep
+		for range max(1, cfg.DiscordScales) {
+			d.disc = append(d.disc, newDiscordModel(step, cfg.DiscordLength, cfg.DiscordMemory, cfg.DiscordNorm))
+			step *= discordScaleFactor
+		}
 	}
 	if cfg.Season > 0 {
 		d.season = newSeasonal(cfg.Season, cfg.Bucket, cfg.SeasonDepth)
@@ -227,9 +232,9 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 			best, who = s, DetectorEntropy
 		}
 	}
-	if d.disc != nil {
-		if s, ok := d.disc.observe(u); ok {
-			if s := d.calibrate(4, s); s > best {
+	for k, m := range d.disc {
+		if s, ok := m.observe(u); ok {
+			if s := d.calibrate(4+k, s); s > best {
 				best, who = s, DetectorDiscord
 			}
 		}
@@ -254,6 +259,13 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	score := best / (best + d.cfg.ScoreScale)
 	if d.quiet > 0 {
 		d.quiet--
+		if extendFrac > 0 && score >= d.cfg.AlarmScore {
+			q := d.cfg.Suppress
+			if d.cfg.SuppressFraction > 0 {
+				q = min(q, int(d.cfg.SuppressFraction*float64(d.n)))
+			}
+			d.quiet = max(d.quiet, int(extendFrac*float64(q)))
+		}
 		damped := score * d.cfg.SuppressFactor
 		if damped < score {
 			e.Suppressed = true
@@ -269,6 +281,9 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	return e
 }
 
+var extendFrac = 0.0
+var discordScaleFactor = 2
+
 // calibrate divides a detector's surprise by the largest surprise it
 // produced over the last Calibrate points (floored at CalibrateFloor), so
 // every detector and every series speaks the same unit: "how many times the
@@ -281,6 +296,9 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 // spikes, the entropy test's all-in-one-bin maximum) is its normal
 // behaviour, and it scores tieRatio instead, just below a record.
 func (d *Detector) calibrate(i int, s float64) float64 {
+	if d.hist == nil {
+		return s
+	}
 	h := d.hist[i]
 	if h == nil {
 		return s
