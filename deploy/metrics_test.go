@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,12 +149,12 @@ var scrape struct {
 	err  error
 }
 
-// scrapeIngest runs the built `commpulse generate` and `commpulse ingest`
-// (configured through COMMPULSE_* variables, as in compose) against an
-// in-process Kafka and a real ClickHouse, waits until ingest has written
-// events, dropped some and dead-lettered others, and returns what its
-// /metrics serves.
-func scrapeIngest(t *testing.T) map[string]series {
+// scrapeBinary runs the built `commpulse generate`, then `commpulse ingest`
+// and `commpulse analyze` (configured through COMMPULSE_* variables, as in
+// compose) against an in-process Kafka and a real ClickHouse. It scrapes
+// ingest once it has written events, dropped some and dead-lettered others,
+// and analyze once it has analyzed windows, and returns both scrapes merged.
+func scrapeBinary(t *testing.T) map[string]series {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts Kafka, ClickHouse and the binary; skipped with -short")
@@ -173,47 +172,73 @@ func scrapeIngest(t *testing.T) map[string]series {
 		defer cancel()
 		ch.Close(ctx)
 	})
-	env := []string{
-		"COMMPULSE_BROKERS=" + strings.Join(brokers, ","),
-		"COMMPULSE_CH_ADDR=" + ch.Addr(),
-		"COMMPULSE_CH_DATABASE=deploytest",
-	}
+	kafkaEnv := "COMMPULSE_BROKERS=" + strings.Join(brokers, ",")
+	chEnv := []string{"COMMPULSE_CH_ADDR=" + ch.Addr(), "COMMPULSE_CH_DATABASE=deploytest"}
+
 	gen := exec.CommandContext(ctx, bin, "generate")
-	gen.Env = []string{"COMMPULSE_BROKERS=" + strings.Join(brokers, ","),
-		"COMMPULSE_TEAMS=3", "COMMPULSE_DAYS=2", "COMMPULSE_COUNT=3000",
+	gen.Env = []string{kafkaEnv, "COMMPULSE_TEAMS=3", "COMMPULSE_DAYS=2", "COMMPULSE_COUNT=3000",
 		"COMMPULSE_MALFORMED_RATE=0.05", "COMMPULSE_NOT_OPTED_IN_RATE=0.05"}
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("commpulse generate: %v\n%s", err, out)
 	}
 
-	ing := exec.Command(bin, "ingest")
-	ing.Env = append(env, "COMMPULSE_HTTP_ADDR=127.0.0.1:0", "COMMPULSE_BATCH_INTERVAL=200ms", "COMMPULSE_LOG_LEVEL=info")
+	processed := regexp.MustCompile(`(?m)^commpulse_processed_total ([1-9]\S*)$`)
+	got := runAndScrape(t, bin, "ingest",
+		append([]string{kafkaEnv, "COMMPULSE_HTTP_ADDR=127.0.0.1:0", "COMMPULSE_BATCH_INTERVAL=200ms"}, chEnv...),
+		func(body []byte, s map[string]series) bool {
+			_, dlq := s["commpulse_dlq_total"]
+			_, dropped := s["commpulse_dropped_total"]
+			return processed.Match(body) && dlq && dropped
+		})
+	an := runAndScrape(t, bin, "analyze",
+		append([]string{kafkaEnv, "COMMPULSE_HTTP_ADDR=127.0.0.1:0", "COMMPULSE_TICK=1s"}, chEnv...),
+		func(body []byte, s map[string]series) bool {
+			_, windows := s["commpulse_analyzer_windows_total"]
+			return windows
+		})
+	for n, v := range an {
+		if old, ok := got[n]; ok {
+			for l := range v.labels {
+				old.labels[l] = true
+			}
+			continue
+		}
+		got[n] = v
+	}
+	return got
+}
+
+// runAndScrape starts `commpulse sub` with env, finds its HTTP address in
+// its log, polls /metrics until done accepts a scrape, stops the process
+// with SIGINT and returns that scrape.
+func runAndScrape(t *testing.T, bin, sub string, env []string, done func([]byte, map[string]series) bool) map[string]series {
+	t.Helper()
+	cmd := exec.Command(bin, sub)
+	cmd.Env = env
 	stderr := &syncBuffer{}
-	ing.Stderr = stderr
-	if err := ing.Start(); err != nil {
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- ing.Wait() }()
+	go func() { exited <- cmd.Wait() }()
 	defer func() {
-		ing.Process.Signal(os.Interrupt)
+		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
 		case <-time.After(40 * time.Second):
-			ing.Process.Kill()
+			cmd.Process.Kill()
 			<-exited
 		}
 	}()
-
 	httpRE := regexp.MustCompile(`http=(127\.0\.0\.1:\d+)`)
 	var url string
 	var got map[string]series
-	value := regexp.MustCompile(`(?m)^commpulse_processed_total (\S+)$`)
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			t.Fatalf("commpulse ingest exited: %v\n%s", err, stderr.String())
+			t.Fatalf("commpulse %s exited: %v\n%s", sub, err, stderr.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if url == "" {
@@ -229,18 +254,11 @@ func scrapeIngest(t *testing.T) map[string]series {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		got = parseExposition(bytes.NewReader(body))
-		m := value.FindSubmatch(body)
-		if m == nil {
-			continue
-		}
-		n, _ := strconv.ParseFloat(string(m[1]), 64)
-		_, dlq := got["commpulse_dlq_total"]
-		_, dropped := got["commpulse_dropped_total"]
-		if n > 0 && dlq && dropped {
+		if done(body, got) {
 			return got
 		}
 	}
-	t.Fatalf("ingest did not process, drop and dead-letter events within 3 minutes; last scrape %d series\n%s", len(got), stderr.String())
+	t.Fatalf("commpulse %s: /metrics did not show the expected activity within 3 minutes; last scrape had %d series\n%s", sub, len(got), stderr.String())
 	return nil
 }
 
@@ -268,9 +286,9 @@ func exportedSeries(t *testing.T) map[string]series {
 	scrape.once.Do(func() {
 		// The scrape runs once per test binary; a failure inside it is
 		// reported by the test that ran it, and the others see err.
-		ok := t.Run("scrape_running_ingest", func(t *testing.T) { scrape.got = scrapeIngest(t) })
+		ok := t.Run("scrape_running_binary", func(t *testing.T) { scrape.got = scrapeBinary(t) })
 		if !ok || scrape.got == nil {
-			scrape.err = fmt.Errorf("scraping a running ingest failed")
+			scrape.err = fmt.Errorf("scraping the running binary failed")
 		}
 	})
 	if scrape.err != nil {
@@ -282,11 +300,11 @@ func exportedSeries(t *testing.T) map[string]series {
 		if strings.HasPrefix(n, "commpulse_") {
 			c, ok := cons[n]
 			if !ok {
-				t.Errorf("ingest exports %s, which no constructor in pipeline/metrics declares", n)
+				t.Errorf("the binary exports %s, which no constructor in pipeline/metrics declares", n)
 			} else {
 				for l := range s.labels {
 					if l != "job" && l != "instance" && !c.labels[l] {
-						t.Errorf("ingest exports %s with label %s, which its constructor does not declare", n, l)
+						t.Errorf("the binary exports %s with label %s, which its constructor does not declare", n, l)
 					}
 				}
 			}
@@ -301,18 +319,18 @@ func exportedSeries(t *testing.T) map[string]series {
 	return all
 }
 
-// A running ingest exports every ingest metric without labels (label
-// vectors appear with their first child), and the histograms with their
-// suffixes: the scrape is real, not an empty page.
-func TestScrapeHasIngestMetrics(t *testing.T) {
+// The running binaries export the ingest and analyzer metrics, the
+// histograms with their suffixes, and the Go and process collectors: the
+// scrape is real, not an empty page.
+func TestScrapeHasPipelineMetrics(t *testing.T) {
 	all := exportedSeries(t)
-	var c capture
-	metrics.NewIngest(&c)
 	for _, want := range []string{
 		"commpulse_consumed_total", "commpulse_processed_total", "commpulse_ready",
 		"commpulse_sink_flush_seconds_bucket", "commpulse_event_to_row_latency_seconds_count",
 		"commpulse_consumer_lag", "commpulse_sink_rows_total", "commpulse_dlq_total", "commpulse_dropped_total",
 		"process_resident_memory_bytes", "go_goroutines",
+		"commpulse_analyzer_ready", "commpulse_analyzer_windows_total", "commpulse_analyzer_last_window_timestamp_seconds",
+		"commpulse_analyzer_window_seconds_bucket",
 	} {
 		if s, ok := all[want]; !ok || s.source != "scrape" {
 			t.Errorf("%s is not in the live scrape", want)
