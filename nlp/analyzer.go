@@ -58,6 +58,14 @@ const (
 	reportDamp     = 0.9
 	linkReportDamp = 0.6
 
+	// emoticonWeight scales emoticons, emoji and chat shortcodes against
+	// words. VADER rated them in isolation; in a message they are the
+	// writer's deliberate statement of mood and weigh more than a word of
+	// the same rating (Hogenboom et al. 2013 find emoticons dominate the
+	// textual cues of their segment). A quarter more is a deliberately
+	// modest reading of that finding.
+	emoticonWeight = 1.25
+
 	// nameDamp scales a rated word that is part of a capitalised name
 	// inside a sentence ("Widespread Panic", "Kick Ass", "Hell's
 	// Kitchen"): titles and names carry their words' sentiment only
@@ -292,6 +300,10 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	for i := 0; i < n; i++ {
 		v := base[i]
 		vals[i] = v
+		if v != 0 && (toks[i].kind == tEmoticon || toks[i].kind == tEmoji) {
+			vals[i] = v * emoticonWeight
+			continue
+		}
 		if v == 0 || toks[i].kind != tWord {
 			continue
 		}

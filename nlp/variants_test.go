@@ -123,3 +123,19 @@ func TestNegationAsymmetry(t *testing.T) {
 		t.Errorf("bad %.3f should be below not good %.3f", bad, notGood)
 	}
 }
+
+// TestEmoticonOutweighsWord: an emoticon states the writer's mood and
+// outweighs a word of the same lexicon rating ("good" and ":(" are both
+// rated 1.9 in magnitude).
+func TestEmoticonOutweighsWord(t *testing.T) {
+	a := New()
+	lx := a.lx.words
+	if lx["good"] != -lx[":("] {
+		t.Fatalf("fixture assumption: good %.2f, :( %.2f should be opposite and equal", lx["good"], lx[":("])
+	}
+	for _, text := range []string{"good :(", "we had a good day :("} {
+		if sc := a.Score(text); !(sc.Compound < 0) {
+			t.Errorf("%q: compound %.3f, want below 0", text, sc.Compound)
+		}
+	}
+}
