@@ -262,6 +262,9 @@ func runGracefulChild() {
 	cfg.Group = get("CHILD_GROUP")
 	cfg.BatchRows = 2000
 	cfg.BatchInterval = 200 * time.Millisecond
+	if get("CHILD_DEFAULTS") != "" { // production batching
+		cfg.BatchRows, cfg.BatchInterval = Defaults().BatchRows, Defaults().BatchInterval
+	}
 	cfg.SessionTimeout = 4 * time.Second
 	in, err := New(cfg, st, newScorer(), nilRegistry())
 	if err != nil {
