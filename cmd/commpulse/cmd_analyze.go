@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/pipeline/analyze"
@@ -121,7 +122,12 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var alerts analyze.Alerter
 	if !f.noAlerts {
+		tc, mech, err := f.kafka.security()
+		if err != nil {
+			return err
+		}
 		ka := analyze.NewKafkaAlerter(f.kafka.brokers, f.kafka.alerts)
+		ka.W.Transport = &kafka.Transport{TLS: tc, SASL: mech}
 		defer ka.Close()
 		alerts = ka
 	}
