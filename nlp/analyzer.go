@@ -189,6 +189,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// rates homonyms by their technical sense.
 	technical := st.tech
 	personal := false // first or second person, emoticon or emoji
+	techWords, expressive := 0, false
 	for i := 0; i < n; i++ {
 		t := &toks[i]
 		switch t.kind {
@@ -198,7 +199,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 				t.info.bits |= wNegator
 			}
 			if t.info.bits&wTechWord != 0 {
-				technical = true
+				techWords++
 			}
 			if t.info.bits&wPersonal != 0 {
 				personal = true
@@ -206,13 +207,20 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		case tEmoticon:
 			t.info = a.lx.info[t.lower]
 			personal = true
+			expressive = true
 		case tEmoji:
 			personal = true
+			expressive = true
 		case tCode:
 			technical = technical || t.tech
 		}
 	}
 
+	// One engineering word does not make an expressive message (emoticon,
+	// emoji, '!') technical: "new version is out!! :)" is plain chat.
+	if techWords >= 2 || techWords == 1 && !expressive && st.excl == 0 {
+		technical = true
+	}
 	// Pass 1: base valences, phrases, language evidence.
 	var ev langEvidence
 	words, capsWords := 0, 0

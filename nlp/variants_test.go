@@ -139,3 +139,40 @@ func TestEmoticonOutweighsWord(t *testing.T) {
 		}
 	}
 }
+
+// TestRegister checks which positive messages are read in the technical
+// register, seen through the evidence floor that Explain reports (the
+// technical floor for praise is larger).
+func TestRegister(t *testing.T) {
+	a := New()
+	tests := []struct {
+		text      string
+		technical bool
+	}{
+		{"the release is great, thanks", true},
+		{"the new version is awesome", true},
+		{"the new version is awesome :)", false},     // emoticon: expressive
+		{"the new version is awesome!", false},       // '!': expressive
+		{"the build is awesome again!", true},        // two engineering words
+		{"see `make test`, it is awesome!", true},    // code span
+		{"you made my day, awesome", false},          // no engineering word
+		{"Hilarious! RT@someone awesome pic", false}, // a glued mention is not code
+	}
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			sc, ex := a.Explain(tc.text)
+			if sc.Compound <= 0 {
+				t.Fatalf("fixture should be positive, compound %.3f: %+v", sc.Compound, ex)
+			}
+			floor := 0.0
+			for _, c := range ex {
+				if len(c.Why) == 1 && c.Why[0] == "evidence-floor" {
+					floor = -c.Amount
+				}
+			}
+			if got := floor > evidenceFloor+1e-9; got != tc.technical {
+				t.Errorf("technical register %v (floor %.2f), want %v", got, floor, tc.technical)
+			}
+		})
+	}
+}
