@@ -151,12 +151,12 @@ func TestRegister(t *testing.T) {
 	}{
 		{"the release is great, thanks", true},
 		{"the new version is awesome", true},
-		{"the new version is awesome :)", false},     // emoticon: expressive
-		{"the new version is awesome!", false},       // '!': expressive
-		{"the build is awesome again!", true},        // two engineering words
-		{"see `make test`, it is awesome!", true},    // code span
-		{"you made my day, awesome", false},          // no engineering word
-		{"Hilarious! RT@someone awesome pic", false}, // a glued mention is not code
+		{"the new version is awesome :)", false},        // emoticon: expressive
+		{"the new version is awesome!", false},          // '!': expressive
+		{"the build and the deploy are awesome!", true}, // two engineering words
+		{"see `make test`, it is awesome!", true},       // code span
+		{"you made my day, awesome", false},             // no engineering word
+		{"Hilarious! RT@someone awesome pic", false},    // a glued mention is not code
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {
