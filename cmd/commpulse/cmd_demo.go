@@ -8,13 +8,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
+	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/chlocal"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/store"
@@ -37,6 +40,8 @@ type demoFlags struct {
 	rate      float64
 	once      bool
 	kSafe     int
+	analyze   bool
+	scenarios string
 	log       logFlags
 }
 
@@ -57,11 +62,14 @@ func (f *demoFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9100", "address of /metrics, /healthz, /readyz")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the synthetic organisation")
 	fs.IntVar(&f.teams, "teams", 12, "teams in the synthetic organisation")
-	fs.IntVar(&f.days, "days", 7, "days of traffic to generate, ending today")
+	fs.IntVar(&f.days, "days", 28, "days of traffic to generate, ending today (analyze needs about 3 weeks of history)")
 	fs.IntVar(&f.count, "count", 0, "stop after this many events (0: all of --days)")
 	fs.Float64Var(&f.rate, "rate", 20000, "events per second to produce (0: as fast as possible)")
 	fs.BoolVar(&f.once, "once", false, "exit after the summary instead of serving until Ctrl-C")
 	fs.IntVar(&f.kSafe, "min-group-size", 5, "k: teams with fewer active members are not shown")
+	fs.BoolVar(&f.analyze, "analyze", true, "after ingest, analyze the closed windows (team stats, network, anomalies)")
+	fs.StringVar(&f.scenarios, "scenarios", "drop:team-3:-4d:3d,silo:team-5:-3d",
+		"planted scenarios (see 'commpulse generate -h'); a start of -Nd means N days before today")
 	f.log.bind(fs)
 }
 
@@ -125,14 +133,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	now := time.Now().UTC()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	scen, err := synth.ParseScenarios(relativeDays(f.scenarios, today))
+	if err != nil {
+		return usageError{fmt.Errorf("scenarios: %w", err)}
+	}
 	org, err := synth.New(synth.Config{
 		Seed: f.seed, Teams: f.teams, Days: f.days, Limit: f.count,
-		Start:         now.Truncate(24*time.Hour).AddDate(0, 0, -f.days),
-		MalformedRate: 0.005, NotOptedInRate: 0.01,
+		Start:         today.AddDate(0, 0, -f.days),
+		MalformedRate: 0.005, NotOptedInRate: 0.01, Scenarios: scen,
 	})
 	if err != nil {
 		return usageError{err}
+	}
+	for _, it := range org.Truth().Items {
+		say("planted:    %s in %s from %s to %s", it.Kind, it.Team, it.Start.Format("2006-01-02"), it.End.Format("2006-01-02"))
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -204,6 +219,11 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 			if err := printSummary(ctx, w, chAddr, f.kSafe); err != nil {
 				return err
 			}
+			if f.analyze {
+				if err := demoAnalyze(ctx, w, chAddr, f.kSafe); err != nil {
+					return err
+				}
+			}
 			if f.once {
 				return errDemoDone
 			}
@@ -254,4 +274,69 @@ func printSummary(ctx context.Context, w io.Writer, chAddr string, k int) error 
 	tw.Flush()
 	fmt.Fprintf(w, "%d teams shown (teams with fewer than %d active members are withheld)\n\n", n, k)
 	return r.Err()
+}
+
+// relativeDays rewrites "-Nd" scenario starts into dates N days before today.
+func relativeDays(spec string, today time.Time) string {
+	parts := strings.Split(spec, ",")
+	for i, p := range parts {
+		fields := strings.Split(p, ":")
+		for j, fl := range fields {
+			if n, ok := strings.CutPrefix(fl, "-"); ok && strings.HasSuffix(n, "d") {
+				if d, err := strconv.Atoi(strings.TrimSuffix(n, "d")); err == nil {
+					fields[j] = today.AddDate(0, 0, -d).Format("2006-01-02")
+				}
+			}
+		}
+		parts[i] = strings.Join(fields, ":")
+	}
+	return strings.Join(parts, ",")
+}
+
+// demoAnalyze runs one analyzer pass over every closed window and prints
+// the anomalies and silo figures it stored.
+func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, k int) error {
+	st, err := store.Open(store.Config{Addr: []string{chAddr}})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cfg := analyze.Defaults()
+	cfg.MinGroupSize = k
+	a, err := analyze.New(cfg, st, nil, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	fmt.Fprintln(w, "analyze:    team stats, network and anomaly detection over every closed window...")
+	n, err := a.Step(ctx)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	fmt.Fprintf(w, "analyze:    %d windows in %s\n\n", n, time.Since(t0).Round(time.Millisecond))
+	rows, err := st.Conn().Query(ctx, `SELECT toDate(window_start), team, metric, direction, severity, round(value, 3), round(expected, 3)
+		FROM `+st.Database()+`.anomalies FINAL WHERE granularity = 'day' AND severity != 'info'
+		ORDER BY window_start, team, metric`)
+	if err != nil {
+		return fmt.Errorf("read anomalies: %w", err)
+	}
+	defer rows.Close()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "day\tteam\tmetric\tdirection\tseverity\tvalue\texpected")
+	found := 0
+	for rows.Next() {
+		var (
+			day                    time.Time
+			team, metric, dir, sev string
+			value, expected        float64
+		)
+		if err := rows.Scan(&day, &team, &metric, &dir, &sev, &value, &expected); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\n", day.Format("2006-01-02"), team, metric, dir, sev, value, expected)
+		found++
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d daily anomalies (warning or critical); all are also in ClickHouse table anomalies\n\n", found)
+	return rows.Err()
 }
