@@ -388,6 +388,7 @@ func (a *Analyzer) matchPhrase(s *scratch, toks []token, i int) (int, float64) {
 func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i int, v float64, capsDiff bool) float64 {
 	negations := 0
 	neverSo := false
+	inner := 0.0 // intensification applied inside a negation's scope
 	for d := 1; d <= negationScope+2; d++ {
 		j := i - d
 		if j < 0 || toks[j].brk != brkNone {
@@ -426,6 +427,9 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 				}
 				if b*v > 0 {
 					flags[i] |= fBoosted
+					if negations == 0 {
+						inner += b
+					}
 				} else {
 					flags[i] |= fDampened
 				}
@@ -460,6 +464,10 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		flags[i] |= fBoosted
 	}
 	if negations%2 == 1 {
+		// A negated intensifier attenuates: "not very good" is milder
+		// than "not good", not stronger; "really not good" (the booster
+		// outside the scope) keeps its force.
+		v -= 2 * inner
 		v = negate(v)
 		flags[i] |= fNegated
 	}

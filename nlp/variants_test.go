@@ -176,3 +176,17 @@ func TestRegister(t *testing.T) {
 		})
 	}
 }
+
+// TestNegatedIntensifier: "not very good" is milder than "not good";
+// "really not good" (booster outside the negation) is stronger.
+func TestNegatedIntensifier(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	notVery, not, reallyNot := c("the talk was not very good"), c("the talk was not good"), c("the talk was really not good")
+	if !(notVery < 0 && notVery > not) {
+		t.Errorf("not very good %.3f, want negative and milder than not good %.3f", notVery, not)
+	}
+	if !(reallyNot < not) {
+		t.Errorf("really not good %.3f, want below not good %.3f", reallyNot, not)
+	}
+}
