@@ -18,11 +18,12 @@ const (
 	maxExcl       = 4
 	questIncr     = 0.18 // per '?' when there are 2 or 3
 	maxQuest      = 0.96
-	contrastDamp  = 0.5 // clause before "but"
-	contrastBoost = 1.5 // clause after "but"
-	normAlpha     = 15  // compound = s / sqrt(s^2 + alpha)
-	questionDamp  = 0.5 // sentiment inside a question
-	hypoDamp      = 0.5 // sentiment inside an if/unless clause
+	contrastDamp  = 0.5  // clause before "but"
+	contrastBoost = 1.5  // clause after "but"
+	normAlpha     = 15   // compound = s / sqrt(s^2 + alpha)
+	questionDamp  = 0.5  // sentiment inside a question
+	hypoDamp      = 0.5  // sentiment inside an if/unless clause
+	modalDamp     = 0.75 // sentiment after would/could/should/might (this project)
 
 	// evidenceFloor is subtracted from the magnitude of the summed
 	// valence before normalisation. A message whose only evidence is one

@@ -69,6 +69,7 @@ const (
 	wRaising                             // think, believe: extends negation scope
 	wAcronym                             // written in capitals habitually
 	wPersonal                            // first or second person: the writer or reader speaks
+	wModal                               // would, could, should, might: irrealis
 )
 
 // wordInfo is what the rules know about one word.
@@ -201,7 +202,7 @@ func (lx *lexicon) buildInfo() {
 		{concessives, wConcessive}, {hypotheticals, wHypothetical},
 		{loneNo, wLoneNo}, {likeSubjects, wLikeSubject},
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
-		{acronyms, wAcronym}, {personalWords, wPersonal},
+		{acronyms, wAcronym}, {personalWords, wPersonal}, {modals, wModal},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

@@ -84,6 +84,8 @@ func TestModifiers(t *testing.T) {
 		{"exclamation", "the demo was good", "the demo was good!!!"},
 		{"after but counts more", "good but bad", "bad but good"},
 		{"negative booster", "the outage was bad", "the outage was extremely bad"},
+		{"modal: irrealis is milder", "it would be great", "it is great"},
+		{"modal: should", "you should be proud", "you are proud"},
 		{"word inside a capitalised name", "we watched Kick Ass tonight", "we watched kick ass tonight"},
 		{"reporting voice", "the launch went great", "we think the launch went great"},
 		{"reporting voice sharing a link", "the outage was terrible https://example.com/pm", "our outage was terrible https://example.com/pm"},

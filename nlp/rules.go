@@ -547,8 +547,8 @@ func scale(vals []float64, flags []uint16, from, to int, f float64, flag uint16)
 var hypotheticals = setOf("if", "unless", "whether")
 
 // applyMood dampens sentiment that the writer does not assert: words in a
-// question ("is it broken?") and in a conditional clause ("if the build
-// fails, ..."). In engineering chat these ask and plan rather than feel.
+// question ("is it broken?"), in a conditional clause ("if the build
+// fails, ...") and after a modal ("it would be nice"). In engineering chat these ask and plan rather than feel.
 func applyMood(toks []token, vals []float64, flags []uint16) {
 	n := len(toks)
 	start := 0
@@ -573,7 +573,26 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		scale(vals, flags, k+1, e, hypoDamp, fMood)
 		k = e - 1
 	}
+	for k := 0; k < n; k++ {
+		if toks[k].info.bits&wModal == 0 {
+			continue
+		}
+		e := k + 1
+		for e < n && toks[e-1].brk == brkNone {
+			e++
+		}
+		scale(vals, flags, k+1, e, modalDamp, fMood)
+		k = e - 1
+	}
 }
+
+// modals open an irrealis clause: "it would be great", "you should be
+// proud", "that might help". What they modify is wished for, advised or
+// possible, not asserted, and is rated less intensely (Kiritchenko &
+// Mohammad 2016). "may" is left out: it is as often a permission, a wish
+// ("may you ...") or a month.
+var modals = setOf("would", "could", "should", "might", "would've", "could've", "should've", "might've",
+	"i'd", "you'd", "we'd", "they'd", "he'd", "she'd", "it'd", "that'd")
 
 // raisingVerbs carry a negation over to their complement clause ("I don't
 // think it is good" means "I think it is not good"), so the negation scope
