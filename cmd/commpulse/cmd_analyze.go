@@ -25,6 +25,7 @@ func init() {
 // analyzeFlags are the flags of `commpulse analyze`.
 type analyzeFlags struct {
 	kafka        kafkaFlags
+	alertsTopic  string
 	ch           clickhouseFlags
 	log          logFlags
 	httpAddr     string
@@ -44,6 +45,7 @@ type analyzeFlags struct {
 func (f *analyzeFlags) bind(fs *flag.FlagSet) {
 	d := analyze.Defaults()
 	f.kafka.bind(fs)
+	fs.StringVar(&f.alertsTopic, "alerts-topic", "comms.alerts", "topic for anomaly alerts (one JSON record per anomaly)")
 	f.ch.bind(fs)
 	f.log.bind(fs)
 	fs.StringVar(&f.httpAddr, "http-addr", ":9101", "address of /metrics, /healthz and /readyz (empty: none)")
@@ -126,7 +128,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		ka := analyze.NewKafkaAlerter(f.kafka.brokers, f.kafka.alerts)
+		ka := analyze.NewKafkaAlerter(f.kafka.brokers, f.alertsTopic)
 		ka.W.Transport = &kafka.Transport{TLS: tc, SASL: mech}
 		defer ka.Close()
 		alerts = ka

@@ -27,6 +27,7 @@ func init() {
 // ingestFlags are the flags of `commpulse ingest`, shared with `demo`.
 type ingestFlags struct {
 	kafka     kafkaFlags
+	topics    struct{ events, directory, consent, dlq, group string }
 	ch        clickhouseFlags
 	log       logFlags
 	httpAddr  string
@@ -43,6 +44,11 @@ type ingestFlags struct {
 func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	d := ingest.Defaults()
 	f.kafka.bind(fs)
+	fs.StringVar(&f.topics.events, "events-topic", d.EventsTopic, "topic of communication events")
+	fs.StringVar(&f.topics.directory, "directory-topic", d.DirectoryTopic, "compacted topic person -> team")
+	fs.StringVar(&f.topics.consent, "consent-topic", d.ConsentTopic, "compacted topic person -> consent")
+	fs.StringVar(&f.topics.dlq, "dlq-topic", d.DLQTopic, "dead-letter topic for malformed events")
+	fs.StringVar(&f.topics.group, "group", d.Group, "consumer group id")
 	f.ch.bind(fs)
 	f.log.bind(fs)
 	fs.StringVar(&f.httpAddr, "http-addr", ":9100", "address of /metrics, /healthz and /readyz (127.0.0.1:9100 for loopback only)")
@@ -72,8 +78,8 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 		}
 	}
 	cfg.Brokers = f.kafka.brokers
-	cfg.Group = f.kafka.group
-	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.kafka.events, f.kafka.directory, f.kafka.consent, f.kafka.dlq
+	cfg.Group = f.topics.group
+	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.topics.events, f.topics.directory, f.topics.consent, f.topics.dlq
 	cfg.BatchRows, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchIvl, f.workers
 	cfg.Limits.MaxBytes = f.maxBytes
 	cfg.ShutdownTimeout = f.shutdown

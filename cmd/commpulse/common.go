@@ -72,10 +72,10 @@ func (c *clickhouseFlags) config() (store.Config, error) {
 	return cfg, nil
 }
 
-// kafkaFlags binds the Kafka flags shared by ingest, generate and demo.
+// kafkaFlags binds the Kafka connection flags (brokers, TLS, SASL) shared by
+// every command that talks to Kafka.
 type kafkaFlags struct {
-	brokers                                        stringList
-	events, directory, consent, dlq, alerts, group string
+	brokers stringList
 
 	tls                            security.TLS
 	saslMechanism, saslUser        string
@@ -103,12 +103,6 @@ func (k *kafkaFlags) bind(fs *flag.FlagSet) {
 	d := ingest.Defaults()
 	k.brokers = d.Brokers
 	fs.Var(&k.brokers, "brokers", "Kafka bootstrap brokers, comma-separated")
-	fs.StringVar(&k.events, "events-topic", d.EventsTopic, "topic of communication events")
-	fs.StringVar(&k.directory, "directory-topic", d.DirectoryTopic, "compacted topic person -> team")
-	fs.StringVar(&k.consent, "consent-topic", d.ConsentTopic, "compacted topic person -> consent")
-	fs.StringVar(&k.dlq, "dlq-topic", d.DLQTopic, "dead-letter topic for malformed events")
-	fs.StringVar(&k.alerts, "alerts-topic", "comms.alerts", "topic for anomaly alerts")
-	fs.StringVar(&k.group, "group", d.Group, "consumer group id")
 	fs.BoolVar(&k.tls.Enable, "kafka-tls", false, "connect to Kafka over TLS")
 	fs.StringVar(&k.tls.CAFile, "kafka-tls-ca-file", "", "PEM file of CAs trusted for Kafka (default: system roots)")
 	fs.StringVar(&k.tls.CertFile, "kafka-tls-cert-file", "", "client certificate for mutual TLS with Kafka")
