@@ -31,6 +31,9 @@ const (
 	// an expression of feeling; without the floor it would leave the
 	// neutral band. Larger floors trade correlation on emotive text
 	// (tweets) for neutral precision on technical text; see doc.go.
+	//
+	// An expressive message (emoticon, emoji or '!') has no floor: the
+	// writer has marked it as feeling, so even faint words carry it.
 	evidenceFloor = 0.3
 
 	// technicalFloor is the evidence floor for positive messages in the
@@ -217,9 +220,11 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		}
 	}
 
-	// One engineering word does not make an expressive message (emoticon,
-	// emoji, '!') technical: "new version is out!! :)" is plain chat.
-	if techWords >= 2 || techWords == 1 && !expressive && st.excl == 0 {
+	// Expressive: the writer marked the message as feeling (emoticon,
+	// emoji, '!'). One engineering word does not make such a message
+	// technical: "new version is out!! :)" is plain chat.
+	expressive = expressive || st.excl > 0
+	if techWords >= 2 || techWords == 1 && !expressive {
 		technical = true
 	}
 	// Pass 1: base valences, phrases, language evidence.
@@ -374,8 +379,11 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		sum -= punct
 	}
 	floor := evidenceFloor
-	if technical && sum > 0 {
+	switch {
+	case technical && sum > 0:
 		floor = technicalFloor
+	case expressive:
+		floor = 0
 	}
 	raw := sum
 	if d := math.Abs(sum) - floor; d > 0 {

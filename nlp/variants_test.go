@@ -190,3 +190,33 @@ func TestNegatedIntensifier(t *testing.T) {
 		t.Errorf("really not good %.3f, want below not good %.3f", reallyNot, not)
 	}
 }
+
+// TestExpressiveFloor: the evidence floor keeps one faint word from
+// counting as feeling, except in a message the writer marked as feeling
+// ('!', emoticon, emoji).
+func TestExpressiveFloor(t *testing.T) {
+	a := New()
+	floor := func(text string) float64 {
+		_, ex := a.Explain(text)
+		for _, c := range ex {
+			if len(c.Why) == 1 && c.Why[0] == "evidence-floor" {
+				return -c.Amount
+			}
+		}
+		return 0
+	}
+	tests := []struct {
+		text    string
+		floored bool
+	}{
+		{"sure, see you then", true},
+		{"sure, see you then!", false},
+		{"sure, see you then 🙂", false},
+		{"sure, see you then :)", false},
+	}
+	for _, tc := range tests {
+		if got := floor(tc.text) > 0; got != tc.floored {
+			t.Errorf("%q: floored %v, want %v", tc.text, got, tc.floored)
+		}
+	}
+}
