@@ -53,6 +53,8 @@ func TestDirections(t *testing.T) {
 		{"quoted line ignored", "> this is awful\nmerged in main", Neutral},
 		{"idiom", "I can't wait for the offsite", Positive},
 		{"elongation", "sooo goood", Positive},
+		{"certainty adverb boosts, is not praise", "definitely a problem", Negative},
+		{"certainty adverb alone agrees", "Definitely!", Positive},
 		{"camel-case hashtag", "monday again #EpicFail", Negative},
 		{"escaped heart", "thanks team &lt;3", Positive},
 		{"chat interjection", "yikes, the deploy", Negative},

@@ -27,7 +27,7 @@ var boosters = map[string]float64{
 	"uber": boostIncr, "unbelievably": boostIncr, "unusually": boostIncr, "utter": boostIncr,
 	"utterly": boostIncr, "very": boostIncr,
 	"super": boostIncr, "insanely": boostIncr, "seriously": boostIncr, "truly": boostIncr,
-	"pretty": boostIncr, "such": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "damn": boostIncr, "damned": boostIncr, "bloody": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
+	"pretty": boostIncr, "such": boostIncr, "definitely": boostIncr, "certainly": boostIncr, "surely": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "damn": boostIncr, "damned": boostIncr, "bloody": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
 
 	"almost": -boostIncr, "barely": -boostIncr, "hardly": -boostIncr,
 	"kinda": -boostIncr, "kindof": -boostIncr, "kind-of": -boostIncr, "less": -boostIncr,
@@ -106,8 +106,11 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 		return wi.val
 	}
 	if wi.bits&wBooster != 0 {
-		if w != "pretty" || next != "" {
-			return 0 // modifies the next word instead
+		// A booster modifies the next word; at the end of its clause a
+		// rated one is an answer in itself ("Definitely!", "Seriously?",
+		// "pretty").
+		if next != "" || wi.bits&wRated == 0 {
+			return 0
 		}
 	}
 	if isTwoWordDampener(w, next) {
