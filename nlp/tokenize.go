@@ -213,7 +213,7 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 		return
 	}
 	if code, tech := isCodeChunk(c); code {
-		if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
+		if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") || isDomain(c) {
 			st.link = true
 		}
 		body := strings.TrimRight(c, ".,!?;:)\"'")
@@ -385,7 +385,7 @@ func isCodeChunk(c string) (code, tech bool) {
 	if c[0] == '@' && len(c) > 1 {
 		return true, false
 	}
-	if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") {
+	if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") || isDomain(c) {
 		return true, false
 	}
 	if k := strings.IndexByte(c, '@'); k > 0 && k+1 < len(c) && isASCIILetter(c[k+1]) {
@@ -700,6 +700,21 @@ func closesBracket(before string, r rune) bool {
 		return strings.IndexByte(before, '[') >= 0
 	case '}':
 		return strings.IndexByte(before, '{') >= 0
+	}
+	return false
+}
+
+// isDomain reports a bare web address ("wired.com", "Boston.com/news"):
+// a link, not an identifier.
+func isDomain(c string) bool {
+	c = strings.TrimRight(c, ".,!?;:)\"'")
+	if k := strings.IndexByte(c, '/'); k > 0 {
+		c = c[:k]
+	}
+	for _, tld := range [...]string{".com", ".org", ".net", ".co.uk", ".gov", ".edu"} {
+		if len(c) > len(tld)+1 && strings.EqualFold(c[len(c)-len(tld):], tld) {
+			return true
+		}
 	}
 	return false
 }

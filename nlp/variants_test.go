@@ -82,6 +82,7 @@ func TestTokenizerChat(t *testing.T) {
 		{"see parseConfig()", "see", true},
 		{"see getUser", "see", true},
 		{"my iPhone and YouTube", "my iphone and youtube", false},
+		{"read it on Wired.com today", "read it on today", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {
