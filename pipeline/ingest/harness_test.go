@@ -29,6 +29,7 @@ import (
 // the truth about what was produced.
 type env struct {
 	t       testing.TB
+	kafka   *kfake.Cluster
 	brokers []string
 	srv     *chlocal.Server
 	st      *store.Store
@@ -43,7 +44,7 @@ type env struct {
 
 func newEnv(t testing.TB, kopts ...kfake.Opt) *env {
 	t.Helper()
-	_, brokers := kafkatest.Start(t, kopts...)
+	kc, brokers := kafkatest.Start(t, kopts...)
 	srv := chtest.Server(t)
 	db := chtest.NewDatabase(t, srv)
 	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
@@ -68,7 +69,7 @@ func newEnv(t testing.TB, kopts ...kfake.Opt) *env {
 	cfg.LagInterval = 500 * time.Millisecond
 	cfg.RetryMax = time.Second
 	cfg.Logger = testLogger(t)
-	return &env{t: t, brokers: brokers, srv: srv, st: st, db: db, cfg: cfg, validIDs: map[string]bool{}}
+	return &env{t: t, kafka: kc, brokers: brokers, srv: srv, st: st, db: db, cfg: cfg, validIDs: map[string]bool{}}
 }
 
 func testLogger(t testing.TB) *slog.Logger {

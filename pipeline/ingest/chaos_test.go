@@ -1,0 +1,231 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"commpulse/pipeline/event"
+	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/synth"
+)
+
+var (
+	chaosEvents = flag.Int("chaos.events", 200_000, "events produced by TestChaos")
+	chaosKills  = flag.Int("chaos.kills", 10, "SIGKILLs of the ingest worker in TestChaos")
+	chaosSeed   = flag.Uint64("chaos.seed", 1, "seed of TestChaos's random moments")
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Chaos: while events flow, the ingest worker is killed with SIGKILL at
+// random moments, the broker is restarted once and ClickHouse once. Then
+// every valid record on the topic is in ClickHouse exactly once after dedup,
+// every malformed one is in the DLQ, and nothing else is.
+//
+//	go test ./pipeline/ingest -run TestChaos -v -chaos.events 1000000 -chaos.kills 30
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos run; skipped with -short")
+	}
+	rng := rand.New(rand.NewPCG(*chaosSeed, 7))
+	port := freePort(t)
+	kdir := t.TempDir()
+	kopts := []kfake.Opt{kfake.Ports(port), kfake.DataDir(kdir)}
+	e := newEnv(t, kopts...)
+
+	// Merges would collapse redelivered rows before we count them.
+	stopMerges := func() {
+		if err := e.st.Conn().Exec(context.Background(), "SYSTEM STOP MERGES "+e.db+".messages"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopMerges()
+
+	org := synth.MustNew(synth.Config{Seed: 31, Teams: 40, Limit: *chaosEvents, MalformedRate: 0.01})
+	e.produceTables(org)
+	var evs []kafka.Message
+	for g := range org.Events() {
+		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
+	}
+
+	// The producer keeps producing through the broker restart, retrying a
+	// failed chunk (which may duplicate records: ingest must cope).
+	var (
+		brokerMu sync.RWMutex // held for writing while the broker restarts
+		produced = make(chan error, 1)
+	)
+	go func() {
+		newWriter := func() *kafka.Writer {
+			return &kafka.Writer{Addr: kafka.TCP(e.brokers...), Topic: e.cfg.EventsTopic, Balancer: &kafka.Hash{},
+				BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll,
+				AllowAutoTopicCreation: true, Transport: &kafka.Transport{}}
+		}
+		w := newWriter()
+		defer func() { w.Close() }()
+		const chunk = 2000
+		for i := 0; i < len(evs); {
+			brokerMu.RLock()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := w.WriteMessages(ctx, evs[i:min(i+chunk, len(evs))]...)
+			cancel()
+			brokerMu.RUnlock()
+			if err != nil {
+				w.Close()
+				w = newWriter() // pooled connections die with the broker
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			i += chunk
+			time.Sleep(50 * time.Millisecond) // ~40k events/s
+		}
+		produced <- nil
+	}()
+
+	startChild := func() (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"=graceful",
+			"CHILD_CH="+e.srv.Addr(), "CHILD_DB="+e.db, "CHILD_BROKER="+e.brokers[0], "CHILD_GROUP="+e.cfg.Group)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+	rows := func() int { return e.count("SELECT count() FROM {db}.messages") }
+	waitRows := func(what string, above int) time.Duration {
+		t0 := time.Now()
+		waitFor(t, what, 3*time.Minute, func() bool { return rows() > above })
+		return time.Since(t0)
+	}
+
+	brokerAt, chAt := 1+rng.IntN(*chaosKills-1), 1+rng.IntN(*chaosKills-1)
+	var recoveries []time.Duration
+	for k := 0; k < *chaosKills; k++ {
+		cmd, out := startChild()
+		before := rows()
+		switch k {
+		case brokerAt:
+			time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
+			brokerMu.Lock()
+			e.restartBroker(t, kopts)
+			brokerMu.Unlock()
+			d := waitRows("rows after the broker restart", rows())
+			recoveries = append(recoveries, d)
+			t.Logf("broker restarted; rows flowing again after %s", d.Round(time.Millisecond))
+		case chAt:
+			time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
+			if err := e.srv.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			if err := e.srv.Restart(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "ClickHouse back", time.Minute, func() bool { return e.st.Ping(context.Background()) == nil })
+			stopMerges()
+			d := waitRows("rows after the ClickHouse restart", rows())
+			recoveries = append(recoveries, d)
+			t.Logf("ClickHouse restarted; rows flowing again after %s", d.Round(time.Millisecond))
+		default:
+			d := waitRows("the worker writing", before)
+			recoveries = append(recoveries, d)
+		}
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("worker %d ended by %v, not by our SIGKILL:\n%s", k, err, out.String())
+		}
+	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+
+	// A last worker finishes the stream; then compare with the topic itself.
+	w := e.start(nil)
+	waitFor(t, "the stream committed to its end", 5*time.Minute, func() bool { return e.committedToEnd() })
+	w.stop(t)
+	wantValid, wantDLQ := map[string]bool{}, map[string]bool{}
+	records := kafkatest.ReadAll(t, e.brokers, e.cfg.EventsTopic)
+	for _, r := range records {
+		ev, err := event.Decode(r.Value, e.cfg.Limits, time.Now())
+		if err != nil {
+			wantDLQ[r.Topic+"/"+strconv.Itoa(r.Partition)+"@"+strconv.FormatInt(r.Offset, 10)] = true
+			continue
+		}
+		wantValid[ev.EventID] = true
+	}
+	ids := e.eventIDs()
+	lost := 0
+	for id := range wantValid {
+		if ids[id] != 1 {
+			lost++
+		}
+	}
+	if extra := len(ids) - (len(wantValid) - lost); extra != 0 {
+		t.Errorf("%d rows in ClickHouse that are not valid records of the topic", extra)
+	}
+	gotDLQ := map[string]bool{}
+	for _, r := range kafkatest.ReadAll(t, e.brokers, e.cfg.DLQTopic) {
+		gotDLQ[header(r, "source")] = true
+	}
+	missingDLQ := 0
+	for src := range wantDLQ {
+		if !gotDLQ[src] {
+			missingDLQ++
+		}
+	}
+	raw := e.count("SELECT count() FROM {db}.messages")
+	var maxRec time.Duration
+	for _, d := range recoveries {
+		maxRec = max(maxRec, d)
+	}
+	t.Logf("chaos: %d records on the topic (%d produced, %d from producer retries), %d kills, broker restart after kill %d, ClickHouse restart after kill %d",
+		len(records), len(evs), len(records)-len(evs), *chaosKills, brokerAt, chAt)
+	t.Logf("chaos: lost %d valid, %d malformed missing from the DLQ; %d rows before dedup for %d events (%d duplicates); max recovery %s",
+		lost, missingDLQ, raw, len(wantValid), raw-len(ids), maxRec.Round(time.Millisecond))
+	if lost != 0 || missingDLQ != 0 {
+		t.Fatalf("lost %d valid events and %d malformed ones", lost, missingDLQ)
+	}
+	c := w.in.Counts()
+	if c.Consumed != c.Handled() {
+		t.Errorf("last worker consumed %d but handled %d", c.Consumed, c.Handled())
+	}
+}
+
+// restartBroker closes the env's broker and starts it again on the same
+// port and data directory.
+func (e *env) restartBroker(t *testing.T, kopts []kfake.Opt) {
+	t.Helper()
+	e.kafka.Close()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(),
+		kfake.GroupMinSessionTimeout(100 * time.Millisecond)}, kopts...)...)
+	if err != nil {
+		t.Fatalf("restart broker: %v", err)
+	}
+	e.kafka = c
+	t.Cleanup(c.Close)
+}
