@@ -47,8 +47,10 @@ const (
 
 	// aggregateExp makes the evidence of several rated tokens add up with
 	// diminishing returns: the contributions are scaled by k^-aggregateExp
-	// for k rated tokens. People rate the overall feeling of a message,
-	// which grows more slowly than the count of its sentiment words.
+	// for k rated tokens of a sentence, and again by m^-aggregateExp for
+	// m sentences with sentiment (see aggregate). People rate the overall
+	// feeling of a message, which grows more slowly than the count of its
+	// sentiment words.
 	aggregateExp = 0.5
 
 	// reportDamp and linkReportDamp scale a message in the reporting
@@ -340,21 +342,12 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	applyContrast(toks, vals, flags)
 	applyMood(toks, vals, flags)
 
-	// Diminishing returns: k rated tokens count k^(1-aggregateExp) times
-	// a typical one, not k times. Scaling the contributions (rather than
-	// the sum) keeps explanations additive.
-	cnt := 0
-	for i := 0; i < n; i++ {
-		if vals[i] != 0 {
-			cnt++
-		}
-	}
-	if cnt > 1 {
-		f := math.Pow(float64(cnt), -aggregateExp)
-		for i := 0; i < n; i++ {
-			vals[i] *= f
-		}
-	}
+	// Diminishing returns, in two levels: within a sentence k rated
+	// tokens count k^(1-aggregateExp) times a typical one, and m
+	// sentences with sentiment count m^(1-aggregateExp) times a typical
+	// sentence. Scaling the contributions (rather than the sum) keeps
+	// explanations additive.
+	aggregate(toks, vals)
 
 	// Voice: a message that speaks of neither its writer nor its reader
 	// and has no expressive marks reports rather than feels.
@@ -468,6 +461,55 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 		out = append(out, Contribution{Start: -1, Amount: sum - raw, Why: []string{"evidence-floor"}})
 	}
 	return out
+}
+
+// aggregate scales vals for diminishing returns (see aggregateExp): each
+// rated token of a sentence with k rated tokens by k^-aggregateExp, and
+// everything by m^-aggregateExp for m sentences with a rated token.
+// Sentences are separate statements; the words of one sentence largely
+// say the same thing. Two linear passes.
+func aggregate(toks []token, vals []float64) {
+	n := len(toks)
+	m := 0
+	for start, k := 0, 0; start < n; start = k {
+		rated := false
+		for k = start; k < n; k++ {
+			rated = rated || vals[k] != 0
+			if toks[k].brk == brkSentence {
+				k++
+				break
+			}
+		}
+		if rated {
+			m++
+		}
+	}
+	if m == 0 {
+		return
+	}
+	fm := 1.0
+	if m > 1 {
+		fm = math.Pow(float64(m), -aggregateExp)
+	}
+	for start, end := 0, 0; start < n; start = end {
+		cnt := 0
+		for end = start; end < n; end++ {
+			if vals[end] != 0 {
+				cnt++
+			}
+			if toks[end].brk == brkSentence {
+				end++
+				break
+			}
+		}
+		if cnt == 0 || cnt == 1 && m == 1 {
+			continue
+		}
+		f := fm * math.Pow(float64(cnt), -aggregateExp)
+		for i := start; i < end; i++ {
+			vals[i] *= f
+		}
+	}
 }
 
 // reportingDamp returns the factor for a message in the reporting voice

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -219,5 +220,28 @@ func TestExpressiveFloor(t *testing.T) {
 		if got := floor(tc.text) > 0; got != tc.floored {
 			t.Errorf("%q: floored %v, want %v", tc.text, got, tc.floored)
 		}
+	}
+}
+
+// TestAggregate checks the two-level diminishing returns: k rated tokens
+// of a sentence scale by k^-0.5, m sentences with sentiment by m^-0.5.
+func TestAggregate(t *testing.T) {
+	// sentence 1: one rated token; sentence 2: four; sentence 3: none.
+	toks := make([]token, 9)
+	toks[1].brk = brkSentence
+	toks[6].brk = brkSentence
+	vals := []float64{2, 0, 1, 1, 1, 1, 0, 0, 0}
+	aggregate(toks, vals)
+	m := 1 / math.Sqrt(2)
+	want := []float64{2 * m, 0, 0.5 * m, 0.5 * m, 0.5 * m, 0.5 * m, 0, 0, 0}
+	for i := range want {
+		if math.Abs(vals[i]-want[i]) > 1e-12 {
+			t.Fatalf("vals %v, want %v", vals, want)
+		}
+	}
+	one := []float64{0, -3, 0}
+	aggregate(make([]token, 3), one)
+	if one[1] != -3 {
+		t.Errorf("a lone rated token is scaled: %v", one)
 	}
 }
