@@ -63,6 +63,10 @@ type Config struct {
 	DiscordLength int
 	DiscordMemory int
 	DiscordNorm   int
+	// DiscordScales is the number of window scales: scale k averages
+	// DiscordStep x 2^k points per PAA value, so with the defaults the
+	// windows span 128, 256 and 512 points, each scale calibrated on its
+	// own. 0 means 1.
 	DiscordScales int
 
 	// Calibrate is the number of points whose largest surprise a detector's
@@ -71,6 +75,10 @@ type Config struct {
 	// with the monotonic deque (see slidingMax), not with the horizon.
 	Calibrate      int
 	CalibrateFloor float64
+	// CalibrateCap, when > 0, caps the surprises that enter the
+	// calibration history during an alarm's suppression period at
+	// CalibrateCap times the current maximum (see Detector.calibrate).
+	CalibrateCap float64
 
 	// ScoreScale maps surprise s = -log10(p) to a score s/(s+ScoreScale):
 	// p = 10^-ScoreScale scores 0.5. The map never saturates, so a corpus
@@ -120,6 +128,7 @@ func DefaultConfig() Config {
 		ScoreScale:       10,
 		Calibrate:        30000,
 		CalibrateFloor:   5,
+		CalibrateCap:     1.2,
 		AlarmScore:       0.333,
 		Suppress:         300,
 		SuppressFactor:   0.3,
@@ -175,6 +184,10 @@ func (c Config) Validate() error {
 		return errors.New("anomaly: need DiscordStep >= 1, DiscordLength >= 2, DiscordMemory >= 4 DiscordLength")
 	case c.enabled(DetectorDiscord) && (c.DiscordNorm < DiscordRaw || c.DiscordNorm > DiscordZ):
 		return errors.New("anomaly: DiscordNorm must be DiscordRaw, DiscordMean or DiscordZ")
+	case c.enabled(DetectorDiscord) && (c.DiscordScales < 0 || c.DiscordScales > 8):
+		return errors.New("anomaly: DiscordScales must be in [0, 8]")
+	case c.CalibrateCap != 0 && c.CalibrateCap < 1:
+		return errors.New("anomaly: CalibrateCap must be 0 (off) or >= 1")
 	case c.ContextWeight < 0:
 		return errors.New("anomaly: ContextWeight must be >= 0")
 	case c.Season < 0 || c.Bucket < 0:

@@ -259,13 +259,6 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	score := best / (best + d.cfg.ScoreScale)
 	if d.quiet > 0 {
 		d.quiet--
-		if extendFrac > 0 && score >= d.cfg.AlarmScore {
-			q := d.cfg.Suppress
-			if d.cfg.SuppressFraction > 0 {
-				q = min(q, int(d.cfg.SuppressFraction*float64(d.n)))
-			}
-			d.quiet = max(d.quiet, int(extendFrac*float64(q)))
-		}
 		damped := score * d.cfg.SuppressFactor
 		if damped < score {
 			e.Suppressed = true
@@ -281,9 +274,6 @@ func (d *Detector) Observe(t time.Time, v float64) Explanation {
 	return e
 }
 
-var extendFrac = 0.0
-var discordScaleFactor = 2
-
 // calibrate divides a detector's surprise by the largest surprise it
 // produced over the last Calibrate points (floored at CalibrateFloor), so
 // every detector and every series speaks the same unit: "how many times the
@@ -295,6 +285,13 @@ var discordScaleFactor = 2
 // reached a third time (every day's peak in a clean cycle, evenly repeated
 // spikes, the entropy test's all-in-one-bin maximum) is its normal
 // behaviour, and it scores tieRatio instead, just below a record.
+//
+// While an alarm's suppression lasts, surprises enter the history capped
+// at CalibrateCap times the maximum: the incident itself may raise the
+// bar a little, but one extreme incident must not blind the detector to
+// the next one of ordinary size (NAB: 68.9 without the cap, 70.5 with 1.2;
+// 1.1-1.3 all score 70.2-70.5; a cap of 1, no growth at all, lets a long
+// incident re-alarm after the suppression and scores 61.9).
 func (d *Detector) calibrate(i int, s float64) float64 {
 	if d.hist == nil {
 		return s
@@ -303,13 +300,17 @@ func (d *Detector) calibrate(i int, s float64) float64 {
 	if h == nil {
 		return s
 	}
-	r := s / math.Max(h.max(), d.cfg.CalibrateFloor)
+	ref := math.Max(h.max(), d.cfg.CalibrateFloor)
+	r := s / ref
 	if math.Abs(r-1) <= tieTol && h.ties >= 2 {
 		r = tieRatio
 	}
 	// Warm-up surprises are not a reference: the baselines are still
 	// settling (an empty seasonal bucket, a half-filled window).
 	if d.n >= d.cfg.Warmup {
+		if d.cfg.CalibrateCap > 0 && d.quiet > 0 && h.size > 0 {
+			s = math.Min(s, d.cfg.CalibrateCap*h.max())
+		}
 		h.push(s)
 	}
 	return r * d.cfg.CalibrateFloor

@@ -150,3 +150,7 @@ func (m *discordModel) compact() {
 	copy(m.buf, m.buf[drop:])
 	m.buf = m.buf[:keep]
 }
+
+// discordScaleFactor is the ratio of the PAA steps of successive discord
+// scales (Config.DiscordScales).
+const discordScaleFactor = 2
