@@ -201,9 +201,9 @@ func TestEvaluation(t *testing.T) {
 	t.Logf("github  macro-F1:   commpulse %.4f  govader %.4f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
 
 	// The targets are r >= 0.90 and macro-F1 >= 0.70. The F1
-	// target is met and held here; r is not (see doc.go for why a lexicon
-	// scorer plateaus near 0.88), so this test holds the level reached,
-	// which is above VADER's, as a regression guard, and reports the gap.
+	// target is met and held here; r is not (see doc.go: a lexicon scorer
+	// plateaus below 0.89 on these tweets), so this test holds the level
+	// reached, above VADER's, as a regression guard, and reports the gap.
 	const tweetsTarget = 0.90
 	if cp.tweetsR < tweetsTarget {
 		t.Logf("tweets r %.3f is below the issue's target %.2f (not met)", cp.tweetsR, tweetsTarget)
@@ -212,7 +212,8 @@ func TestEvaluation(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"tweets r regression guard", cp.tweetsR, 0.875},
+		{"tweets r regression guard", cp.tweetsR, 0.888},
+		{"github macro-F1 regression guard", cp.githubF1, 0.742},
 		{"github macro-F1 >= target", cp.githubF1, 0.70},
 		{"tweets r >= govader", cp.tweetsR, ref.tweetsR},
 		{"github macro-F1 >= govader", cp.githubF1, ref.githubF1},
