@@ -91,7 +91,7 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Group = brokers, "analyze-e2e"
 	cfg.BatchRows, cfg.BatchInterval = 5000, 200*time.Millisecond
-	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = time.Second, 500*time.Millisecond, time.Second
+	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = 4*time.Second, 500*time.Millisecond, time.Second
 	cfg.Logger = testLogger()
 	in, err := ingest.New(cfg, e.st, nlp.New(), prometheus.NewRegistry())
 	if err != nil {

@@ -1,0 +1,110 @@
+package analyze
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"commpulse/nlp"
+	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/privacytest"
+	"commpulse/pipeline/synth"
+)
+
+// Privacy regression (issue 7): after a full generated run through ingest
+// and analyze, no stored string equals or contains a sent text, no metric
+// label of either stage holds a person id, and the k-safe views show no team
+// with fewer than k members (a team of 4 never appears).
+func TestPrivacyRegressionFullRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end through Kafka and ClickHouse")
+	}
+	const k = 5
+	e := newCH(t)
+	_, brokers := kafkatest.Start(t)
+	start := time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)
+	scen, err := synth.ParseScenarios("drop:team-2:2026-11-12:3d,silo:team-3:2026-11-13:2d,isolated:team-4:2026-11-12:2d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := synth.MustNew(synth.Config{Seed: 5, Teams: 5, Start: start, Days: 21, Scenarios: scen,
+		MalformedRate: 0.01, NotOptedInRate: 0.01})
+	small := synth.MustNew(synth.Config{Seed: 6, Teams: 1, TeamSizeMin: 4, TeamSizeMax: 4, Start: start, Days: 21})
+	total := produce(t, brokers, org, "") + produce(t, brokers, small, "team-small")
+	var texts, persons []string
+	for _, o := range []*synth.Org{org, small} {
+		for g := range o.Events() {
+			if g.Event.Text != "" {
+				texts = append(texts, g.Event.Text)
+			}
+		}
+		for _, d := range o.Directory() {
+			persons = append(persons, d.Person)
+		}
+	}
+
+	cfg := ingest.Defaults()
+	cfg.Brokers, cfg.Group = brokers, "privacy-run"
+	cfg.BatchRows, cfg.BatchInterval, cfg.SessionTimeout = 5000, 200*time.Millisecond, 4*time.Second
+	cfg.Logger = testLogger()
+	inReg := prometheus.NewRegistry()
+	in, err := ingest.New(cfg, e.st, nlp.New(), inReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	for deadline := time.Now().Add(5 * time.Minute); in.Counts().Handled() < int64(total); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest handled %d of %d", in.Counts().Handled(), total)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	clock := &fixedClock{t: org.Config().End().Add(2 * time.Hour)}
+	a, anReg := newAnalyzer(t, e, Config{Now: clock.Now, MinGroupSize: k, Logger: testLogger()}, nil)
+	if _, err := a.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	sc := privacytest.NewTextScanner(texts)
+	scanned := privacytest.AssertNoTextInDatabase(t, e.st.Conn(), e.db, sc)
+	labels := privacytest.AssertNoPersonInLabels(t, inReg, persons) + privacytest.AssertNoPersonInLabels(t, anReg, persons)
+
+	q := func(sql string) int {
+		var n uint64
+		if err := e.st.Conn().QueryRow(context.Background(), strings.ReplaceAll(sql, "{db}", e.db)).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return int(n)
+	}
+	if n := q("SELECT count() FROM {db}.team_stats_k"); n == 0 {
+		t.Fatal("team_stats_k is empty; the k check would prove nothing")
+	}
+	for name, sql := range map[string]string{
+		"team_stats_k below k":        "SELECT count() FROM {db}.team_stats_k WHERE active_members < 5",
+		"team_network_k below k":      "SELECT count() FROM {db}.team_network_k WHERE members_active < 5",
+		"team of 4 in team_stats_k":   "SELECT count() FROM {db}.team_stats_k WHERE team = 'team-small'",
+		"team of 4 in team_network_k": "SELECT count() FROM {db}.team_network_k WHERE team = 'team-small'",
+		"team of 4 in anomalies_k":    "SELECT count() FROM {db}.anomalies_k WHERE team = 'team-small'",
+		"anomaly without a k-safe team row": `SELECT count() FROM {db}.anomalies_k a
+			LEFT ANTI JOIN {db}.team_stats_k s ON a.team = s.team AND a.granularity = s.granularity AND a.window_start = s.window_start
+			WHERE a.metric NOT IN ('external_share', 'isolated_members')`,
+	} {
+		if n := q(sql); n != 0 {
+			t.Errorf("%s: %d rows", name, n)
+		}
+	}
+	if n := q("SELECT count() FROM {db}.messages WHERE team = 'team-small'"); n == 0 {
+		t.Fatal("the team of 4 sent nothing; the k check would prove nothing")
+	}
+	t.Logf("privacy: %d distinct stored strings hold none of %d texts; %d metric label values hold no person id; k-safe views clean",
+		scanned, len(texts), labels)
+}
