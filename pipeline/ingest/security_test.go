@@ -2,14 +2,7 @@ package ingest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -20,41 +13,16 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/security"
+	"commpulse/pipeline/security/securitytest"
 	"commpulse/pipeline/synth"
 )
-
-// selfSigned returns a server certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "commpulse-test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
-}
 
 // Kafka over TLS with SASL (SCRAM and PLAIN), and keyed pseudonymisation of
 // stored person ids, end to end.
 func TestTLSSASLAndPseudonymisation(t *testing.T) {
 	for _, mech := range []string{security.SASLScramSHA256, security.SASLPlain} {
 		t.Run(mech, func(t *testing.T) {
-			cert, pool := selfSigned(t)
+			cert, pool := securitytest.SelfSigned(t)
 			kmech := map[string]string{security.SASLScramSHA256: "SCRAM-SHA-256", security.SASLPlain: "PLAIN"}[mech]
 			e := newEnv(t, kfake.EnableSASL(), kfake.Superuser(kmech, "ingest", "s3cret-pw"),
 				kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
