@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +92,27 @@ func TestMigrateOverTLSIsIdempotent(t *testing.T) {
 	var n uint64
 	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".messages WHERE compound > 0.4").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("read back over TLS: %d rows, %v", n, err)
+	}
+}
+
+// Credentials reach the server (a wrong user is refused) and the error does
+// not echo the password. The local test server has no access management,
+// so a successful password login cannot be shown here.
+func TestCredentialsAreSentNotEchoed(t *testing.T) {
+	srv := chtest.Server(t)
+	st, err := Open(Config{Addr: []string{srv.Addr()}, Username: "commpulse_nobody", Password: "pw-that-must-not-leak"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Ping(context.Background())
+	if err == nil {
+		t.Fatal("an unknown user was accepted")
+	}
+	if strings.Contains(err.Error(), "pw-that-must-not-leak") {
+		t.Fatalf("error echoes the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), "Authentication failed") && !strings.Contains(err.Error(), "516") {
+		t.Fatalf("want an authentication error, got %v", err)
 	}
 }
