@@ -314,12 +314,26 @@ func (a *Analyzer) derivedValence(s *scratch, w string) float64 {
 		}
 	}
 	// British spellings of words the lexicon has in American spelling,
-	// at suffix position: favour(ite), apologise(d), analyse.
-	for _, sw := range [...][2]string{{"our", "or"}, {"ise", "ize"}, {"isi", "izi"}, {"yse", "yze"}, {"ysi", "yzi"}} {
-		if k := strings.LastIndex(w, sw[0]); k >= 3 && n-k <= 6 {
-			if v, ok := look(w[:k], sw[1], w[k+len(sw[0]):]); ok {
-				return v
-			}
+	// at suffix position: favour(ite), apologise(d), analyse. A byte scan
+	// of the last six positions: this runs for every unknown word.
+	for k := max(3, n-6); k+2 < n; k++ {
+		var am string
+		switch {
+		case w[k] == 'o' && w[k+1] == 'u' && w[k+2] == 'r':
+			am = "or"
+		case w[k] == 'i' && w[k+1] == 's' && (w[k+2] == 'e' || w[k+2] == 'i'):
+			am = "iz"
+		case w[k] == 'y' && w[k+1] == 's' && (w[k+2] == 'e' || w[k+2] == 'i'):
+			am = "yz"
+		default:
+			continue
+		}
+		rest := w[k+2:]
+		if am == "or" {
+			rest = w[k+3:]
+		}
+		if v, ok := look(w[:k], am, rest); ok {
+			return v
 		}
 	}
 	return 0

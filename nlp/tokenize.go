@@ -213,8 +213,8 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 		return
 	}
 	if code, tech := isCodeChunk(c); code {
-		if strings.Contains(c, "://") || strings.HasPrefix(c, "www.") || isDomain(c) {
-			st.link = true
+		if !tech && c[0] != '@' && strings.IndexByte(c, '@') < 0 {
+			st.link = true // URL or bare web address
 		}
 		body := strings.TrimRight(c, ".,!?;:)\"'")
 		s.toks = append(s.toks, token{text: body, start: i, kind: tCode, tech: tech})
@@ -705,9 +705,13 @@ func closesBracket(before string, r rune) bool {
 }
 
 // isDomain reports a bare web address ("wired.com", "Boston.com/news"):
-// a link, not an identifier.
+// a link, not an identifier. It runs for every chunk, so it rejects
+// chunks without a dot before any other work.
 func isDomain(c string) bool {
-	c = strings.TrimRight(c, ".,!?;:)\"'")
+	if strings.IndexByte(c, '.') < 0 {
+		return false
+	}
+	c = trimSentencePunct(c)
 	if k := strings.IndexByte(c, '/'); k > 0 {
 		c = c[:k]
 	}
