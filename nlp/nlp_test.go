@@ -52,6 +52,8 @@ func TestDirections(t *testing.T) {
 		{"code span ignored", "run `make kill-all-bad-workers` first", Neutral},
 		{"quoted line ignored", "> this is awful\nmerged in main", Neutral},
 		{"idiom", "I can't wait for the offsite", Positive},
+		{"negated idiom reads positive", "couldn't be happier with the launch", Positive},
+		{"negated idiom reads negative", "I can't stand these meetings", Negative},
 		{"elongation", "sooo goood", Positive},
 		{"certainty adverb boosts, is not praise", "definitely a problem", Negative},
 		{"certainty adverb alone agrees", "Definitely!", Positive},
