@@ -57,6 +57,7 @@ func TestDirections(t *testing.T) {
 		{"elongation", "sooo goood", Positive},
 		{"certainty adverb boosts, is not praise", "definitely a problem", Negative},
 		{"certainty adverb alone agrees", "Definitely!", Positive},
+		{"stance adverb as discourse marker is not praise", "Honestly, the layoffs news has everyone worried.", Negative},
 		{"camel-case hashtag", "monday again #EpicFail", Negative},
 		{"escaped heart", "thanks team &lt;3", Positive},
 		{"chat interjection", "yikes, the deploy", Negative},

@@ -27,7 +27,7 @@ var boosters = map[string]float64{
 	"uber": boostIncr, "unbelievably": boostIncr, "unusually": boostIncr, "utter": boostIncr,
 	"utterly": boostIncr, "very": boostIncr,
 	"super": boostIncr, "insanely": boostIncr, "seriously": boostIncr, "truly": boostIncr,
-	"pretty": boostIncr, "such": boostIncr, "definitely": boostIncr, "certainly": boostIncr, "surely": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "damn": boostIncr, "damned": boostIncr, "bloody": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
+	"pretty": boostIncr, "such": boostIncr, "definitely": boostIncr, "certainly": boostIncr, "surely": boostIncr, "honestly": boostIncr, "genuinely": boostIncr, "freaking": boostIncr, "freakin": boostIncr, "damn": boostIncr, "damned": boostIncr, "bloody": boostIncr, "soo": boostIncr, "sooo": boostIncr, "too": boostIncr,
 
 	"almost": -boostIncr, "barely": -boostIncr, "hardly": -boostIncr,
 	"kinda": -boostIncr, "kindof": -boostIncr, "kind-of": -boostIncr, "less": -boostIncr,
@@ -106,10 +106,14 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 		return wi.val
 	}
 	if wi.bits&wBooster != 0 {
-		// A booster modifies the next word; at the end of its clause a
-		// rated one is an answer in itself ("Definitely!", "Seriously?",
-		// "pretty").
-		if next != "" || wi.bits&wRated == 0 {
+		// A booster modifies the next word; ending its clause, a rated
+		// one is an answer or a predicate itself ("Definitely!",
+		// "Seriously?", "she looks pretty"), except as a sentence-opening
+		// discourse marker ("Honestly, ...").
+		if wi.bits&wRated == 0 || next != "" {
+			return 0
+		}
+		if toks[i].brk == brkClause && (i == 0 || toks[i-1].brk == brkSentence) {
 			return 0
 		}
 	}
