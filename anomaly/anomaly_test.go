@@ -34,6 +34,16 @@ func TestConfigValidate(t *testing.T) {
 			c.Detectors = []string{DetectorLevel}
 			c.ContextLevels, c.ContextOrder = 0, 0
 		}, ""},
+		{"discord step 0", func(c *Config) { c.DiscordStep = 0 }, "DiscordStep"},
+		{"discord memory below 4 windows", func(c *Config) { c.DiscordMemory = 3 * c.DiscordLength }, "DiscordMemory"},
+		{"discord norm unknown", func(c *Config) { c.DiscordNorm = 3 }, "DiscordNorm"},
+		{"discord scales 9", func(c *Config) { c.DiscordScales = 9 }, "DiscordScales"},
+		{"discord fields ignored when off", func(c *Config) {
+			c.Detectors = []string{DetectorLevel}
+			c.DiscordStep, c.DiscordLength, c.DiscordMemory = 0, 0, 0
+		}, ""},
+		{"calibrate cap below 1", func(c *Config) { c.CalibrateCap = 0.5 }, "CalibrateCap"},
+		{"calibrate cap off", func(c *Config) { c.CalibrateCap = 0 }, ""},
 		{"season without depth", func(c *Config) { c.Season = time.Hour * 24; c.Bucket = time.Hour }, "SeasonDepth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
