@@ -105,7 +105,17 @@ func loadLexicon() (*lexicon, error) {
 		if err != nil {
 			return err
 		}
-		lx.addTerm(strings.ToLower(fields[0]), v)
+		term := strings.ToLower(fields[0])
+		// VADER's file is case-folded, so two faces can share a key:
+		// "D:" (dismay, -2.9, in its emoticon block) and a later "d:"
+		// (+1.2). Read in order the later one would win and make "D:"
+		// positive. An emoticon listed twice with opposite signs keeps
+		// its emoticon-block (first) rating; same-sign re-ratings keep
+		// VADER's last-wins.
+		if old, dup := lx.words[term]; dup && !isPlainWord(term) && old*v < 0 {
+			return nil
+		}
+		lx.addTerm(term, v)
 		return nil
 	}); err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ func TestDirections(t *testing.T) {
 		{"emoji negative", "deploy failed 😡", Negative},
 		{"emoticon", "see you tomorrow :)", Positive},
 		{"emoticon glued to a word", "see you tomorrow!:(", Negative},
+		{"dismay face D: (case-folded duplicate in VADER)", "they cancelled the demo D:", Negative},
 		{"run-together hashtag", "monday again #sofrustrating", Negative},
 		{"technical kill is not violence", "kill the process and restart it", Neutral},
 		{"code span ignored", "run `make kill-all-bad-workers` first", Neutral},
