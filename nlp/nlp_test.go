@@ -48,6 +48,8 @@ func TestDirections(t *testing.T) {
 		{"emoticon", "see you tomorrow :)", Positive},
 		{"emoticon glued to a word", "see you tomorrow!:(", Negative},
 		{"dismay face D: (case-folded duplicate in VADER)", "they cancelled the demo D:", Negative},
+		{"chat emoticon missing from VADER", "friday deploy again -_-", Negative},
+		{"chat emoticon missing from VADER, positive", "see you there ^^", Positive},
 		{"run-together hashtag", "monday again #sofrustrating", Negative},
 		{"technical kill is not violence", "kill the process and restart it", Neutral},
 		{"code span ignored", "run `make kill-all-bad-workers` first", Neutral},
