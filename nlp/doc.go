@@ -27,14 +27,13 @@
 // (burnout, blocker, overtime, escalation, outage, layoffs, kudos, shipped,
 // unblocked, ...), code review and chat (LGTM, nit, +1, "this is broken",
 // "works for me", "doesn't compile"), idioms, chat shortcodes (:tada:,
-// :+1:, :thumbsup:, :rage:, :facepalm:, ...) and emoji whose name carries
-// no sentiment word (👍 🎉 🙏 🤦), common emoticons VADER lacks (=( ^^
-// -_- ;_; ♥), and general chat interjections and
-// spellings VADER lacks (yikes, ew, yuck, argh, ouch, oops, fml, luv,
-// thnx, yum, stoked, "oh no", ...) and idioms whose negation reads the
-// other way ("couldn't be happier", "can't stand"). Multi-word entries are matched on
-// tokens, longest first. Words not in the lexicon are retried as
-// variants: possessive, elongation ("goooood"), g-dropping ("lovin"),
+// :+1:, :thumbsup:, :rage:, :facepalm:, ...), emoji whose name carries
+// no sentiment word (👍 🎉 🙏 🤦), and general chat language VADER lacks:
+// emoticons (=( ^^ -_- ;_; ♥), interjections and spellings (yikes, ew,
+// yuck, argh, ouch, oops, fml, luv, thnx, yum, stoked, "oh no", ...), and
+// idioms whose negation reads the other way ("couldn't be happier",
+// "can't stand"). Multi-word entries are matched on tokens, longest
+// first. Words not in the lexicon are retried as variants: possessive, elongation ("goooood"), g-dropping ("lovin"),
 // regular inflections (-s, -es, -ed, -ing, -ly), derivations (-ily, -bly,
 // -ically, -ness, -iness, -ied, -ier, -iest, -est: same rating; un- and
 // -less: the stem negated, "unhelpful", "harmless"), British spellings of
@@ -54,8 +53,9 @@
 // "[pic]:" is a bracket and a colon, not an emoticon. prose's
 // tokenizer is only reachable through prose.NewDocument, which costs more
 // than this whole scorer (BenchmarkTokenizer: about 6x slower than this
-// tokenizer, 35 allocations per message against none); TestTokenizerAgreesWithProse checks that both
-// find the same words on ordinary prose.
+// tokenizer, 35 allocations per message against none);
+// TestTokenizerAgreesWithProse checks that both find the same words on
+// ordinary prose.
 //
 // Context rules, in order:
 //   - ALL-CAPS emphasis: a capitalised rated word in a message that also
@@ -65,7 +65,8 @@
 //   - Boosters and dampeners ("very", "extremely", "definitely",
 //     "slightly", "kind of", "a bit") within three tokens before a rated
 //     word add ±0.293, decaying with distance; a rated booster that ends
-//     its clause keeps its own rating ("Definitely!"). Profane
+//     its clause keeps its own rating ("Definitely!"), unless it opens the
+//     sentence as a discourse marker ("Honestly, ..."). Profane
 //     intensifiers ("fucking", "damn") boost the next rated word and, with
 //     none to modify, are themselves negative.
 //   - Negation with scope: a verbal negator (not, never, any n't word)
