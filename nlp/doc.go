@@ -33,8 +33,8 @@
 // yuck, argh, ouch, oops, fml, luv, thnx, yum, stoked, "oh no", ...), and
 // idioms whose negation reads the other way ("couldn't be happier",
 // "can't stand"). Multi-word entries are matched on tokens, longest
-// first. Words not in the lexicon are retried as variants: possessive, elongation ("goooood"), g-dropping ("lovin"),
-// regular inflections (-s, -es, -ed, -ing, -ly), derivations (-ily, -bly,
+// first. Words not in the lexicon are retried as variants: possessive,
+// elongation ("goooood"), g-dropping ("lovin"), regular inflections (-s, -es, -ed, -ing, -ly), derivations (-ily, -bly,
 // -ically, -ness, -iness, -ied, -ier, -iest, -est: same rating; un- and
 // -less: the stem negated, "unhelpful", "harmless"), British spellings of
 // American entries (-our, -ise, -yse) and written laughter of any length
