@@ -34,12 +34,13 @@
 // idioms whose negation reads the other way ("couldn't be happier",
 // "can't stand"). Multi-word entries are matched on tokens, longest
 // first. Words not in the lexicon are retried as variants: possessive,
-// elongation ("goooood"), g-dropping ("lovin"), regular inflections (-s, -es, -ed, -ing, -ly), derivations (-ily, -bly,
-// -ically, -ness, -iness, -ied, -ier, -iest, -est: same rating; un- and
-// -less: the stem negated, "unhelpful", "harmless"), British spellings of
-// American entries (-our, -ise, -yse) and written laughter of any length
-// ("hahahah", "lololol"). Plain -er is not stripped (agent nouns:
-// "player", "career"), nor "non-" (it classifies: "non-blocking").
+// elongation ("goooood"), g-dropping ("lovin"), regular inflections (-s,
+// -es, -ed, -ing, -ly), derivations (-ily, -bly, -ically, -ness, -iness,
+// -ied, -ier, -iest, -est: same rating; un- and -less: the stem negated,
+// "unhelpful", "harmless"), British spellings of American entries (-our,
+// -ise, -yse) and written laughter of any length ("hahahah",
+// "lololol"). Plain -er is not stripped (agent nouns: "player",
+// "career"), nor "non-" (it classifies: "non-blocking").
 //
 // Tokens. A hand tokenizer (tokenize.go) follows prose/v2's tokenization
 // rules but keeps contractions whole (VADER's negation list is keyed so),
