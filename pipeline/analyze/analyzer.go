@@ -343,17 +343,23 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 
 // network computes and writes the network of [from, to), days long.
 func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (*network.Result, error) {
+	t0 := time.Now()
 	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return nil, a.fail("read", err)
 	}
+	t1 := time.Now()
 	res, err := network.Compute(in, a.cfg.Network)
 	if err != nil {
 		return nil, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
 	}
+	t2 := time.Now()
 	if err := a.db.writeNetwork(ctx, from, days, res, counts, a.cfg.MinGroupSize, now); err != nil {
 		return nil, a.fail("write", err)
 	}
+	a.log.Debug("network window analyzed", "from", from.Format(time.DateOnly), "days", days,
+		"read", t1.Sub(t0).Round(time.Millisecond), "compute", t2.Sub(t1).Round(time.Millisecond),
+		"write", time.Since(t2).Round(time.Millisecond))
 	return res, nil
 }
 

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -78,7 +79,7 @@ func BenchmarkDayWindow10kPeople500kEdges(b *testing.B) {
 	benchWindow(b, e, day, 10_000)
 	b.Logf("inserted %d messages in %s", e.count("SELECT count() FROM {db}.messages"), time.Since(t0).Round(time.Millisecond))
 	clock := &fixedClock{t: day.Add(25 * time.Hour)}
-	a, err := New(Config{Now: clock.Now, RollingDays: -1, Since: day}, e.st, nil, nilRegistry{})
+	a, err := New(Config{Now: clock.Now, RollingDays: -1, Since: day, Logger: benchLogger()}, e.st, nil, nilRegistry{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,3 +123,12 @@ type nilRegistry struct{}
 func (nilRegistry) Register(prometheus.Collector) error  { return nil }
 func (nilRegistry) MustRegister(...prometheus.Collector) {}
 func (nilRegistry) Unregister(prometheus.Collector) bool { return true }
+
+// benchLogger shows the analyzer's stage timings (debug level) when
+// COMMPULSE_BENCH_LOG is set; otherwise it discards.
+func benchLogger() *slog.Logger {
+	if os.Getenv("COMMPULSE_BENCH_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
