@@ -75,9 +75,11 @@ type Config struct {
 	// with the monotonic deque (see slidingMax), not with the horizon.
 	Calibrate      int
 	CalibrateFloor float64
-	// CalibrateCap, when > 0, caps the surprises that enter the
+	// CalibrateCap, when > 0, caps each surprise that enters the
 	// calibration history during an alarm's suppression period at
-	// CalibrateCap times the current maximum (see Detector.calibrate).
+	// CalibrateCap times the current maximum: the maximum grows at most
+	// by that factor per point while an incident is being suppressed (see
+	// Detector.calibrate).
 	CalibrateCap float64
 
 	// ScoreScale maps surprise s = -log10(p) to a score s/(s+ScoreScale):
