@@ -41,7 +41,8 @@ type chQuery struct {
 	dashboard string
 	where     string // `panel "Title"`, `annotation "Name"`, `variable team`
 	sql       string
-	format    int // the plugin's format: 0 time series, 1 table; -1 for annotations and variables
+	format    int    // the plugin's format: 0 time series, 1 table; -1 for annotations and variables
+	queryType string // the plugin's queryType: timeSeries or table; "" for annotations and variables
 }
 
 // dashVar is a template variable of a dashboard.
@@ -135,7 +136,7 @@ func loadCHDashboards(t testing.TB) []chDashboard {
 					t.Errorf("%s: query variable %s has no SQL", cd.file, v.Name)
 				}
 				dv.query = s
-				cd.queries = append(cd.queries, chQuery{cd.file, "variable " + v.Name, s, -1})
+				cd.queries = append(cd.queries, chQuery{cd.file, "variable " + v.Name, s, -1, ""})
 			}
 			cd.vars = append(cd.vars, dv)
 		}
@@ -147,7 +148,7 @@ func loadCHDashboards(t testing.TB) []chDashboard {
 				t.Errorf("%s: ClickHouse annotation %q has no rawSql", cd.file, a.Name)
 				continue
 			}
-			cd.queries = append(cd.queries, chQuery{cd.file, fmt.Sprintf("annotation %q", a.Name), a.Target.RawSQL, -1})
+			cd.queries = append(cd.queries, chQuery{cd.file, fmt.Sprintf("annotation %q", a.Name), a.Target.RawSQL, -1, ""})
 		}
 		var walk func(raw json.RawMessage)
 		walk = func(raw json.RawMessage) {
@@ -159,6 +160,7 @@ func loadCHDashboards(t testing.TB) []chDashboard {
 					Datasource *dsRef `json:"datasource"`
 					RawSQL     string `json:"rawSql"`
 					Format     int    `json:"format"`
+					QueryType  string `json:"queryType"`
 				} `json:"targets"`
 				Panels []json.RawMessage `json:"panels"`
 			}
@@ -178,7 +180,7 @@ func loadCHDashboards(t testing.TB) []chDashboard {
 					t.Errorf("%s %s: ClickHouse target without rawSql", cd.file, where)
 					continue
 				}
-				cd.queries = append(cd.queries, chQuery{cd.file, where, tg.RawSQL, tg.Format})
+				cd.queries = append(cd.queries, chQuery{cd.file, where, tg.RawSQL, tg.Format, tg.QueryType})
 			}
 			for _, sub := range p.Panels {
 				walk(sub)
@@ -468,6 +470,28 @@ func TestDashboardQueriesReadKSafeViews(t *testing.T) {
 	}
 	if len(dashes) < 2 || n < 15 {
 		t.Fatalf("%d ClickHouse dashboards with %d queries; want the team and network dashboards", len(dashes), n)
+	}
+}
+
+// Each panel target says consistently how the plugin shapes its result: a
+// time series (queryType timeSeries, format 0) or a table (table, 1). A
+// mismatch or a misspelt queryType makes the plugin fall back to a table.
+func TestDashboardTargetsFormat(t *testing.T) {
+	want := map[string]int{"timeSeries": 0, "table": 1}
+	n := 0
+	for _, d := range loadCHDashboards(t) {
+		for _, q := range d.queries {
+			if q.format < 0 {
+				continue
+			}
+			n++
+			if f, ok := want[q.queryType]; !ok || f != q.format {
+				t.Errorf("%s %s: queryType %q with format %d; want timeSeries/0 or table/1", d.file, q.where, q.queryType, q.format)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no ClickHouse panel targets")
 	}
 }
 
