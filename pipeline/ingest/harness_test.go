@@ -175,13 +175,22 @@ func (w *worker) handled() int {
 }
 
 func sumVec(v *prometheus.CounterVec) float64 {
+	return sumMetrics(v, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+}
+
+func sumGauge(v *prometheus.GaugeVec) float64 {
+	return sumMetrics(v, func(m *dto.Metric) float64 { return m.GetGauge().GetValue() })
+}
+
+// sumMetrics adds up value(m) over every series of c.
+func sumMetrics(c prometheus.Collector, value func(*dto.Metric) float64) float64 {
 	ch := make(chan prometheus.Metric, 64)
-	go func() { v.Collect(ch); close(ch) }()
+	go func() { c.Collect(ch); close(ch) }()
 	var s float64
 	for m := range ch {
 		var pb dto.Metric
 		if err := m.Write(&pb); err == nil {
-			s += pb.GetCounter().GetValue()
+			s += value(&pb)
 		}
 	}
 	return s
@@ -228,15 +237,3 @@ func (e *env) eventIDs() map[string]int {
 	return out
 }
 
-func sumGauge(v *prometheus.GaugeVec) float64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { v.Collect(ch); close(ch) }()
-	var s float64
-	for m := range ch {
-		var pb dto.Metric
-		if err := m.Write(&pb); err == nil {
-			s += pb.GetGauge().GetValue()
-		}
-	}
-	return s
-}

@@ -190,9 +190,11 @@ func (c *crashSink) InsertMessages(ctx context.Context, rows []store.Message) er
 
 const childEnv = "COMMPULSE_TEST_INGEST_CHILD"
 
-// runGracefulChild is an ingest worker that stops on SIGTERM, as the binary
-// does (signal.NotifyContext), and exits 0 after a clean drain.
-func runGracefulChild() {
+// runChild is the body of an ingest child process of the tests, configured
+// from CHILD_* variables. In "graceful" mode it stops on SIGTERM, as the
+// binary does (signal.NotifyContext), and exits 0 after a clean drain; in
+// crash mode its sink kills the process after CHILD_CRASH_AFTER inserts.
+func runChild(mode string) {
 	get := os.Getenv
 	st, err := store.Open(store.Config{Addr: []string{get("CHILD_CH")}, Database: get("CHILD_DB")})
 	if err != nil {
@@ -207,7 +209,12 @@ func runGracefulChild() {
 		cfg.BatchRows, cfg.BatchInterval = Defaults().BatchRows, Defaults().BatchInterval
 	}
 	cfg.SessionTimeout = 4 * time.Second
-	in, err := New(cfg, st, newScorer(), nilRegistry())
+	var sink Sink = st
+	if mode != "graceful" {
+		after, _ := strconv.Atoi(get("CHILD_CRASH_AFTER"))
+		sink = &crashSink{Store: st, after: after}
+	}
+	in, err := New(cfg, sink, newScorer(), nilRegistry())
 	if err != nil {
 		panic(err)
 	}
@@ -218,30 +225,6 @@ func runGracefulChild() {
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-// runCrashChild is the body of the child process of
-// TestCrashBetweenWriteAndCommit: an ingest worker that dies by SIGKILL.
-func runCrashChild() {
-	get := os.Getenv
-	after, _ := strconv.Atoi(get("CHILD_CRASH_AFTER"))
-	st, err := store.Open(store.Config{Addr: []string{get("CHILD_CH")}, Database: get("CHILD_DB")})
-	if err != nil {
-		panic(err)
-	}
-	cfg := Defaults()
-	cfg.Brokers = []string{get("CHILD_BROKER")}
-	cfg.Group = get("CHILD_GROUP")
-	cfg.BatchRows = 2000
-	cfg.BatchInterval = 200 * time.Millisecond
-	cfg.SessionTimeout = 4 * time.Second
-	in, err := New(cfg, &crashSink{Store: st, after: after}, newScorer(), nilRegistry())
-	if err != nil {
-		panic(err)
-	}
-	err = in.Run(context.Background())
-	fmt.Fprintln(os.Stderr, "child ingest returned:", err)
-	os.Exit(3)
 }
 
 // Acceptance 2: ingest killed between write and commit, twice; no loss, and

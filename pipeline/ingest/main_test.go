@@ -11,13 +11,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	switch os.Getenv(childEnv) {
-	case "":
-	case "graceful":
-		runGracefulChild()
-		return
-	default:
-		runCrashChild()
+	if mode := os.Getenv(childEnv); mode != "" {
+		runChild(mode)
 		return
 	}
 	chtest.Main(m)
