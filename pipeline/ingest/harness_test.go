@@ -236,4 +236,3 @@ func (e *env) eventIDs() map[string]int {
 	}
 	return out
 }
-
