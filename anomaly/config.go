@@ -65,8 +65,8 @@ type Config struct {
 	DiscordNorm   int
 	// DiscordScales is the number of window scales: scale k averages
 	// DiscordStep x 2^k points per PAA value, so with the defaults the
-	// windows span 128, 256 and 512 points, each scale calibrated on its
-	// own. 0 means 1.
+	// windows span 128, 256 and 512 points; the scales share one
+	// calibration. 0 means 1.
 	DiscordScales int
 
 	// Calibrate is the number of points whose largest surprise a detector's

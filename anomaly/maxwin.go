@@ -17,7 +17,8 @@ type slidingMax struct {
 }
 
 // tieTol is the relative tolerance within which a surprise equals the
-// running maximum (1e-9: 63.5, 1e-2: 64.1, 5e-2: 62.7 on NAB), and
+// running maximum (NAB, before the discord detector: 1e-9 63.5, 1e-2
+// 64.1, 5e-2 62.7), and
 // tieRatio the calibrated ratio such a repeated tie scores.
 const (
 	tieTol   = 1e-2
