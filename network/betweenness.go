@@ -120,7 +120,7 @@ func betweennessSampled(off, adj []int32, k int, seed uint64, workers int) (bc [
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := newBrandes(n)
+			b := newBrandes(n, len(adj))
 			for i := w; i < k; i += workers {
 				b.accumulate(off, adj, pivots[i])
 			}
@@ -143,22 +143,31 @@ func betweennessSampled(off, adj []int32, k int, seed uint64, workers int) (bc [
 }
 
 // brandes is the per-worker state of single-source dependency accumulation.
-// Predecessor lists are not stored: in an unweighted graph the predecessors
-// of w are exactly its neighbours at distance d(w)-1.
+// The forward BFS records each node's predecessors (neighbours at distance
+// d-1) in pred, a buffer laid out like the CSR adjacency (node w's
+// predecessors at pred[off[w]:off[w]+npred[w]], at most its degree), so the
+// backward pass visits only the shortest-path DAG instead of re-scanning
+// every neighbour. Dependencies still reach each node in the order of
+// decreasing BFS position, so sums are bit-for-bit those of the textbook
+// loop.
 type brandes struct {
 	dist  []int32
 	sigma []float64
 	delta []float64
 	order []int32 // BFS order, doubles as the stack
+	npred []int32
+	pred  []int32
 	bc    []float64
 }
 
-func newBrandes(n int) *brandes {
+func newBrandes(n, m int) *brandes {
 	b := &brandes{
 		dist:  make([]int32, n),
 		sigma: make([]float64, n),
 		delta: make([]float64, n),
 		order: make([]int32, 0, n),
+		npred: make([]int32, n),
+		pred:  make([]int32, m),
 		bc:    make([]float64, n),
 	}
 	for i := range b.dist {
@@ -175,28 +184,30 @@ func (b *brandes) accumulate(off, adj []int32, s int32) {
 	for head := 0; head < len(b.order); head++ {
 		v := b.order[head]
 		dv := b.dist[v]
+		sv := b.sigma[v]
 		for _, w := range adj[off[v]:off[v+1]] {
-			if b.dist[w] < 0 {
-				b.dist[w] = dv + 1
+			dw := b.dist[w]
+			if dw < 0 {
+				dw = dv + 1
+				b.dist[w] = dw
 				b.order = append(b.order, w)
 			}
-			if b.dist[w] == dv+1 {
-				b.sigma[w] += b.sigma[v]
+			if dw == dv+1 {
+				b.sigma[w] += sv
+				b.pred[off[w]+b.npred[w]] = v
+				b.npred[w]++
 			}
 		}
 	}
 	for i := len(b.order) - 1; i > 0; i-- { // order[0] is s
 		w := b.order[i]
-		dw := b.dist[w]
 		coeff := (1 + b.delta[w]) / b.sigma[w]
-		for _, v := range adj[off[w]:off[w+1]] {
-			if b.dist[v] == dw-1 {
-				b.delta[v] += b.sigma[v] * coeff
-			}
+		for _, v := range b.pred[off[w] : off[w]+b.npred[w]] {
+			b.delta[v] += b.sigma[v] * coeff
 		}
 		b.bc[w] += b.delta[w]
 	}
 	for _, w := range b.order {
-		b.dist[w], b.sigma[w], b.delta[w] = -1, 0, 0
+		b.dist[w], b.sigma[w], b.delta[w], b.npred[w] = -1, 0, 0, 0
 	}
 }
