@@ -25,6 +25,10 @@ const (
 // A shape that the series never produced before, longer than the context
 // detector's few points (a flat day in a daily cycle, a missing peak),
 // scores high; a repetition of any earlier shape scores low.
+//
+// State: 2 (memory + length) PAA values and 256 recent distances, about
+// 20 KB per scale with the defaults; the search early-abandons a
+// candidate once its partial distance exceeds the best so far.
 type discordModel struct {
 	step, length, memory int
 	norm                 int
@@ -33,7 +37,6 @@ type discordModel struct {
 	accN int
 	buf  []float64 // PAA values, oldest first (compacted when long)
 	typ  *rolling  // recent nearest-neighbour distances
-	last float64   // surprise of the newest complete window
 }
 
 func newDiscordModel(step, length, memory, norm int) *discordModel {
@@ -58,8 +61,7 @@ func (m *discordModel) observe(u float64) (float64, bool) {
 	m.buf = append(m.buf, x)
 
 	L, n := m.length, len(m.buf)
-	// Candidates end at most L values before the current window starts is
-	// not required; they must only not overlap it: start <= n-2L.
+	// Candidates must not overlap the current window: start <= n-2L.
 	lastStart := n - 2*L
 	if lastStart < 2*L { // too little history for a meaningful neighbour
 		return 0, false
@@ -80,7 +82,6 @@ func (m *discordModel) observe(u float64) (float64, bool) {
 		s = best / math.Max(t, 1e-9)
 	}
 	m.typ.push(best)
-	m.last = s
 	return s, true
 }
 

@@ -241,3 +241,34 @@ func TestDiscordMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestSlidingMaxTies: ties counts how often the current maximum has been
+// reached (within tieTol), restarting at a new maximum or when the old
+// one leaves the window.
+func TestSlidingMaxTies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window int
+		pushes []float64
+		want   int
+	}{
+		{"first value", 10, []float64{3}, 1},
+		{"repeat", 10, []float64{3, 1, 3, 2, 3}, 3},
+		{"within tolerance", 10, []float64{3, 3.02, 3}, 3},
+		{"new maximum restarts", 10, []float64{3, 3, 3, 4}, 1},
+		{"below tolerance not counted", 10, []float64{3, 2.9, 2.5}, 1},
+		// After an expiry the count restarts at 1 even if the new maximum
+		// was reached before: an undercount, erring towards alarms.
+		{"expired maximum restarts", 3, []float64{5, 5, 1, 1, 1}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newSlidingMax(tc.window)
+			for _, v := range tc.pushes {
+				m.push(v)
+			}
+			if m.ties != tc.want {
+				t.Fatalf("ties = %d, want %d", m.ties, tc.want)
+			}
+		})
+	}
+}

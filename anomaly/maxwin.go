@@ -18,8 +18,8 @@ type slidingMax struct {
 
 // tieTol is the relative tolerance within which a surprise equals the
 // running maximum (NAB, before the discord detector: 1e-9 63.5, 1e-2
-// 64.1, 5e-2 62.7), and
-// tieRatio the calibrated ratio such a repeated tie scores.
+// 64.1, 5e-2 62.7), and tieRatio the calibrated ratio such a repeated tie
+// scores (see Detector.calibrate).
 const (
 	tieTol   = 1e-2
 	tieRatio = 0.95
