@@ -23,7 +23,8 @@ func init() {
 func runNAB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("nab", stderr)
 	dir := fs.String("data", "../shared/eval/nab", "NAB directory holding data/ and labels/combined_windows.json")
-	detectors := fs.String("detectors", "", "comma-separated subset of detectors ("+strings.Join(anomaly.AllDetectors, ",")+"); empty: all")
+	detectors := fs.String("detectors", "", "comma-separated subset of detectors ("+strings.Join(anomaly.AllDetectors, ",")+
+		"); empty: the default set ("+strings.Join(anomaly.DefaultConfig().Detectors, ",")+")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
