@@ -13,7 +13,7 @@ import (
 // network.Compute returned) and graph_metrics. Each table's old rows of the
 // window are deleted first, so a person erased or a team fallen below k
 // since the last run leaves nothing behind.
-func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts map[[2]string]uint32, k int, now time.Time) error {
+func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount, k int, now time.Time) error {
 	where := "window_days = ? AND window_start = ?"
 	wd := uint16(days)
 	for _, t := range []string{"edges", "node_metrics", "team_network", "graph_metrics"} {
@@ -40,12 +40,16 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			inter                      = make([]uint32, n)
 			nows                       = make([]time.Time, n)
 		)
+		j := 0 // counts and res.Edges are both sorted by (src, dst)
 		for i, e := range res.Edges {
 			starts[i], wds[i], nows[i] = start, wd, now
 			srcs[i], dsts[i], steams[i], dteams[i] = e.Src, e.Dst, team[e.Src], team[e.Dst]
 			weights[i] = e.Weight
-			if c, ok := counts[[2]string{e.Src, e.Dst}]; ok {
-				inter[i] = c
+			for j < len(counts) && (counts[j].src < e.Src || counts[j].src == e.Src && counts[j].dst < e.Dst) {
+				j++
+			}
+			if j < len(counts) && counts[j].src == e.Src && counts[j].dst == e.Dst {
+				inter[i] = counts[j].n
 			} else {
 				inter[i] = uint32(e.Count)
 			}
