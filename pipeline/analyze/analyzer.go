@@ -180,7 +180,9 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 			return nil, err
 		}
 		for _, p := range nh {
-			b.observe(p.Team, MetricExternalShare, p.WindowStart, p.External, true)
+			if int(p.Ties) >= a.cfg.MinTiesDay {
+				b.observe(p.Team, MetricExternalShare, p.WindowStart, p.External, true)
+			}
 		}
 		points += len(nh)
 	}
@@ -316,6 +318,9 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	kSafe := map[string]bool{}
 	for _, t := range res.Teams {
 		kSafe[t.Team] = true
+		if t.InternalTies+t.ExternalTies < a.cfg.MinTiesDay {
+			continue // a weekend day's handful of ties says nothing about silos
+		}
 		if an, ok := b.observe(t.Team, MetricExternalShare, day, t.ExternalShare, true); ok {
 			found = append(found, an)
 		}

@@ -49,6 +49,10 @@ type Config struct {
 	// floor a weekend day with a dozen messages "anomalously" differs from
 	// a weekday of hundreds. Defaults 20 and 50.
 	MinScoredHour, MinScoredDay int
+	// MinTiesDay is the fewest ties (internal + external) a team needs in a
+	// day for its external share to be scored for silos: the share of 5
+	// weekend ties swings from 0 to 0.4 by chance. Default 20.
+	MinTiesDay int
 	// Isolation is the person-isolation rule; see IsolationRule.
 	Isolation IsolationRule
 	// Network tunes network.Compute; its MinGroupSize is overridden by
@@ -76,6 +80,7 @@ func Defaults() Config {
 		DailyDetector:  DailyDetector(),
 		MinScoredHour:  20,
 		MinScoredDay:   50,
+		MinTiesDay:     20,
 		Isolation:      DefaultIsolationRule(),
 		Network:        network.Config{Seed: 1},
 		HourChunk:      24,
@@ -92,7 +97,7 @@ func Defaults() Config {
 //   - seasonal baseline by day of week (Season 7 days, Bucket 1 day, the
 //     last 4 same weekdays): weekends carry a few percent of a weekday's
 //     volume;
-//   - warm-up of one week, reference window of 8 weeks;
+//   - warm-up of two weeks (every weekday seen twice), reference window of 8 weeks;
 //   - the level detector only: with one point a day the CUSUM of a
 //     three-day incident takes a week to drain below its threshold (one
 //     allowance per day) and keeps alarming after the incident is over, and
@@ -116,7 +121,7 @@ func DailyDetector() anomaly.Config {
 	c.Season = 7 * 24 * time.Hour
 	c.Bucket = 24 * time.Hour
 	c.SeasonDepth = 4
-	c.Warmup = 10
+	c.Warmup = 14 // two weeks: every weekday has two values before the first score
 	c.Window = 56
 	c.Recent = 7
 	c.Bins = 4
@@ -159,6 +164,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinScoredDay == 0 {
 		c.MinScoredDay = d.MinScoredDay
+	}
+	if c.MinTiesDay == 0 {
+		c.MinTiesDay = d.MinTiesDay
 	}
 	if c.Isolation == (IsolationRule{}) {
 		c.Isolation = d.Isolation

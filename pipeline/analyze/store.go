@@ -150,10 +150,11 @@ type networkPoint struct {
 	WindowStart time.Time
 	Team        string
 	External    float64
+	Ties        uint64
 }
 
 func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoint, error) {
-	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), external_share
+	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), external_share, internal_ties + external_ties
 		FROM {db}.team_network FINAL WHERE window_days = 1 AND window_start < ? ORDER BY window_start, team`), before)
 	if err != nil {
 		return nil, fmt.Errorf("read team_network history: %w", err)
@@ -162,7 +163,7 @@ func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoin
 	var out []networkPoint
 	for rows.Next() {
 		var p networkPoint
-		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External); err != nil {
+		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External, &p.Ties); err != nil {
 			return nil, fmt.Errorf("scan team_network history: %w", err)
 		}
 		out = append(out, p)
