@@ -80,8 +80,8 @@ type Config struct {
 	// AutoLouvainRuns runs for windows of at most AutoLouvainMaxTies ties,
 	// one run above. A single Louvain run on a small graph lands in a visibly
 	// worse local optimum for some seeds (karate club: Q 0.397 instead of
-	// 0.416+), while on a 500k-edge window the spread between seeds is
-	// small and one run (~0.25 s there) is enough.
+	// 0.416+), while on a 500k-edge window one run costs seconds and the
+	// spread between seeds is small.
 	LouvainRuns int
 	// Seed makes Louvain and pivot sampling reproducible.
 	Seed uint64
@@ -296,10 +296,9 @@ func Compute(in Input, cfg Config) (*Result, error) {
 	}
 	g.localMetrics(res.Nodes, cfg)
 
-	// PageRank, betweenness and Louvain are independent; Louvain is
-	// single-threaded, so it runs beside the other two rather than after
-	// them (on the 10k-person, 500k-edge window: Louvain ~0.25 s, sampled
-	// betweenness ~1.1 s of CPU over the workers, PageRank ~0.05 s).
+	// PageRank, betweenness and Louvain are independent; Louvain (gonum,
+	// single-threaded) is the longest on large windows, so it runs beside
+	// the other two rather than after them.
 	var (
 		wg     sync.WaitGroup
 		pr, bc []float64
