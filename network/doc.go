@@ -30,13 +30,9 @@
 //   - community detection (Louvain) and both modularities use the undirected
 //     graph weighted by w(u->v) + w(v->u).
 //
-// The algorithms are gonum's: network.PageRankSparse, network.Betweenness
-// (exact, small graphs), community.Modularize (Louvain) and community.Q.
-// PageRank, Louvain and Q run as array-based ports of gonum's code
-// (pagerank.go, louvain.go) because gonum's map-based graphs made them the
-// slowest stages of a 500,000-edge window; the tests hold the ports to gonum
-// on the same inputs. The one algorithm written here is a pivot-sampled
-// Brandes betweenness for large windows, because gonum offers only the exact
-// O(n·m) algorithm and keeps its Brandes core unexported;
-// GraphMetrics.BetweennessErrorBound states its error.
+// The heavy lifting is gonum's: network.PageRankSparse, network.Betweenness
+// (exact, small graphs), community.Modularize (Louvain) and community.Q. The
+// one piece written here is a pivot-sampled Brandes betweenness for large
+// windows, because gonum offers only the exact O(n·m) algorithm and keeps its
+// Brandes core unexported; GraphMetrics.BetweennessErrorBound states its error.
 package network
