@@ -4,6 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/graph"
+	"gonum.org/v1/gonum/graph/community"
+	"gonum.org/v1/gonum/graph/simple"
 )
 
 // communities is the outcome of community detection on one window.
@@ -14,11 +18,9 @@ type communities struct {
 	formalModularity float64 // Q of the team partition
 }
 
-// detectCommunities runs Louvain (louvain.go: an array-based port of
-// gonum's community.Modularize that takes the same decisions) on the
+// detectCommunities runs gonum's Louvain (community.Modularize) on the
 // undirected graph weighted by w(u->v) + w(v->u), seeded by cfg.Seed, and
-// scores both its partition and the formal team partition with modularity
-// (gonum's community.Q).
+// scores both its partition and the formal team partition with community.Q.
 //
 // Louvain is randomised: a different seed can give a different partition.
 // cfg.LouvainRuns runs are made with seeds derived from cfg.Seed and the
@@ -29,15 +31,28 @@ func detectCommunities(g *window, cfg Config) communities {
 	if n == 0 {
 		return res
 	}
-	ug := undirectedWeights(g)
-	scratch := make([]float64, n)
+	ug := simple.NewWeightedUndirectedGraph(0, 0)
+	for i := range g.ids {
+		ug.AddNode(simple.Node(i))
+	}
+	for i, k := range g.key {
+		u, v := splitKey(k)
+		w := g.w[i]
+		if j, ok := g.pairAt[pairKey(v, u)]; ok {
+			if v < u {
+				continue // added when the (v, u) pair was visited
+			}
+			w += g.w[j]
+		}
+		ug.SetWeightedEdge(ug.NewWeightedEdge(simple.Node(u), simple.Node(v), w))
+	}
 
-	var comms [][]int32
+	var comms [][]graph.Node
 	if len(g.key) == 0 {
-		// Louvain needs at least one edge; without ties every person is a
-		// community of their own.
+		// gonum's Louvain needs at least one edge; without ties every
+		// person is a community of their own.
 		for i := range n {
-			comms = append(comms, []int32{int32(i)})
+			comms = append(comms, []graph.Node{simple.Node(i)})
 		}
 	} else {
 		runs := cfg.LouvainRuns
@@ -50,41 +65,41 @@ func detectCommunities(g *window, cfg Config) communities {
 		best := math.Inf(-1)
 		for r := range runs {
 			src := rand.NewPCG(cfg.Seed, 0x6c6f757661696e+uint64(r)) // "louvain"
-			c := louvain(ug, cfg.Resolution, src)
-			if q := modularity(ug, c, cfg.Resolution, scratch); q > best {
+			c := community.Modularize(ug, cfg.Resolution, src).Communities()
+			if q := community.Q(ug, c, cfg.Resolution); q > best {
 				best, comms = q, c
 			}
 		}
 	}
 	// Number communities by decreasing size, ties by smallest member, so the
-	// ids do not depend on the algorithm's internal order.
+	// ids do not depend on gonum's internal order.
 	for _, c := range comms {
-		slices.Sort(c)
+		slices.SortFunc(c, func(a, b graph.Node) int { return int(a.ID() - b.ID()) })
 	}
-	slices.SortFunc(comms, func(a, b []int32) int {
+	slices.SortFunc(comms, func(a, b []graph.Node) int {
 		if len(a) != len(b) {
 			return len(b) - len(a)
 		}
-		return int(a[0] - b[0])
+		return int(a[0].ID() - b[0].ID())
 	})
 	for ci, c := range comms {
 		for _, nd := range c {
-			res.label[nd] = ci
+			res.label[nd.ID()] = ci
 		}
 	}
 	res.count = len(comms)
 
-	formal := make([][]int32, len(g.teams))
+	formal := make([][]graph.Node, len(g.teams))
 	for i, t := range g.team {
 		if t >= 0 {
-			formal[t] = append(formal[t], int32(i))
+			formal[t] = append(formal[t], simple.Node(i))
 		} else {
-			formal = append(formal, []int32{int32(i)})
+			formal = append(formal, []graph.Node{simple.Node(i)})
 		}
 	}
 	if len(g.key) > 0 {
-		res.modularity = modularity(ug, comms, cfg.Resolution, scratch)
-		res.formalModularity = modularity(ug, formal, cfg.Resolution, scratch)
+		res.modularity = community.Q(ug, comms, cfg.Resolution)
+		res.formalModularity = community.Q(ug, formal, cfg.Resolution)
 	}
 	return res
 }
