@@ -316,12 +316,17 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		found = append(found, b.observeStats(s, a.cfg.MinScoredDay)...)
 	}
 	kSafe := map[string]bool{}
+	sent := map[string]uint64{} // messages the team sent that day: the trials of its external share
+	for _, s := range kept {
+		sent[s.Team] = s.Messages
+	}
 	for _, t := range res.Teams {
 		kSafe[t.Team] = true
 		if t.InternalTies+t.ExternalTies < a.cfg.MinTiesDay {
 			continue // a weekend day's handful of ties says nothing about silos
 		}
-		if an, ok := b.observe(t.Team, MetricExternalShare, day, t.ExternalShare, true); ok {
+		an, ok := b.observe(t.Team, MetricExternalShare, day, t.ExternalShare, true)
+		if ok && shareShiftSignificant(an.Value, an.Expected, sent[t.Team]) {
 			found = append(found, an)
 		}
 	}

@@ -149,9 +149,31 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 		if ser.sentiment && s.ScoredMessages < uint64(minScored) {
 			continue
 		}
-		if a, ok := b.observe(s.Team, ser.metric, s.WindowStart, ser.value(s), false); ok {
+		a, ok := b.observe(s.Team, ser.metric, s.WindowStart, ser.value(s), false)
+		if ok && (ser.metric != MetricNegativeShare || shareShiftSignificant(a.Value, a.Expected, s.ScoredMessages)) {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// shareZ is how many binomial standard errors a share must move before an
+// anomaly on it is reported.
+const shareZ = 3
+
+// shareShiftSignificant reports whether a share observed over n trials
+// differs from the expected share by more than shareZ binomial standard
+// errors. The detectors judge a share against the spread of its own history,
+// which for a series of a few same-weekday points can be far smaller than
+// the sampling noise of a small day: 30 weekend messages with an expected
+// external share of 0.2 give 0.05 or 0.35 by chance. (Messages in a thread
+// are not independent trials, so the true noise is larger still: the gate
+// is a lower bound on it.) This gate only decides what is
+// reported; the detectors learn every point as before.
+func shareShiftSignificant(value, expected float64, n uint64) bool {
+	if n == 0 {
+		return false
+	}
+	p := min(max(expected, 0.01), 0.99)
+	return math.Abs(value-expected) > shareZ*math.Sqrt(p*(1-p)/float64(n))
 }

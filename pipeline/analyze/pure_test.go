@@ -114,3 +114,25 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestShareShiftSignificant(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		value, expected float64
+		n               uint64
+		want            bool
+	}{
+		{"weekend noise: 30 messages, 0.05 vs 0.21", 0.05, 0.21, 30, false},
+		{"silo: 300 messages, 0 vs 0.19", 0, 0.19, 300, true},
+		{"sentiment drop: 300 scored, 0.57 vs 0.2", 0.57, 0.2, 300, true},
+		{"small shift on a big day", 0.22, 0.2, 500, false},
+		{"no trials", 0, 0.5, 0, false},
+		{"expected 0 still needs evidence", 0.02, 0, 30, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := shareShiftSignificant(tc.value, tc.expected, tc.n); got != tc.want {
+				t.Fatalf("shareShiftSignificant(%v, %v, %d) = %v", tc.value, tc.expected, tc.n, got)
+			}
+		})
+	}
+}
