@@ -93,6 +93,9 @@ func New(cfg Config, sink Sink, scorer Scorer, reg prometheus.Registerer) (*Inge
 	}
 	in.m.SinkRows.WithLabelValues("messages")
 	in.m.SinkErrors.WithLabelValues("messages")
+	for _, st := range []nlp.Status{nlp.NoText, nlp.NotEnglish, nlp.NoSignal} {
+		in.m.Unscored.WithLabelValues(st.String())
+	}
 	return in, nil
 }
 
@@ -140,12 +143,11 @@ func (in *Ingest) setReady() {
 
 // batch is a set of fetched records and what became of them.
 type batch struct {
-	msgs   []kafka.Message
-	rows   []store.Message
-	dlq    []kafka.Message
-	drops  map[privacy.DropReason]int
-	gen    uint64 // gate generation the rows were admitted under
-	scored time.Time
+	msgs  []kafka.Message
+	rows  []store.Message
+	dlq   []kafka.Message
+	drops map[privacy.DropReason]int
+	gen   uint64 // gate generation the rows were admitted under
 }
 
 // Run consumes until ctx is cancelled, then drains: the batch in progress is
@@ -487,8 +489,7 @@ func (in *Ingest) process(msgs []kafka.Message) *batch {
 			b.drops[r] += n
 		}
 	}
-	b.scored = time.Now()
-	in.m.Scoring.Observe(b.scored.Sub(start).Seconds())
+	in.m.Scoring.Observe(time.Since(start).Seconds())
 	return b
 }
 
@@ -607,6 +608,11 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error 
 		in.dropped.Add(int64(n))
 	}
 	in.written.Add(int64(len(b.rows)))
+	for i := range b.rows {
+		if !b.rows[i].Scored {
+			in.m.Unscored.WithLabelValues(b.rows[i].Status).Inc()
+		}
+	}
 	acked := time.Now()
 	for i := range b.msgs {
 		if t := b.msgs[i].Time; !t.IsZero() {

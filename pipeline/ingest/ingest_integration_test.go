@@ -71,6 +71,9 @@ func TestIngestExactlyTheValidEvents(t *testing.T) {
 		t.Logf("redelivery: %v records consumed for 100000 produced", consumed)
 	}
 
+	if got, want := sumVec(m.Unscored), e.count("SELECT count() FROM {db}.messages FINAL WHERE compound IS NULL"); consumed == 100_000 && int(got) != want {
+		t.Errorf("unscored_total = %v, want %d rows without a score", got, want)
+	}
 	if n := e.count("SELECT count() FROM {db}.messages WHERE ingested_at < now64(3) - INTERVAL 1 HOUR OR status = ''"); n != 0 {
 		t.Errorf("%d rows without a fresh ingested_at or a status", n)
 	}
