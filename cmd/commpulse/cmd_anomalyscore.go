@@ -50,6 +50,8 @@ func scoreCSV(ctx context.Context, r io.Reader, w io.Writer, cfg anomaly.Config,
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cw := csv.NewWriter(w)
+	// Rows scored before a bad input row are still written.
+	defer cw.Flush()
 	header := []string{"timestamp", "value", "anomaly_score"}
 	if explain {
 		header = append(header, "expected", "low", "high", "direction", "detector")

@@ -109,3 +109,16 @@ func TestNABCommand(t *testing.T) {
 		t.Errorf("unknown detector: exit %d, want 2", code)
 	}
 }
+
+// Rows scored before a bad row are written, and the error names the line.
+func TestAnomalyScoreKeepsRowsBeforeAnError(t *testing.T) {
+	in := "timestamp,value\n2026-01-01 00:00:00,1\n2026-01-01 00:05:00,1.2\nbad,row\n"
+	var out strings.Builder
+	err := scoreCSV(context.Background(), strings.NewReader(in), &out, anomaly.DefaultConfig(), false)
+	if err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("err = %v, want one naming line 4", err)
+	}
+	if got := strings.Count(out.String(), "\n"); got != 3 {
+		t.Fatalf("wrote %d lines before the error, want header + 2 rows:\n%s", got, out.String())
+	}
+}
