@@ -293,13 +293,9 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 			ws = -1
 			switch r {
 			case '!':
-				st.excl++
-				s.markBreak(brkSentence)
-				s.markExclaim()
+				s.exclaim(st)
 			case '?':
-				st.quest++
-				s.markBreak(brkSentence)
-				s.markQuestion()
+				s.question(st)
 			case '.', '\u2026':
 				s.markBreak(brkSentence)
 			case ',', ';', '\u2013', '\u2014':
@@ -315,18 +311,28 @@ func (s *scratch) chunk(text string, i, j int, lx *lexicon, st *textStats) {
 	s.flushWord(text, ws, j, st)
 }
 
+// exclaim records a '!': it ends a sentence and amplifies it.
+func (s *scratch) exclaim(st *textStats) {
+	st.excl++
+	s.markBreak(brkSentence)
+	s.markExclaim()
+}
+
+// question records a '?': it ends a sentence and marks it as a question.
+func (s *scratch) question(st *textStats) {
+	st.quest++
+	s.markBreak(brkSentence)
+	s.markQuestion()
+}
+
 // punct records sentence punctuation trailing an emoticon or code chunk.
 func (s *scratch) punct(p string, st *textStats) {
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '!':
-			st.excl++
-			s.markBreak(brkSentence)
-			s.markExclaim()
+			s.exclaim(st)
 		case '?':
-			st.quest++
-			s.markBreak(brkSentence)
-			s.markQuestion()
+			s.question(st)
 		case '.':
 			s.markBreak(brkSentence)
 		case ',', ';', ':':
