@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"commpulse/pipeline/chlocal/chtest"
 	"commpulse/pipeline/store"
+	"commpulse/pipeline/store/storetest"
 )
 
 // chEnv is a migrated test database.
@@ -28,18 +28,7 @@ type chEnv struct {
 
 func newCH(t testing.TB) *chEnv {
 	t.Helper()
-	srv := chtest.Server(t)
-	name := chtest.NewDatabase(t, srv)
-	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, _, name := storetest.Migrated(t)
 	return &chEnv{t: t, st: st, db: name}
 }
 

@@ -19,9 +19,9 @@ import (
 
 	"commpulse/nlp"
 	"commpulse/pipeline/chlocal"
-	"commpulse/pipeline/chlocal/chtest"
 	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/store"
+	"commpulse/pipeline/store/storetest"
 	"commpulse/pipeline/synth"
 )
 
@@ -45,18 +45,7 @@ type env struct {
 func newEnv(t testing.TB, kopts ...kfake.Opt) *env {
 	t.Helper()
 	kc, brokers := kafkatest.Start(t, kopts...)
-	srv := chtest.Server(t)
-	db := chtest.NewDatabase(t, srv)
-	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, srv, db := storetest.Migrated(t)
 	cfg := Defaults()
 	cfg.Brokers = brokers
 	cfg.Group = "test-" + db
