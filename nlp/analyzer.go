@@ -27,10 +27,20 @@ const (
 
 	// evidenceFloor is subtracted from the magnitude of the summed
 	// valence before normalisation. A message whose only evidence is one
-	// faint word ("sure", "free", "ok" at 0.3-0.6 after dampening) is not
-	// an expression of feeling; without the floor it would leave the
-	// neutral band. Larger floors trade correlation on emotive text
-	// (tweets) for neutral precision on technical text; see doc.go.
+	// faint positive word ("sure", "free", "ok" at 0.3-0.6 after
+	// dampening) is not an expression of feeling; without the floor it
+	// would leave the neutral band. Larger floors trade correlation on
+	// emotive text (tweets) for neutral precision on technical text; see
+	// doc.go.
+	//
+	// The floor is for positive evidence. Positive words are the
+	// unmarked, frequent, often phatic choice (the Pollyanna hypothesis,
+	// Boucher & Osgood 1969; politeness formulas), so a faint one says
+	// little; negative words are marked, and even a faint one ("a bit
+	// slow", "meh") is the writer's complaint. Outside the technical
+	// register negative evidence has no floor (in technical text negative
+	// words also describe the system, "the test fails", so there the
+	// floor stays).
 	//
 	// An expressive message (emoticon, emoji or '!') has no floor: the
 	// writer has marked it as feeling, so even faint words carry it.
@@ -40,9 +50,11 @@ const (
 	// technical register. There, positive words are mostly phatic or
 	// descriptive ("thanks, merged", "a better approach", "+1"): one mild
 	// word (|v| up to about 1.2) alone does not make a message warm.
-	// Negative evidence keeps the general floor: professional complaints
-	// are understated ("this is wrong", "still fails"), so mild negative
-	// words do carry the signal.
+	// Negative technical evidence keeps evidenceFloor, far below this:
+	// professional complaints are understated ("this is wrong", "still
+	// fails"), so mild negative words do carry the signal; but there
+	// negative words also describe the system ("the test fails"), so it
+	// is not dropped as it is outside the register.
 	technicalFloor = 1.2
 
 	// aggregateExp makes the evidence of several rated tokens add up with
@@ -375,7 +387,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	switch {
 	case technical && sum > 0:
 		floor = technicalFloor
-	case expressive:
+	case expressive, sum < 0 && !technical:
 		floor = 0
 	}
 	raw := sum

@@ -47,7 +47,9 @@
 // keeps emoticons, shortcodes and emoji as tokens, and turns URLs, bare
 // web addresses (example.com), @mentions, e-mail addresses, issue
 // numbers, identifiers, paths and `code` spans into unrated tokens;
-// quoted reply lines ("> ...") are skipped. Hashtags are words, split at
+// quoted reply lines ("> ...") are skipped. Mentions that open a line
+// address the reader and are set off like a vocative: the words after
+// them start a sentence ("@ana No." is a lone refusal). Hashtags are words, split at
 // case changes ("#WeAreDoomed" -> we are doomed), never code; brand names
 // (iPhone, eBay, YouTube) are not identifiers; HTML entities left by
 // exports are separators, and escaped emoticons ("&lt;3") are emoticons;
@@ -76,7 +78,9 @@
 //     "don't care, don't care" is not a double negation). After a raising
 //     verb ("I don't think this is good") the scope is six tokens.
 //     Noun-phrase negators (no, without, nothing, lack) reach two tokens.
-//     "not only", "no doubt", "never so" do not negate. Negation is
+//     "not only", "no doubt", "never so" do not negate; nor does any
+//     negator reach an interjection ("no idea lol" still laughs: an
+//     expressive is outside the proposition). Negation is
 //     asymmetric: a positive word is multiplied by -0.74 (VADER), a
 //     negative one by -0.3 ("not bad" is mildly positive, not "good";
 //     Kiritchenko & Mohammad 2016). An intensifier inside the scope
@@ -84,7 +88,10 @@
 //   - Contrast: within a sentence, "but"/"however"/"nevertheless" halve what
 //     comes before and weigh what follows 1.5x; a sentence that starts with
 //     "But"/"However" contrasts with the previous sentence; a concessive
-//     clause ("although it works, ...") is halved.
+//     clause ("although it works, ...") is halved. With no rated word
+//     before the marker ("But ..." opening a reply) nothing is
+//     reweighted, and emoticons and emoji, which comment on the whole
+//     message, are never reweighted.
 //   - Mood: a question ("is it broken?") or an if/unless clause halves its
 //     sentiment; "why ...?" and "?!" questions are complaints and keep it.
 //     A modal (would, could, should, might) scales the rest of its clause
@@ -109,13 +116,17 @@
 //     statements, the words of one sentence largely repeat each other).
 //   - Punctuation: each '!' (up to 4) adds 0.292, two or three '?' add 0.18
 //     each, towards the dominant sign (VADER).
-//   - Evidence floor: 0.3 is taken off the magnitude of the sum before
-//     squashing, so a lone faint word does not leave the neutral band. For
-//     positive technical messages the floor is 1.2 (one mild word of praise
-//     or thanks in a code review is phatic); negative technical evidence
-//     keeps 0.3, because professional complaints are understated. An
-//     expressive message ('!', emoticon, emoji) has no floor: the writer
-//     marked it as feeling.
+//   - Evidence floor: 0.3 is taken off the magnitude of a positive sum
+//     before squashing, so a lone faint word of praise does not leave the
+//     neutral band. Negative evidence has no floor: positive words are the
+//     frequent, unmarked and often phatic choice, negative ones are marked
+//     (the Pollyanna hypothesis, Boucher & Osgood 1969), so even a faint
+//     one is a complaint. In the technical register positive messages
+//     have a floor of 1.2 (one mild word of praise or thanks in a code
+//     review is phatic) and negative ones keep 0.3 (negative words there
+//     also describe the system: "the test fails"). An expressive message
+//     ('!', emoticon, emoji) has no floor: the writer marked it as
+//     feeling.
 //
 // # Messages that get no score
 //

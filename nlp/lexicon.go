@@ -70,6 +70,7 @@ const (
 	wAcronym                             // written in capitals habitually
 	wPersonal                            // first or second person: the writer or reader speaks
 	wModal                               // would, could, should, might: irrealis
+	wInterjection                        // lol, yay, ugh: expressive, outside negation
 )
 
 // wordInfo is what the rules know about one word.
@@ -213,6 +214,7 @@ func (lx *lexicon) buildInfo() {
 		{loneNo, wLoneNo}, {likeSubjects, wLikeSubject},
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
 		{acronyms, wAcronym}, {personalWords, wPersonal}, {modals, wModal},
+		{interjections, wInterjection},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

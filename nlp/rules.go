@@ -484,6 +484,11 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		v *= neverSoScalar
 		flags[i] |= fBoosted
 	}
+	if negations%2 == 1 && (toks[i].info.bits&wInterjection != 0 || a.isLaughter(toks[i].lower)) {
+		// An interjection is not in the scope of negation: "no way
+		// lol", "not the latter LOL" still laugh.
+		negations = 0
+	}
 	if negations%2 == 1 {
 		// A negated intensifier attenuates: "not very good" is milder
 		// than "not good", not stronger; "really not good" (the booster
@@ -502,6 +507,13 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 // with "But"/"However" contrasts with the sentence before it. A concessive
 // clause ("although it works, ...") is dampened and the rest boosted.
 //
+// Two further departures from VADER. "But" reweights its second conjunct
+// against the first; with no rated word before it (a message that opens
+// with "But ...", a reply continuing a conversation, "no, but ...") there
+// is nothing to reweight, and what follows keeps its weight. And only words
+// are reweighted: an emoticon or emoji comments on the whole message, not
+// on one conjunct, so it neither counts as a first conjunct nor is scaled.
+//
 // At most maxContrasts markers per sentence take effect, which keeps the
 // pass linear in the message length whatever the input.
 func applyContrast(toks []token, vals []float64, flags []uint16) {
@@ -518,27 +530,40 @@ func applyContrast(toks []token, vals []float64, flags []uint16) {
 			used++
 		}
 		if isContrast && !(w == "but" && b+1 < n && toks[b+1].lower == "also") {
-			end := sentenceEnd(toks, b)
+			from, to := sentStart, b
 			if b == sentStart && b > 0 {
-				scale(vals, flags, prevStart, sentStart, contrastDamp, fContrastDown)
-			} else {
-				scale(vals, flags, sentStart, b, contrastDamp, fContrastDown)
+				from, to = prevStart, sentStart
 			}
-			scale(vals, flags, b+1, end, contrastBoost, fContrastUp)
+			if scaleWords(toks, vals, flags, from, to, contrastDamp, fContrastDown) {
+				scaleWords(toks, vals, flags, b+1, sentenceEnd(toks, b), contrastBoost, fContrastUp)
+			}
 		} else if isConcessive && (b == sentStart || toks[b-1].brk != brkNone || toks[b-1].lower == "even") {
 			ce := b + 1
 			for ce < n && toks[ce-1].brk == brkNone {
 				ce++
 			}
-			if ce < n && toks[ce-1].brk == brkClause {
-				scale(vals, flags, b+1, ce, contrastDamp, fContrastDown)
-				scale(vals, flags, ce, sentenceEnd(toks, ce), contrastBoost, fContrastUp)
+			if ce < n && toks[ce-1].brk == brkClause && scaleWords(toks, vals, flags, b+1, ce, contrastDamp, fContrastDown) {
+				scaleWords(toks, vals, flags, ce, sentenceEnd(toks, ce), contrastBoost, fContrastUp)
 			}
 		}
 		if toks[b].brk == brkSentence {
 			prevStart, sentStart, used = sentStart, b+1, 0
 		}
 	}
+}
+
+// scaleWords scales the rated words in toks[from:to] by f and reports
+// whether there were any.
+func scaleWords(toks []token, vals []float64, flags []uint16, from, to int, f float64, flag uint16) bool {
+	found := false
+	for k := from; k < to; k++ {
+		if vals[k] != 0 && toks[k].kind == tWord {
+			vals[k] *= f
+			flags[k] |= flag
+			found = true
+		}
+	}
+	return found
 }
 
 const maxContrasts = 3
@@ -775,4 +800,18 @@ func applyNames(toks []token, vals []float64, flags []uint16, words int) {
 			flags[i] |= fName
 		}
 	}
+}
+
+// interjections are expressives: they comment on the situation rather than
+// state part of the proposition, and negation does not reach them ("I have
+// no idea lol" laughs; Potts 2007, "The expressive dimension"). Written
+// laughter of any length counts too (see laughter).
+var interjections = setOf("lol", "lmao", "lmfao", "rofl", "roflmao", "haha", "hahaha", "hehe", "heh", "ha", "hah",
+	"yay", "yey", "yippee", "woohoo", "woo", "hooray", "hurray", "wow", "omg", "ugh", "argh", "urgh", "yikes",
+	"oops", "whoops", "ouch", "meh", "aww", "aw", "ew", "eww", "yuck", "bah", "phew", "gah", "grr", "sigh",
+	"wtf", "fml", "smh", "xd", "yum")
+
+func (a *Analyzer) isLaughter(w string) bool {
+	_, ok := a.laughter(w)
+	return ok
 }

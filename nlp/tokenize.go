@@ -61,6 +61,12 @@ type scratch struct {
 	arena  []byte // backing store for lower-case token keys
 	key    []byte // phrase and variant probe buffer
 	inCode bool
+	// lead is true while only @mentions have been seen on the current
+	// line. A leading mention addresses the reader ("@ana No.", "@ana
+	// but why?"); it is set off like a vocative, so the words after it
+	// start a sentence (a lone "No", a "why" complaint, a sentence-opening
+	// "But" are recognised after it).
+	lead bool
 }
 
 // tokenize splits text into tokens.
@@ -84,6 +90,7 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 	var st textStats
 	s.toks = s.toks[:0]
 	s.inCode = false
+	s.lead = true
 	if need := 2*len(text) + 16; cap(s.arena) < need {
 		s.arena = make([]byte, 0, need)
 	}
@@ -111,6 +118,7 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 			if c == '\n' {
 				s.markBreak(brkSentence)
 				lineStart = true
+				s.lead = true
 				i++
 				continue
 			}
@@ -141,7 +149,15 @@ func (s *scratch) tokenize(text string, lx *lexicon) textStats {
 			j += n
 		}
 		lineStart = false
+		n0 := len(s.toks)
 		s.chunk(text, i, j, lx, &st)
+		if s.lead && len(s.toks) > n0 {
+			if t := &s.toks[len(s.toks)-1]; len(s.toks) == n0+1 && t.kind == tCode && len(t.text) > 1 && t.text[0] == '@' {
+				s.markBreak(brkSentence)
+			} else {
+				s.lead = false
+			}
+		}
 		i = j
 	}
 	return st

@@ -202,7 +202,7 @@ func TestExpressiveFloor(t *testing.T) {
 		_, ex := a.Explain(text)
 		for _, c := range ex {
 			if len(c.Why) == 1 && c.Why[0] == "evidence-floor" {
-				return -c.Amount
+				return math.Abs(c.Amount)
 			}
 		}
 		return 0
@@ -215,6 +215,10 @@ func TestExpressiveFloor(t *testing.T) {
 		{"sure, see you then!", false},
 		{"sure, see you then 🙂", false},
 		{"sure, see you then :)", false},
+		// negative evidence is not floored outside the technical register
+		{"meh, see you then", false},
+		// in the technical register it is
+		{"the build log says the test is a bit slow", true},
 	}
 	for _, tc := range tests {
 		if got := floor(tc.text) > 0; got != tc.floored {
@@ -243,5 +247,59 @@ func TestAggregate(t *testing.T) {
 	aggregate(make([]token, 3), one)
 	if one[1] != -3 {
 		t.Errorf("a lone rated token is scaled: %v", one)
+	}
+}
+
+// TestContrastNeedsFirstConjunct: "but" shifts weight from its first
+// conjunct to its second; with no rated word before it nothing moves, and
+// emoticons are not conjuncts.
+func TestContrastNeedsFirstConjunct(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	if got, want := c("but the demo was great"), c("the demo was great"); math.Abs(got-want) > 1e-12 {
+		t.Errorf("opening but: %.3f, want the unmarked %.3f", got, want)
+	}
+	if got, base := c("the demo was fine but the talk was great"), c("the talk was great"); !(got > base) {
+		t.Errorf("second conjunct after a rated first: %.3f, want above %.3f", got, base)
+	}
+	_, ex := a.Explain("ok :) but the talk was long and boring")
+	for _, e := range ex {
+		if e.Token == ":)" && len(e.Why) > 0 {
+			t.Errorf("emoticon reweighted by contrast: %+v", e)
+		}
+	}
+	if got, want := c(":) but the talk was boring"), c(":) the talk was boring"); math.Abs(got-want) > 1e-12 {
+		t.Errorf("an emoticon is no first conjunct: %.3f, want %.3f", got, want)
+	}
+}
+
+// TestInterjectionOutsideNegation: negation does not reach laughter and
+// other interjections.
+func TestInterjectionOutsideNegation(t *testing.T) {
+	a := New()
+	for _, text := range []string{"no idea lol", "not the latter LOL", "no way hahahaha"} {
+		sc, ex := a.Explain(text)
+		if sc.Label != Positive {
+			t.Errorf("%q: %v (%.3f), want positive; %+v", text, sc.Label, sc.Compound, ex)
+		}
+	}
+	if sc := a.Score("not good"); sc.Label != Negative {
+		t.Errorf("not good: %v, the rule must not stop ordinary negation", sc.Label)
+	}
+}
+
+// TestVocative: a leading @mention is set off from the sentence after it.
+func TestVocative(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	if got, want := c("@ana No."), c("No."); got != want || got >= 0 {
+		t.Errorf("@ana No.: %.3f, want the lone refusal %.3f", got, want)
+	}
+	if got, want := c("@ana @bo but the talk was great"), c("the talk was great"); math.Abs(got-want) > 1e-12 {
+		t.Errorf("opening but after mentions: %.3f, want %.3f", got, want)
+	}
+	// a mention inside a sentence is part of it
+	if got, want := c("thanks @ana for the fix"), c("thanks for the fix"); got != want {
+		t.Errorf("inner mention: %.3f, want %.3f", got, want)
 	}
 }
