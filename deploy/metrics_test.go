@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"commpulse/internal/testio"
 	"commpulse/pipeline/chlocal"
 	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/metrics"
@@ -215,7 +216,7 @@ func runAndScrape(t *testing.T, bin, sub string, env []string, done func([]byte,
 	t.Helper()
 	cmd := exec.Command(bin, sub)
 	cmd.Env = env
-	stderr := &syncBuffer{}
+	stderr := &testio.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -260,23 +261,6 @@ func runAndScrape(t *testing.T, bin, sub string, env []string, done func([]byte,
 	}
 	t.Fatalf("commpulse %s: /metrics did not show the expected activity within 3 minutes; last scrape had %d series\n%s", sub, len(got), stderr.String())
 	return nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // exportedSeries is the union of a live ingest scrape and the constructors.

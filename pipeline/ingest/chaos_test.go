@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -18,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/testio"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/synth"
@@ -69,13 +69,19 @@ func TestChaos(t *testing.T) {
 		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
 	}
 
-	// The producer keeps producing through the broker restart, retrying a
-	// failed chunk (which may duplicate records: ingest must cope).
+	// The events are produced in kills+1 parts, part k while worker k runs,
+	// so that every worker has records to work on whatever the speed of the
+	// machine (a worker started after the stream was consumed would never
+	// write, and a kill then tests nothing). The producer keeps producing
+	// through the broker restart, retrying a failed chunk (which may
+	// duplicate records: ingest must cope).
+	parts := make(chan []kafka.Message, *chaosKills+1)
 	var (
 		brokerMu sync.RWMutex // held for writing while the broker restarts
-		produced = make(chan error, 1)
+		produced = make(chan struct{})
 	)
 	go func() {
+		defer close(produced)
 		newWriter := func() *kafka.Writer {
 			return &kafka.Writer{Addr: kafka.TCP(e.brokers...), Topic: e.cfg.EventsTopic, Balancer: &kafka.Hash{},
 				BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll,
@@ -84,45 +90,67 @@ func TestChaos(t *testing.T) {
 		w := newWriter()
 		defer func() { w.Close() }()
 		const chunk = 2000
-		for i := 0; i < len(evs); {
-			brokerMu.RLock()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := w.WriteMessages(ctx, evs[i:min(i+chunk, len(evs))]...)
-			cancel()
-			brokerMu.RUnlock()
-			if err != nil {
-				w.Close()
-				w = newWriter() // pooled connections die with the broker
-				time.Sleep(200 * time.Millisecond)
-				continue
+		for part := range parts {
+			for i := 0; i < len(part); {
+				brokerMu.RLock()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := w.WriteMessages(ctx, part[i:min(i+chunk, len(part))]...)
+				cancel()
+				brokerMu.RUnlock()
+				if err != nil {
+					w.Close()
+					w = newWriter() // pooled connections die with the broker
+					time.Sleep(200 * time.Millisecond)
+					continue
+				}
+				i += chunk
+				time.Sleep(50 * time.Millisecond) // ~40k events/s
 			}
-			i += chunk
-			time.Sleep(50 * time.Millisecond) // ~40k events/s
 		}
-		produced <- nil
 	}()
+	partSize := (len(evs) + *chaosKills) / (*chaosKills + 1)
+	producePart := func(k int) {
+		lo := min(k*partSize, len(evs))
+		parts <- evs[lo:min(lo+partSize, len(evs))]
+	}
 
-	startChild := func() (*exec.Cmd, *bytes.Buffer) {
+	startChild := func() (*exec.Cmd, *testio.Buffer) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"=graceful",
 			"CHILD_CH="+e.srv.Addr(), "CHILD_DB="+e.db, "CHILD_BROKER="+e.brokers[0], "CHILD_GROUP="+e.cfg.Group)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
+		out := &testio.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		return cmd, &out
+		return cmd, out
 	}
 	rows := func() int { return e.count("SELECT count() FROM {db}.messages") }
-	waitRows := func(what string, above int) time.Duration {
+	waitRows := func(what string, above int, out *testio.Buffer) time.Duration {
+		t.Helper()
 		t0 := time.Now()
-		waitFor(t, what, 3*time.Minute, func() bool { return rows() > above })
+		for rows() <= above {
+			if time.Since(t0) > 3*time.Minute {
+				_, report := e.offsetReport()
+				t.Fatalf("timed out after 3m waiting for %s (rows %d); behind:\n%s\nworker output:\n%s", what, above, report, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		return time.Since(t0)
 	}
 
-	brokerAt, chAt := 1+rng.IntN(*chaosKills-1), 1+rng.IntN(*chaosKills-1)
+	// Two different kills, neither the first: the broker restart and the
+	// ClickHouse restart each happen while some worker is running.
+	if *chaosKills < 3 {
+		t.Fatalf("-chaos.kills %d: need at least 3", *chaosKills)
+	}
+	brokerAt, chAt := 1+rng.IntN(*chaosKills-1), 1+rng.IntN(*chaosKills-2)
+	if chAt >= brokerAt {
+		chAt++
+	}
 	var recoveries []time.Duration
 	for k := 0; k < *chaosKills; k++ {
+		producePart(k)
 		cmd, out := startChild()
 		before := rows()
 		switch k {
@@ -131,7 +159,7 @@ func TestChaos(t *testing.T) {
 			brokerMu.Lock()
 			e.restartBroker(t, kopts)
 			brokerMu.Unlock()
-			d := waitRows("rows after the broker restart", rows())
+			d := waitRows("rows after the broker restart", rows(), out)
 			recoveries = append(recoveries, d)
 			t.Logf("broker restarted; rows flowing again after %s", d.Round(time.Millisecond))
 		case chAt:
@@ -145,11 +173,11 @@ func TestChaos(t *testing.T) {
 			}
 			waitFor(t, "ClickHouse back", time.Minute, func() bool { return e.st.Ping(context.Background()) == nil })
 			stopMerges()
-			d := waitRows("rows after the ClickHouse restart", rows())
+			d := waitRows("rows after the ClickHouse restart", rows(), out)
 			recoveries = append(recoveries, d)
 			t.Logf("ClickHouse restarted; rows flowing again after %s", d.Round(time.Millisecond))
 		default:
-			d := waitRows("the worker writing", before)
+			d := waitRows("the worker writing", before, out)
 			recoveries = append(recoveries, d)
 		}
 		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
@@ -160,13 +188,19 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("worker %d ended by %v, not by our SIGKILL:\n%s", k, err, out.String())
 		}
 	}
-	if err := <-produced; err != nil {
-		t.Fatal(err)
-	}
+	producePart(*chaosKills)
+	close(parts)
+	<-produced
 
 	// A last worker finishes the stream; then compare with the topic itself.
 	w := e.start(nil)
-	waitFor(t, "the stream committed to its end", 5*time.Minute, func() bool { return e.committedToEnd() })
+	for deadline := time.Now().Add(5 * time.Minute); !e.committedToEnd(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_, report := e.offsetReport()
+			t.Fatalf("timed out after 5m waiting for the stream committed to its end; last worker %+v, ready: %v; behind:\n%s",
+				w.in.Counts(), w.in.Ready(), report)
+		}
+	}
 	w.stop(t)
 	wantValid, wantDLQ := map[string]bool{}, map[string]bool{}
 	records := kafkatest.ReadAll(t, e.brokers, e.cfg.EventsTopic)

@@ -120,6 +120,13 @@ func (e *env) assertFullyCommitted() {
 // committedToEnd reports whether the group committed up to the end of every
 // events partition.
 func (e *env) committedToEnd() bool {
+	ok, _ := e.offsetReport()
+	return ok
+}
+
+// offsetReport is committedToEnd with the evidence: one line per partition
+// that has not reached its end ("p3 first 0 end 5120 committed 4800").
+func (e *env) offsetReport() (bool, string) {
 	ctx := context.Background()
 	cl := e.cfg.client()
 	ps, err := partitions(ctx, cl, e.cfg.EventsTopic)
@@ -134,12 +141,15 @@ func (e *env) committedToEnd() bool {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for p, r := range ends {
+	ok, report := true, ""
+	for _, p := range ps {
+		r := ends[p]
 		if r.end > r.first && committed[p] != r.end {
-			return false
+			ok = false
+			report += fmt.Sprintf("p%d first %d end %d committed %d\n", p, r.first, r.end, committed[p])
 		}
 	}
-	return true
+	return ok, report
 }
 
 func header(m kafka.Message, key string) string {
