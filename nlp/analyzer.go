@@ -377,7 +377,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	for i := 0; i < n; i++ {
 		sum += vals[i]
 	}
-	punct := punctuationEmphasis(st)
+	punct := punctuationEmphasis(st, sum > 0)
 	if sum > 0 {
 		sum += punct
 	} else if sum < 0 {
@@ -536,9 +536,14 @@ func reportingDamp(personal bool, st textStats) float64 {
 	return reportDamp
 }
 
-func punctuationEmphasis(st textStats) float64 {
+// punctuationEmphasis is VADER's emphasis for '!' and repeated '?',
+// added towards the sign of the sum. Repeated question marks press a
+// question: they carry insistence, disbelief or exasperation ("seriously??",
+// "why is it down again???"), never enthusiasm, so they add to negative
+// evidence only.
+func punctuationEmphasis(st textStats, positive bool) float64 {
 	p := float64(min(st.excl, maxExcl)) * exclIncr
-	if st.quest > 1 {
+	if st.quest > 1 && !positive {
 		if st.quest <= 3 {
 			p += float64(st.quest) * questIncr
 		} else {

@@ -70,17 +70,21 @@
 //     word add ±0.293, decaying with distance; a rated booster that ends
 //     its clause keeps its own rating ("Definitely!"), unless it opens the
 //     sentence as a discourse marker ("Honestly, ..."). Profane
-//     intensifiers ("fucking", "damn") boost the next rated word and, with
-//     none to modify, are themselves negative.
+//     intensifiers ("fucking", "damn") are emphasis rather than degree:
+//     they add the capitals' 0.733 to the next rated word ("fucking
+//     great" reads like "GREAT") and, with none to modify, are
+//     themselves negative.
 //   - Negation with scope: a verbal negator (not, never, any n't word)
 //     negates for up to four tokens after it, within its clause
 //     (punctuation ends the scope), and stops at an earlier rated word (so
 //     "don't care, don't care" is not a double negation). After a raising
 //     verb ("I don't think this is good") the scope is six tokens.
 //     Noun-phrase negators (no, without, nothing, lack) reach two tokens.
-//     "not only", "no doubt", "never so" do not negate; nor does any
-//     negator reach an interjection ("no idea lol" still laughs: an
-//     expressive is outside the proposition). Negation is
+//     "not only", "no doubt", "never so", "never slept so well" do not
+//     negate (a superlative); "no" before a clause ("no it's fine") is an
+//     answer, not a negator; "anything but easy" negates. No negator
+//     reaches an interjection ("no idea lol" still laughs: an expressive
+//     is outside the proposition). Negation is
 //     asymmetric: a positive word is multiplied by -0.74 (VADER), a
 //     negative one by -0.3 ("not bad" is mildly positive, not "good";
 //     Kiritchenko & Mohammad 2016). An intensifier inside the scope
@@ -95,7 +99,10 @@
 //   - Mood: a question ("is it broken?") or an if/unless clause halves its
 //     sentiment; "why ...?" and "?!" questions are complaints and keep it.
 //     A modal (would, could, should, might) scales the rest of its clause
-//     by 0.75: "it would be great" wishes, it does not assert.
+//     by 0.75: "it would be great" wishes, it does not assert. So does a
+//     counterfactual "wish" with a clause ("I wish I was there", "wish
+//     you were here"), which is itself unrated: VADER's rating is for the
+//     noun and the greeting ("best wishes", "wish you a good trip").
 //   - Names: a rated capitalised word inside a sentence next to another
 //     capitalised word counts half ("watched Kick Ass", "Widespread
 //     Panic"), except in title-case messages and hashtags.
@@ -114,8 +121,10 @@
 //     again by m^-0.5 (people rate the overall feeling, which grows more
 //     slowly than the number of sentiment words; sentences are separate
 //     statements, the words of one sentence largely repeat each other).
-//   - Punctuation: each '!' (up to 4) adds 0.292, two or three '?' add 0.18
-//     each, towards the dominant sign (VADER).
+//   - Punctuation: each '!' (up to 4) adds 0.292, towards the dominant
+//     sign (VADER); two or three '?' add 0.18 each to negative evidence
+//     only (VADER adds them to either sign): repeated question marks
+//     press a question, with insistence or disbelief, not enthusiasm.
 //   - Evidence floor: 0.3 is taken off the magnitude of a positive sum
 //     before squashing, so a lone faint word of praise does not leave the
 //     neutral band. Negative evidence has no floor: positive words are the

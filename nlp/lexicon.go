@@ -71,6 +71,7 @@ const (
 	wPersonal                            // first or second person: the writer or reader speaks
 	wModal                               // would, could, should, might: irrealis
 	wInterjection                        // lol, yay, ugh: expressive, outside negation
+	wClauseOpener                        // i, it's, that's: after "no", a new clause
 )
 
 // wordInfo is what the rules know about one word.
@@ -214,7 +215,7 @@ func (lx *lexicon) buildInfo() {
 		{loneNo, wLoneNo}, {likeSubjects, wLikeSubject},
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
 		{acronyms, wAcronym}, {personalWords, wPersonal}, {modals, wModal},
-		{interjections, wInterjection},
+		{interjections, wInterjection}, {clauseOpeners, wClauseOpener},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

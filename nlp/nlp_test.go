@@ -65,6 +65,11 @@ func TestDirections(t *testing.T) {
 		{"escaped heart", "thanks team &lt;3", Positive},
 		{"chat interjection", "yikes, the deploy", Negative},
 		{"un- prefix", "that was unhelpful", Negative},
+		{"no before a clause is an answer, not a negator", "no it's fine", Positive},
+		{"anything but is a negation", "the migration was anything but easy", Negative},
+		{"never ... so is a superlative", "I have never slept so well", Positive},
+		{"a wish with a clause is not praise", "I wish I could come", Neutral},
+		{"a wish as greeting is", "wishing you a great trip", Positive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +101,9 @@ func TestModifiers(t *testing.T) {
 		{"modal: should", "you should be proud", "you are proud"},
 		{"word inside a capitalised name", "we watched Kick Ass tonight", "we watched kick ass tonight"},
 		{"reporting voice", "the launch went great", "we think the launch went great"},
+		{"taboo intensifier is emphasis", "the demo was very good", "the demo was fucking good"},
+		{"counterfactual wish is irrealis", "I wish it was great", "it is great"},
+		{"repeated ? presses a complaint", "why is it broken again?", "why is it broken again???"},
 		{"reporting voice sharing a link", "the outage was terrible https://example.com/pm", "our outage was terrible https://example.com/pm"},
 		{"reporting voice ends at '!'", "the outage was terrible https://example.com/pm", "the outage was terrible! https://example.com/pm"},
 	}

@@ -117,6 +117,9 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 			return 0
 		}
 	}
+	if counterfactualWish(toks, i) {
+		return 0 // see applyMood
+	}
 	if isTwoWordDampener(w, next) {
 		return 0
 	}
@@ -418,6 +421,9 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		t := &toks[j]
 		bits := t.info.bits
 		if bits&wContrast != 0 {
+			if isAnythingBut(toks, j) {
+				negations++ // "anything but easy": not easy
+			}
 			break
 		}
 		if flags[j]&fPhrase != 0 || t.kind != tWord {
@@ -430,6 +436,12 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		}
 		if d <= 3 {
 			b, ok := t.info.boost, bits&wBooster != 0
+			if ok && bits&wProfane != 0 {
+				// A taboo intensifier is emphasis, not degree
+				// ("fucking great" reads like "GREAT"): it adds the
+				// emphasis increment of capitals, not a booster's.
+				b = capsIncr
+			}
 			if !ok && j > 0 && isTwoWordDampener(toks[j-1].lower, t.lower) {
 				b, ok = -boostIncr, true
 			}
@@ -463,6 +475,17 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		}
 		if isNeg {
 			if bits&wNounNegator != 0 && d > 2 {
+				continue
+			}
+			if bits&wLoneNo != 0 && j+1 < i && toks[j+1].info.bits&wClauseOpener != 0 {
+				// "no it's fine", "no that's cool": an answer
+				// particle before a clause, not a determiner.
+				continue
+			}
+			if t.lower == "never" && d >= 2 && isSoThis(toks[i-1].lower) {
+				// "never slept so well", "never been this happy": a
+				// superlative, as "never so good" below.
+				neverSo = true
 				continue
 			}
 			if j+1 < i {
@@ -529,7 +552,7 @@ func applyContrast(toks []token, vals []float64, flags []uint16) {
 		if isContrast || isConcessive {
 			used++
 		}
-		if isContrast && !(w == "but" && b+1 < n && toks[b+1].lower == "also") {
+		if isContrast && !(w == "but" && b+1 < n && toks[b+1].lower == "also") && !isAnythingBut(toks, b) {
 			from, to := sentStart, b
 			if b == sentStart && b > 0 {
 				from, to = prevStart, sentStart
@@ -620,7 +643,7 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		k = e - 1
 	}
 	for k := 0; k < n; k++ {
-		if toks[k].info.bits&wModal == 0 {
+		if toks[k].info.bits&wModal == 0 && !counterfactualWish(toks, k) {
 			continue
 		}
 		e := k + 1
@@ -814,4 +837,49 @@ var interjections = setOf("lol", "lmao", "lmfao", "rofl", "roflmao", "haha", "ha
 func (a *Analyzer) isLaughter(w string) bool {
 	_, ok := a.laughter(w)
 	return ok
+}
+
+// isAnythingBut reports "anything but" at toks[b]: a negation ("anything
+// but easy" is "not easy"), not a contrast.
+func isAnythingBut(toks []token, b int) bool {
+	return toks[b].lower == "but" && b > 0 && toks[b-1].lower == "anything" && toks[b-1].brk == brkNone
+}
+
+func isSoThis(w string) bool { return w == "so" || w == "this" || w == "that" }
+
+// clauseOpeners are subject pronouns and the like: after "no" they show it
+// is an answer particle starting a clause ("no it's fine"), not the
+// determiner of a noun phrase ("no help").
+var clauseOpeners = setOf("i", "i'm", "im", "i'll", "i've", "i'd", "you", "you're", "we", "we're", "they",
+	"they're", "he", "she", "he's", "she's", "it", "it's", "its", "that", "that's", "thats", "this", "there", "there's")
+
+// counterfactualWish reports a "wish" (wished, wishing) that takes a
+// clause: "I wish I was there", "wish we could", "wish you were here",
+// "I wish!". Such a wish says that what it wants is not the case; its own
+// positive rating in VADER is for the noun and the greeting ("best
+// wishes", "wish you a good trip"), which stay rated. The verb is unrated
+// and its clause is irrealis, dampened like a modal's (applyMood).
+func counterfactualWish(toks []token, i int) bool {
+	w := toks[i].lower
+	if w != "wish" && w != "wished" && w != "wishing" {
+		return false
+	}
+	if toks[i].brk != brkNone || i+1 == len(toks) {
+		// "I wish!": if only
+		return i > 0 && toks[i-1].brk == brkNone && toks[i-1].info.bits&wPersonal != 0
+	}
+	switch toks[i+1].lower {
+	case "i", "we", "it", "that", "they", "he", "she", "there", "i'd", "we'd", "i'm", "it'd",
+		"could", "would", "had", "was", "were":
+		return true
+	case "you":
+		// "wish you were here", not "wish you a good day"
+		if i+2 < len(toks) {
+			switch toks[i+2].lower {
+			case "were", "could", "would", "had", "was", "knew":
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -303,3 +303,16 @@ func TestVocative(t *testing.T) {
 		t.Errorf("inner mention: %.3f, want %.3f", got, want)
 	}
 }
+
+// TestQuestionMarksNotEnthusiasm: repeated '?' adds emphasis to negative
+// evidence only.
+func TestQuestionMarksNotEnthusiasm(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	if got, want := c("you liked it??"), c("you liked it?"); got != want {
+		t.Errorf("positive: ?? %.3f, want as one ? %.3f", got, want)
+	}
+	if got, one := c("you hated it??"), c("you hated it?"); !(got < one) {
+		t.Errorf("negative: ?? %.3f, want below one ? %.3f", got, one)
+	}
+}
