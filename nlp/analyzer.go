@@ -361,8 +361,12 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// explanations additive.
 	aggregate(toks, vals)
 
-	// Voice: a message that speaks of neither its writer nor its reader
-	// and has no expressive marks reports rather than feels.
+	// Voice: a message that speaks of neither its writer nor its reader,
+	// has no expressive marks and evaluates nothing reports rather than
+	// feels.
+	if !personal && evaluates(toks, base) {
+		personal = true
+	}
 	if f := reportingDamp(personal, st); f != 1 {
 		for i := 0; i < n; i++ {
 			if vals[i] != 0 {
@@ -522,6 +526,29 @@ func aggregate(toks []token, vals []float64) {
 			vals[i] *= f
 		}
 	}
+}
+
+// evaluates reports whether a rated word is predicated by a copula,
+// possibly through a booster: "life is good", "it's so cool", "that
+// looks great". A predicative evaluation is the writer's own judgement,
+// among the strongest subjectivity cues (Wiebe et al. 2004), so such a
+// message is not in the reporting voice even without "I" or "you". Words
+// ending in -ed are left out: after a copula they are mostly passive
+// participles, which report ("was killed", "were arrested").
+func evaluates(toks []token, base []float64) bool {
+	for i := 1; i < len(toks); i++ {
+		if base[i] == 0 || toks[i].kind != tWord || strings.HasSuffix(toks[i].lower, "ed") {
+			continue
+		}
+		j := i - 1
+		for d := 0; d < 3 && j > 0 && toks[j].info.bits&wBooster != 0 && toks[j].brk == brkNone; d++ {
+			j--
+		}
+		if toks[j].brk == brkNone && toks[j].info.bits&wCopula != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // reportingDamp returns the factor for a message in the reporting voice

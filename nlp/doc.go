@@ -82,9 +82,11 @@
 //     Noun-phrase negators (no, without, nothing, lack) reach two tokens.
 //     "not only", "no doubt", "never so", "never slept so well" do not
 //     negate (a superlative); "no" before a clause ("no it's fine") is an
-//     answer, not a negator; "anything but easy" negates. No negator
-//     reaches an interjection ("no idea lol" still laughs: an expressive
-//     is outside the proposition). Negation is
+//     answer, not a negator; "anything but easy" negates; "can't thank
+//     you enough" is a superlative ("not good enough" stays negative).
+//     No negator reaches an interjection or an expletive ("no idea lol"
+//     still laughs, "without a fucking favicon" is annoyed: expressives
+//     are outside the proposition; Potts 2007). Negation is
 //     asymmetric: a positive word is multiplied by -0.74 (VADER), a
 //     negative one by -0.3 ("not bad" is mildly positive, not "good";
 //     Kiritchenko & Mohammad 2016). An intensifier inside the scope
@@ -101,8 +103,9 @@
 //     A modal (would, could, should, might) scales the rest of its clause
 //     by 0.75: "it would be great" wishes, it does not assert. So does a
 //     counterfactual "wish" with a clause ("I wish I was there", "wish
-//     you were here"), which is itself unrated: VADER's rating is for the
-//     noun and the greeting ("best wishes", "wish you a good trip").
+//     you were here", "wish my laptop was faster"), which is itself
+//     unrated: VADER's rating is for the noun and the greeting ("best
+//     wishes", "wish you a good trip").
 //   - Names: a rated capitalised word inside a sentence next to another
 //     capitalised word counts half ("watched Kick Ass", "Widespread
 //     Panic"), except in title-case messages and hashtags.
@@ -113,9 +116,11 @@
 //     memory", "the test failed", "thanks, merged"), unless aimed at a
 //     person ("this build is killing me").
 //   - Voice: a message with no first- or second-person word, no emoticon
-//     or emoji and no '!' reports rather than feels; its sentiment is
-//     scaled by 0.9, by 0.6 when it shares a link (headlines, ads,
-//     announcements: "serial killer arrested <url>").
+//     or emoji, no '!' and no predicated evaluation ("life is good", "it
+//     looks great": the writer's own judgement, a strong subjectivity
+//     cue) reports rather than feels; its sentiment is scaled by 0.9, by
+//     0.6 when it shares a link (headlines, ads, announcements: "serial
+//     killer arrested <url>").
 //   - Aggregation: in a sentence with k rated tokens every contribution is
 //     scaled by k^-0.5, and with m sentences carrying sentiment everything
 //     again by m^-0.5 (people rate the overall feeling, which grows more

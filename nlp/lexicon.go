@@ -72,6 +72,7 @@ const (
 	wModal                               // would, could, should, might: irrealis
 	wInterjection                        // lol, yay, ugh: expressive, outside negation
 	wClauseOpener                        // i, it's, that's: after "no", a new clause
+	wCopula                              // is, looks, seems: predicates an evaluation
 )
 
 // wordInfo is what the rules know about one word.
@@ -216,6 +217,7 @@ func (lx *lexicon) buildInfo() {
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
 		{acronyms, wAcronym}, {personalWords, wPersonal}, {modals, wModal},
 		{interjections, wInterjection}, {clauseOpeners, wClauseOpener},
+		{copulas, wCopula},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

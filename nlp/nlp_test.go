@@ -70,6 +70,10 @@ func TestDirections(t *testing.T) {
 		{"never ... so is a superlative", "I have never slept so well", Positive},
 		{"a wish with a clause is not praise", "I wish I could come", Neutral},
 		{"a wish as greeting is", "wishing you a great trip", Positive},
+		{"a wish with a noun-phrase subject is counterfactual", "I wish my laptop was faster", Neutral},
+		{"can't ... enough is a superlative", "I can't thank you enough", Positive},
+		{"not good enough stays negative", "the fix is not good enough", Negative},
+		{"an expletive is outside negation", "no docs, not a fucking comment", Negative},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,11 +105,12 @@ func TestModifiers(t *testing.T) {
 		{"modal: should", "you should be proud", "you are proud"},
 		{"word inside a capitalised name", "we watched Kick Ass tonight", "we watched kick ass tonight"},
 		{"reporting voice", "the launch went great", "we think the launch went great"},
+		{"a predicated evaluation is not a report", "the launch went great", "the launch is great"},
 		{"taboo intensifier is emphasis", "the demo was very good", "the demo was fucking good"},
 		{"counterfactual wish is irrealis", "I wish it was great", "it is great"},
 		{"repeated ? presses a complaint", "why is it broken again?", "why is it broken again???"},
-		{"reporting voice sharing a link", "the outage was terrible https://example.com/pm", "our outage was terrible https://example.com/pm"},
-		{"reporting voice ends at '!'", "the outage was terrible https://example.com/pm", "the outage was terrible! https://example.com/pm"},
+		{"reporting voice sharing a link", "postmortem of the terrible outage https://example.com/pm", "postmortem of our terrible outage https://example.com/pm"},
+		{"reporting voice ends at '!'", "postmortem of the terrible outage https://example.com/pm", "postmortem of the terrible outage! https://example.com/pm"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

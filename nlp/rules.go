@@ -482,6 +482,12 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 				// particle before a clause, not a determiner.
 				continue
 			}
+			if notEnough(toks, j, i) {
+				// "can't thank you enough", "can't say enough how
+				// good": more than can be said, a superlative.
+				neverSo = true
+				continue
+			}
 			if t.lower == "never" && d >= 2 && isSoThis(toks[i-1].lower) {
 				// "never slept so well", "never been this happy": a
 				// superlative, as "never so good" below.
@@ -507,9 +513,10 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		v *= neverSoScalar
 		flags[i] |= fBoosted
 	}
-	if negations%2 == 1 && (toks[i].info.bits&wInterjection != 0 || a.isLaughter(toks[i].lower)) {
+	if negations%2 == 1 && (toks[i].info.bits&(wInterjection|wProfane) != 0 || a.isLaughter(toks[i].lower)) {
 		// An interjection is not in the scope of negation: "no way
-		// lol", "not the latter LOL" still laugh.
+		// lol", "not the latter LOL" still laugh; nor is an expletive
+		// ("without a fucking favicon" is annoyed).
 		negations = 0
 	}
 	if negations%2 == 1 {
@@ -845,7 +852,26 @@ func isAnythingBut(toks []token, b int) bool {
 	return toks[b].lower == "but" && b > 0 && toks[b-1].lower == "anything" && toks[b-1].brk == brkNone
 }
 
+// notEnough reports the "cannot ... enough" superlative around a negator
+// at j and a rated word at i: "can't say enough how good" (enough
+// between them, not as the quantifier of the rated word: "not enough
+// love") or "can't thank you enough" (enough after the rated verb and its
+// object). "not good enough" (enough right after the rated word) is
+// plain insufficiency and stays negated.
+func notEnough(toks []token, j, i int) bool {
+	for k := j + 1; k < i-1; k++ {
+		if toks[k].lower == "enough" {
+			return true
+		}
+	}
+	return i+2 < len(toks) && toks[i].brk == brkNone && toks[i+1].brk == brkNone &&
+		toks[i+2].lower == "enough" && toks[i+1].lower != "enough"
+}
+
 func isSoThis(w string) bool { return w == "so" || w == "this" || w == "that" }
+
+// copulas predicate what follows of their subject (see evaluates).
+var copulas = setOf("is", "are", "was", "were", "be", "been", "it's", "that's", "looks", "seems", "sounds", "feels")
 
 // clauseOpeners are subject pronouns and the like: after "no" they show it
 // is an answer particle starting a clause ("no it's fine"), not the
@@ -872,12 +898,17 @@ func counterfactualWish(toks []token, i int) bool {
 	case "i", "we", "it", "that", "they", "he", "she", "there", "i'd", "we'd", "i'm", "it'd",
 		"could", "would", "had", "was", "were":
 		return true
-	case "you":
-		// "wish you were here", not "wish you a good day"
-		if i+2 < len(toks) {
-			switch toks[i+2].lower {
-			case "were", "could", "would", "had", "was", "knew":
+	case "you", "my", "our", "your", "his", "her", "their", "the", "this", "people", "someone", "everyone":
+		// "wish you were here", "wish my router had ...": a clause
+		// (a subject, then a past or modal verb) follows; not "wish
+		// you a good day", "wish the team luck".
+		for k := i + 2; k < len(toks) && k <= i+4; k++ {
+			switch toks[k].lower {
+			case "were", "could", "would", "had", "was", "knew", "did", "didn't", "wasn't", "weren't", "wouldn't", "couldn't":
 				return true
+			}
+			if toks[k-1].brk != brkNone {
+				break
 			}
 		}
 	}
