@@ -160,11 +160,10 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 // rebuild replays the stored k-safe history of g before 'before' into fresh
 // detectors: the state a long-running analyzer would have.
 func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time) (*bank, error) {
-	cfg := a.cfg.HourlyDetector
+	b := newBank(g, a.cfg.HourlyDetector, nil)
 	if g == Day {
-		cfg = a.cfg.DailyDetector
+		b = newBank(g, a.cfg.DailyDetector, &a.cfg.DailyDrift)
 	}
-	b := newBank(g, cfg)
 	minScored := a.minScored(g)
 	hist, err := a.db.statsHistory(ctx, g, before)
 	if err != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	HourlyDetector anomaly.Config
 	// DailyDetector scores daily series; default DailyDetector().
 	DailyDetector anomaly.Config
+	// DailyDrift watches the daily sentiment series (negative share up,
+	// mean compound down) for sustained drifts; default
+	// anomaly.DefaultDriftConfig(). See anomaly.Drift.
+	DailyDrift anomaly.DriftConfig
 	// MinScoredHour and MinScoredDay are the fewest scored messages a
 	// window needs for its sentiment figures (mean compound, negative
 	// share) to be scored by the detectors; the row is still written. The
@@ -78,6 +82,7 @@ func Defaults() Config {
 		RollingDays:    28,
 		HourlyDetector: anomaly.SeasonalConfig(),
 		DailyDetector:  DailyDetector(),
+		DailyDrift:     anomaly.DefaultDriftConfig(),
 		MinScoredHour:  20,
 		MinScoredDay:   50,
 		MinTiesDay:     20,
@@ -159,6 +164,9 @@ func (c Config) withDefaults() Config {
 	if c.DailyDetector.Window == 0 {
 		c.DailyDetector = d.DailyDetector
 	}
+	if c.DailyDrift == (anomaly.DriftConfig{}) {
+		c.DailyDrift = d.DailyDrift
+	}
 	if c.MinScoredHour == 0 {
 		c.MinScoredHour = d.MinScoredHour
 	}
@@ -209,6 +217,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.DailyDetector.Validate(); err != nil {
 		return fmt.Errorf("analyze: daily detector: %w", err)
+	}
+	if err := c.DailyDrift.Validate(); err != nil {
+		return fmt.Errorf("analyze: daily drift: %w", err)
 	}
 	return c.Isolation.validate()
 }

@@ -1,8 +1,12 @@
 package analyze
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"commpulse/anomaly"
 )
 
 func TestPending(t *testing.T) {
@@ -108,6 +112,7 @@ func TestConfigValidate(t *testing.T) {
 		{"k of one", Config{MinGroupSize: 1}, false},
 		{"hours reversed", Config{WorkStartHour: 18, WorkEndHour: 9}, false},
 		{"bad isolation share", Config{Isolation: IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 1}}, false},
+		{"bad drift", Config{DailyDrift: anomaly.DriftConfig{Shift: -1}}, false},
 	} {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate = %v", tc.name, err)
@@ -134,5 +139,122 @@ func TestShareShiftSignificant(t *testing.T) {
 				t.Fatalf("shareShiftSignificant(%v, %v, %d) = %v", tc.value, tc.expected, tc.n, got)
 			}
 		})
+	}
+}
+
+// declineDays builds daily team_stats rows of two teams over six weeks:
+// "calm" at a negative share of 0.2 throughout, "decline" rising linearly
+// to 0.6 over the two weeks from day 21 (synth's slow decline), with
+// binomial noise; weekends have a sixteenth of the messages.
+func declineDays(seed uint64) []TeamStats {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	start := time.Date(2026, 10, 19, 0, 0, 0, 0, time.UTC) // Monday
+	var out []TeamStats
+	for i := range 42 {
+		day := start.AddDate(0, 0, i)
+		for _, team := range []string{"calm", "decline"} {
+			p := 0.2
+			if team == "decline" && i >= 21 && i < 35 {
+				p += (float64(i-21) + 0.5) / 14 * (0.6 - 0.2)
+			}
+			n := 200
+			if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				n = 12
+			}
+			neg := 0
+			for range n {
+				if rng.Float64() < p {
+					neg++
+				}
+			}
+			share := float64(neg) / float64(n)
+			out = append(out, TeamStats{WindowStart: day, Granularity: Day, Team: team, Messages: uint64(2 * n),
+				ActiveMembers: 10, ScoredMessages: uint64(n), NegativeShare: share, MeanCompound: 0.3 - 0.8*share})
+		}
+	}
+	return out
+}
+
+// TestBankDrift: the daily bank reports the slow decline through the drift
+// detector, at most one anomaly per (team, metric, day), nothing on the
+// calm team, and a bank rebuilt from a prefix of the history (a restart)
+// continues with the same anomalies as one that never stopped.
+func TestBankDrift(t *testing.T) {
+	rows := declineDays(4)
+	cfg := Defaults()
+	run := func(b *bank, rows []TeamStats) []Anomaly {
+		var out []Anomaly
+		for _, s := range rows {
+			out = append(out, b.observeStats(s, cfg.MinScoredDay)...)
+		}
+		return out
+	}
+	all := run(newBank(Day, cfg.DailyDetector, &cfg.DailyDrift), rows)
+	days := map[time.Time]bool{}
+	keys := map[string]bool{}
+	drift := 0
+	for _, a := range all {
+		if keys[a.Key()] {
+			t.Fatalf("two anomalies for %s", a.Key())
+		}
+		keys[a.Key()] = true
+		if a.Team == "calm" {
+			t.Errorf("false alarm on the calm team: %+v", a)
+			continue
+		}
+		if a.Detector == DetectorDrift {
+			drift++
+		}
+		days[a.WindowStart] = true
+	}
+	t.Logf("decline: %d of 14 days flagged, %d anomalies from the drift detector", len(days), drift)
+	if len(days) < 10 || drift == 0 {
+		t.Errorf("decline flagged on %d of 14 days (%d by drift), want >= 10", len(days), drift)
+	}
+	for _, cut := range []int{2 * 25, 2 * 30} { // restart inside the decline
+		b := newBank(Day, cfg.DailyDetector, &cfg.DailyDrift)
+		run(b, rows[:cut])
+		got := run(b, rows[cut:])
+		var want []Anomaly
+		for _, a := range all {
+			if !a.WindowStart.Before(rows[cut].WindowStart) {
+				want = append(want, a)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("restart at row %d:\n%v\nwant\n%v", cut, got, want)
+		}
+	}
+	hourly := newBank(Hour, cfg.HourlyDetector, nil)
+	if run(hourly, rows); len(hourly.drifts) != 0 {
+		t.Error("hourly bank runs drift detectors")
+	}
+}
+
+// TestSentimentShiftSignificant: once the drift detector has a baseline,
+// level anomalies of sentiment series are gated on its pooled baseline,
+// not on the level detector's same-weekday median.
+func TestSentimentShiftSignificant(t *testing.T) {
+	d, _ := anomaly.NewDrift(anomaly.DefaultDriftConfig(), anomaly.DriftShare, anomaly.Up)
+	mon := time.Date(2026, 10, 19, 0, 0, 0, 0, time.UTC)
+	for i := range 14 {
+		d.Observe(mon.AddDate(0, 0, i), 0.25, 240)
+	}
+	day := mon.AddDate(0, 0, 17) // Thursday
+	s := TeamStats{WindowStart: day, ScoredMessages: 240}
+	// The level detector expected 0.286 (four clustered Thursdays); 0.186
+	// is 0.1 below that but 0.064 below the pooled 0.25: 2.3 errors.
+	a := Anomaly{Value: 0.186, Expected: 0.286}
+	if !shareShiftSignificant(a.Value, a.Expected, s.ScoredMessages) {
+		t.Fatal("premise: the same-weekday gate passes")
+	}
+	if sentimentShiftSignificant(d, MetricNegativeShare, a, s) {
+		t.Error("0.186 against a pooled 0.25 over 240 messages passed the gate")
+	}
+	if !sentimentShiftSignificant(d, MetricNegativeShare, Anomaly{Value: 0.6, Expected: 0.286}, s) {
+		t.Error("0.6 against a pooled 0.25 did not pass the gate")
+	}
+	if !sentimentShiftSignificant(nil, MetricMeanCompound, a, s) || sentimentShiftSignificant(nil, MetricNegativeShare, Anomaly{Value: 0.2, Expected: 0.21}, s) {
+		t.Error("without a drift detector: means pass, shares fall back to shareShiftSignificant")
 	}
 }
