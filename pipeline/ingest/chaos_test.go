@@ -79,6 +79,7 @@ func TestChaos(t *testing.T) {
 	var (
 		brokerMu sync.RWMutex // held for writing while the broker restarts
 		produced = make(chan struct{})
+		failures int // chunks the producer had to write again
 	)
 	go func() {
 		defer close(produced)
@@ -98,13 +99,16 @@ func TestChaos(t *testing.T) {
 				cancel()
 				brokerMu.RUnlock()
 				if err != nil {
+					failures++
 					w.Close()
 					w = newWriter() // pooled connections die with the broker
 					time.Sleep(200 * time.Millisecond)
 					continue
 				}
 				i += chunk
-				time.Sleep(50 * time.Millisecond) // ~40k events/s
+				// ~10k events/s: a part takes about two seconds, so the
+				// broker restart falls while the producer is writing.
+				time.Sleep(150 * time.Millisecond)
 			}
 		}
 	}()
@@ -237,8 +241,8 @@ func TestChaos(t *testing.T) {
 	for _, d := range recoveries {
 		maxRec = max(maxRec, d)
 	}
-	t.Logf("chaos: %d records on the topic (%d produced, %d from producer retries), %d kills, broker restart after kill %d, ClickHouse restart after kill %d",
-		len(records), len(evs), len(records)-len(evs), *chaosKills, brokerAt, chAt)
+	t.Logf("chaos: %d records on the topic (%d produced, %d from %d chunks the producer wrote again), %d kills, broker restart after kill %d, ClickHouse restart after kill %d",
+		len(records), len(evs), len(records)-len(evs), failures, *chaosKills, brokerAt, chAt)
 	t.Logf("chaos: lost %d valid, %d malformed missing from the DLQ; %d rows before dedup for %d events (%d duplicates); max recovery %s",
 		lost, missingDLQ, raw, len(wantValid), raw-len(ids), maxRec.Round(time.Millisecond))
 	if lost != 0 || missingDLQ != 0 {
