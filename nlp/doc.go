@@ -160,20 +160,30 @@
 // scorers in the same run; messages that get no score count as compound 0:
 //
 //	                               commpulse   govader (VADER port)
-//	tweets Pearson r (4,200)         0.890        0.873
-//	se_github macro-F1 (7,122)       0.747        0.622
+//	tweets Pearson r (4,200)         0.897        0.873
+//	se_github macro-F1 (7,122)       0.757        0.622
 //
 // The targets are r >= 0.90 and macro-F1 >= 0.70: the F1 target is
-// met, the r target is not (TestEvaluation holds r >= 0.889 and F1 >=
-// 0.746 as regression guards and logs the gap). For scale: individual
-// human raters correlate with the crowd mean at about 0.888 on these
-// tweets (Hutto & Gilbert 2014), and an isotonic (best monotone)
-// recalibration of version 1.0's compound reached only 0.890, so the
-// remaining error is in which texts carry feeling, not in the output
-// scale. The largest residuals are sarcasm ("Yay. A wasp sting."), world
-// knowledge (news of a death with no sentiment word), sentiment words
-// used as names or topics ("Angry Birds", giveaways "win a free ...") and
-// profanity rated milder than people read it.
+// met, the r target is not (TestEvaluation holds r >= 0.897 and F1 >=
+// 0.757 as regression guards and logs the gap). 285 of the tweets get no
+// score (mean |human rating| 0.47, against 1.36 over all tweets: they
+// carry little feeling); they count as compound 0, so declining
+// to score never raises r. For scale: individual human raters correlate
+// with the crowd mean at about 0.888 on these tweets (Hutto & Gilbert
+// 2014); an isotonic (best monotone, fitted in-sample) recalibration of
+// the compound reached 0.890 for version 1.0 and 0.900 for version 1.2's
+// first step (r 0.893), and a least-squares fit of the ratings on the
+// compound plus twelve message features (sums, maxima and counts of
+// positive and negative evidence, '!', '?', links, length, capitals)
+// reached 0.899 at r 0.895. The remaining error is in which texts carry
+// feeling, not in the output scale or in features of that kind. The
+// largest residuals are sarcasm ("Yay. A wasp sting."), world knowledge
+// (news of a death with no sentiment word), sentiment words used as
+// names or topics ("Angry Birds", giveaways "win a free ..."), words
+// VADER rates milder than people read them ("excited" 1.4, "hilarious"
+// 1.7, "sucks" -1.5: not re-rated here, that would be fitting these
+// tweets) and strong messages whose compound saturates below the raters'
+// extremes.
 //
 // Ablation (version 1.1, each step cumulative, figures from the same
 // command at the time of the change; r = tweets Pearson, F1 = se_github):
@@ -204,6 +214,27 @@
 //	"D:" is dismay (VADER's case-folded duplicate)        0.8896  0.7427
 //	ten common emoticons VADER lacks (=( ^^ -_- ;_; ♥ ..)  0.8898  0.7468
 //
+// Version 1.2 (same command, cumulative):
+//
+//	                                                        r       F1
+//	version 1.1                                           0.8898  0.7468
+//	negative evidence without floor (Pollyanna)           0.8929  0.7550
+//	leading @mentions are vocatives                       0.8931  0.7550
+//	"but" with no rated first conjunct reweights nothing  0.8941  0.7556
+//	emoticons and emoji are not reweighted by contrast    0.8942  0.7561
+//	negation does not reach interjections                 0.8946  0.7564
+//	repeated '?' adds to negative evidence only           0.8950  0.7572
+//	counterfactual "wish" (unrated, clause irrealis)      0.8953  0.7573
+//	"no it's fine", "anything but", "never ... so"        0.8955  0.7572
+//	taboo intensifiers add the emphasis increment (0.733) 0.8957  0.7572
+//	predicated evaluation is not the reporting voice      0.8964  0.7570
+//	expletives are outside negation                       0.8965  0.7571
+//	"wish my laptop was ..." (noun-phrase subject)        0.8966  0.7571
+//	"can't ... enough" is a superlative                   0.8971  0.7571
+//
+// The 1.2 rules reuse VADER's and 1.1's constants (0.733, 0.75, 0.5); none
+// introduces a new tuned number.
+//
 // Tried and rejected (figures at the time, against the row above them):
 // recency weighting, the last sentence 1.2-1.3x (r -0.001 to -0.0015 in
 // every setting: the "last sentence matters most" finding does not hold
@@ -226,10 +257,25 @@
 // soft-max, per-sign sums, power transforms of the valences): none above
 // the k^-0.5 sum. From version 1.0: a monotone recalibration of the
 // compound, shrinking ambiguous words by the lexicon's rating spread,
-// other normalisation alphas, per-sign aggregation.
+// other normalisation alphas, per-sign aggregation. From version 1.2
+// (against the row reached at the time): every negative valence x1.5, as
+// in SO-CAL (r -0.001); in a message with both polarities, the minority
+// polarity at 0.5 or 0.75 (r +0.0004 to +0.0009, F1 up to +0.0015, but
+// discontinuous where the two balance, with no principled weight, and
+// overlapping the contrast rule); a leading @mention as second person for
+// the voice (r +-0.0000); a sentence-opening "No," as a refusal (r 0, F1
+// -0.0003); wh-questions keeping their sentiment as presupposed (r
+// -0.0005, F1 -0.0007); ambiguous engineering words (class, service,
+// test, file, ...) needing a second one for the register (r +0.0006, F1
+// -0.0063); no floor for positive evidence either (r -0.0015, F1 -0.009);
+// a sentence-opening feeling verb ("Love the new ...") as a dropped "I"
+// (r +0.00004); elongation adding the emphasis increment (r +0.0001, F1
+// -0.0001); "hope" as irrealis like "wish" (r +0.00003).
 //
 // Overfitting: no rule or lexicon entry is taken from the texts of these
-// files; the constants (floors 0.3 / 1.2, exponent 0.5, negated negative
+// files (residuals were read to find classes of error; every rule is a
+// general one and is kept only if it helps or is neutral on both sets);
+// the constants (floors 0.3 / 1.2, exponent 0.5, negated negative
 // -0.3, reporting 0.9 / 0.6, names 0.5, emoticons 1.25, modals 0.75) were
 // chosen by measuring on them, a dozen global numbers that should be
 // checked on other data.
@@ -237,12 +283,12 @@
 // go test ./nlp -run '^$' -bench 'Score$|Tokenizer' -benchmem -cpu 1 -count 3
 // (testdata/messages.txt: short workplace chat lines, the pipeline's input):
 //
-//	commpulse  1.4-2.1 µs/msg  (480-700k msgs/s)  0 allocs/op
-//	govader    5.1-6.1 µs/msg  (160-200k msgs/s)  13 allocs/op   -> commpulse 3-4x
-//	tokenizer  0.6-1.1 µs/msg, 0 allocs; prose.NewDocument (tokens only) 7-10 µs, 35 allocs
+//	commpulse  1.4-1.7 µs/msg  (580-700k msgs/s)  0 allocs/op
+//	govader    4.7-6.2 µs/msg  (160-210k msgs/s)  13 allocs/op   -> commpulse 3-4x
+//	tokenizer  0.7 µs/msg, 0 allocs; prose.NewDocument (tokens only) 5 µs, 35 allocs
 //
-// (version 1.1, machine busier than for 1.0's figures; 1.0 and 1.1
-// measured alternately in the same minutes differ by less than the noise.)
+// (version 1.2; 1.1 and 1.2 measured alternately in the same minutes,
+// 1.3-2.0 and 1.4-1.7 µs/msg, differ by less than the noise.)
 //
 // BenchmarkScoreAdversarial checks that long repetitive inputs cost time in
 // proportion to their length.

@@ -202,7 +202,7 @@ func TestEvaluation(t *testing.T) {
 
 	// The targets are r >= 0.90 and macro-F1 >= 0.70. The F1
 	// target is met and held here; r is not (see doc.go: a lexicon scorer
-	// plateaus near 0.89 on these tweets), so this test holds the level
+	// plateaus near 0.90 on these tweets), so this test holds the level
 	// reached, above VADER's, as a regression guard, and reports the gap.
 	const tweetsTarget = 0.90
 	if cp.tweetsR < tweetsTarget {
@@ -212,8 +212,8 @@ func TestEvaluation(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"tweets r regression guard", cp.tweetsR, 0.889},
-		{"github macro-F1 regression guard", cp.githubF1, 0.746},
+		{"tweets r regression guard", cp.tweetsR, 0.897},
+		{"github macro-F1 regression guard", cp.githubF1, 0.757},
 		{"github macro-F1 >= target", cp.githubF1, 0.70},
 		{"tweets r >= govader", cp.tweetsR, ref.tweetsR},
 		{"github macro-F1 >= govader", cp.githubF1, ref.githubF1},
