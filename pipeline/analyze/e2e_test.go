@@ -97,7 +97,11 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 // warm-up weeks before it), so that the detectors are not tuned to one
 // draw. It takes about a minute per case and runs only when
 // COMMPULSE_E2E_SEEDS is set: to 1 for the four cases below, or to a
-// comma-separated list of seeds, each run with both declines.
+// comma-separated list of seeds, each run with both declines. It holds the
+// same targets as the acceptance; at the time of writing precision is
+// >= 0.95 in all four and recall 0.83-0.92: three cases miss 0.9 by one or
+// two cells, the silo's or the spike's first day besides the decline's
+// first two (docs/analyze.md, Measured).
 func TestEndToEndPlantedAnomaliesSeeds(t *testing.T) {
 	env := os.Getenv("COMMPULSE_E2E_SEEDS")
 	if testing.Short() || env == "" {
