@@ -142,6 +142,14 @@
 // tenth of the scored part of a series, where every detector's
 // calibration maximum is still young.
 //
+// Drift (drift.go) is a separate, smaller detector for daily aggregates of
+// known size (a team's negative share over n scored messages, its mean
+// compound): a capped one-sided CUSUM against a frozen pooled baseline,
+// days weighed by their messages, for slow declines that Detector's
+// adapting baseline follows. It is not part of Detector, shares none of
+// its parameters and is not measured by NAB (whose series have no sample
+// sizes); see its doc comment for its figures.
+//
 // The seasonal mode is not measured by NAB (its series are not hourly team
 // series); TestSeasonalTeamSeries checks it on a synthetic office-hours
 // series: a planted weekday drop is flagged, weekends and 9 a.m. ramps are
