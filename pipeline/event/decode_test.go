@@ -132,6 +132,8 @@ func TestRedact(t *testing.T) {
 		{"truncated in text", valid[:len(valid)-10]},
 		{"escaped quotes", with(`Great job on the release, thanks all!`, `Great \"job\" on the release, thanks all!`)[:len(valid)-2]},
 		{"spaced key", strings.Replace(valid, `"text":`, `"text" :  `, 1)[:len(valid)-3]},
+		// Found by FuzzDecode: the closing quote of a bare "text" opens the key.
+		{"key after a bare text", strings.Replace(valid, `"text":`, `"text"text":`, 1)[:len(valid)-3]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := Redact([]byte(tc.in))

@@ -66,8 +66,10 @@ func redactTextValues(b []byte) []byte {
 			j++
 		}
 		if j >= len(b) || b[j] != ':' {
-			out.Write(b[:j])
-			b = b[j:]
+			// Not a key. Its closing quote may open the next one
+			// ("text"text":"...), so the search resumes on that quote.
+			out.Write(b[:i+len(key)-1])
+			b = b[i+len(key)-1:]
 			continue
 		}
 		j++
