@@ -61,6 +61,15 @@ type DriftConfig struct {
 	// estimate whose 10% quantile is 0.46 of the truth; a point estimate
 	// that low inflates every z by half.
 	VarianceConfidence float64
+	// SpikeZ makes a single day more than SpikeZ of its standard errors
+	// beyond the baseline, in the drift's direction, an alarm on its own
+	// (0: off). It is the Shewhart limit of a combined Shewhart-CUSUM
+	// scheme (Lucas, 1982): a CUSUM tuned to small drifts is slow on one
+	// large jump, because a day adds only Shift (z - Shift/2) of log
+	// likelihood ratio: a volume spike of 7.7 standard deviations adds
+	// 1.9, a fifth of the threshold. After a spike alarm the run ends on
+	// the first ordinary day (EndZ), and its days are not learned.
+	SpikeZ float64
 	// ScoreScale maps a surprise s (-log10 p) to a score s/(s+ScoreScale),
 	// as in Config.
 	ScoreScale float64
@@ -79,6 +88,7 @@ func DefaultDriftConfig() DriftConfig {
 		EndZ:               3,
 		MaxRun:             28,
 		VarianceConfidence: 0.8,
+		SpikeZ:             6,
 		ScoreScale:         10,
 	}
 }
@@ -102,6 +112,8 @@ func (c DriftConfig) Validate() error {
 		return errors.New("anomaly: drift MaxRun must be >= 1")
 	case c.VarianceConfidence < 0 || c.VarianceConfidence >= 1:
 		return errors.New("anomaly: drift VarianceConfidence must be in [0, 1)")
+	case c.SpikeZ < 0:
+		return errors.New("anomaly: drift SpikeZ must be >= 0")
 	case c.ScoreScale <= 0:
 		return errors.New("anomaly: drift ScoreScale must be > 0")
 	}
@@ -126,7 +138,8 @@ type DriftVerdict struct {
 	// log10 likelihood ratio and the day's own normal surprise.
 	Score     float64
 	Direction Direction
-	// Alarm is true when the CUSUM is at its threshold after the day.
+	// Alarm is true when the CUSUM is at its threshold after the day, or
+	// the day alone is SpikeZ standard errors out.
 	Alarm bool
 	// Warmup is true while the baseline has fewer than MinReference
 	// working days.
@@ -370,7 +383,8 @@ func (d *Drift) Observe(t time.Time, v float64, n int) DriftVerdict {
 	} else {
 		d.run = append(d.run, day)
 	}
-	if d.s >= h || (d.alarming && d.s >= h-d.cfg.Release) {
+	spike := d.cfg.SpikeZ > 0 && e.Z >= d.cfg.SpikeZ
+	if d.s >= h || (d.alarming && d.s >= h-d.cfg.Release) || spike {
 		e.Alarm, d.alarmed = true, true
 	}
 	d.alarming = e.Alarm

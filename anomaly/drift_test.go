@@ -261,3 +261,58 @@ func TestDriftConfigValidate(t *testing.T) {
 		t.Error("direction Flat accepted")
 	}
 }
+
+// TestDriftSpike checks the Shewhart limit: one working day of messages
+// well above a stable daily count (a mean of one value a day) alarms on
+// its own with SpikeZ, not without it (the CUSUM alone is too slow for one
+// jump), and the ordinary day after it does not alarm.
+func TestDriftSpike(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		spikeZ float64
+		want   bool
+	}{
+		{"shewhart limit", 6, true},
+		{"cusum only", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultDriftConfig()
+			cfg.SpikeZ = tc.spikeZ
+			d, err := NewDrift(cfg, DriftMean, Up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(5, 5))
+			count := func(day time.Time) float64 {
+				if isWeekend(day) {
+					return math.Round(16 + 4*rng.NormFloat64())
+				}
+				return math.Round(275 + 20*rng.NormFloat64())
+			}
+			var spike, next DriftVerdict
+			for i := range 32 {
+				day := driftMonday.AddDate(0, 0, i)
+				v := count(day)
+				if i == 24 { // a Friday, after three weeks of history
+					v = 275 + 10*20 // ten standard deviations
+				}
+				e := d.Observe(day, v, 1)
+				switch {
+				case i == 24:
+					spike = e
+				case i == 25:
+					next = e
+				case e.Alarm:
+					t.Errorf("false alarm on day %d (%v, z %.1f)", i, v, e.Z)
+				}
+			}
+			t.Logf("spike 475 against expected %.0f: z %.1f, score %.2f", spike.Expected, spike.Z, spike.Score)
+			if spike.Alarm != tc.want {
+				t.Errorf("spike of z %.1f (expected %.0f): alarm %v, want %v", spike.Z, spike.Expected, spike.Alarm, tc.want)
+			}
+			if next.Alarm {
+				t.Errorf("the day after the spike alarmed (z %.1f)", next.Z)
+			}
+		})
+	}
+}

@@ -179,9 +179,7 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 			return nil, err
 		}
 		for _, p := range nh {
-			if int(p.Ties) >= a.cfg.MinTiesDay {
-				b.observe(p.Team, MetricExternalShare, p.WindowStart, p.External, true)
-			}
+			b.observeExternal(p.Team, p.WindowStart, p.External, p.Ties, p.Messages, a.cfg.MinTiesDay)
 		}
 		points += len(nh)
 	}
@@ -321,11 +319,8 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	}
 	for _, t := range res.Teams {
 		kSafe[t.Team] = true
-		if t.InternalTies+t.ExternalTies < a.cfg.MinTiesDay {
-			continue // a weekend day's handful of ties says nothing about silos
-		}
-		an, ok := b.observe(t.Team, MetricExternalShare, day, t.ExternalShare, true)
-		if ok && shareShiftSignificant(an.Value, an.Expected, sent[t.Team]) {
+		ties := uint64(t.InternalTies + t.ExternalTies)
+		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, ties, sent[t.Team], a.cfg.MinTiesDay); ok {
 			found = append(found, an)
 		}
 	}

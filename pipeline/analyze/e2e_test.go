@@ -271,6 +271,17 @@ func runE2E(t *testing.T, c e2eCase) {
 		for _, m := range miss {
 			t.Logf("  missed: %s", m)
 		}
+		if len(miss) > 0 {
+			switch it.Kind {
+			case synth.Silo:
+				logDaily(t, e, it.Team, "external share (external/all ties)",
+					`SELECT window_start, format('{}({}/{})', toString(round(external_share, 3)), toString(external_ties), toString(internal_ties + external_ties))
+					FROM {db}.team_network FINAL WHERE window_days = 1 AND team = ? ORDER BY window_start`)
+			case synth.VolumeSpike:
+				logDaily(t, e, it.Team, "messages",
+					`SELECT window_start, toString(messages) FROM {db}.team_stats FINAL WHERE granularity = 'day' AND team = ? ORDER BY window_start`)
+			}
+		}
 	}
 	precision := float64(tp) / float64(max(1, tp+fp))
 	recall := float64(tp) / float64(max(1, tp+fn))
@@ -410,4 +421,28 @@ func readAnomalies(t *testing.T, e *chEnv) map[dayKey][]string {
 		out[k] = append(out[k], fmt.Sprintf("%s(%s %.2f)", metric, sev, score))
 	}
 	return out
+}
+
+// logDaily logs one daily series of a team (query: window_start and the
+// value as a string, for the team as its one parameter), to show why a
+// planted day was missed.
+func logDaily(t *testing.T, e *chEnv, team, what, query string) {
+	t.Helper()
+	rows, err := e.st.Conn().Query(context.Background(), strings.ReplaceAll(query, "{db}", e.db), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var (
+			ws time.Time
+			v  string
+		)
+		if err := rows.Scan(&ws, &v); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, " %s %s", ws.Format("Mon01-02"), v)
+	}
+	t.Logf("  %s %s by day:%s", team, what, b.String())
 }

@@ -145,17 +145,23 @@ func (d db) statsHistory(ctx context.Context, g Granularity, before time.Time) (
 	return out, rows.Err()
 }
 
-// networkPoint is one team_network value of a day window.
+// networkPoint is one team_network value of a day window, with the
+// messages the team sent that day (its team_stats row; 0 without one).
 type networkPoint struct {
 	WindowStart time.Time
 	Team        string
 	External    float64
 	Ties        uint64
+	Messages    uint64
 }
 
 func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoint, error) {
-	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, toString(team), external_share, internal_ties + external_ties
-		FROM {db}.team_network FINAL WHERE window_days = 1 AND window_start < ? ORDER BY window_start, team`), before)
+	rows, err := d.conn.Query(ctx, d.q(`SELECT n.window_start, toString(n.team), n.external_share,
+			n.internal_ties + n.external_ties, s.messages
+		FROM {db}.team_network AS n FINAL
+		LEFT JOIN (SELECT window_start, team, messages FROM {db}.team_stats FINAL WHERE granularity = 'day') AS s
+			ON s.window_start = n.window_start AND s.team = n.team
+		WHERE n.window_days = 1 AND n.window_start < ? ORDER BY n.window_start, n.team`), before)
 	if err != nil {
 		return nil, fmt.Errorf("read team_network history: %w", err)
 	}
@@ -163,7 +169,7 @@ func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoin
 	var out []networkPoint
 	for rows.Next() {
 		var p networkPoint
-		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External, &p.Ties); err != nil {
+		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External, &p.Ties, &p.Messages); err != nil {
 			return nil, fmt.Errorf("scan team_network history: %w", err)
 		}
 		out = append(out, p)
