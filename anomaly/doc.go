@@ -144,9 +144,11 @@
 //
 // Drift (drift.go) is a separate, smaller detector for daily aggregates of
 // known size (a team's negative share over n scored messages, its mean
-// compound): a capped one-sided CUSUM against a frozen pooled baseline,
+// compound, a share of messages sent outside the team, a daily count as
+// one value): a capped one-sided CUSUM against a frozen pooled baseline,
 // days weighed by their messages, for slow declines that Detector's
-// adapting baseline follows. It is not part of Detector, shares none of
+// adapting baseline follows, with a Shewhart limit (SpikeZ) for one-day
+// jumps. It is not part of Detector, shares none of
 // its parameters and is not measured by NAB (whose series have no sample
 // sizes); see its doc comment for its figures.
 //

@@ -33,11 +33,14 @@
 // not: at start (and when re-running from an earlier window) they are rebuilt
 // by replaying team_stats and team_network history before the first window
 // to process (anomaly.Replay semantics), so a restarted analyzer scores the
-// next window exactly as one that never stopped. Daily sentiment series
-// (negative share, mean compound) also feed an anomaly.Drift, a capped
-// one-sided CUSUM against a frozen pooled baseline with days weighed by
-// their messages, for sustained drifts the same-weekday baseline follows
-// (a slow decline); it is rebuilt by the same replay. Person isolation is
+// next window exactly as one that never stopped. Daily series (negative
+// share, mean compound, external share, messages) also feed an
+// anomaly.Drift, a capped one-sided CUSUM against a frozen pooled baseline
+// with days weighed by their messages, plus a Shewhart limit for one-day
+// jumps: it finds sustained drifts the same-weekday baseline follows (a
+// slow decline), and silos and volume spikes on their first day, which the
+// level detector's four-value baselines can miss; it is rebuilt by the
+// same replay. Person isolation is
 // a rule over node_metrics history (Isolation), read from ClickHouse each
 // day.
 //
