@@ -307,3 +307,42 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 		t.Fatal("no team_stats row for the caught-up day")
 	}
 }
+
+// The replay of external-share history needs each day's messages from
+// team_stats (the trials of the drift detector): day rows only, the latest
+// version of each row, 0 for a network row without a stats row, and only
+// day networks (not the rolling window).
+func TestNetworkHistoryJoinsMessages(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	d1 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	d2 := d1.AddDate(0, 0, 1)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := e.st.Conn().Exec(ctx, strings.ReplaceAll(q, "{db}", e.db), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO {db}.team_stats (window_start, granularity, team, messages, computed_at) VALUES
+		(?, 'day', 'team-a', 90, '2026-11-03 00:00:00'),
+		(?, 'day', 'team-a', 120, '2026-11-04 00:00:00'),
+		(?, 'hour', 'team-a', 7, '2026-11-04 00:00:00'),
+		(?, 'day', 'team-a', 130, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
+	exec(`INSERT INTO {db}.team_network (window_start, window_days, team, internal_ties, external_ties, external_share, computed_at) VALUES
+		(?, 1, 'team-a', 20, 5, 0.2, '2026-11-04 00:00:00'),
+		(?, 1, 'team-b', 30, 6, 0.1, '2026-11-04 00:00:00'),
+		(?, 28, 'team-a', 99, 99, 0.5, '2026-11-04 00:00:00'),
+		(?, 1, 'team-a', 21, 0, 0.0, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
+	got, err := db{conn: e.st.Conn(), name: e.db}.networkHistory(ctx, d2.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []networkPoint{
+		{WindowStart: d1, Team: "team-a", External: 0.2, Ties: 25, Messages: 120},
+		{WindowStart: d1, Team: "team-b", External: 0.1, Ties: 36, Messages: 0},
+		{WindowStart: d2, Team: "team-a", External: 0, Ties: 21, Messages: 130},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("networkHistory:\n got %v\nwant %v", got, want)
+	}
+}
