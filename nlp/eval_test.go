@@ -213,7 +213,7 @@ func TestEvaluation(t *testing.T) {
 		got, want float64
 	}{
 		{"tweets r regression guard", cp.tweetsR, 0.897},
-		{"github macro-F1 regression guard", cp.githubF1, 0.757},
+		{"github macro-F1 regression guard", cp.githubF1, 0.759},
 		{"github macro-F1 >= target", cp.githubF1, 0.70},
 		{"tweets r >= govader", cp.tweetsR, ref.tweetsR},
 		{"github macro-F1 >= govader", cp.githubF1, ref.githubF1},
