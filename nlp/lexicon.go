@@ -232,7 +232,7 @@ func parseVaderEntry(fields []string) (vaderEntry, error) {
 // shrinkRatings replaces each mean rating by its empirical-Bayes
 // (James-Stein) estimate under a N(0, tau²) prior: val = mean ·
 // tau²/(tau² + se²). A word the raters agreed on keeps nearly all of its
-// rating; one they split on ("flirtatious" 0.5, ratings from -1 to +3)
+// rating; one they split on ("flirtatious" 0.5, ratings from -4 to +4)
 // keeps less, since its mean of ten ratings is weaker evidence of how
 // people read it. tau² is not tuned: it is the method-of-moments estimate
 // from the whole lexicon, mean(mean²) - mean(se²) (2.83 against a mean
