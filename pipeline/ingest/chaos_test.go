@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -62,25 +66,40 @@ func TestChaos(t *testing.T) {
 	}
 	stopMerges()
 
-	org := synth.MustNew(synth.Config{Seed: 31, Teams: 40, Limit: *chaosEvents, MalformedRate: 0.01})
+	// 90 days that lie in the past (ending 2026-11-22), so that a long run
+	// (-chaos.events 1000000) is not cut short by synth's default four
+	// weeks and no event is dead-lettered as dated in the future: every
+	// part of the stream then stores new rows, which the test waits for.
+	org := synth.MustNew(synth.Config{Seed: 31, Teams: 40, Limit: *chaosEvents, MalformedRate: 0.01,
+		Start: time.Date(2026, 8, 24, 0, 0, 0, 0, time.UTC), Days: 90})
 	e.produceTables(org)
 	var evs []kafka.Message
 	for g := range org.Events() {
 		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
 	}
 
-	// The events are produced in kills+1 parts, part k while worker k runs,
-	// so that every worker has records to work on whatever the speed of the
-	// machine (a worker started after the stream was consumed would never
-	// write, and a kill then tests nothing). The producer keeps producing
-	// through the broker restart, retrying a failed chunk (which may
-	// duplicate records: ingest must cope).
-	parts := make(chan []kafka.Message, *chaosKills+1)
+	// The events are produced in parts: one while each worker runs, one
+	// more right after the broker restart and one after the ClickHouse
+	// restart, and the rest for the last worker. Every wait for rows thus
+	// has records to wait for, whatever the speed of the machine (a worker
+	// started after the stream was consumed would never write). The
+	// producer keeps producing through the broker restart, retrying a
+	// failed chunk (which may duplicate records: ingest must cope).
+	nParts := *chaosKills + 3
+	parts := make(chan []kafka.Message, nParts)
 	var (
 		brokerMu sync.RWMutex // held for writing while the broker restarts
 		produced = make(chan struct{})
-		failures int // chunks the producer had to write again
+		prodMu   sync.Mutex // guards the producer's progress below
+		written  int        // records acknowledged by the broker
+		failures int        // chunks the producer had to write again
+		lastErr  error
 	)
+	producerStatus := func() string {
+		prodMu.Lock()
+		defer prodMu.Unlock()
+		return fmt.Sprintf("producer: %d of %d records written, %d chunks written again, last error %v", written, len(evs), failures, lastErr)
+	}
 	go func() {
 		defer close(produced)
 		newWriter := func() *kafka.Writer {
@@ -93,29 +112,43 @@ func TestChaos(t *testing.T) {
 		const chunk = 2000
 		for part := range parts {
 			for i := 0; i < len(part); {
+				n := min(chunk, len(part)-i)
 				brokerMu.RLock()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err := w.WriteMessages(ctx, part[i:min(i+chunk, len(part))]...)
+				err := w.WriteMessages(ctx, part[i:i+n]...)
 				cancel()
 				brokerMu.RUnlock()
+				prodMu.Lock()
 				if err != nil {
 					failures++
+					lastErr = err
+				} else {
+					written += n
+				}
+				prodMu.Unlock()
+				if err != nil {
 					w.Close()
 					w = newWriter() // pooled connections die with the broker
 					time.Sleep(200 * time.Millisecond)
 					continue
 				}
-				i += chunk
-				// ~10k events/s: a part takes about two seconds, so the
+				i += n
+				// ~10k events/s: a part takes a second or more, so the
 				// broker restart falls while the producer is writing.
 				time.Sleep(150 * time.Millisecond)
 			}
 		}
 	}()
-	partSize := (len(evs) + *chaosKills) / (*chaosKills + 1)
-	producePart := func(k int) {
-		lo := min(k*partSize, len(evs))
-		parts <- evs[lo:min(lo+partSize, len(evs))]
+	partSize := (len(evs) + nParts - 1) / nParts
+	nextPart := 0
+	producePart := func() {
+		lo := min(nextPart*partSize, len(evs))
+		hi := min(lo+partSize, len(evs))
+		if nextPart == nParts-1 {
+			hi = len(evs)
+		}
+		nextPart++
+		parts <- evs[lo:hi]
 	}
 
 	startChild := func() (*exec.Cmd, *testio.Buffer) {
@@ -129,14 +162,22 @@ func TestChaos(t *testing.T) {
 		}
 		return cmd, out
 	}
-	rows := func() int { return e.count("SELECT count() FROM {db}.messages") }
+	// Progress is measured in distinct events stored, which only grows: the
+	// raw row count can fall when a background merge collapses redelivered
+	// rows (merges are stopped, but one already running when ClickHouse
+	// restarts may finish), and a worker's fresh rows can then leave it
+	// below where it was.
+	rows := func() int { return e.count("SELECT uniqExact(event_id) FROM {db}.messages") }
 	waitRows := func(what string, above int, out *testio.Buffer) time.Duration {
 		t.Helper()
 		t0 := time.Now()
 		for rows() <= above {
 			if time.Since(t0) > 3*time.Minute {
 				_, report := e.offsetReport()
-				t.Fatalf("timed out after 3m waiting for %s (rows %d); behind:\n%s\nworker output:\n%s", what, above, report, out.String())
+				var stacks strings.Builder
+				pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+				t.Fatalf("timed out after 3m waiting for %s (events stored: %d, then %d; raw rows now %d); %s; behind:\n%s\nworker output:\n%s\ntest goroutines:\n%s",
+					what, above, rows(), e.count("SELECT count() FROM {db}.messages"), producerStatus(), report, out.String(), stacks.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -154,7 +195,7 @@ func TestChaos(t *testing.T) {
 	}
 	var recoveries []time.Duration
 	for k := 0; k < *chaosKills; k++ {
-		producePart(k)
+		producePart()
 		cmd, out := startChild()
 		before := rows()
 		switch k {
@@ -163,6 +204,7 @@ func TestChaos(t *testing.T) {
 			brokerMu.Lock()
 			e.restartBroker(t, kopts)
 			brokerMu.Unlock()
+			producePart()
 			d := waitRows("rows after the broker restart", rows(), out)
 			recoveries = append(recoveries, d)
 			t.Logf("broker restarted; rows flowing again after %s", d.Round(time.Millisecond))
@@ -177,6 +219,7 @@ func TestChaos(t *testing.T) {
 			}
 			waitFor(t, "ClickHouse back", time.Minute, func() bool { return e.st.Ping(context.Background()) == nil })
 			stopMerges()
+			producePart()
 			d := waitRows("rows after the ClickHouse restart", rows(), out)
 			recoveries = append(recoveries, d)
 			t.Logf("ClickHouse restarted; rows flowing again after %s", d.Round(time.Millisecond))
@@ -192,7 +235,9 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("worker %d ended by %v, not by our SIGKILL:\n%s", k, err, out.String())
 		}
 	}
-	producePart(*chaosKills)
+	for nextPart < nParts {
+		producePart()
+	}
 	close(parts)
 	<-produced
 
@@ -201,8 +246,8 @@ func TestChaos(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Minute); !e.committedToEnd(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_, report := e.offsetReport()
-			t.Fatalf("timed out after 5m waiting for the stream committed to its end; last worker %+v, ready: %v; behind:\n%s",
-				w.in.Counts(), w.in.Ready(), report)
+			t.Fatalf("timed out after 5m waiting for the stream committed to its end; last worker %+v, ready: %v; %s; behind:\n%s",
+				w.in.Counts(), w.in.Ready(), producerStatus(), report)
 		}
 	}
 	w.stop(t)
@@ -241,9 +286,14 @@ func TestChaos(t *testing.T) {
 	for _, d := range recoveries {
 		maxRec = max(maxRec, d)
 	}
-	t.Logf("chaos: %d records on the topic (%d produced, %d from %d chunks the producer wrote again), %d kills, broker restart after kill %d, ClickHouse restart after kill %d",
-		len(records), len(evs), len(records)-len(evs), failures, *chaosKills, brokerAt, chAt)
-	t.Logf("chaos: lost %d valid, %d malformed missing from the DLQ; %d rows before dedup for %d events (%d duplicates); max recovery %s",
+	slices.Sort(recoveries)
+	for i, d := range recoveries {
+		recoveries[i] = d.Round(time.Millisecond)
+	}
+	t.Logf("chaos: time from each worker's start (or a restart) to its first rows, sorted: %v", recoveries)
+	t.Logf("chaos: %d records on the topic (%d produced, %d from producer retries; %s), %d kills, broker restart after kill %d, ClickHouse restart after kill %d",
+		len(records), len(evs), len(records)-len(evs), producerStatus(), *chaosKills, brokerAt, chAt)
+	t.Logf("chaos: lost %d valid, %d malformed missing from the DLQ; %d rows before dedup for %d events (%d duplicates, a lower bound: merges are stopped, but a restarted ClickHouse may merge before they are stopped again); max recovery %s",
 		lost, missingDLQ, raw, len(wantValid), raw-len(ids), maxRec.Round(time.Millisecond))
 	if lost != 0 || missingDLQ != 0 {
 		t.Fatalf("lost %d valid events and %d malformed ones", lost, missingDLQ)

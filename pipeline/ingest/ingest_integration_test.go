@@ -142,13 +142,17 @@ func (e *env) offsetReport() (bool, string) {
 		e.t.Fatal(err)
 	}
 	ok, report := true, ""
+	var records, done int64
 	for _, p := range ps {
 		r := ends[p]
+		records += r.end - r.first
+		done += max(0, committed[p]-r.first)
 		if r.end > r.first && committed[p] != r.end {
 			ok = false
 			report += fmt.Sprintf("p%d first %d end %d committed %d\n", p, r.first, r.end, committed[p])
 		}
 	}
+	report += fmt.Sprintf("%d partitions, %d records, %d of them committed", len(ps), records, done)
 	return ok, report
 }
 
