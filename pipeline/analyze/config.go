@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"commpulse/anomaly"
+	"commpulse/internal/defaults"
 	"commpulse/network"
 )
 
@@ -140,21 +141,13 @@ func DailyDetector() anomaly.Config {
 // withDefaults fills zero fields from Defaults.
 func (c Config) withDefaults() Config {
 	d := Defaults()
-	if c.MinGroupSize == 0 {
-		c.MinGroupSize = d.MinGroupSize
-	}
-	if c.LatenessHour == 0 {
-		c.LatenessHour = d.LatenessHour
-	}
-	if c.LatenessDay == 0 {
-		c.LatenessDay = d.LatenessDay
-	}
+	defaults.Fill(&c.MinGroupSize, d.MinGroupSize)
+	defaults.Fill(&c.LatenessHour, d.LatenessHour)
+	defaults.Fill(&c.LatenessDay, d.LatenessDay)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
-	if c.Tick == 0 {
-		c.Tick = d.Tick
-	}
+	defaults.Fill(&c.Tick, d.Tick)
 	if c.WorkStartHour == 0 && c.WorkEndHour == 0 {
 		c.WorkStartHour, c.WorkEndHour = d.WorkStartHour, d.WorkEndHour
 	}
@@ -164,33 +157,15 @@ func (c Config) withDefaults() Config {
 	if c.DailyDetector.Window == 0 {
 		c.DailyDetector = d.DailyDetector
 	}
-	if c.DailyDrift == (anomaly.DriftConfig{}) {
-		c.DailyDrift = d.DailyDrift
-	}
-	if c.MinScoredHour == 0 {
-		c.MinScoredHour = d.MinScoredHour
-	}
-	if c.MinScoredDay == 0 {
-		c.MinScoredDay = d.MinScoredDay
-	}
-	if c.MinTiesDay == 0 {
-		c.MinTiesDay = d.MinTiesDay
-	}
-	if c.Isolation == (IsolationRule{}) {
-		c.Isolation = d.Isolation
-	}
-	if c.Network == (network.Config{}) {
-		c.Network = d.Network
-	}
-	if c.RollingDays == 0 {
-		c.RollingDays = d.RollingDays
-	}
-	if c.HourChunk == 0 {
-		c.HourChunk = d.HourChunk
-	}
-	if c.Logger == nil {
-		c.Logger = d.Logger
-	}
+	defaults.Fill(&c.DailyDrift, d.DailyDrift)
+	defaults.Fill(&c.MinScoredHour, d.MinScoredHour)
+	defaults.Fill(&c.MinScoredDay, d.MinScoredDay)
+	defaults.Fill(&c.MinTiesDay, d.MinTiesDay)
+	defaults.Fill(&c.Isolation, d.Isolation)
+	defaults.Fill(&c.Network, d.Network)
+	defaults.Fill(&c.RollingDays, d.RollingDays)
+	defaults.Fill(&c.HourChunk, d.HourChunk)
+	defaults.Fill(&c.Logger, d.Logger)
 	c.Network.MinGroupSize = c.MinGroupSize
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go/sasl"
 
+	"commpulse/internal/defaults"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/security"
 )
@@ -91,36 +92,20 @@ func (c Config) withDefaults() Config {
 	if len(c.Brokers) == 0 {
 		c.Brokers = d.Brokers
 	}
-	str := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
-	str(&c.Group, d.Group)
-	str(&c.EventsTopic, d.EventsTopic)
-	str(&c.DirectoryTopic, d.DirectoryTopic)
-	str(&c.ConsentTopic, d.ConsentTopic)
-	str(&c.DLQTopic, d.DLQTopic)
-	dur := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	dur(&c.BatchInterval, d.BatchInterval)
-	dur(&c.RetryMin, d.RetryMin)
-	dur(&c.RetryMax, d.RetryMax)
-	dur(&c.ShutdownTimeout, d.ShutdownTimeout)
-	dur(&c.SessionTimeout, d.SessionTimeout)
-	dur(&c.LagInterval, d.LagInterval)
-	if c.BatchRows == 0 {
-		c.BatchRows = d.BatchRows
-	}
-	if c.Workers == 0 {
-		c.Workers = d.Workers
-	}
-	if c.Partitions == 0 {
-		c.Partitions = d.Partitions
-	}
+	defaults.Fill(&c.Group, d.Group)
+	defaults.Fill(&c.EventsTopic, d.EventsTopic)
+	defaults.Fill(&c.DirectoryTopic, d.DirectoryTopic)
+	defaults.Fill(&c.ConsentTopic, d.ConsentTopic)
+	defaults.Fill(&c.DLQTopic, d.DLQTopic)
+	defaults.Fill(&c.BatchInterval, d.BatchInterval)
+	defaults.Fill(&c.RetryMin, d.RetryMin)
+	defaults.Fill(&c.RetryMax, d.RetryMax)
+	defaults.Fill(&c.ShutdownTimeout, d.ShutdownTimeout)
+	defaults.Fill(&c.SessionTimeout, d.SessionTimeout)
+	defaults.Fill(&c.LagInterval, d.LagInterval)
+	defaults.Fill(&c.BatchRows, d.BatchRows)
+	defaults.Fill(&c.Workers, d.Workers)
+	defaults.Fill(&c.Partitions, d.Partitions)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
