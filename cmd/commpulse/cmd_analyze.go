@@ -96,10 +96,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("analyze", stderr)
 	var f analyzeFlags
 	f.bind(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	log, err := f.log.logger(stderr)
+	log, err := parseWithLogger(fs, args, &f.log, stderr)
 	if err != nil {
 		return err
 	}

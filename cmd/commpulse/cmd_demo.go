@@ -77,10 +77,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", stderr)
 	var f demoFlags
 	f.bind(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	log, err := f.log.logger(stderr)
+	log, err := parseWithLogger(fs, args, &f.log, stderr)
 	if err != nil {
 		return err
 	}

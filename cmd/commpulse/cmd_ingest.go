@@ -92,10 +92,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("ingest", stderr)
 	var f ingestFlags
 	f.bind(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	log, err := f.log.logger(stderr)
+	log, err := parseWithLogger(fs, args, &f.log, stderr)
 	if err != nil {
 		return err
 	}

@@ -122,6 +122,15 @@ func (l *logFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
 }
 
+// parseWithLogger parses the flags of a long-running subcommand (flags,
+// then COMMPULSE_* env) and returns the logger its log flags ask for.
+func parseWithLogger(fs *flag.FlagSet, args []string, l *logFlags, w io.Writer) (*slog.Logger, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return l.logger(w)
+}
+
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(l.level)); err != nil {
