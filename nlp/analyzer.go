@@ -153,8 +153,10 @@ type Contribution struct {
 	Base   float64 `json:"base"`  // lexicon rating
 	Amount float64 `json:"amount"`
 	// Why lists the modifiers applied: "negated", "boosted", "dampened",
-	// "caps", "elongated", "contrast-", "contrast+", "punctuation",
-	// "phrase".
+	// "caps", "elongated", "contrast-", "contrast+", "phrase",
+	// "question-or-conditional", "technical-sense", "reporting",
+	// "in-a-name", "bare-negation"; the message-level entries say
+	// "punctuation" or "evidence-floor".
 	Why []string `json:"why,omitempty"`
 }
 
@@ -182,6 +184,9 @@ const (
 	fTechnical
 	fReport
 	fName
+	fDegree
+	fNegSeen
+	fBareNeg
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -316,6 +321,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			ev.lexiconHits++
 		}
 	}
+	degreeAdverbs(toks, base, flags)
 	if a.langTest && ev.notEnglish(st) {
 		return Score{Status: NotEnglish, Tokens: n}
 	}
@@ -360,6 +366,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// sentence. Scaling the contributions (rather than the sum) keeps
 	// explanations additive.
 	aggregate(toks, vals)
+	bareNegations(toks, base, vals, flags)
 
 	// Voice: a message that speaks of neither its writer nor its reader,
 	// has no expressive marks and evaluates nothing reports rather than
@@ -381,6 +388,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	for i := 0; i < n; i++ {
 		sum += vals[i]
 	}
+
 	punct := punctuationEmphasis(st, sum > 0)
 	if sum > 0 {
 		sum += punct
@@ -463,8 +471,8 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 			last := toks[e-1]
 			c.Token = text[c.Start : last.start+len(last.text)]
 		}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting", "in-a-name"} {
-			if flags[i]&(1<<bit) != 0 {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting", "in-a-name", "", "", "bare-negation"} {
+			if name != "" && flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}
 		}

@@ -436,6 +436,9 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 		}
 		if d <= 3 {
 			b, ok := t.info.boost, bits&wBooster != 0
+			if flags[j]&fDegree != 0 {
+				b, ok = boostIncr, true
+			}
 			if ok && bits&wProfane != 0 {
 				// A taboo intensifier is emphasis, not degree
 				// ("fucking great" reads like "GREAT"): it adds the
@@ -474,6 +477,7 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 			continue
 		}
 		if isNeg {
+			flags[j] |= fNegSeen
 			if bits&wNounNegator != 0 && d > 2 {
 				continue
 			}
@@ -913,4 +917,71 @@ func counterfactualWish(toks []token, i int) bool {
 		}
 	}
 	return false
+}
+
+// degreeAdverbs turns an evaluative adverb directly before a rated word of
+// the opposite polarity into a degree modifier: "ridiculously amazing",
+// "wickedly funny", "crazy good", "awesomely bad".
+// Adverbs of this kind lose their evaluative meaning before an adjective
+// and only grade it (delexicalisation; Bolinger 1972, Partington 1993), so
+// the pair is one strong judgement of the head's polarity, not two that
+// cancel. The rule needs opposite polarities: with the same polarity
+// ("horribly wrong") both readings agree in sign and the adverb keeps its
+// rating. Sentence adverbs that comment on the whole clause ("sadly",
+// "luckily", "hopefully") are not degree words and keep theirs.
+func degreeAdverbs(toks []token, base []float64, flags []uint16) {
+	for i := 0; i+1 < len(toks); i++ {
+		t := &toks[i]
+		if base[i] == 0 || t.kind != tWord || t.brk != brkNone || flags[i]&fPhrase != 0 ||
+			toks[i+1].kind != tWord || base[i+1] == 0 || base[i]*base[i+1] > 0 {
+			continue
+		}
+		w := t.lower
+		_, disjunct := disjuncts[w]
+		_, adjectival := adjectivalDegree[w]
+		if !(len(w) >= 5 && strings.HasSuffix(w, "ly") && !disjunct) && !adjectival {
+			continue
+		}
+		base[i] = 0
+		flags[i] |= fDegree
+	}
+}
+
+// disjuncts are attitude adverbs that comment on their clause rather than
+// grade the next word: "sadly good things end", "luckily nothing broke".
+var disjuncts = setOf("sadly", "unfortunately", "fortunately", "luckily", "unluckily",
+	"happily", "unhappily", "hopefully", "thankfully", "regrettably", "mercifully",
+	"sincerely", "ironically", "oddly", "strangely", "funnily", "weirdly", "honestly",
+	"frankly", "obviously", "clearly", "apparently", "tragically", "gladly", "kindly")
+
+// adjectivalDegree are adjectives used as degree adverbs in informal
+// English: "crazy good", "wicked cool", "scary fast".
+var adjectivalDegree = setOf("crazy", "scary", "wicked", "stupid", "mad", "insane")
+
+// bareNegations gives a negator that negates no rated word a dampener's
+// weight of negative evidence: "I can't find my keys", "the build didn't
+// run", "still no reply". Negation is itself marked: people use it far
+// more in negative than in positive evaluations, and a negated plain
+// statement reads as a disappointed expectation (Potts 2010, "On the
+// negativity of negation"). It runs after aggregation, so the negator
+// does not dilute the rated words of its sentence, and only in messages
+// that have a rated word: alone, a negation is too weak a signal to
+// score ("we don't need this import" is neutral), and such messages keep
+// NoSignal. Negators that were already spent on a rated word, or that
+// were cancelled ("not only", "no doubt", "no it's fine"), add nothing.
+func bareNegations(toks []token, base, vals []float64, flags []uint16) {
+	for j := range toks {
+		t := &toks[j]
+		if t.kind != tWord || t.info.bits&wNegator == 0 || flags[j]&(fNegSeen|fPhrase) != 0 || base[j] != 0 {
+			continue
+		}
+		if j+1 < len(toks) && t.brk == brkNone {
+			nb := toks[j+1].info.bits
+			if nb&wNegBreaker != 0 || t.info.bits&wLoneNo != 0 && nb&wClauseOpener != 0 {
+				continue
+			}
+		}
+		vals[j] = -boostIncr
+		flags[j] |= fBareNeg
+	}
 }

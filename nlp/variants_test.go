@@ -389,3 +389,71 @@ func TestRaterShrinkage(t *testing.T) {
 		}
 	})
 }
+
+// TestDegreeAdverbs: an evaluative adverb before a word of the opposite
+// polarity grades it ("ridiculously amazing" is very positive, not mixed);
+// with the same polarity, and for sentence adverbs, both keep their rating.
+func TestDegreeAdverbs(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	tests := []struct {
+		graded, plain string
+	}{
+		{"a ridiculously amazing song", "a amazing song"},
+		{"a crazy good song", "a good song"},
+		{"wickedly funny", "funny"},
+		{"an awesomely bad film", "a bad film"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.graded, func(t *testing.T) {
+			g, p := c(tc.graded), c(tc.plain)
+			if math.Abs(g) <= math.Abs(p) || g*p <= 0 {
+				t.Errorf("%q %.3f, want the sign of %q (%.3f) and stronger", tc.graded, g, tc.plain, p)
+			}
+			_, ex := a.Explain(tc.graded)
+			if len(ex) == 0 || !strings.Contains(strings.Join(ex[0].Why, ","), "boosted") {
+				t.Errorf("%q: want the head boosted, got %+v", tc.graded, ex)
+			}
+		})
+	}
+	// Same polarity: the adverb keeps its own rating.
+	if g, p := c("horribly wrong"), c("wrong"); !(g < p) {
+		t.Errorf("horribly wrong %.3f, want below wrong %.3f", g, p)
+	}
+	// A sentence adverb comments on the clause, it does not grade.
+	if _, ex := a.Explain("sadly good things end"); len(ex) < 2 || ex[0].Token != "sadly" {
+		t.Errorf("sadly good things end: want sadly rated, got %+v", ex)
+	}
+}
+
+// TestBareNegation: a negator that negates no rated word is weak negative
+// evidence; spent or cancelled negators add nothing; a negation alone does
+// not make a message scorable.
+func TestBareNegation(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	if g, p := c("great talk, but the demo didn't run"), c("great talk, but the demo did run"); !(g < p) {
+		t.Errorf("bare negation %.3f, want below the affirmative %.3f", g, p)
+	}
+	sc, ex := a.Explain("great talk, but the demo didn't run")
+	found := false
+	for _, e := range ex {
+		if e.Token == "didn't" && e.Amount < 0 && strings.Contains(strings.Join(e.Why, ","), "bare-negation") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("want didn't as a bare-negation contribution, got %+v (%v)", ex, sc)
+	}
+	// Spent on a rated word: only the negation rule applies.
+	if _, ex := a.Explain("the talk was not good"); len(ex) != 1 || !strings.Contains(strings.Join(ex[0].Why, ","), "negated") {
+		t.Errorf("not good: want one negated contribution, got %+v", ex)
+	}
+	// Cancelled: "not only" is not a negation.
+	if g, p := c("not only the talk was great"), c("the talk was great"); g < p-0.05 {
+		t.Errorf("not only ... great %.3f, want about %.3f", g, p)
+	}
+	if sc := a.Score("we don't need this import"); sc.Status != NoSignal {
+		t.Errorf("a lone negation: %v, want NoSignal", sc.Status)
+	}
+}
