@@ -477,10 +477,10 @@ func (a *Analyzer) applyContext(toks []token, base []float64, flags []uint16, i 
 			continue
 		}
 		if isNeg {
-			flags[j] |= fNegSeen
 			if bits&wNounNegator != 0 && d > 2 {
 				continue
 			}
+			flags[j] |= fNegSeen // spent or cancelled: not bare
 			if bits&wLoneNo != 0 && j+1 < i && toks[j+1].info.bits&wClauseOpener != 0 {
 				// "no it's fine", "no that's cool": an answer
 				// particle before a clause, not a determiner.
