@@ -73,6 +73,12 @@ const (
 	// nearer neutral. Sharing a link in that voice (a headline, an
 	// announcement) is the clearest case. Subjectivity cues of this kind
 	// are standard (Wiebe et al. 2004; Pang & Lee 2008, ch. 3).
+	//
+	// A link is the one reporting cue that also counts in a personal
+	// message: "loved this talk <url>", "check out our new release
+	// <url>!" evaluate the linked content as much as they express the
+	// writer's state, so such a message gets reportDamp too (the
+	// impersonal voice and a link together get linkReportDamp).
 	reportDamp     = 0.9
 	linkReportDamp = 0.6
 
@@ -563,6 +569,8 @@ func evaluates(toks []token, base []float64) bool {
 // (see reportDamp), or 1.
 func reportingDamp(personal bool, st textStats) float64 {
 	switch {
+	case (personal || st.excl > 0) && st.link:
+		return reportDamp
 	case personal || st.excl > 0:
 		return 1
 	case st.link:
