@@ -161,7 +161,7 @@ type Contribution struct {
 	// Why lists the modifiers applied: "negated", "boosted", "dampened",
 	// "caps", "elongated", "contrast-", "contrast+", "phrase",
 	// "question-or-conditional", "technical-sense", "reporting",
-	// "in-a-name", "bare-negation"; the message-level entries say
+	// "in-a-name", "bare-negation", "expletive"; the message-level entries say
 	// "punctuation" or "evidence-floor".
 	Why []string `json:"why,omitempty"`
 }
@@ -193,6 +193,7 @@ const (
 	fDegree
 	fNegSeen
 	fBareNeg
+	fExpletive
 )
 
 func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
@@ -373,6 +374,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	// explanations additive.
 	aggregate(toks, vals)
 	bareNegations(toks, base, vals, flags)
+	angryExpletives(toks, base, vals, flags)
 
 	// Voice: a message that speaks of neither its writer nor its reader,
 	// has no expressive marks and evaluates nothing reports rather than
@@ -477,7 +479,7 @@ func explain(text string, toks []token, base, vals []float64, flags []uint16, pu
 			last := toks[e-1]
 			c.Token = text[c.Start : last.start+len(last.text)]
 		}
-		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting", "in-a-name", "", "", "bare-negation"} {
+		for bit, name := range []string{"negated", "boosted", "dampened", "caps", "elongated", "contrast-", "contrast+", "phrase", "question-or-conditional", "technical-sense", "reporting", "in-a-name", "", "", "bare-negation", "expletive"} {
 			if name != "" && flags[i]&(1<<bit) != 0 {
 				c.Why = append(c.Why, name)
 			}

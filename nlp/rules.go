@@ -691,6 +691,36 @@ var profaneBoosters = setOf("damn", "damned", "bloody", "fucking", "fuckin", "ef
 
 const profaneSolo = -1.5
 
+// angryExpletives gives a taboo intensifier that modifies a negative word
+// its own annoyance (profaneSolo) on top of the emphasis it lends the
+// word: "I fucking hate Windows" vents as well as grades. Swearing mostly
+// expresses anger and frustration (Jay 2009, "The utility and ubiquity
+// of taboo words"), and an expletive's meaning is the speaker's emotional
+// state, a dimension apart from what the sentence describes (Potts 2007,
+// "The expressive dimension"), so the amount is added after aggregation
+// and does not dilute the rated words of its sentence. Before a positive
+// word ("fucking awesome") swearing is emphasis only: the word's own
+// polarity decides.
+func angryExpletives(toks []token, base, vals []float64, flags []uint16) {
+	for i := range toks {
+		if toks[i].info.bits&wProfane == 0 || base[i] != 0 || flags[i]&fPhrase != 0 {
+			continue
+		}
+		for k := i + 1; k < len(toks) && k <= i+3; k++ {
+			if base[k] != 0 {
+				if base[k] < 0 {
+					vals[i] = profaneSolo
+					flags[i] |= fExpletive
+				}
+				break
+			}
+			if toks[k].brk != brkNone {
+				break
+			}
+		}
+	}
+}
+
 // loneNo: "No." or "Nope!" as a whole sentence is a refusal (VADER's
 // rating of "no"); inside a sentence "no" is a determiner or a negator.
 var loneNo = setOf("no", "nope", "nah")

@@ -457,3 +457,28 @@ func TestBareNegation(t *testing.T) {
 		t.Errorf("a lone negation: %v, want NoSignal", sc.Status)
 	}
 }
+
+// TestAngryExpletives: an expletive before a negative word vents as well
+// as grades; before a positive word it is emphasis only.
+func TestAngryExpletives(t *testing.T) {
+	a := New()
+	has := func(text, why string) bool {
+		_, ex := a.Explain(text)
+		for _, e := range ex {
+			if strings.Contains(strings.Join(e.Why, ","), why) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("I fucking hate standups", "expletive") {
+		t.Error("fucking hate: want an expletive contribution")
+	}
+	if has("that demo was fucking awesome", "expletive") {
+		t.Error("fucking awesome: an expletive of a positive word is emphasis only")
+	}
+	c := func(s string) float64 { return a.Score(s).Compound }
+	if f, v := c("I fucking hate standups"), c("I very much hate standups"); !(f < v) {
+		t.Errorf("fucking hate %.3f, want below very much hate %.3f", f, v)
+	}
+}
