@@ -76,6 +76,9 @@ const (
 	wInterjection                        // lol, yay, ugh: expressive, outside negation
 	wClauseOpener                        // i, it's, that's: after "no", a new clause
 	wCopula                              // is, looks, seems: predicates an evaluation
+	wTagAux                              // isn't, don't, can: an auxiliary of a question tag
+	wTagPronoun                          // it, you, they: the pronoun of a question tag
+	wTagWord                             // right, eh, huh: a one-word question tag
 )
 
 // wordInfo is what the rules know about one word.
@@ -297,7 +300,7 @@ func (lx *lexicon) buildInfo() {
 		{personalObjects, wPersonalObject}, {raisingVerbs, wRaising},
 		{acronyms, wAcronym}, {personalWords, wPersonal}, {modals, wModal},
 		{interjections, wInterjection}, {clauseOpeners, wClauseOpener},
-		{copulas, wCopula},
+		{copulas, wCopula}, {tagAux, wTagAux}, {tagPronouns, wTagPronoun}, {tagWords, wTagWord},
 	} {
 		for w := range c.set {
 			wi := lx.info[w]

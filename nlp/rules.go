@@ -636,9 +636,16 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		if toks[k].brk != brkSentence {
 			continue
 		}
-		// "?!" and "why ...?" questions are complaints, not enquiries.
+		// "?!" and "why ...?" questions are complaints, not enquiries; a
+		// tag question asks to agree with the statement it ends.
 		if toks[k].question && !toks[k].exclaim && toks[start].lower != "why" {
-			scale(vals, flags, start, k+1, questionDamp, fMood)
+			if j := tagQuestion(toks, start, k); j > 0 {
+				for ; j <= k; j++ {
+					flags[j] |= fNegSeen // "isn't it?" negates nothing
+				}
+			} else {
+				scale(vals, flags, start, k+1, questionDamp, fMood)
+			}
 		}
 		start = k + 1
 	}
@@ -665,6 +672,40 @@ func applyMood(toks []token, vals []float64, flags []uint16) {
 		k = e - 1
 	}
 }
+
+// tagQuestion returns the index where a question tag starts in the
+// sentence toks[start..end], or 0. A tag ("it's great, isn't it?", "looks
+// good, right?", "we all have those days, don't we?") asks the reader to
+// agree with the statement before it; the statement is asserted, so it
+// keeps its sentiment, and the tag's negation negates nothing. A tag is
+// an auxiliary and a pronoun, or one of right/eh/huh/yes/no after a
+// comma ("is that right?" is a real question), with at least two words
+// of statement before it.
+func tagQuestion(toks []token, start, end int) int {
+	j := end
+	if end-1 >= start && toks[end].info.bits&wTagPronoun != 0 && toks[end-1].info.bits&wTagAux != 0 {
+		j = end - 1
+	} else if toks[end].info.bits&wTagWord == 0 || end == 0 || toks[end-1].brk != brkClause {
+		return 0
+	}
+	if j-start < 2 || j == 0 || toks[j-1].brk == brkSentence {
+		return 0
+	}
+	if j == end-1 && toks[j-1].brk != brkClause && toks[j].info.bits&wNegator == 0 {
+		return 0 // "is it good is it?" is rare; "good isn't it?" is a tag
+	}
+	return j
+}
+
+var (
+	tagAux = setOf("is", "isn't", "are", "aren't", "was", "wasn't", "were", "weren't", "do", "don't",
+		"does", "doesn't", "did", "didn't", "can", "can't", "will", "won't", "would", "wouldn't",
+		"could", "couldn't", "have", "haven't", "has", "hasn't", "should", "shouldn't", "ain't",
+		"isnt", "arent", "wasnt", "werent", "dont", "doesnt", "didnt", "cant", "wont", "wouldnt",
+		"couldnt", "havent", "hasnt", "shouldnt", "aint")
+	tagPronouns = setOf("it", "you", "they", "we", "he", "she", "i", "there", "that", "ya", "u")
+	tagWords    = setOf("right", "eh", "huh", "yes", "no", "yeah", "ok", "okay")
+)
 
 // modals open an irrealis clause: "it would be great", "you should be
 // proud", "that might help". What they modify is wished for, advised or

@@ -482,3 +482,25 @@ func TestAngryExpletives(t *testing.T) {
 		t.Errorf("fucking hate %.3f, want below very much hate %.3f", f, v)
 	}
 }
+
+// TestTagQuestion: a question tag asks to agree with an asserted
+// statement, which keeps its sentiment; a real question is damped.
+func TestTagQuestion(t *testing.T) {
+	a := New()
+	c := func(s string) float64 { return a.Score(s).Compound }
+	stmt := c("the new build is pretty amazing.")
+	for _, text := range []string{
+		"the new build is pretty amazing, isn't it?",
+		"the new build is pretty amazing, right?",
+		"the new build is pretty amazing isn't it?",
+	} {
+		if got := c(text); math.Abs(got-stmt) > 1e-9 {
+			t.Errorf("%q: %.3f, want the statement's %.3f", text, got, stmt)
+		}
+	}
+	for _, text := range []string{"is the new build pretty amazing?", "is that right?"} {
+		if got := c(text); got >= stmt {
+			t.Errorf("%q: %.3f, a real question should score below the statement %.3f", text, got, stmt)
+		}
+	}
+}
