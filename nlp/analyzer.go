@@ -349,7 +349,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 			continue
 		}
 		t := &toks[i]
-		if capsDiff && t.caps && t.info.bits&wAcronym == 0 {
+		if capsDiff && t.caps && t.info.bits&wAcronym == 0 || staccato(toks, i) {
 			v += sign(v) * capsIncr
 			flags[i] |= fCaps
 		}

@@ -110,6 +110,7 @@ func TestModifiers(t *testing.T) {
 		{"counterfactual wish is irrealis", "I wish it was great", "it is great"},
 		{"repeated ? presses a complaint", "why is it broken again?", "why is it broken again???"},
 		{"reporting voice sharing a link", "postmortem of the terrible outage https://example.com/pm", "postmortem of our terrible outage https://example.com/pm"},
+		{"staccato full stops stress each word", "I hate burpees.", "I. Hate. Burpees."},
 		{"a link tempers a personal message too", "I loved this talk https://example.com/t", "I loved this talk"},
 		{"reporting voice ends at '!'", "postmortem of the terrible outage https://example.com/pm", "postmortem of the terrible outage! https://example.com/pm"},
 	}

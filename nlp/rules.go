@@ -1056,3 +1056,27 @@ func bareNegations(toks []token, base, vals []float64, flags []uint16) {
 		flags[j] |= fBareNeg
 	}
 }
+
+// staccato reports whether toks[i] is in a run of three or more one-word
+// sentences ended by full stops: "Best. Show. Ever.", "I. Hate.
+// Burpees." The stops stress every word, as capitals do, so a rated word
+// there gains the capitals' emphasis. Runs ended by '!' or '?' are
+// already emphasised or questioned.
+func staccato(toks []token, i int) bool {
+	one := func(k int) bool {
+		t := &toks[k]
+		return t.kind == tWord && t.brk == brkSentence && !t.exclaim && !t.question &&
+			(k == 0 || toks[k-1].brk == brkSentence)
+	}
+	if !one(i) {
+		return false
+	}
+	run := 1
+	for k := i - 1; k >= 0 && one(k); k-- {
+		run++
+	}
+	for k := i + 1; k < len(toks) && one(k); k++ {
+		run++
+	}
+	return run >= 3
+}
