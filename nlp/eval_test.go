@@ -197,23 +197,19 @@ func TestEvaluation(t *testing.T) {
 	ref := evaluate(t, func(s string) (float64, bool) {
 		return gv.PolarityScores(s).Compound, true
 	})
-	t.Logf("tweets  Pearson r:  commpulse %.4f  govader %.4f  (commpulse left %d of 4200 unscored)", cp.tweetsR, ref.tweetsR, cp.unscoredTweets)
-	t.Logf("github  macro-F1:   commpulse %.4f  govader %.4f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
+	t.Logf("tweets  Pearson r:  commpulse %.5f  govader %.5f  (commpulse left %d of 4200 unscored)", cp.tweetsR, ref.tweetsR, cp.unscoredTweets)
+	t.Logf("github  macro-F1:   commpulse %.5f  govader %.5f  (commpulse left %d of 7122 unscored)", cp.githubF1, ref.githubF1, cp.unscoredGithub)
 
-	// The targets are r >= 0.90 and macro-F1 >= 0.70. The F1
-	// target is met and held here; r is not (see doc.go: a lexicon scorer
-	// plateaus near 0.90 on these tweets), so this test holds the level
-	// reached, above VADER's, as a regression guard, and reports the gap.
-	const tweetsTarget = 0.90
-	if cp.tweetsR < tweetsTarget {
-		t.Logf("tweets r %.3f is below the issue's target %.2f (not met)", cp.tweetsR, tweetsTarget)
-	}
+	// The targets are r >= 0.90 and macro-F1 >= 0.70; both are
+	// held here, with the F1 reached (0.762) as a regression guard. The r
+	// target is met by a hair (0.90005, see doc.go): a change that costs
+	// any correlation fails this test and has to justify itself.
 	tests := []struct {
 		name      string
 		got, want float64
 	}{
-		{"tweets r regression guard", cp.tweetsR, 0.897},
-		{"github macro-F1 regression guard", cp.githubF1, 0.759},
+		{"tweets r >= target", cp.tweetsR, 0.90},
+		{"github macro-F1 regression guard", cp.githubF1, 0.761},
 		{"github macro-F1 >= target", cp.githubF1, 0.70},
 		{"tweets r >= govader", cp.tweetsR, ref.tweetsR},
 		{"github macro-F1 >= govader", cp.githubF1, ref.githubF1},
