@@ -210,9 +210,9 @@
 // compound plus twelve message features (sums, maxima and counts of
 // positive and negative evidence, '!', '?', links, length, capitals)
 // reached 0.899 at r 0.895. (Version 1.4 reaches 0.90005 with rules of
-// the same kind as before, not a recalibration.) The remaining error is in which texts carry
-// feeling, not in the output scale or in features of that kind. The
-// largest residuals are sarcasm ("Yay. A wasp sting."), world knowledge
+// the same kind as before, not a recalibration.) The remaining error is
+// in which texts carry feeling, not in the output scale or in features
+// of that kind. The largest residuals are sarcasm ("Yay. A wasp sting."), world knowledge
 // (news of a death with no sentiment word), sentiment words used as
 // names or topics ("Angry Birds", giveaways "win a free ..."), words
 // VADER rates milder than people read them ("excited" 1.4, "hilarious"
