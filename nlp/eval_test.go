@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,5 +221,97 @@ func TestEvaluation(t *testing.T) {
 				t.Errorf("got %.3f, want >= %.3f", tc.got, tc.want)
 			}
 		})
+	}
+}
+
+// auc is the ROC area of scores x against binary labels y (ties count
+// half): the probability that a random positive scores above a random
+// negative.
+func auc(x, y []float64) float64 {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return x[idx[i]] < x[idx[j]] })
+	ranks := make([]float64, len(x))
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && x[idx[j]] == x[idx[i]] {
+			j++
+		}
+		for k := i; k < j; k++ {
+			ranks[idx[k]] = float64(i+j+1) / 2
+		}
+		i = j
+	}
+	var np, nn, rs float64
+	for i := range y {
+		if y[i] == 1 {
+			np++
+			rs += ranks[i]
+		} else {
+			nn++
+		}
+	}
+	return (rs - np*(np+1)/2) / (np * nn)
+}
+
+// TestHoldout reports on data no rule of this package was read from: the
+// 1,000 Amazon review sentences of the UCI Sentiment Labelled Sentences
+// set (binary labels), fetched by scripts/fetch-holdout.sh. It runs when
+// COMMPULSE_HOLDOUT_AMAZON names the file (CI sets it) and holds ROC AUC
+// at the level of version 1.4 and at least govader's.
+//
+//	COMMPULSE_HOLDOUT_AMAZON=$(bash scripts/fetch-holdout.sh) go test ./nlp -run TestHoldout -v
+func TestHoldout(t *testing.T) {
+	path := os.Getenv("COMMPULSE_HOLDOUT_AMAZON")
+	if path == "" {
+		t.Skip("COMMPULSE_HOLDOUT_AMAZON not set (see scripts/fetch-holdout.sh)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var texts []string
+	var y []float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		text, label, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(label) {
+		case "1":
+			y = append(y, 1)
+		case "0":
+			y = append(y, 0)
+		default:
+			t.Fatalf("holdout: bad label %q", label)
+		}
+		texts = append(texts, text)
+	}
+	if err := sc.Err(); err != nil || len(texts) != 1000 {
+		t.Fatalf("holdout: read %d sentences (%v), want 1000", len(texts), err)
+	}
+	a := New()
+	gv := govader.NewSentimentIntensityAnalyzer()
+	cp, ref := make([]float64, len(texts)), make([]float64, len(texts))
+	unscored := 0
+	for i, s := range texts {
+		r := a.Score(s)
+		if r.Status != Scored {
+			unscored++
+		}
+		cp[i], ref[i] = r.Compound, gv.PolarityScores(s).Compound
+	}
+	cpAUC, refAUC := auc(cp, y), auc(ref, y)
+	t.Logf("amazon  ROC AUC %.4f  Pearson r %.4f  (govader %.4f, %.4f; commpulse left %d of %d unscored)",
+		cpAUC, pearson(cp, y), refAUC, pearson(ref, y), unscored, len(texts))
+	if cpAUC < 0.932 {
+		t.Errorf("ROC AUC %.4f, want >= 0.932 (version 1.4)", cpAUC)
+	}
+	if cpAUC < refAUC {
+		t.Errorf("ROC AUC %.4f below govader's %.4f", cpAUC, refAUC)
 	}
 }
