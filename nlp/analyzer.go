@@ -309,17 +309,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 		if toks[i].info.bits&wProfane == 0 || base[i] != 0 || flags[i]&fPhrase != 0 {
 			continue
 		}
-		modifies := false
-		for k := i + 1; k < n && k <= i+3; k++ {
-			if base[k] != 0 {
-				modifies = true
-				break
-			}
-			if toks[k].brk != brkNone {
-				break
-			}
-		}
-		if !modifies {
+		if modifiedWord(toks, base, i) < 0 {
 			base[i] = profaneSolo
 			if wi := toks[i].info; wi.bits&wRated != 0 && wi.val < 0 {
 				base[i] = wi.val

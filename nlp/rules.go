@@ -747,19 +747,25 @@ func angryExpletives(toks []token, base, vals []float64, flags []uint16) {
 		if toks[i].info.bits&wProfane == 0 || base[i] != 0 || flags[i]&fPhrase != 0 {
 			continue
 		}
-		for k := i + 1; k < len(toks) && k <= i+3; k++ {
-			if base[k] != 0 {
-				if base[k] < 0 {
-					vals[i] = profaneSolo
-					flags[i] |= fExpletive
-				}
-				break
-			}
-			if toks[k].brk != brkNone {
-				break
-			}
+		if k := modifiedWord(toks, base, i); k >= 0 && base[k] < 0 {
+			vals[i] = profaneSolo
+			flags[i] |= fExpletive
 		}
 	}
+}
+
+// modifiedWord returns the rated word an intensifier at i modifies: the
+// first within three tokens of its clause, or -1.
+func modifiedWord(toks []token, base []float64, i int) int {
+	for k := i + 1; k < len(toks) && k <= i+3; k++ {
+		if base[k] != 0 {
+			return k
+		}
+		if toks[k].brk != brkNone {
+			break
+		}
+	}
+	return -1
 }
 
 // loneNo: "No." or "Nope!" as a whole sentence is a refusal (VADER's
