@@ -57,20 +57,29 @@ func TestNABCorpus(t *testing.T) {
 	}
 }
 
-func TestCorpusDev(t *testing.T) {
-	if os.Getenv("NABDEV") == "" {
-		t.Skip("dev only")
-	}
-	c := loadCorpus(t)
+// devConfig is the detector configuration of the development aids: the
+// defaults, NABDET (comma-separated detector names) and NABCFG (JSON
+// merged over the result).
+func devConfig(t testing.TB) anomaly.Config {
+	t.Helper()
 	cfg := anomaly.DefaultConfig()
 	if d := os.Getenv("NABDET"); d != "" {
 		cfg.Detectors = strings.Split(d, ",")
 	}
 	if j := os.Getenv("NABCFG"); j != "" {
 		if err := json.Unmarshal([]byte(j), &cfg); err != nil {
-			t.Fatal(err)
+			t.Fatalf("NABCFG: %v", err)
 		}
 	}
+	return cfg
+}
+
+func TestCorpusDev(t *testing.T) {
+	if os.Getenv("NABDEV") == "" {
+		t.Skip("dev only")
+	}
+	c := loadCorpus(t)
+	cfg := devConfig(t)
 	res, err := Evaluate(c, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -85,12 +94,7 @@ func TestCorpusDiag(t *testing.T) {
 		t.Skip("dev only")
 	}
 	c := loadCorpus(t)
-	cfg := anomaly.DefaultConfig()
-	if j := os.Getenv("NABCFG"); j != "" {
-		if err := json.Unmarshal([]byte(j), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfg := devConfig(t)
 	sc, err := Detect(c, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package nab
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -21,12 +20,7 @@ func TestCorpusDiag2(t *testing.T) {
 		t.Skip("dev only")
 	}
 	c := loadCorpus(t)
-	cfg := anomaly.DefaultConfig()
-	if j := os.Getenv("NABCFG"); j != "" {
-		if err := json.Unmarshal([]byte(j), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfg := devConfig(t)
 	list := os.Getenv("NABFP") != ""
 	sc := make([]Scored, len(c))
 	who := make([][]string, len(c))
