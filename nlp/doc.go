@@ -330,7 +330,8 @@
 // ones (r +0.0002 to +0.0003, F1 -0.0011 and -0.0006); sentences without
 // sentiment counted in the m^-0.5 aggregation (r -0.0036, F1 +0.003); a
 // bare negation scoring a message that has no rated word (r +0.0005, F1
-// -0.016); every negator adding -0.293, spent ones too (r -0.0003, F1
+// -0.016; only "no" before a word, "no electricity": r +0.0004, F1
+// -0.0022); every negator adding -0.293, spent ones too (r -0.0003, F1
 // +0.0006); the
 // angry expletive as an ordinary token inside the aggregation (r -0.0002)
 // or before positive words too (r -0.0005); a link factor of 0.75 or 0.6
