@@ -688,7 +688,7 @@ func tagQuestion(toks []token, start, end int) int {
 	} else if toks[end].info.bits&wTagWord == 0 || end == 0 || toks[end-1].brk != brkClause {
 		return 0
 	}
-	if j-start < 2 || j == 0 || toks[j-1].brk == brkSentence {
+	if j-start < 2 {
 		return 0
 	}
 	if j == end-1 && toks[j-1].brk != brkClause && toks[j].info.bits&wNegator == 0 {
