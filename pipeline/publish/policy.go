@@ -1,0 +1,174 @@
+package publish
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+)
+
+// MinK is the smallest minimum group size the product accepts: no
+// configuration publishes a team figure of fewer than five senders.
+const MinK = 5
+
+// Budget is the privacy loss ε of each released figure, for one person's
+// messages in one day window (the privacy unit). The figures of one
+// release are composed by addition (basic composition of pure ε-DP), so
+// the loss of a person-day is the sum of the figures they can influence;
+// Policy.PerPersonDay adds them up. Zero disables a figure: it is not
+// published at all.
+type Budget struct {
+	// Day team_stats figures.
+	DaySenders    float64 // distinct senders (sensitivity 1)
+	DayMessages   float64 // contribution-bounded message count (sensitivity CapVolume)
+	DayAfterHours float64 // of which after hours (sensitivity CapVolume)
+	DayScored     float64 // scored messages, the sentiment denominator (CapSentiment)
+	DaySentiment  float64 // sum of compound (CapSentiment: |compound| <= 1)
+	DayNegative   float64 // negative messages (CapSentiment)
+	DayPositive   float64 // positive messages (CapSentiment)
+	// HourMessages is the loss of all hour cells of one day together: a
+	// person's weights are bounded per day, so the L1 sensitivity of the
+	// day's vector of hourly counts is CapVolume however many hours they
+	// wrote in.
+	HourMessages float64
+	// Network figures of a team (day window; the rolling window is
+	// released weekly and counted RollingReleases times per person-day).
+	NetSenders float64 // distinct senders of the team in the window
+	NetWeight  float64 // internal and external outgoing weight (L1 sensitivity CapVolume)
+	NetPeople  float64 // counts of people (isolated members), sensitivity 1
+	// GraphNodes is the organisation's active people of a window.
+	GraphNodes float64
+}
+
+// Policy is the publication rule every team-level output passes: at least K
+// distinct senders, contribution bounding and noise. See docs/privacy.md.
+type Policy struct {
+	// K is the minimum number of distinct senders of a team in a window for
+	// any figure of it to be published. At least MinK (5).
+	K int
+	// CapVolume bounds one person's weight in a day's volume figures
+	// (messages, after hours, network weight): a person who sent n > Cap
+	// messages counts as Cap, each message weighing Cap/n. It is the
+	// sensitivity the volume noise is calibrated to.
+	CapVolume float64
+	// CapSentiment bounds one person's weight in a day's sentiment figures
+	// the same way; the weighting keeps each person's own mean.
+	CapSentiment float64
+	// MinPeople is the smallest published count of people (isolated
+	// members): a noisy count below it is published as "fewer than
+	// MinPeople" (NULL), so no count singles out one or two people.
+	MinPeople int
+	// RollingReleases is how many rolling network windows one person-day
+	// falls into (28-day windows released every 7 days: 4).
+	RollingReleases int
+	Epsilon         Budget
+	// Key seeds the noise stream (see noise.go); at least 32 bytes. Nil:
+	// a random key per process.
+	Key []byte
+}
+
+// DefaultPolicy returns the defaults (the one place they live); the
+// figures behind them are in docs/privacy.md.
+func DefaultPolicy() Policy {
+	return Policy{
+		K:               MinK,
+		CapVolume:       60,
+		CapSentiment:    20,
+		MinPeople:       3,
+		RollingReleases: 4,
+		Epsilon: Budget{
+			DaySenders: 0.25, DayMessages: 1, DayAfterHours: 0.25,
+			DayScored: 1, DaySentiment: 1.5, DayNegative: 1.5, DayPositive: 0.25,
+			HourMessages: 0.5,
+			NetSenders:   0.25, NetWeight: 1, NetPeople: 0.5,
+			GraphNodes: 0.25,
+		},
+	}
+}
+
+// Validate reports the first invalid field.
+func (p Policy) Validate() error {
+	switch {
+	case p.K < MinK:
+		return fmt.Errorf("publish: k %d: must be at least %d", p.K, MinK)
+	case !(p.CapVolume >= 1) || !(p.CapSentiment >= 1):
+		return fmt.Errorf("publish: contribution caps %g, %g: must be >= 1", p.CapVolume, p.CapSentiment)
+	case p.MinPeople < 2:
+		return fmt.Errorf("publish: min people %d: must be >= 2", p.MinPeople)
+	case p.RollingReleases < 1:
+		return errors.New("publish: rolling releases must be >= 1")
+	case p.Key != nil && len(p.Key) < 32:
+		return fmt.Errorf("publish: noise key of %d bytes: want at least 32", len(p.Key))
+	}
+	for name, e := range p.Epsilon.fields() {
+		if e < 0 || math.IsNaN(e) || math.IsInf(e, 0) {
+			return fmt.Errorf("publish: epsilon %s %g: must be finite and >= 0", name, e)
+		}
+	}
+	return nil
+}
+
+func (b Budget) fields() map[string]float64 {
+	return map[string]float64{
+		"day-senders": b.DaySenders, "day-messages": b.DayMessages, "day-after-hours": b.DayAfterHours,
+		"day-scored": b.DayScored, "day-sentiment": b.DaySentiment, "day-negative": b.DayNegative,
+		"day-positive": b.DayPositive, "hour-messages": b.HourMessages, "net-senders": b.NetSenders,
+		"net-weight": b.NetWeight, "net-people": b.NetPeople, "graph-nodes": b.GraphNodes,
+	}
+}
+
+// PerPersonDay is the privacy loss ε of one person's messages of one day
+// over everything published about it: the day and hour team figures, the
+// day network, the rolling network windows the day falls into, and the
+// organisation's node count of each of those network windows.
+func (p Policy) PerPersonDay() float64 {
+	b := p.Epsilon
+	day := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive
+	net := b.NetSenders + b.NetWeight + b.NetPeople + b.GraphNodes
+	return day + b.HourMessages + net*float64(1+p.RollingReleases)
+}
+
+// RegisterFlags registers the policy's flags on fs, defaults from p.
+func (p *Policy) RegisterFlags(fs *flag.FlagSet) {
+	fs.IntVar(&p.K, "k", p.K, fmt.Sprintf("minimum distinct senders for any team-level figure (>= %d)", MinK))
+	fs.IntVar(&p.K, "min-group-size", p.K, "same as --k")
+	fs.Float64Var(&p.CapVolume, "privacy-cap-volume", p.CapVolume, "per person-day weight bound of volume figures (messages)")
+	fs.Float64Var(&p.CapSentiment, "privacy-cap-sentiment", p.CapSentiment, "per person-day weight bound of sentiment figures")
+	fs.IntVar(&p.MinPeople, "privacy-min-people", p.MinPeople, "smallest published count of people (isolated members)")
+	fs.Func("privacy-epsilon", "per-figure epsilon overrides, e.g. day-sentiment=2,hour-messages=0.5 (0 disables a figure)", p.setEpsilon)
+	fs.Func("noise-key-file", "file holding the noise key (>= 32 bytes); default: a random key per process", func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read noise key: %w", err)
+		}
+		p.Key = []byte(strings.TrimSpace(string(b)))
+		return nil
+	})
+}
+
+func (p *Policy) setEpsilon(v string) error {
+	ptr := map[string]*float64{
+		"day-senders": &p.Epsilon.DaySenders, "day-messages": &p.Epsilon.DayMessages,
+		"day-after-hours": &p.Epsilon.DayAfterHours, "day-scored": &p.Epsilon.DayScored,
+		"day-sentiment": &p.Epsilon.DaySentiment, "day-negative": &p.Epsilon.DayNegative,
+		"day-positive": &p.Epsilon.DayPositive, "hour-messages": &p.Epsilon.HourMessages,
+		"net-senders": &p.Epsilon.NetSenders, "net-weight": &p.Epsilon.NetWeight,
+		"net-people": &p.Epsilon.NetPeople, "graph-nodes": &p.Epsilon.GraphNodes,
+	}
+	for _, kv := range strings.Split(v, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return fmt.Errorf("epsilon %q: want name=value", kv)
+		}
+		f, ok := ptr[name]
+		if !ok {
+			return fmt.Errorf("epsilon %q: unknown figure", name)
+		}
+		if _, err := fmt.Sscanf(val, "%g", f); err != nil {
+			return fmt.Errorf("epsilon %s=%q: %w", name, val, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package publish
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+)
+
+// TestDiscreteLaplaceDistribution checks the exact sampler against the
+// distribution it claims: P(X = x) = (1-q)/(1+q) q^|x| with q = exp(-1/b).
+// With 40,000 draws the standard error of each probability is below
+// 0.0025; the bounds are 5 of them, so a correct sampler fails about once
+// in a million runs and a wrong scale (or a sign bias) fails always.
+func TestDiscreteLaplaceDistribution(t *testing.T) {
+	for _, b := range []float64{0.5, 1, 3.7, 20} {
+		t.Run(fmt.Sprintf("scale %g", b), func(t *testing.T) {
+			const n = 40000
+			tt, s := scaleRatio(b)
+			counts := map[int64]int{}
+			var sum, sq float64
+			for range n {
+				x := discreteLaplace(rand.Reader, tt, s)
+				counts[x]++
+				sum += float64(x)
+				sq += float64(x) * float64(x)
+			}
+			q := math.Exp(-1 / b)
+			for _, x := range []int64{0, 1, -1, 2, -3} {
+				want := (1 - q) / (1 + q) * math.Pow(q, math.Abs(float64(x)))
+				got := float64(counts[x]) / n
+				se := math.Sqrt(want * (1 - want) / n)
+				if math.Abs(got-want) > 5*se+1e-4 {
+					t.Errorf("P(X=%d) = %.4f, want %.4f (se %.4f)", x, got, want, se)
+				}
+			}
+			mean, variance := sum/n, sq/n-(sum/n)*(sum/n)
+			wantVar := laplaceVariance(b)
+			if math.Abs(mean) > 6*math.Sqrt(wantVar/n) {
+				t.Errorf("mean %.4f, want 0 (var %.3f)", mean, wantVar)
+			}
+			if math.Abs(variance/wantVar-1) > 0.1 {
+				t.Errorf("variance %.3f, want %.3f", variance, wantVar)
+			}
+		})
+	}
+}
+
+func TestStreamIsKeyedAndDeterministic(t *testing.T) {
+	key := make([]byte, 32)
+	a, b := newStream(key, []byte("ctx")), newStream(key, []byte("ctx"))
+	other := newStream(key, []byte("ctx2"))
+	bufA, bufB, bufO := make([]byte, 100), make([]byte, 100), make([]byte, 100)
+	a.Read(bufA[:37])
+	a.Read(bufA[37:]) // reads across block boundaries are one stream
+	b.Read(bufB)
+	other.Read(bufO)
+	if string(bufA) != string(bufB) {
+		t.Error("same key and context gave different streams")
+	}
+	if string(bufA) == string(bufO) {
+		t.Error("different contexts gave the same stream")
+	}
+}
+
+func testPublisher(t *testing.T, key byte) *Publisher {
+	t.Helper()
+	p := DefaultPolicy()
+	p.Key = make([]byte, 32)
+	p.Key[0] = key
+	pub, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Policy)
+		ok   bool
+	}{
+		{"defaults", func(*Policy) {}, true},
+		{"k 2 is refused", func(p *Policy) { p.K = 2 }, false},
+		{"k 4 is refused", func(p *Policy) { p.K = 4 }, false},
+		{"k 10 is allowed", func(p *Policy) { p.K = 10 }, true},
+		{"cap 0", func(p *Policy) { p.CapVolume = 0 }, false},
+		{"negative epsilon", func(p *Policy) { p.Epsilon.DaySentiment = -1 }, false},
+		{"NaN epsilon", func(p *Policy) { p.Epsilon.DayMessages = math.NaN() }, false},
+		{"short key", func(p *Policy) { p.Key = []byte("short") }, false},
+		{"min people 1", func(p *Policy) { p.MinPeople = 1 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			tc.edit(&p)
+			if err := p.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestDayRelease(t *testing.T) {
+	pub := testPublisher(t, 1)
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	c := DayCell{Window: day, Team: "t", Senders: 10, Messages: 300, AfterHours: 30, Scored: 150, SumCompound: 30, Negative: 40, Positive: 60}
+	t.Run("below k publishes nothing", func(t *testing.T) {
+		small := c
+		small.Senders = 4
+		if _, ok := pub.Day(small); ok {
+			t.Error("a team-day of 4 senders was published")
+		}
+	})
+	t.Run("re-release of the same data is identical", func(t *testing.T) {
+		a, _ := pub.Day(c)
+		b, _ := pub.Day(c)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("re-release differs: %v vs %v", a, b)
+		}
+	})
+	t.Run("other key, other noise", func(t *testing.T) {
+		a, _ := pub.Day(c)
+		b, _ := testPublisher(t, 2).Day(c)
+		if a.Messages == b.Messages && a.MeanCompound == b.MeanCompound {
+			t.Errorf("two keys gave the same release %v", a)
+		}
+	})
+	t.Run("figures are close to the truth and in range", func(t *testing.T) {
+		var errMean, errNeg float64
+		const n = 500
+		for i := range n {
+			p := DefaultPolicy()
+			p.Key = make([]byte, 32)
+			p.Key[0], p.Key[1] = byte(i), byte(i>>8)
+			pb, _ := New(p)
+			r, ok := pb.Day(c)
+			if !ok {
+				t.Fatal("not published")
+			}
+			if r.MeanCompound < -1 || r.MeanCompound > 1 || r.NegativeShare < 0 || r.NegativeShare > 1 || r.Senders < 5 {
+				t.Fatalf("out of range: %+v", r)
+			}
+			errMean += math.Abs(r.MeanCompound - 0.2)
+			errNeg += math.Abs(r.NegativeShare - 40.0/150)
+		}
+		// The noise scale of a 20-weight sum at ε 1.5 is 13.3, on 150
+		// scored: a mean absolute error of about 0.1. An unbounded or
+		// unnoised release would show far less or far more.
+		if m := errMean / n; m < 0.02 || m > 0.2 {
+			t.Errorf("mean absolute error of mean compound %.3f, want 0.02..0.2", m)
+		}
+		if m := errNeg / n; m < 0.02 || m > 0.2 {
+			t.Errorf("mean absolute error of negative share %.3f, want 0.02..0.2", m)
+		}
+	})
+}
+
+func TestPeopleNeverSinglesOut(t *testing.T) {
+	pub := testPublisher(t, 3)
+	for i := range 2000 {
+		ctx := PeopleCtx("isolated", time.Unix(int64(i)*86400, 0), 1, "t")
+		for _, n := range []int{0, 1, 2} {
+			if v := pub.People(ctx, n); v != nil && *v < 3 {
+				t.Fatalf("count %d published as %d (< MinPeople)", n, *v)
+			}
+		}
+	}
+}
+
+func TestPerPersonDay(t *testing.T) {
+	p := DefaultPolicy()
+	got := p.PerPersonDay()
+	b := p.Epsilon
+	want := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive +
+		b.HourMessages + 5*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("PerPersonDay = %g, want %g", got, want)
+	}
+}

@@ -1,0 +1,250 @@
+package publish
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Grid is the resolution a real-valued figure (a weighted count, a sum of
+// compound scores) is snapped to before integer noise is added.
+const Grid = 0.01
+
+// Publisher applies a Policy. It is safe for concurrent use (it holds no
+// mutable state once built).
+type Publisher struct {
+	p   Policy
+	key []byte
+}
+
+// New returns a Publisher for p, or the first invalid field of p.
+func New(p Policy) (*Publisher, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	key := p.Key
+	if key == nil {
+		key = randomKey()
+	}
+	return &Publisher{p: p, key: key}, nil
+}
+
+// Policy returns the policy in force.
+func (pub *Publisher) Policy() Policy { return pub.p }
+
+// noisy releases value (sensitivity sens, loss eps) under the figure
+// context ctx. ok is false when eps is 0: the figure is not published.
+func (pub *Publisher) noisy(ctx string, value, sens, eps float64) (float64, bool) {
+	if eps <= 0 {
+		return math.NaN(), false
+	}
+	snapped := math.Round(value / Grid)
+	var vb [8]byte
+	binary.BigEndian.PutUint64(vb[:], math.Float64bits(snapped))
+	r := newStream(pub.key, append([]byte(ctx+"\x00"), vb[:]...))
+	t, s := scaleRatio(sens / Grid / eps)
+	return (snapped + float64(discreteLaplace(r, t, s))) * Grid, true
+}
+
+// NoiseSD is the standard deviation of the noise of a figure of
+// sensitivity sens released at loss eps (0 when not published): what a
+// detector adds to the sampling variance of a published figure.
+func NoiseSD(sens, eps float64) float64 {
+	if eps <= 0 {
+		return 0
+	}
+	return math.Sqrt(laplaceVariance(sens/Grid/eps)) * Grid
+}
+
+func cellCtx(figure string, window time.Time, days int, team string) string {
+	return fmt.Sprintf("%s|%d|%d|%s", figure, window.Unix(), days, team)
+}
+
+// DayCell is the exact, contribution-bounded input of one team-day: what
+// the SQL computes and nothing else sees. Weighted counts are sums over
+// senders of min(1, Cap/n) times the sender's count.
+type DayCell struct {
+	Window      time.Time
+	Team        string
+	Senders     int     // distinct senders (exact)
+	Messages    float64 // bounded by CapVolume per sender
+	AfterHours  float64 // bounded by CapVolume per sender
+	Scored      float64 // bounded by CapSentiment per sender
+	SumCompound float64 // bounded by CapSentiment per sender
+	Negative    float64 // bounded by CapSentiment per sender
+	Positive    float64 // bounded by CapSentiment per sender
+}
+
+// DayRelease is what is published of a team-day. Shares and the mean are
+// ratios of noisy parts (post-processing); NaN when not published or when
+// the noisy denominator is not positive.
+type DayRelease struct {
+	Window          time.Time
+	Team            string
+	Senders         float64 // noisy distinct senders, rounded
+	Messages        float64
+	Scored          float64
+	MeanCompound    float64
+	NegativeShare   float64
+	PositiveShare   float64
+	AfterHoursShare float64
+}
+
+// Day releases a team-day, or ok=false when it had fewer than K senders
+// (nothing at all is published about it then).
+func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
+	if c.Senders < pub.p.K {
+		return DayRelease{}, false
+	}
+	e, cv, cs := pub.p.Epsilon, pub.p.CapVolume, pub.p.CapSentiment
+	at := func(fig string) string { return cellCtx(fig, c.Window, 1, c.Team) }
+	r := DayRelease{Window: c.Window, Team: c.Team}
+	senders, _ := pub.noisy(at("senders"), float64(c.Senders), 1, e.DaySenders)
+	r.Senders = math.Max(float64(pub.p.K), math.Round(senders)) // published only at >= K: the floor tells nothing new
+	r.Messages, _ = pub.noisy(at("messages"), c.Messages, cv, e.DayMessages)
+	r.Messages = math.Max(0, r.Messages)
+	after, _ := pub.noisy(at("after_hours"), c.AfterHours, cv, e.DayAfterHours)
+	r.AfterHoursShare = share(after, r.Messages)
+	r.Scored, _ = pub.noisy(at("scored"), c.Scored, cs, e.DayScored)
+	r.Scored = math.Max(0, r.Scored)
+	sum, _ := pub.noisy(at("sum_compound"), c.SumCompound, cs, e.DaySentiment)
+	neg, _ := pub.noisy(at("negative"), c.Negative, cs, e.DayNegative)
+	pos, _ := pub.noisy(at("positive"), c.Positive, cs, e.DayPositive)
+	r.MeanCompound = math.NaN()
+	if r.Scored >= 1 && !math.IsNaN(sum) {
+		r.MeanCompound = math.Max(-1, math.Min(1, sum/r.Scored))
+	}
+	r.NegativeShare, r.PositiveShare = share(neg, r.Scored), share(pos, r.Scored)
+	return r, true
+}
+
+// share is num/den clamped to [0, 1]; NaN when either is unpublished or
+// the denominator is below one message.
+func share(num, den float64) float64 {
+	if math.IsNaN(num) || math.IsNaN(den) || den < 1 {
+		return math.NaN()
+	}
+	return math.Max(0, math.Min(1, num/den))
+}
+
+// DayNoise is the standard deviation of the noise on a day's published
+// parts (messages, scored, and the numerators of the shares and the mean):
+// detectors add it to the sampling variance they judge a day against.
+type DayNoise struct {
+	Messages, Scored, Sum, Negative float64
+}
+
+// DayNoise returns the noise levels of Day's figures.
+func (pub *Publisher) DayNoise() DayNoise {
+	e := pub.p.Epsilon
+	return DayNoise{
+		Messages: NoiseSD(pub.p.CapVolume, e.DayMessages),
+		Scored:   NoiseSD(pub.p.CapSentiment, e.DayScored),
+		Sum:      NoiseSD(pub.p.CapSentiment, e.DaySentiment),
+		Negative: NoiseSD(pub.p.CapSentiment, e.DayNegative),
+	}
+}
+
+// HourCell is the exact input of one team-hour: its senders and its
+// message count weighted by the senders' per-day bound.
+type HourCell struct {
+	Window   time.Time
+	Team     string
+	Senders  int
+	Messages float64
+}
+
+// Hour releases the message volume of a team-hour, or ok=false below K
+// senders or when hourly figures are disabled. Sentiment is not published
+// per hour: its noise at a useful budget would drown it, and an hour of one
+// team is the cell the differencing attacks start from.
+func (pub *Publisher) Hour(c HourCell) (float64, bool) {
+	if c.Senders < pub.p.K {
+		return 0, false
+	}
+	v, ok := pub.noisy(cellCtx("messages", c.Window, 0, c.Team), c.Messages, pub.p.CapVolume, pub.p.Epsilon.HourMessages)
+	return math.Max(0, v), ok
+}
+
+// NetCell is the exact, bounded input of one team's network in a window
+// of Days days: its distinct senders, the outgoing weight its senders sent
+// to members and to non-members (each sender's total bounded by
+// CapVolume), and how many of its members were isolated.
+type NetCell struct {
+	Window   time.Time
+	Days     int
+	Team     string
+	Senders  int
+	Internal float64
+	External float64
+	Isolated int
+}
+
+// NetRelease is what is published of a team's network.
+type NetRelease struct {
+	Window        time.Time
+	Days          int
+	Team          string
+	Senders       float64
+	Weight        float64 // noisy internal + external weight (the trials of ExternalShare)
+	ExternalShare float64
+	EIIndex       float64 // weighted: (E - I) / (E + I) = 2 ExternalShare - 1
+	Isolated      *int    // nil: fewer than MinPeople (or not published)
+}
+
+// Net releases a team's network figures, or ok=false below K senders.
+func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
+	if c.Senders < pub.p.K {
+		return NetRelease{}, false
+	}
+	e := pub.p.Epsilon
+	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Team) }
+	r := NetRelease{Window: c.Window, Days: c.Days, Team: c.Team}
+	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 1, e.NetSenders)
+	r.Senders = math.Max(float64(pub.p.K), math.Round(s))
+	// One budget for the pair: a sender's internal plus external weight is
+	// at most CapVolume, so the L1 sensitivity of (internal, external) is
+	// CapVolume and each coordinate takes the full budget.
+	in, _ := pub.noisy(at("internal_weight"), c.Internal, pub.p.CapVolume, e.NetWeight)
+	ex, _ := pub.noisy(at("external_weight"), c.External, pub.p.CapVolume, e.NetWeight)
+	in, ex = math.Max(0, in), math.Max(0, ex)
+	r.Weight = in + ex
+	r.ExternalShare, r.EIIndex = math.NaN(), math.NaN()
+	if r.Weight >= 1 {
+		r.ExternalShare = ex / r.Weight
+		r.EIIndex = 2*r.ExternalShare - 1
+	}
+	r.Isolated = pub.People(at("isolated"), c.Isolated)
+	return r, true
+}
+
+// NetNoise is the standard deviation of the noise on each of a team's
+// published network weights.
+func (pub *Publisher) NetNoise() float64 {
+	return NoiseSD(pub.p.CapVolume, pub.p.Epsilon.NetWeight)
+}
+
+// People releases a count of people under ctx: noisy (sensitivity 1),
+// rounded, and nil when the noisy count is below MinPeople, so no
+// published count can be read as "this one person".
+func (pub *Publisher) People(ctx string, n int) *int {
+	v, ok := pub.noisy(ctx, float64(n), 1, pub.p.Epsilon.NetPeople)
+	if !ok || math.Round(v) < float64(pub.p.MinPeople) {
+		return nil
+	}
+	c := int(math.Round(v))
+	return &c
+}
+
+// PeopleCtx is the context of a count of people of a team-window, for
+// callers outside Net (the isolation rule).
+func PeopleCtx(figure string, window time.Time, days int, team string) string {
+	return cellCtx(figure, window, days, team)
+}
+
+// Nodes releases the organisation's active people of a network window.
+func (pub *Publisher) Nodes(window time.Time, days, n int) (float64, bool) {
+	v, ok := pub.noisy(cellCtx("graph_nodes", window, days, ""), float64(n), 1, pub.p.Epsilon.GraphNodes)
+	return math.Max(0, math.Round(v)), ok
+}
