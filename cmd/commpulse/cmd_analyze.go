@@ -15,6 +15,7 @@ import (
 
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/health"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 )
 
@@ -32,7 +33,7 @@ type analyzeFlags struct {
 	migrate      bool
 	once         bool
 	noAlerts     bool
-	k            int
+	privacy      publish.Policy
 	latenessHour time.Duration
 	latenessDay  time.Duration
 	since        string
@@ -52,8 +53,8 @@ func (f *analyzeFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&f.migrate, "migrate", true, "apply ClickHouse migrations at start")
 	fs.BoolVar(&f.once, "once", false, "process the closed windows, then exit")
 	fs.BoolVar(&f.noAlerts, "no-alerts", false, "store anomalies without publishing them to the alerts topic")
-	fs.IntVar(&f.k, "k", d.MinGroupSize, "minimum active members for any team-level figure (alias --min-group-size)")
-	fs.IntVar(&f.k, "min-group-size", d.MinGroupSize, "same as --k")
+	f.privacy = d.Privacy
+	f.privacy.RegisterFlags(fs)
 	fs.DurationVar(&f.latenessHour, "lateness-hour", d.LatenessHour, "allowed lateness of hour windows")
 	fs.DurationVar(&f.latenessDay, "lateness-day", d.LatenessDay, "allowed lateness of day windows")
 	fs.StringVar(&f.since, "since", "", "re-process windows from this instant (2026-11-02 or RFC 3339); default: resume")
@@ -65,7 +66,7 @@ func (f *analyzeFlags) bind(fs *flag.FlagSet) {
 
 func (f *analyzeFlags) config() (analyze.Config, error) {
 	cfg := analyze.Defaults()
-	cfg.MinGroupSize = f.k
+	cfg.Privacy = f.privacy
 	cfg.LatenessHour, cfg.LatenessDay, cfg.Tick = f.latenessHour, f.latenessDay, f.tick
 	cfg.WorkStartHour, cfg.WorkEndHour, cfg.RollingDays = f.workStart, f.workEnd, f.rollingDays
 	if f.since != "" {
@@ -145,7 +146,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "analyzed %d windows in %s\n", n, time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
-	log.Info("analyze starting", "clickhouse", chCfg.Addr, "database", chCfg.Database, "k", cfg.MinGroupSize,
+	log.Info("analyze starting", "clickhouse", chCfg.Addr, "database", chCfg.Database, "k", cfg.Privacy.K, "epsilon_per_person_day", cfg.Privacy.PerPersonDay(),
 		"alerts", !f.noAlerts, "pid", os.Getpid())
 	g, gctx := errgroup.WithContext(ctx)
 	if f.httpAddr != "" {

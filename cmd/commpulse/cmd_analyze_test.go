@@ -18,7 +18,7 @@ func TestAnalyzeFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.MinGroupSize != 5 || cfg.LatenessHour != 10*time.Minute || cfg.LatenessDay != time.Hour || !cfg.Since.IsZero() {
+			if cfg.Privacy.K != 5 || cfg.LatenessHour != 10*time.Minute || cfg.LatenessDay != time.Hour || !cfg.Since.IsZero() {
 				t.Fatalf("defaults: %+v", cfg)
 			}
 		}},
@@ -27,17 +27,25 @@ func TestAnalyzeFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.MinGroupSize != 7 || !cfg.Since.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)) {
-				t.Fatalf("got k %d since %s", cfg.MinGroupSize, cfg.Since)
+			if cfg.Privacy.K != 7 || !cfg.Since.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("got k %d since %s", cfg.Privacy.K, cfg.Since)
 			}
 		}},
 		{name: "env", env: map[string]string{"COMMPULSE_K": "9", "COMMPULSE_LATENESS_DAY": "2h"}, check: func(t *testing.T, f analyzeFlags) {
-			if f.k != 9 || f.latenessDay != 2*time.Hour {
-				t.Fatalf("env not applied: k %d lateness %s", f.k, f.latenessDay)
+			if f.privacy.K != 9 || f.latenessDay != 2*time.Hour {
+				t.Fatalf("env not applied: k %d lateness %s", f.privacy.K, f.latenessDay)
 			}
 		}},
 		{name: "bad since", args: []string{"--since", "yesterday"}, wantErr: true},
 		{name: "k of one", args: []string{"--k", "1"}, wantErr: true},
+		{name: "k of two is refused (finding: --k 2 was accepted)", args: []string{"--k", "2"}, wantErr: true},
+		{name: "k of four is refused", env: map[string]string{"COMMPULSE_K": "4"}, wantErr: true},
+		{name: "epsilon override", args: []string{"--privacy-epsilon", "day-sentiment=3,hour-messages=0"}, check: func(t *testing.T, f analyzeFlags) {
+			if f.privacy.Epsilon.DaySentiment != 3 || f.privacy.Epsilon.HourMessages != 0 {
+				t.Fatalf("epsilon not applied: %+v", f.privacy.Epsilon)
+			}
+		}},
+		{name: "unknown epsilon figure", args: []string{"--privacy-epsilon", "day-names=1"}, wantErr: true},
 		{name: "zero lateness", args: []string{"--lateness-hour", "0s"}, wantErr: true},
 		{name: "bad hours", args: []string{"--work-start-hour", "19"}, wantErr: true},
 	} {

@@ -20,6 +20,7 @@ import (
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/chlocal"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/synth"
 )
@@ -39,7 +40,7 @@ type demoFlags struct {
 	count     int
 	rate      float64
 	once      bool
-	kSafe     int
+	privacy   publish.Policy
 	analyze   bool
 	scenarios string
 	log       logFlags
@@ -66,7 +67,8 @@ func (f *demoFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.count, "count", 0, "stop after this many events (0: all of --days)")
 	fs.Float64Var(&f.rate, "rate", 20000, "events per second to produce (0: as fast as possible)")
 	fs.BoolVar(&f.once, "once", false, "exit after the summary instead of serving until Ctrl-C")
-	fs.IntVar(&f.kSafe, "min-group-size", 5, "k: teams with fewer active members are not shown")
+	f.privacy = publish.DefaultPolicy()
+	f.privacy.RegisterFlags(fs)
 	fs.BoolVar(&f.analyze, "analyze", true, "after ingest, analyze the closed windows (team stats, network, anomalies)")
 	fs.StringVar(&f.scenarios, "scenarios", "drop:team-3:-4d:3d,silo:team-5:-3d",
 		"planted scenarios (see 'commpulse generate -h'); a start of -Nd means N days before today")
@@ -213,13 +215,13 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 			c.Consumed, c.Written, c.Dropped, c.DeadLettered, rate)
 		if stats != nil && handled >= int64(stats.Events) {
 			fmt.Fprintf(w, "all %d generated events handled in %s\n", stats.Events, time.Since(started).Round(time.Millisecond))
-			if err := printSummary(ctx, w, chAddr, f.kSafe); err != nil {
-				return err
-			}
 			if f.analyze {
-				if err := demoAnalyze(ctx, w, chAddr, f.kSafe); err != nil {
+				if err := demoAnalyze(ctx, w, chAddr, f.privacy); err != nil {
 					return err
 				}
+			}
+			if err := printSummary(ctx, w, chAddr, f.analyze); err != nil {
+				return err
 			}
 			if f.once {
 				return errDemoDone
@@ -231,9 +233,10 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 	}
 }
 
-// printSummary prints rows, teams and sentiment by team from ClickHouse,
-// only for teams with at least k distinct active members.
-func printSummary(ctx context.Context, w io.Writer, chAddr string, k int) error {
+// printSummary prints what was stored and, per team, the published day
+// figures of the period: the summary passes the publication layer like
+// every other team-level output (it reads team_stats_k, never messages).
+func printSummary(ctx context.Context, w io.Writer, chAddr string, analyzed bool) error {
 	st, err := store.Open(store.Config{Addr: []string{chAddr}})
 	if err != nil {
 		return err
@@ -244,32 +247,38 @@ func printSummary(ctx context.Context, w io.Writer, chAddr string, k int) error 
 	if err := st.Conn().QueryRow(ctx, "SELECT count(), countIf(compound IS NOT NULL) FROM "+db+".messages FINAL").Scan(&rows, &scored); err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	fmt.Fprintf(w, "\nsummary: %d messages in ClickHouse (%d with a sentiment score), no text stored\n", rows, scored)
-	q := `SELECT team, uniqExact(sender) AS members, count() AS messages,
-		round(avg(compound), 3), round(countIf(label = 'negative') / greatest(countIf(compound IS NOT NULL), 1), 3)
-		FROM ` + db + `.messages FINAL WHERE team != '' GROUP BY team HAVING members >= ? ORDER BY team`
-	r, err := st.Conn().Query(ctx, q, k)
+	fmt.Fprintf(w, "summary: %d messages in ClickHouse (%d with a sentiment score), no text stored\n", rows, scored)
+	if !analyzed {
+		fmt.Fprintln(w, "(no team figures: they are published by analyze, which --analyze=false skipped)")
+		return nil
+	}
+	q := `SELECT team, count() AS days, round(sum(messages)),
+		round(sum(mean_compound * scored_messages) / sum(scored_messages), 3),
+		round(sum(negative_share * scored_messages) / sum(scored_messages), 3)
+		FROM ` + db + `.team_stats_k WHERE granularity = 'day' AND scored_messages > 0 GROUP BY team ORDER BY team`
+	r, err := st.Conn().Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("summary by team: %w", err)
 	}
 	defer r.Close()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "team\tmembers\tmessages\tmean compound\tnegative share\n")
+	fmt.Fprintf(tw, "team\tdays published\tmessages\tmean compound\tnegative share\n")
 	n := 0
 	for r.Next() {
 		var (
-			team          string
-			members, msgs uint64
-			mean, neg     float64
+			team      string
+			days      uint64
+			msgs      float64
+			mean, neg float64
 		)
-		if err := r.Scan(&team, &members, &msgs, &mean, &neg); err != nil {
+		if err := r.Scan(&team, &days, &msgs, &mean, &neg); err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%+.3f\t%.3f\n", team, members, msgs, mean, neg)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%+.3f\t%.3f\n", team, days, msgs, mean, neg)
 		n++
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d teams shown (teams with fewer than %d active members are withheld)\n\n", n, k)
+	fmt.Fprintf(w, "%d teams shown: published team-days only (at least k senders, with noise; docs/privacy.md)\n\n", n)
 	return r.Err()
 }
 
@@ -292,14 +301,14 @@ func relativeDays(spec string, today time.Time) string {
 
 // demoAnalyze runs one analyzer pass over every closed window and prints
 // the anomalies and silo figures it stored.
-func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, k int) error {
+func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, privacy publish.Policy) error {
 	st, err := store.Open(store.Config{Addr: []string{chAddr}})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	cfg := analyze.Defaults()
-	cfg.MinGroupSize = k
+	cfg.Privacy = privacy
 	a, err := analyze.New(cfg, st, nil, prometheus.NewRegistry())
 	if err != nil {
 		return err
@@ -312,7 +321,7 @@ func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, k int) error {
 	}
 	fmt.Fprintf(w, "analyze:    %d windows in %s\n\n", n, time.Since(t0).Round(time.Millisecond))
 	rows, err := st.Conn().Query(ctx, `SELECT toDate(window_start), team, metric, direction, severity, round(value, 3), round(expected, 3)
-		FROM `+st.Database()+`.anomalies FINAL WHERE granularity = 'day' AND severity != 'info'
+		FROM `+st.Database()+`.anomalies_k WHERE granularity = 'day' AND severity != 'info'
 		ORDER BY window_start, team, metric`)
 	if err != nil {
 		return fmt.Errorf("read anomalies: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"commpulse/network"
 	"commpulse/pipeline/metrics"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 )
 
@@ -22,6 +24,7 @@ import (
 type Analyzer struct {
 	cfg    Config
 	db     db
+	pub    *publish.Publisher
 	alerts Alerter
 	m      *metrics.Analyze
 	log    *slog.Logger
@@ -45,8 +48,12 @@ func New(cfg Config, st *store.Store, alerts Alerter, reg prometheus.Registerer)
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	pub, err := publish.New(cfg.Privacy)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	return &Analyzer{
-		cfg: cfg, db: db{conn: st.Conn(), name: st.Database()}, alerts: alerts,
+		cfg: cfg, db: db{conn: st.Conn(), name: st.Database()}, pub: pub, alerts: alerts,
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
 		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{},
 		since: cfg.Since,
@@ -160,9 +167,9 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 // rebuild replays the stored k-safe history of g before 'before' into fresh
 // detectors: the state a long-running analyzer would have.
 func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time) (*bank, error) {
-	b := newBank(g, a.cfg.HourlyDetector, nil)
+	b := newBank(g, a.cfg.HourlyDetector, nil, a.pub.DayNoise())
 	if g == Day {
-		b = newBank(g, a.cfg.DailyDetector, &a.cfg.DailyDrift)
+		b = newBank(g, a.cfg.DailyDetector, &a.cfg.DailyDrift, a.pub.DayNoise())
 	}
 	minScored := a.minScored(g)
 	hist, err := a.db.statsHistory(ctx, g, before)
@@ -179,7 +186,7 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 			return nil, err
 		}
 		for _, p := range nh {
-			b.observeExternal(p.Team, p.WindowStart, p.External, p.Ties, p.Messages, a.cfg.MinTiesDay)
+			b.observeExternal(p.Team, p.WindowStart, p.External, p.Weight, a.externalTrials(p.External, p.Weight), a.cfg.MinWeightDay)
 		}
 		points += len(nh)
 	}
@@ -240,16 +247,38 @@ func (a *Analyzer) stepGranularity(ctx context.Context, g Granularity) (int, err
 	return done, nil
 }
 
-// splitK separates rows with at least k active members from the others
-// and counts the suppressed ones per window.
-func splitK(rows []TeamStats, k int) (kept []TeamStats, suppressed map[time.Time]int) {
+// releaseDays passes the team-day cells through the publication layer:
+// the released rows, and per window how many teams it suppressed (fewer
+// than k senders).
+func (a *Analyzer) releaseDays(cells []publish.DayCell) (kept []TeamStats, suppressed map[time.Time]int) {
 	suppressed = map[time.Time]int{}
-	for _, s := range rows {
-		if int(s.ActiveMembers) >= k {
-			kept = append(kept, s)
-		} else {
-			suppressed[s.WindowStart]++
+	for _, c := range cells {
+		r, ok := a.pub.Day(c)
+		if !ok {
+			suppressed[c.Window]++
+			continue
 		}
+		kept = append(kept, TeamStats{
+			WindowStart: r.Window, Granularity: Day, Team: r.Team, Messages: r.Messages,
+			ActiveMembers: uint32(r.Senders), ScoredMessages: r.Scored, MeanCompound: r.MeanCompound,
+			NegativeShare: r.NegativeShare, PositiveShare: r.PositiveShare, AfterHoursShare: r.AfterHoursShare,
+		})
+	}
+	return kept, suppressed
+}
+
+// releaseHours is releaseDays for team-hours: the message volume only.
+func (a *Analyzer) releaseHours(cells []publish.HourCell) (kept []TeamStats, suppressed map[time.Time]int) {
+	suppressed = map[time.Time]int{}
+	nan := math.NaN()
+	for _, c := range cells {
+		v, ok := a.pub.Hour(c)
+		if !ok {
+			suppressed[c.Window]++
+			continue
+		}
+		kept = append(kept, TeamStats{WindowStart: c.Window, Granularity: Hour, Team: c.Team, Messages: v,
+			ActiveMembers: uint32(a.cfg.Privacy.K), MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan})
 	}
 	return kept, suppressed
 }
@@ -258,12 +287,12 @@ func splitK(rows []TeamStats, k int) (kept []TeamStats, suppressed map[time.Time
 func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	from, to := ws[0], ws[len(ws)-1].Add(time.Hour)
 	now := a.cfg.Now()
-	rows, err := a.db.teamStats(ctx, Hour, from, to, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	cells, err := a.db.hourCells(ctx, from, to, a.cfg.Privacy.CapVolume)
 	if err != nil {
 		return a.fail("read", err)
 	}
-	kept, suppressed := splitK(rows, a.cfg.MinGroupSize)
-	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.MinGroupSize, now); err != nil {
+	kept, suppressed := a.releaseHours(cells)
+	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, a.cfg.Privacy.Epsilon.HourMessages, now); err != nil {
 		return a.fail("write", err)
 	}
 	b := a.banks[Hour]
@@ -275,7 +304,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return err
 	}
-	marks := a.marks(Hour, ws, rows, kept, suppressed, found)
+	marks := a.marks(Hour, ws, kept, suppressed, found)
 	if err := a.db.markDone(ctx, marks, now); err != nil {
 		return a.fail("write", err)
 	}
@@ -283,25 +312,40 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	return nil
 }
 
+// dayEpsilon is the privacy loss of one released team_stats day row.
+func (a *Analyzer) dayEpsilon() float64 {
+	e := a.cfg.Privacy.Epsilon
+	return e.DaySenders + e.DayMessages + e.DayAfterHours + e.DayScored + e.DaySentiment + e.DayNegative + e.DayPositive
+}
+
+// netEpsilon is the privacy loss of one released team_network row.
+func (a *Analyzer) netEpsilon() float64 {
+	e := a.cfg.Privacy.Epsilon
+	return e.NetSenders + e.NetWeight + e.NetPeople
+}
+
 // processDay analyzes one day window: team stats, the day and rolling
 // networks, and the day's anomalies.
 func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	to := day.Add(24 * time.Hour)
 	now := a.cfg.Now()
-	k := a.cfg.MinGroupSize
-	rows, err := a.db.teamStats(ctx, Day, day, to, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	k := a.cfg.Privacy.K
+	cells, err := a.db.dayCells(ctx, day, to, a.cfg.Privacy.CapVolume, a.cfg.Privacy.CapSentiment, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
 	if err != nil {
 		return a.fail("read", err)
 	}
-	kept, suppressed := splitK(rows, k)
-	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
+	kept, suppressed := a.releaseDays(cells)
+	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.dayEpsilon(), now); err != nil {
 		return a.fail("write", err)
 	}
-	res, err := a.network(ctx, day, to, 1, now)
+	net, err := a.network(ctx, day, to, 1, now)
 	if err != nil {
 		return err
 	}
-	if r := a.cfg.RollingDays; r > 0 {
+	// The rolling window is released once a week (on the day that closes a
+	// Sunday), so one person-day falls into RollingReleases of them rather
+	// than 28.
+	if r := a.cfg.RollingDays; r > 0 && to.Weekday() == time.Monday {
 		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, now); err != nil {
 			return err
 		}
@@ -313,14 +357,9 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		found = append(found, b.observeStats(s, a.cfg.MinScoredDay)...)
 	}
 	kSafe := map[string]bool{}
-	sent := map[string]uint64{} // messages the team sent that day: the trials of its external share
-	for _, s := range kept {
-		sent[s.Team] = s.Messages
-	}
-	for _, t := range res.Teams {
+	for _, t := range net.teams {
 		kSafe[t.Team] = true
-		ties := uint64(t.InternalTies + t.ExternalTies)
-		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, ties, sent[t.Team], a.cfg.MinTiesDay); ok {
+		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, t.Weight, a.externalTrials(t.ExternalShare, t.Weight), a.cfg.MinWeightDay); ok {
 			found = append(found, an)
 		}
 	}
@@ -328,7 +367,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
-	iso := a.cfg.Isolation.anomalies(day, hist, kSafe)
+	iso := a.cfg.Isolation.anomalies(day, hist, kSafe, a.pub)
 	sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
 	found = append(found, iso...)
 
@@ -336,35 +375,136 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, rows, kept, suppressed, found), now); err != nil {
+	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, kept, suppressed, found), now); err != nil {
 		return a.fail("write", err)
 	}
 	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
-		"suppressed", suppressed[day], "network_teams", len(res.Teams), "nodes", res.Graph.Nodes,
-		"edges", res.Graph.Edges, "anomalies", len(found), "alerted", fresh)
+		"suppressed", suppressed[day], "network_teams", len(net.teams), "nodes", net.res.Graph.Nodes,
+		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh)
 	return nil
 }
 
-// network computes and writes the network of [from, to), days long.
-func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (*network.Result, error) {
+// externalTrials is the effective number of trials of a published
+// external share: the binomial n whose sampling variance equals the
+// sampling variance of weight trials plus the variance the noise on the
+// two weights adds to their ratio (delta method). The drift detector and
+// the share gate weigh a day by it, so a noisy day moves them as little
+// as it should.
+func (a *Analyzer) externalTrials(share, weight float64) float64 {
+	if math.IsNaN(share) || weight < 1 {
+		return 0
+	}
+	sd := a.pub.NetNoise()
+	return effectiveTrials(share, weight, sd*sd*((1-share)*(1-share)+share*share))
+}
+
+// effectiveTrials returns n_eff with p(1-p)/n_eff = p(1-p)/n + noiseVarNum/n²,
+// where noiseVarNum is the variance the noise adds to the numerator of the
+// ratio (in units of trials squared).
+func effectiveTrials(p, n, noiseVarNum float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	pq := math.Max(p*(1-p), 0.01*0.99)
+	return pq / (pq/n + noiseVarNum/(n*n))
+}
+
+// netWindow is what network() computed and released for one window.
+type netWindow struct {
+	res   *network.Result
+	teams []publish.NetRelease
+}
+
+// network computes the network of [from, to), days long, releases its
+// team and graph figures, and writes them with the person-level rows.
+func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (netWindow, error) {
 	t0 := time.Now()
 	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
-		return nil, a.fail("read", err)
+		return netWindow{}, a.fail("read", err)
 	}
 	t1 := time.Now()
 	res, err := network.Compute(in, a.cfg.Network)
 	if err != nil {
-		return nil, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
+		return netWindow{}, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
 	}
+	var teams []publish.NetRelease
+	for _, c := range netCells(from, days, in, counts, res, a.cfg.Privacy.CapVolume) {
+		if r, ok := a.pub.Net(c); ok {
+			teams = append(teams, r)
+		}
+	}
+	nodes, _ := a.pub.Nodes(from, days, res.Graph.Nodes)
 	t2 := time.Now()
-	if err := a.db.writeNetwork(ctx, from, days, res, counts, a.cfg.MinGroupSize, now); err != nil {
-		return nil, a.fail("write", err)
+	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.netEpsilon(), now); err != nil {
+		return netWindow{}, a.fail("write", err)
 	}
 	a.log.Debug("network window analyzed", "from", from.Format(time.DateOnly), "days", days,
 		"read", t1.Sub(t0).Round(time.Millisecond), "compute", t2.Sub(t1).Round(time.Millisecond),
 		"write", time.Since(t2).Round(time.Millisecond))
-	return res, nil
+	return netWindow{res: res, teams: teams}, nil
+}
+
+// netCells builds the exact, bounded network input of each team of a
+// window: its distinct senders (receivers do not count towards k), the
+// outgoing weight its senders sent inside and outside the team, each
+// sender's total bounded by capVolume (a sender of n > cap pair-messages
+// counts each at cap/n), and its isolated members.
+func netCells(from time.Time, days int, in network.Input, counts []pairCount, res *network.Result, capVolume float64) []publish.NetCell {
+	type acc struct {
+		senders          int
+		internal, extern float64
+		isolated         int
+	}
+	byTeam := map[string]*acc{}
+	get := func(team string) *acc {
+		c := byTeam[team]
+		if c == nil {
+			c = &acc{}
+			byTeam[team] = c
+		}
+		return c
+	}
+	for _, p := range in.Active {
+		if t := in.Teams[p]; t != "" {
+			get(t).senders++
+		}
+	}
+	// counts is sorted by sender: one pass sums each sender's pairs.
+	for i := 0; i < len(counts); {
+		src := counts[i].src
+		j := i
+		var total float64
+		for j < len(counts) && counts[j].src == src {
+			total += float64(counts[j].n)
+			j++
+		}
+		team := in.Teams[src]
+		if team != "" && total > 0 {
+			w := math.Min(1, capVolume/total)
+			c := get(team)
+			for _, pc := range counts[i:j] {
+				if in.Teams[pc.dst] == team {
+					c.internal += w * float64(pc.n)
+				} else {
+					c.extern += w * float64(pc.n)
+				}
+			}
+		}
+		i = j
+	}
+	for _, n := range res.Nodes {
+		if n.Isolated && n.Team != "" {
+			get(n.Team).isolated++
+		}
+	}
+	out := make([]publish.NetCell, 0, len(byTeam))
+	for team, c := range byTeam {
+		out = append(out, publish.NetCell{Window: from, Days: days, Team: team, Senders: c.senders,
+			Internal: c.internal, External: c.extern, Isolated: c.isolated})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Team < out[j].Team })
+	return out
 }
 
 // publish alerts the anomalies not stored yet for [from, to), then
@@ -401,17 +541,12 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 }
 
 // marks builds the progress rows of windows ws.
-func (a *Analyzer) marks(g Granularity, ws []time.Time, rows, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
+func (a *Analyzer) marks(g Granularity, ws []time.Time, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
 	idx := map[time.Time]*windowDone{}
 	out := make([]windowDone, len(ws))
 	for i, w := range ws {
 		out[i] = windowDone{g: g, start: w}
 		idx[w] = &out[i]
-	}
-	for _, s := range rows {
-		if d := idx[s.WindowStart]; d != nil {
-			d.messages += s.Messages
-		}
 	}
 	for _, s := range kept {
 		if d := idx[s.WindowStart]; d != nil {

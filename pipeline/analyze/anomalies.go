@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"commpulse/anomaly"
+	"commpulse/pipeline/publish"
 )
 
 // Metric names of the anomaly series; stored in anomalies.metric and used
@@ -113,10 +114,11 @@ type bank struct {
 	dets   map[seriesKey]*anomaly.Detector
 	drift  *anomaly.DriftConfig // nil: no drift detectors (hourly series)
 	drifts map[seriesKey]*anomaly.Drift
+	noise  publish.DayNoise // of the published day figures the bank is fed
 }
 
-func newBank(g Granularity, cfg anomaly.Config, drift *anomaly.DriftConfig) *bank {
-	return &bank{cfg: cfg, g: g, dets: map[seriesKey]*anomaly.Detector{}, drift: drift, drifts: map[seriesKey]*anomaly.Drift{}}
+func newBank(g Granularity, cfg anomaly.Config, drift *anomaly.DriftConfig, noise publish.DayNoise) *bank {
+	return &bank{cfg: cfg, g: g, dets: map[seriesKey]*anomaly.Detector{}, drift: drift, drifts: map[seriesKey]*anomaly.Drift{}, noise: noise}
 }
 
 // observe feeds one point to the series (team, metric) and returns the
@@ -154,8 +156,8 @@ func (b *bank) driftFor(team, metric string, kind anomaly.DriftKind, dir anomaly
 
 // observeDrift feeds one day of n messages to a drift detector and
 // returns its anomaly, if any.
-func (b *bank) observeDrift(d *anomaly.Drift, team, metric string, t time.Time, v float64, n uint64) (Anomaly, bool) {
-	e := d.Observe(t, v, int(min(n, math.MaxInt32)))
+func (b *bank) observeDrift(d *anomaly.Drift, team, metric string, t time.Time, v float64, n float64) (Anomaly, bool) {
+	e := d.Observe(t, v, trialsInt(n))
 	if !e.Alarm {
 		return Anomaly{}, false
 	}
@@ -185,14 +187,47 @@ var statsSeries = []struct {
 	value     func(TeamStats) float64
 	kind      anomaly.DriftKind
 	drift     anomaly.Direction
-	trials    func(TeamStats) uint64
+	trials    func(TeamStats, publish.DayNoise) float64
 }{
-	{MetricMessages, false, func(s TeamStats) float64 { return float64(s.Messages) }, anomaly.DriftMean, anomaly.Up,
-		func(TeamStats) uint64 { return 1 }},
-	{MetricMeanCompound, true, func(s TeamStats) float64 { return s.MeanCompound }, anomaly.DriftMean, anomaly.Down,
-		func(s TeamStats) uint64 { return s.ScoredMessages }},
-	{MetricNegativeShare, true, func(s TeamStats) float64 { return s.NegativeShare }, anomaly.DriftShare, anomaly.Up,
-		func(s TeamStats) uint64 { return s.ScoredMessages }},
+	{MetricMessages, false, func(s TeamStats) float64 { return s.Messages }, anomaly.DriftMean, anomaly.Up,
+		func(TeamStats, publish.DayNoise) float64 { return 1 }},
+	{MetricMeanCompound, true, func(s TeamStats) float64 { return s.MeanCompound }, anomaly.DriftMean, anomaly.Down, meanTrials},
+	{MetricNegativeShare, true, func(s TeamStats) float64 { return s.NegativeShare }, anomaly.DriftShare, anomaly.Up, negativeTrials},
+}
+
+// compoundVariance is the variance of one message's compound score around
+// its team-day mean, about 0.45² on the evaluation data and the synthetic
+// org alike; it converts the noise on a published mean into trials.
+const compoundVariance = 0.2
+
+// meanTrials is the effective number of messages of a published mean
+// compound: the n whose sampling variance equals the day's sampling
+// variance plus the variance the noise on its sum and its count adds.
+func meanTrials(s TeamStats, nz publish.DayNoise) float64 {
+	if math.IsNaN(s.MeanCompound) || s.ScoredMessages < 1 {
+		return 0
+	}
+	n, m := s.ScoredMessages, s.MeanCompound
+	noise := nz.Sum*nz.Sum + m*m*nz.Scored*nz.Scored
+	return compoundVariance / (compoundVariance/n + noise/(n*n))
+}
+
+// negativeTrials is meanTrials for the negative share.
+func negativeTrials(s TeamStats, nz publish.DayNoise) float64 {
+	if math.IsNaN(s.NegativeShare) || s.ScoredMessages < 1 {
+		return 0
+	}
+	p := s.NegativeShare
+	return effectiveTrials(p, s.ScoredMessages, nz.Negative*nz.Negative+p*p*nz.Scored*nz.Scored)
+}
+
+// trialsInt rounds a (possibly effective, fractional) number of trials for
+// the detectors, which count whole messages.
+func trialsInt(n float64) int {
+	if !(n > 0) {
+		return 0
+	}
+	return int(math.Min(math.Round(n), math.MaxInt32))
 }
 
 // observeStats feeds a team_stats row to its series. Sentiment metrics of
@@ -213,12 +248,16 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 		if b.drift != nil && ser.drift != anomaly.Flat {
 			dr = b.driftFor(s.Team, ser.metric, ser.kind, ser.drift)
 		}
-		if !ser.sentiment || s.ScoredMessages >= uint64(minScored) {
+		if math.IsNaN(ser.value(s)) {
+			continue // not published for this granularity (hourly sentiment)
+		}
+		n := ser.trials(s, b.noise)
+		if !ser.sentiment || s.ScoredMessages >= float64(minScored) {
 			a, ok = b.observe(s.Team, ser.metric, s.WindowStart, ser.value(s), false)
-			ok = ok && (!ser.sentiment || sentimentShiftSignificant(dr, ser.metric, a, s))
+			ok = ok && (!ser.sentiment || sentimentShiftSignificant(dr, ser.metric, a, s, n))
 		}
 		if dr != nil {
-			if da, dok := b.observeDrift(dr, s.Team, ser.metric, s.WindowStart, ser.value(s), ser.trials(s)); dok && (!ok || da.Score > a.Score) {
+			if da, dok := b.observeDrift(dr, s.Team, ser.metric, s.WindowStart, ser.value(s), n); dok && (!ok || da.Score > a.Score) {
 				a, ok = da, true
 			}
 		}
@@ -242,18 +281,21 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 // baseline of 0.19 is a likelihood ratio of about e^21. Live analysis and
 // the replay of history both come here, so a rebuilt bank is the one that
 // never stopped.
-func (b *bank) observeExternal(team string, day time.Time, share float64, ties, n uint64, minTies int) (Anomaly, bool) {
+func (b *bank) observeExternal(team string, day time.Time, share, weight, n, minWeight float64) (Anomaly, bool) {
 	var (
 		a  Anomaly
 		ok bool
 	)
-	if ties >= uint64(minTies) {
+	if math.IsNaN(share) {
+		return a, false
+	}
+	if weight >= minWeight {
 		a, ok = b.observe(team, MetricExternalShare, day, share, true)
 		ok = ok && shareShiftSignificant(a.Value, a.Expected, n)
 	}
-	if b.drift != nil && n > 0 {
+	if b.drift != nil && trialsInt(n) > 0 {
 		dr := b.driftFor(team, MetricExternalShare, anomaly.DriftShare, anomaly.Down)
-		base, _, known := dr.Baseline(day, int(min(n, math.MaxInt32)))
+		base, _, known := dr.Baseline(day, trialsInt(n))
 		da, dok := b.observeDrift(dr, team, MetricExternalShare, day, share, n)
 		if dok && known && share <= siloFraction*base && (!ok || da.Score > a.Score) {
 			a, ok = da, true
@@ -283,14 +325,14 @@ const siloFraction = 0.5
 // the pooled baseline. Without a drift detector (hourly series) or during
 // its warm-up, shares fall back to shareShiftSignificant and means are not
 // gated.
-func sentimentShiftSignificant(dr *anomaly.Drift, metric string, a Anomaly, s TeamStats) bool {
+func sentimentShiftSignificant(dr *anomaly.Drift, metric string, a Anomaly, s TeamStats, n float64) bool {
 	if dr != nil {
-		if mean, se, ok := dr.Baseline(s.WindowStart, int(min(s.ScoredMessages, math.MaxInt32))); ok {
+		if mean, se, ok := dr.Baseline(s.WindowStart, trialsInt(n)); ok {
 			return math.Abs(a.Value-mean) > shareZ*se
 		}
 	}
 	if metric == MetricNegativeShare {
-		return shareShiftSignificant(a.Value, a.Expected, s.ScoredMessages)
+		return shareShiftSignificant(a.Value, a.Expected, n)
 	}
 	return true
 }
@@ -308,10 +350,10 @@ const shareZ = 3
 // are not independent trials, so the true noise is larger still: the gate
 // is a lower bound on it.) This gate only decides what is
 // reported; the detectors learn every point as before.
-func shareShiftSignificant(value, expected float64, n uint64) bool {
-	if n == 0 {
+func shareShiftSignificant(value, expected float64, n float64) bool {
+	if !(n >= 1) {
 		return false
 	}
 	p := min(max(expected, 0.01), 0.99)
-	return math.Abs(value-expected) > shareZ*math.Sqrt(p*(1-p)/float64(n))
+	return math.Abs(value-expected) > shareZ*math.Sqrt(p*(1-p)/n)
 }

@@ -9,15 +9,16 @@ import (
 	"commpulse/anomaly"
 	"commpulse/internal/defaults"
 	"commpulse/network"
+	"commpulse/pipeline/publish"
 )
 
 // Config configures an Analyzer. Zero fields take the defaults of Defaults;
 // Validate names the first bad field.
 type Config struct {
-	// MinGroupSize is k: a team gets no team-level row (team_stats,
-	// team_network, anomalies) for a window in which it had fewer than k
-	// active members. Default 5.
-	MinGroupSize int
+	// Privacy is the publication rule every team-level figure passes: k
+	// distinct senders (at least 5), contribution bounds and noise (package
+	// publish, docs/privacy.md). Zero fields take publish.DefaultPolicy's.
+	Privacy publish.Policy
 	// LatenessHour and LatenessDay are how long after its end a window is
 	// still open for late events. Defaults 10 minutes and 1 hour.
 	LatenessHour time.Duration
@@ -54,14 +55,16 @@ type Config struct {
 	// floor a weekend day with a dozen messages "anomalously" differs from
 	// a weekday of hundreds. Defaults 20 and 50.
 	MinScoredHour, MinScoredDay int
-	// MinTiesDay is the fewest ties (internal + external) a team needs in a
-	// day for its external share to be scored for silos: the share of 5
-	// weekend ties swings from 0 to 0.4 by chance. Default 20.
-	MinTiesDay int
+	// MinWeightDay is the least published outgoing weight (messages to
+	// recipients, contribution-bounded) a team needs in a day for the level
+	// detector to score its external share for silos: the share of a
+	// handful of weekend messages swings from 0 to 0.4 by chance. Default 20.
+	MinWeightDay float64
 	// Isolation is the person-isolation rule; see IsolationRule.
 	Isolation IsolationRule
 	// Network tunes network.Compute; its MinGroupSize is overridden by
-	// MinGroupSize. Default Seed 1.
+	// Privacy.K (network's own team rows are not published: the
+	// publication layer releases team figures from its nodes). Default Seed 1.
 	Network network.Config
 	// HourChunk bounds how many hour windows one ClickHouse query covers
 	// while catching up. Default 24.
@@ -73,7 +76,7 @@ type Config struct {
 // Defaults returns the default configuration (the one place defaults live).
 func Defaults() Config {
 	return Config{
-		MinGroupSize:   network.DefaultMinGroupSize,
+		Privacy:        publish.DefaultPolicy(),
 		LatenessHour:   10 * time.Minute,
 		LatenessDay:    time.Hour,
 		Now:            time.Now,
@@ -86,7 +89,7 @@ func Defaults() Config {
 		DailyDrift:     anomaly.DefaultDriftConfig(),
 		MinScoredHour:  20,
 		MinScoredDay:   50,
-		MinTiesDay:     20,
+		MinWeightDay:   20,
 		Isolation:      DefaultIsolationRule(),
 		Network:        network.Config{Seed: 1},
 		HourChunk:      24,
@@ -141,7 +144,12 @@ func DailyDetector() anomaly.Config {
 // withDefaults fills zero fields from Defaults.
 func (c Config) withDefaults() Config {
 	d := Defaults()
-	defaults.Fill(&c.MinGroupSize, d.MinGroupSize)
+	defaults.Fill(&c.Privacy.K, d.Privacy.K)
+	defaults.Fill(&c.Privacy.CapVolume, d.Privacy.CapVolume)
+	defaults.Fill(&c.Privacy.CapSentiment, d.Privacy.CapSentiment)
+	defaults.Fill(&c.Privacy.MinPeople, d.Privacy.MinPeople)
+	defaults.Fill(&c.Privacy.RollingReleases, d.Privacy.RollingReleases)
+	defaults.Fill(&c.Privacy.Epsilon, d.Privacy.Epsilon)
 	defaults.Fill(&c.LatenessHour, d.LatenessHour)
 	defaults.Fill(&c.LatenessDay, d.LatenessDay)
 	if c.Now == nil {
@@ -160,13 +168,13 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.DailyDrift, d.DailyDrift)
 	defaults.Fill(&c.MinScoredHour, d.MinScoredHour)
 	defaults.Fill(&c.MinScoredDay, d.MinScoredDay)
-	defaults.Fill(&c.MinTiesDay, d.MinTiesDay)
+	defaults.Fill(&c.MinWeightDay, d.MinWeightDay)
 	defaults.Fill(&c.Isolation, d.Isolation)
 	defaults.Fill(&c.Network, d.Network)
 	defaults.Fill(&c.RollingDays, d.RollingDays)
 	defaults.Fill(&c.HourChunk, d.HourChunk)
 	defaults.Fill(&c.Logger, d.Logger)
-	c.Network.MinGroupSize = c.MinGroupSize
+	c.Network.MinGroupSize = c.Privacy.K
 	return c
 }
 
@@ -174,8 +182,6 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.MinGroupSize < 2:
-		return fmt.Errorf("analyze: min group size %d: must be >= 2", c.MinGroupSize)
 	case c.LatenessHour < 0 || c.LatenessDay < 0:
 		return errors.New("analyze: lateness must be >= 0")
 	case c.Tick < 0:
@@ -186,6 +192,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("analyze: rolling days %d: want at most 366", c.RollingDays)
 	case c.HourChunk < 1:
 		return fmt.Errorf("analyze: hour chunk %d: must be >= 1", c.HourChunk)
+	}
+	if err := c.Privacy.Validate(); err != nil {
+		return fmt.Errorf("analyze: %w", err)
 	}
 	if err := c.HourlyDetector.Validate(); err != nil {
 		return fmt.Errorf("analyze: hourly detector: %w", err)

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"commpulse/pipeline/publish"
+
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -66,15 +68,15 @@ func TestReplayDumps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := newBank(Day, DailyDetector(), &dc)
+		b := newBank(Day, DailyDetector(), &dc, publish.DayNoise{})
 		var tp, fp, fn int
 		var notes []string
 		evalFrom := e2eStart.AddDate(0, 0, 14)
 		for _, rec := range recs[1:] {
 			day, _ := time.Parse(time.DateOnly, rec[1])
 			num := func(i int) float64 { v, _ := strconv.ParseFloat(rec[i], 64); return v }
-			s := TeamStats{WindowStart: day, Granularity: Day, Team: rec[0], Messages: uint64(num(3)),
-				ActiveMembers: uint32(num(4)), ScoredMessages: uint64(num(5)), MeanCompound: num(6), NegativeShare: num(7)}
+			s := TeamStats{WindowStart: day, Granularity: Day, Team: rec[0], Messages: num(3),
+				ActiveMembers: uint32(num(4)), ScoredMessages: num(5), MeanCompound: num(6), NegativeShare: num(7)}
 			got := b.observeStats(s, 50)
 			var names []string
 			for _, a := range got {

@@ -219,12 +219,29 @@ func runE2E(t *testing.T, c e2eCase) {
 	if dir := os.Getenv("COMMPULSE_E2E_DUMP"); dir != "" {
 		dumpDays(t, filepath.Join(dir, fmt.Sprintf("e2e-seed%d-%s.tsv", c.seed, declineSpec(c.scenarios))), rows, found, truth)
 	}
-	var tp, fp, fn, suppressed int
+	// A single isolated person is not a team-level finding: the product
+	// publishes a count of isolated members only from MinPeople (three) on,
+	// so that no alert can be read as "this one person" (docs/privacy.md).
+	// Its planted days are neither hits nor misses, and an alarm on them is
+	// not a false one.
+	var tp, fp, fn, suppressed, byDesign int
 	for d := evalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
 		for _, team := range org.Teams() {
-			planted := truth.Overlapping(team, d, d.AddDate(0, 0, 1))
+			var planted []synth.TruthItem
+			single := false
+			for _, it := range truth.Overlapping(team, d, d.AddDate(0, 0, 1)) {
+				if it.Kind == synth.Isolated {
+					single = true
+					continue
+				}
+				planted = append(planted, it)
+			}
 			_, published := rows[dayKey{team, d}]
 			got := found[dayKey{team, d}]
+			if single && len(planted) == 0 {
+				byDesign++
+				continue
+			}
 			switch {
 			case len(planted) > 0 && !published:
 				suppressed++
@@ -260,7 +277,7 @@ func runE2E(t *testing.T, c e2eCase) {
 			case len(got) > 0:
 				hit = append(hit, fmt.Sprintf("%s %v", day, got))
 			default:
-				miss = append(miss, fmt.Sprintf("%s (neg %.3f, compound %.3f, %d scored)", day, s.NegativeShare, s.MeanCompound, s.ScoredMessages))
+				miss = append(miss, fmt.Sprintf("%s (neg %.3f, compound %.3f, %.0f scored)", day, s.NegativeShare, s.MeanCompound, s.ScoredMessages))
 			}
 		}
 		t.Logf("%s %s %s..%s: found %d of %d publishable days; suppressed by k (no team_stats row, not scored): %d %v",
@@ -275,7 +292,7 @@ func runE2E(t *testing.T, c e2eCase) {
 			switch it.Kind {
 			case synth.Silo:
 				logDaily(t, e, it.Team, "external share (external/all ties)",
-					`SELECT window_start, format('{}({}/{})', toString(round(external_share, 3)), toString(external_ties), toString(internal_ties + external_ties))
+					`SELECT window_start, format('{}({})', toString(round(external_share, 3)), toString(round(weight)))
 					FROM {db}.team_network FINAL WHERE window_days = 1 AND team = ? ORDER BY window_start`)
 			case synth.VolumeSpike:
 				logDaily(t, e, it.Team, "messages",
@@ -285,8 +302,8 @@ func runE2E(t *testing.T, c e2eCase) {
 	}
 	precision := float64(tp) / float64(max(1, tp+fp))
 	recall := float64(tp) / float64(max(1, tp+fn))
-	t.Logf("per publishable (team, day): tp %d fp %d fn %d precision %.3f recall %.3f; planted cells suppressed by k: %d",
-		tp, fp, fn, precision, recall, suppressed)
+	t.Logf("per publishable (team, day): tp %d fp %d fn %d precision %.3f recall %.3f; planted cells suppressed by k: %d; single-person isolation days (not published by design): %d",
+		tp, fp, fn, precision, recall, suppressed, byDesign)
 	if tp == 0 || precision < 0.9 || recall < 0.9 {
 		t.Errorf("precision %.3f recall %.3f, want both >= 0.9", precision, recall)
 	}
@@ -294,9 +311,9 @@ func runE2E(t *testing.T, c e2eCase) {
 		t.Logf("hour anomalies: %d", hour)
 	}
 
-	// Each silo and isolated person, in the right window (their first day).
+	// Each silo in the right window (its first day).
 	for _, it := range truth.Items {
-		metric := map[synth.ScenarioKind]string{synth.Silo: MetricExternalShare, synth.Isolated: MetricIsolatedMembers}[it.Kind]
+		metric := map[synth.ScenarioKind]string{synth.Silo: MetricExternalShare}[it.Kind]
 		day := it.Start.UTC().Truncate(24 * time.Hour)
 		if metric == "" || day.Before(evalFrom) {
 			continue
@@ -397,7 +414,7 @@ func dumpDays(t *testing.T, path string, rows map[dayKey]TeamStats, found map[da
 		for _, it := range truth.Overlapping(k.team, k.day, k.day.AddDate(0, 0, 1)) {
 			planted = append(planted, string(it.Kind))
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%d\t%d\t%d\t%.5f\t%.5f\t%s\t%s\n", k.team, k.day.Format(time.DateOnly), k.day.Weekday().String()[:3],
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%.2f\t%d\t%.2f\t%.5f\t%.5f\t%s\t%s\n", k.team, k.day.Format(time.DateOnly), k.day.Weekday().String()[:3],
 			s.Messages, s.ActiveMembers, s.ScoredMessages, s.MeanCompound, s.NegativeShare, strings.Join(planted, ","), strings.Join(found[k], ","))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {

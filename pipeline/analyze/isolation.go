@@ -3,6 +3,8 @@ package analyze
 import (
 	"errors"
 	"time"
+
+	"commpulse/pipeline/publish"
 )
 
 // IsolationRule decides when a person counts as newly isolated in a day
@@ -60,21 +62,29 @@ func (r IsolationRule) Newly(h PersonHistory) bool {
 	return float64(h.IsolatedDays) <= r.MaxIsolatedShare*float64(h.ActiveDays)
 }
 
-// isolationAnomalies counts newly isolated members per team, for the teams
-// in kSafe only, and returns one anomaly per team with at least one.
-func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[string]bool) []Anomaly {
+// anomalies counts newly isolated members per team, for the teams in
+// kSafe only, releases each count through pub (noisy, and nothing below
+// the policy's MinPeople: no alert ever reads "one member"), and returns
+// one anomaly per team whose released count was published.
+func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[string]bool, pub *publish.Publisher) []Anomaly {
 	count := map[string]int{}
 	for _, h := range hist {
 		if kSafe[h.Team] && r.Newly(h) {
 			count[h.Team]++
 		}
 	}
+	// Every k-safe team is released, the ones with no isolated member too:
+	// releasing only the teams with one would itself say who has one.
 	var out []Anomaly
-	for team, n := range count {
-		score := min(1, 0.5+0.1*float64(n)) // one person: warning; three or more: critical
+	for team := range kSafe {
+		v := pub.NewlyIsolated(day, team, count[team])
+		if v == nil {
+			continue
+		}
+		score := min(1, 0.5+0.1*float64(*v)) // three: warning; five or more: critical
 		out = append(out, Anomaly{
 			WindowStart: day, Granularity: Day, Team: team, Metric: MetricIsolatedMembers,
-			Value: float64(n), Expected: 0, Low: 0, High: 0, Score: score, Severity: SeverityOf(score),
+			Value: float64(*v), Expected: 0, Low: 0, High: 0, Score: score, Severity: SeverityOf(score),
 			Direction: "up", Detector: DetectorIsolation,
 		})
 	}

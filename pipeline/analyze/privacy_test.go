@@ -69,7 +69,7 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &fixedClock{t: org.Config().End().Add(2 * time.Hour)}
-	a, anReg := newAnalyzer(t, e, Config{Now: clock.Now, MinGroupSize: k, Logger: testLogger()}, nil)
+	a, anReg := newAnalyzer(t, e, Config{Now: clock.Now, Logger: testLogger()}, nil)
 	if _, err := a.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}

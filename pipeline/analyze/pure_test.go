@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"commpulse/anomaly"
+	"commpulse/pipeline/publish"
 )
 
 func TestPending(t *testing.T) {
@@ -91,14 +92,42 @@ func TestIsolationRule(t *testing.T) {
 		}
 	}
 	day := time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC)
-	hist := []PersonHistory{
-		{Team: "a", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true},
-		{Team: "a", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true},
-		{Team: "small", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true},
+	var hist []PersonHistory
+	for range 6 {
+		hist = append(hist, PersonHistory{Team: "a", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true},
+			PersonHistory{Team: "small", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true})
 	}
-	as := r.anomalies(day, hist, map[string]bool{"a": true})
-	if len(as) != 1 || as[0].Team != "a" || as[0].Value != 2 || as[0].Metric != MetricIsolatedMembers {
-		t.Fatalf("anomalies = %+v, want one for team a with 2 members (team below k left out)", as)
+	hist = append(hist, PersonHistory{Team: "one", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true})
+	kSafe := map[string]bool{"a": true, "one": true, "none": true}
+	// Over many days (fresh noise each), six newly isolated members of team
+	// a are reported on nearly every day, with a noisy count; the team below
+	// k never; one isolated member ("one") or none are never reported as
+	// fewer than three, and rarely at all.
+	pub := testPublisher(t, Config{})
+	var aDays, oneDays, noneDays int
+	const days = 400
+	for i := range days {
+		as := r.anomalies(day.AddDate(0, 0, i), hist, kSafe, pub)
+		for _, a := range as {
+			if a.Metric != MetricIsolatedMembers || a.Value < 3 {
+				t.Fatalf("anomaly %+v: a count below three was published", a)
+			}
+			switch a.Team {
+			case "a":
+				aDays++
+			case "one":
+				oneDays++
+			case "none":
+				noneDays++
+			default:
+				t.Fatalf("anomaly for team %s (not k-safe)", a.Team)
+			}
+		}
+	}
+	t.Logf("isolation reported on %d/%d days for 6 members, %d for 1, %d for 0", aDays, days, oneDays, noneDays)
+	if aDays < days*95/100 || oneDays > days/20 || noneDays > days/50 {
+		t.Errorf("isolation reported on %d/%d days for 6 members (want >= 95%%), %d for 1 (want <= 5%%), %d for 0 (want <= 2%%)",
+			aDays, days, oneDays, noneDays)
 	}
 }
 
@@ -109,7 +138,9 @@ func TestConfigValidate(t *testing.T) {
 		ok   bool
 	}{
 		{"zero value", Config{}, true},
-		{"k of one", Config{MinGroupSize: 1}, false},
+		{"k of one", Config{Privacy: publish.Policy{K: 1}}, false},
+		{"k of four", Config{Privacy: publish.Policy{K: 4}}, false},
+		{"k of six", Config{Privacy: publish.Policy{K: 6}}, true},
 		{"hours reversed", Config{WorkStartHour: 18, WorkEndHour: 9}, false},
 		{"bad isolation share", Config{Isolation: IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 1}}, false},
 		{"bad drift", Config{DailyDrift: anomaly.DriftConfig{Shift: -1}}, false},
@@ -124,7 +155,7 @@ func TestShareShiftSignificant(t *testing.T) {
 	for _, tc := range []struct {
 		name            string
 		value, expected float64
-		n               uint64
+		n               float64
 		want            bool
 	}{
 		{"weekend noise: 30 messages, 0.05 vs 0.21", 0.05, 0.21, 30, false},
@@ -136,7 +167,7 @@ func TestShareShiftSignificant(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := shareShiftSignificant(tc.value, tc.expected, tc.n); got != tc.want {
-				t.Fatalf("shareShiftSignificant(%v, %v, %d) = %v", tc.value, tc.expected, tc.n, got)
+				t.Fatalf("shareShiftSignificant(%v, %v, %g) = %v", tc.value, tc.expected, tc.n, got)
 			}
 		})
 	}
@@ -168,8 +199,8 @@ func declineDays(seed uint64) []TeamStats {
 				}
 			}
 			share := float64(neg) / float64(n)
-			out = append(out, TeamStats{WindowStart: day, Granularity: Day, Team: team, Messages: uint64(2 * n),
-				ActiveMembers: 10, ScoredMessages: uint64(n), NegativeShare: share, MeanCompound: 0.3 - 0.8*share})
+			out = append(out, TeamStats{WindowStart: day, Granularity: Day, Team: team, Messages: float64(2 * n),
+				ActiveMembers: 10, ScoredMessages: float64(n), NegativeShare: share, MeanCompound: 0.3 - 0.8*share})
 		}
 	}
 	return out
@@ -189,7 +220,7 @@ func TestBankDrift(t *testing.T) {
 		}
 		return out
 	}
-	all := run(newBank(Day, cfg.DailyDetector, &cfg.DailyDrift), rows)
+	all := run(newBank(Day, cfg.DailyDetector, &cfg.DailyDrift, publish.DayNoise{}), rows)
 	days := map[time.Time]bool{}
 	keys := map[string]bool{}
 	drift := 0
@@ -212,7 +243,7 @@ func TestBankDrift(t *testing.T) {
 		t.Errorf("decline flagged on %d of 14 days (%d by drift), want >= 10", len(days), drift)
 	}
 	for _, cut := range []int{2 * 25, 2 * 30} { // restart inside the decline
-		b := newBank(Day, cfg.DailyDetector, &cfg.DailyDrift)
+		b := newBank(Day, cfg.DailyDetector, &cfg.DailyDrift, publish.DayNoise{})
 		run(b, rows[:cut])
 		got := run(b, rows[cut:])
 		var want []Anomaly
@@ -225,7 +256,7 @@ func TestBankDrift(t *testing.T) {
 			t.Errorf("restart at row %d:\n%v\nwant\n%v", cut, got, want)
 		}
 	}
-	hourly := newBank(Hour, cfg.HourlyDetector, nil)
+	hourly := newBank(Hour, cfg.HourlyDetector, nil, publish.DayNoise{})
 	if run(hourly, rows); len(hourly.drifts) != 0 {
 		t.Error("hourly bank runs drift detectors")
 	}
@@ -248,13 +279,13 @@ func TestSentimentShiftSignificant(t *testing.T) {
 	if !shareShiftSignificant(a.Value, a.Expected, s.ScoredMessages) {
 		t.Fatal("premise: the same-weekday gate passes")
 	}
-	if sentimentShiftSignificant(d, MetricNegativeShare, a, s) {
+	if sentimentShiftSignificant(d, MetricNegativeShare, a, s, s.ScoredMessages) {
 		t.Error("0.186 against a pooled 0.25 over 240 messages passed the gate")
 	}
-	if !sentimentShiftSignificant(d, MetricNegativeShare, Anomaly{Value: 0.6, Expected: 0.286}, s) {
+	if !sentimentShiftSignificant(d, MetricNegativeShare, Anomaly{Value: 0.6, Expected: 0.286}, s, s.ScoredMessages) {
 		t.Error("0.6 against a pooled 0.25 did not pass the gate")
 	}
-	if !sentimentShiftSignificant(nil, MetricMeanCompound, a, s) || sentimentShiftSignificant(nil, MetricNegativeShare, Anomaly{Value: 0.2, Expected: 0.21}, s) {
+	if !sentimentShiftSignificant(nil, MetricMeanCompound, a, s, s.ScoredMessages) || sentimentShiftSignificant(nil, MetricNegativeShare, Anomaly{Value: 0.2, Expected: 0.21}, s, s.ScoredMessages) {
 		t.Error("without a drift detector: means pass, shares fall back to shareShiftSignificant")
 	}
 }

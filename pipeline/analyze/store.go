@@ -10,19 +10,20 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"commpulse/network"
+	"commpulse/pipeline/publish"
 )
 
-// TeamStats is one team_stats row: a team's aggregates over one window.
-// Sentiment fields are NaN when no message of the window was scored.
+// TeamStats is one published team_stats row (publish.DayRelease for days;
+// for hours only Messages, the sentiment fields NaN): what detectors,
+// alerts and dashboards see. Figures are noisy, hence real-valued.
 type TeamStats struct {
 	WindowStart     time.Time
 	Granularity     Granularity
 	Team            string
-	Messages        uint64
+	Messages        float64
 	ActiveMembers   uint32
-	ScoredMessages  uint64
+	ScoredMessages  float64
 	MeanCompound    float64
-	MedianCompound  float64
 	NegativeShare   float64
 	PositiveShare   float64
 	AfterHoursShare float64
@@ -62,47 +63,81 @@ func (d db) lastDone(ctx context.Context, g Granularity) (time.Time, bool, error
 	return at, n > 0, nil
 }
 
-// teamStats aggregates the deduplicated messages of [from, to) into one row
-// per (window of g, team), for every team including those below k.
-func (d db) teamStats(ctx context.Context, g Granularity, from, to time.Time, workStart, workEnd int) ([]TeamStats, error) {
-	interval := "INTERVAL 1 HOUR"
-	if g == Day {
-		interval = "INTERVAL 1 DAY"
-	}
-	q := d.q(`SELECT toDateTime(toStartOfInterval(occurred_at, ` + interval + `, 'UTC'), 'UTC') AS ws, toString(team) AS tm,
-		count() AS messages, toUInt32(uniqExact(sender)) AS active, countIf(compound IS NOT NULL) AS scored,
-		toFloat64(avg(compound)) AS mean, toFloat64(quantileExact(0.5)(compound)) AS med,
-		countIf(label = 'negative') AS neg, countIf(label = 'positive') AS pos,
-		countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah
-	FROM {db}.messages FINAL
-	WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
+// dayCells reads the exact, contribution-bounded input of every team-day
+// in [from, to) (whole days) from the deduplicated messages, for every team
+// including those below k (publish decides). A sender's weight is bounded
+// per day over all teams: volume figures count each of their messages at
+// min(1, capVolume/n), sentiment figures at min(1, capSentiment/scored).
+func (d db) dayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment float64, workStart, workEnd int) ([]publish.DayCell, error) {
+	q := d.q(`SELECT ws, tm, toUInt32(count()) AS senders,
+		sum(n * wv), sum(ah * wv), sum(sc * wsn), sum(sumc * wsn), sum(neg * wsn), sum(pos * wsn)
+	FROM (
+		SELECT ws, tm, n, ah, sc, sumc, neg, pos,
+			least(1.0, ? / sum(n) OVER (PARTITION BY ws, sender)) AS wv,
+			least(1.0, ? / greatest(sum(sc) OVER (PARTITION BY ws, sender), 1)) AS wsn
+		FROM (
+			SELECT toDateTime(toStartOfDay(occurred_at, 'UTC'), 'UTC') AS ws, toString(team) AS tm, sender,
+				count() AS n, countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah,
+				countIf(compound IS NOT NULL) AS sc, sumIf(toFloat64(compound), compound IS NOT NULL) AS sumc,
+				countIf(label = 'negative') AS neg, countIf(label = 'positive') AS pos
+			FROM {db}.messages FINAL
+			WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
+			GROUP BY ws, tm, sender))
 	GROUP BY ws, tm ORDER BY ws, tm`)
-	rows, err := d.conn.Query(ctx, q, from, to)
+	rows, err := d.conn.Query(ctx, q, capVolume, capSentiment, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("aggregate team stats %s %s: %w", g, from.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("aggregate team days %s: %w", from.Format(time.RFC3339), err)
 	}
 	defer rows.Close()
-	var out []TeamStats
+	var out []publish.DayCell
 	for rows.Next() {
 		var (
-			s           TeamStats
-			mean, med   *float64
-			neg, pos, a uint64
+			c       publish.DayCell
+			senders uint32
 		)
-		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ActiveMembers, &s.ScoredMessages, &mean, &med, &neg, &pos, &a); err != nil {
-			return nil, fmt.Errorf("scan team stats: %w", err)
+		if err := rows.Scan(&c.Window, &c.Team, &senders, &c.Messages, &c.AfterHours, &c.Scored, &c.SumCompound, &c.Negative, &c.Positive); err != nil {
+			return nil, fmt.Errorf("scan team days: %w", err)
 		}
-		s.Granularity = g
-		s.MeanCompound, s.MedianCompound = orNaN(mean), orNaN(med)
-		s.NegativeShare, s.PositiveShare = math.NaN(), math.NaN()
-		if s.ScoredMessages > 0 {
-			s.NegativeShare = float64(neg) / float64(s.ScoredMessages)
-			s.PositiveShare = float64(pos) / float64(s.ScoredMessages)
+		c.Senders = int(senders)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// hourCells reads the exact input of every team-hour in [from, to): its
+// senders and its messages, each sender's first capVolume messages of the
+// UTC day counting (a prefix rule, so an hour's figure does not change as
+// later hours of its day arrive, and one person's weight over all the
+// hours of a day is at most capVolume). The query reads whole days so the
+// prefix is known for a chunk that starts mid-day.
+func (d db) hourCells(ctx context.Context, from, to time.Time, capVolume float64) ([]publish.HourCell, error) {
+	q := d.q(`SELECT hs, tm, toUInt32(count()) AS senders, sum(least(toFloat64(n), greatest(0.0, ? - before)))
+	FROM (
+		SELECT hs, tm, n, ifNull(sum(n) OVER (PARTITION BY toStartOfDay(hs, 'UTC'), sender ORDER BY hs, tm
+			ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+		FROM (
+			SELECT toDateTime(toStartOfHour(occurred_at, 'UTC'), 'UTC') AS hs, toString(team) AS tm, sender, count() AS n
+			FROM {db}.messages FINAL
+			WHERE occurred_at >= toStartOfDay(toDateTime(?, 'UTC'), 'UTC') AND occurred_at < ? AND team != ''
+			GROUP BY hs, tm, sender))
+	WHERE hs >= ?
+	GROUP BY hs, tm ORDER BY hs, tm`)
+	rows, err := d.conn.Query(ctx, q, capVolume, from, to, from)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate team hours %s: %w", from.Format(time.RFC3339), err)
+	}
+	defer rows.Close()
+	var out []publish.HourCell
+	for rows.Next() {
+		var (
+			c       publish.HourCell
+			senders uint32
+		)
+		if err := rows.Scan(&c.Window, &c.Team, &senders, &c.Messages); err != nil {
+			return nil, fmt.Errorf("scan team hours: %w", err)
 		}
-		if s.Messages > 0 {
-			s.AfterHoursShare = float64(a) / float64(s.Messages)
-		}
-		out = append(out, s)
+		c.Senders = int(senders)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -133,31 +168,38 @@ func (d db) statsHistory(ctx context.Context, g Granularity, before time.Time) (
 	var out []TeamStats
 	for rows.Next() {
 		var (
-			s         TeamStats
-			mean, neg *float64
+			s                 TeamStats
+			scored, mean, neg *float64
 		)
-		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ScoredMessages, &mean, &neg); err != nil {
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &scored, &mean, &neg); err != nil {
 			return nil, fmt.Errorf("scan team_stats history: %w", err)
 		}
-		s.Granularity, s.MeanCompound, s.NegativeShare = g, orNaN(mean), orNaN(neg)
+		s.Granularity, s.ScoredMessages, s.MeanCompound, s.NegativeShare = g, orZero(scored), orNaN(mean), orNaN(neg)
 		out = append(out, s)
 	}
 	return out, rows.Err()
 }
 
-// networkPoint is one team_network value of a day window, with the
-// messages the team sent that day (its team_stats row; 0 without one).
+func orZero(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// networkPoint is one published team_network value of a day window, with
+// the messages the team published that day (its team_stats row; 0
+// without one).
 type networkPoint struct {
 	WindowStart time.Time
 	Team        string
 	External    float64
-	Ties        uint64
-	Messages    uint64
+	Weight      float64
+	Messages    float64
 }
 
 func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoint, error) {
-	rows, err := d.conn.Query(ctx, d.q(`SELECT n.window_start, toString(n.team), n.external_share,
-			n.internal_ties + n.external_ties, s.messages
+	rows, err := d.conn.Query(ctx, d.q(`SELECT n.window_start, toString(n.team), n.external_share, n.weight, s.messages
 		FROM {db}.team_network AS n FINAL
 		LEFT JOIN (SELECT window_start, team, messages FROM {db}.team_stats FINAL WHERE granularity = 'day') AS s
 			ON s.window_start = n.window_start AND s.team = n.team
@@ -168,10 +210,14 @@ func (d db) networkHistory(ctx context.Context, before time.Time) ([]networkPoin
 	defer rows.Close()
 	var out []networkPoint
 	for rows.Next() {
-		var p networkPoint
-		if err := rows.Scan(&p.WindowStart, &p.Team, &p.External, &p.Ties, &p.Messages); err != nil {
+		var (
+			p   networkPoint
+			ext *float64
+		)
+		if err := rows.Scan(&p.WindowStart, &p.Team, &ext, &p.Weight, &p.Messages); err != nil {
 			return nil, fmt.Errorf("scan team_network history: %w", err)
 		}
+		p.External = orNaN(ext)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -198,8 +244,9 @@ func (d db) clearIfAny(ctx context.Context, table, where string, args ...any) er
 	return nil
 }
 
-// writeTeamStats replaces the team_stats rows of g in [from, to) by rows.
-func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error {
+// writeTeamStats replaces the team_stats rows of g in [from, to) by the
+// released rows; eps is the privacy loss each row spent.
+func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, eps float64, now time.Time) error {
 	if err := d.clearIfAny(ctx, "team_stats", "granularity = ? AND window_start >= ? AND window_start < ?", string(g), from, to); err != nil {
 		return err
 	}
@@ -207,15 +254,19 @@ func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Tim
 		return nil
 	}
 	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.team_stats (window_start, granularity, team, messages, active_members,
-		scored_messages, mean_compound, median_compound, negative_share, positive_share, after_hours_share, k_applied, computed_at)`))
+		scored_messages, mean_compound, negative_share, positive_share, after_hours_share, k_applied, epsilon, computed_at)`))
 	if err != nil {
 		return fmt.Errorf("prepare team_stats insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, s := range rows {
-		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, s.ActiveMembers, s.ScoredMessages,
-			nullable(s.MeanCompound), nullable(s.MedianCompound), nullable(s.NegativeShare), nullable(s.PositiveShare),
-			s.AfterHoursShare, uint16(k), now); err != nil {
+		scored := nullable(s.ScoredMessages)
+		if g == Hour {
+			scored = nil
+		}
+		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, s.ActiveMembers, scored,
+			nullable(s.MeanCompound), nullable(s.NegativeShare), nullable(s.PositiveShare),
+			nullable(s.AfterHoursShare), uint16(k), eps, now); err != nil {
 			return fmt.Errorf("append team_stats row: %w", err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
 )
@@ -106,57 +106,115 @@ func smallOrg(from, to time.Time, seed uint64) []store.Message {
 	return out
 }
 
-// expectStats computes the team_stats of one window in Go from rows.
-func expectStats(rows []store.Message, team string, from, to time.Time) (TeamStats, bool) {
-	var s TeamStats
-	senders := map[string]bool{}
-	var comp []float64
-	var neg, pos, ah int
+// testNoiseKey is the noise key of the analyzers the tests build, so a
+// test can compute the exact release the analyzer must have published.
+var testNoiseKey = []byte("commpulse-analyze-tests-noise-key-0123456789")
+
+// testPublisher is a publisher with the tests' key and cfg's policy.
+func testPublisher(t testing.TB, cfg Config) *publish.Publisher {
+	t.Helper()
+	p := cfg.withDefaults().Privacy
+	if p.Key == nil {
+		p.Key = testNoiseKey
+	}
+	pub, err := publish.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// expectDayCell computes in Go the bounded input of one team-day that the
+// SQL must compute: per sender of the day, volume weight min(1, capV/n)
+// and sentiment weight min(1, capS/scored).
+func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS float64) publish.DayCell {
+	type per struct{ n, ah, sc, neg, pos, sum float64 }
+	byTeamSender := map[[2]string]*per{}
+	nDay, scDay := map[string]float64{}, map[string]float64{}
 	for _, m := range rows {
-		if m.Team != team || m.OccurredAt.Before(from) || !m.OccurredAt.Before(to) {
+		if m.OccurredAt.Before(day) || !m.OccurredAt.Before(day.Add(24*time.Hour)) {
 			continue
 		}
-		s.Messages++
-		senders[m.Sender] = true
+		nDay[m.Sender]++
+		if m.Scored {
+			scDay[m.Sender]++
+		}
+		if m.Team != team {
+			continue
+		}
+		k := [2]string{m.Team, m.Sender}
+		p := byTeamSender[k]
+		if p == nil {
+			p = &per{}
+			byTeamSender[k] = p
+		}
+		p.n++
 		if afterHours(m.OccurredAt, 9, 18) {
-			ah++
+			p.ah++
 		}
 		if m.Scored {
-			comp = append(comp, float64(m.Compound))
+			p.sc++
+			p.sum += float64(m.Compound)
 			switch m.Label {
 			case -1:
-				neg++
+				p.neg++
 			case 1:
-				pos++
+				p.pos++
 			}
 		}
 	}
-	if s.Messages == 0 {
-		return s, false
+	c := publish.DayCell{Window: day, Team: team}
+	for k, p := range byTeamSender {
+		wv := math.Min(1, capV/nDay[k[1]])
+		ws := math.Min(1, capS/math.Max(scDay[k[1]], 1))
+		c.Senders++
+		c.Messages += wv * p.n
+		c.AfterHours += wv * p.ah
+		c.Scored += ws * p.sc
+		c.SumCompound += ws * p.sum
+		c.Negative += ws * p.neg
+		c.Positive += ws * p.pos
 	}
-	s.ActiveMembers = uint32(len(senders))
-	s.ScoredMessages = uint64(len(comp))
-	s.AfterHoursShare = float64(ah) / float64(s.Messages)
-	if len(comp) == 0 {
-		s.MeanCompound, s.MedianCompound, s.NegativeShare, s.PositiveShare = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		return s, true
+	return c
+}
+
+// expectHourCell is expectDayCell for a team-hour: each sender's first
+// capV messages of the UTC day count.
+func expectHourCell(rows []store.Message, team string, hour time.Time, capV float64) publish.HourCell {
+	day := hour.Truncate(24 * time.Hour)
+	byHourSender := map[string]map[time.Time]float64{} // sender -> hour -> n (this team)
+	for _, m := range rows {
+		if m.Team != team || m.OccurredAt.Before(day) || !m.OccurredAt.Before(hour.Add(time.Hour)) {
+			continue
+		}
+		h := m.OccurredAt.Truncate(time.Hour)
+		if byHourSender[m.Sender] == nil {
+			byHourSender[m.Sender] = map[time.Time]float64{}
+		}
+		byHourSender[m.Sender][h]++
 	}
-	var sum float64
-	for _, c := range comp {
-		sum += c
+	c := publish.HourCell{Window: hour, Team: team}
+	for _, hours := range byHourSender {
+		n := hours[hour]
+		if n == 0 {
+			continue
+		}
+		var before float64
+		for h, k := range hours {
+			if h.Before(hour) {
+				before += k
+			}
+		}
+		c.Senders++
+		c.Messages += math.Min(n, math.Max(0, capV-before))
 	}
-	s.MeanCompound = sum / float64(len(comp))
-	sort.Float64s(comp)
-	s.MedianCompound = comp[len(comp)/2] // quantileExact(0.5): element floor(n/2) of the sorted values
-	s.NegativeShare = float64(neg) / float64(len(comp))
-	s.PositiveShare = float64(pos) / float64(len(comp))
-	return s, true
+	return c
 }
 
 func readStats(t *testing.T, e *chEnv, g Granularity) []TeamStats {
 	t.Helper()
 	rows, err := e.st.Conn().Query(context.Background(), strings.ReplaceAll(`SELECT window_start, toString(team), messages, active_members,
-		scored_messages, mean_compound, median_compound, negative_share, positive_share, after_hours_share
+		scored_messages, mean_compound, negative_share, positive_share, after_hours_share
 		FROM {db}.team_stats FINAL WHERE granularity = ? ORDER BY window_start, team`, "{db}", e.db), string(g))
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +223,12 @@ func readStats(t *testing.T, e *chEnv, g Granularity) []TeamStats {
 	var out []TeamStats
 	for rows.Next() {
 		var s TeamStats
-		var mean, med, neg, pos *float64
-		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ActiveMembers, &s.ScoredMessages, &mean, &med, &neg, &pos, &s.AfterHoursShare); err != nil {
+		var scored, mean, neg, pos, ah *float64
+		if err := rows.Scan(&s.WindowStart, &s.Team, &s.Messages, &s.ActiveMembers, &scored, &mean, &neg, &pos, &ah); err != nil {
 			t.Fatal(err)
 		}
-		s.MeanCompound, s.MedianCompound, s.NegativeShare, s.PositiveShare = orNaN(mean), orNaN(med), orNaN(neg), orNaN(pos)
+		s.ScoredMessages = orZero(scored)
+		s.MeanCompound, s.NegativeShare, s.PositiveShare, s.AfterHoursShare = orNaN(mean), orNaN(neg), orNaN(pos), orNaN(ah)
 		out = append(out, s)
 	}
 	return out
@@ -177,6 +236,9 @@ func readStats(t *testing.T, e *chEnv, g Granularity) []TeamStats {
 
 func newAnalyzer(t *testing.T, e *chEnv, cfg Config, al Alerter) (*Analyzer, *prometheus.Registry) {
 	t.Helper()
+	if cfg.Privacy.Key == nil {
+		cfg.Privacy.Key = testNoiseKey
+	}
 	reg := prometheus.NewRegistry()
 	a, err := New(cfg, e.st, al, reg)
 	if err != nil {
@@ -208,15 +270,28 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 		t.Fatalf("first step processed %d windows, want 48 hours + 2 days", n)
 	}
 
+	// What was stored is exactly the release of the bounded cells a Go
+	// model of the SQL computes, under the same key: the SQL bounds each
+	// sender as documented, and nothing unreleased reaches the table.
+	pub := testPublisher(t, Config{})
+	pol := pub.Policy()
 	for _, g := range []Granularity{Hour, Day} {
 		got := readStats(t, e, g)
 		var want []TeamStats
 		for w := from; w.Before(to); w = w.Add(g.Step()) {
 			for _, team := range []string{"alpha", "tiny"} {
-				s, ok := expectStats(msgs, team, w, w.Add(g.Step()))
-				if ok && s.ActiveMembers >= 5 {
-					s.WindowStart, s.Team = w, team
-					want = append(want, s)
+				if g == Day {
+					if r, ok := pub.Day(expectDayCell(msgs, team, w, pol.CapVolume, pol.CapSentiment)); ok {
+						want = append(want, TeamStats{WindowStart: w, Team: team, Messages: r.Messages, ActiveMembers: uint32(r.Senders),
+							ScoredMessages: r.Scored, MeanCompound: r.MeanCompound, NegativeShare: r.NegativeShare,
+							PositiveShare: r.PositiveShare, AfterHoursShare: r.AfterHoursShare})
+					}
+					continue
+				}
+				if v, ok := pub.Hour(expectHourCell(msgs, team, w, pol.CapVolume)); ok {
+					nan := math.NaN()
+					want = append(want, TeamStats{WindowStart: w, Team: team, Messages: v, ActiveMembers: uint32(pol.K),
+						MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan})
 				}
 			}
 		}
@@ -228,11 +303,12 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 			if gs.Team == "tiny" {
 				t.Fatalf("%s: team of 4 has a team_stats row", g)
 			}
-			if gs.WindowStart != ws.WindowStart || gs.Messages != ws.Messages || gs.ActiveMembers != ws.ActiveMembers || gs.ScoredMessages != ws.ScoredMessages {
+			if gs.WindowStart != ws.WindowStart || gs.ActiveMembers != ws.ActiveMembers {
 				t.Fatalf("%s row %d: got %+v, want %+v", g, i, gs, ws)
 			}
 			for name, p := range map[string][2]float64{
-				"mean": {gs.MeanCompound, ws.MeanCompound}, "median": {gs.MedianCompound, ws.MedianCompound}, "neg": {gs.NegativeShare, ws.NegativeShare},
+				"messages": {gs.Messages, ws.Messages}, "scored": {gs.ScoredMessages, ws.ScoredMessages},
+				"mean": {gs.MeanCompound, ws.MeanCompound}, "neg": {gs.NegativeShare, ws.NegativeShare},
 				"pos": {gs.PositiveShare, ws.PositiveShare}, "after_hours": {gs.AfterHoursShare, ws.AfterHoursShare},
 			} {
 				if math.IsNaN(p[0]) != math.IsNaN(p[1]) || math.Abs(p[0]-p[1]) > 1e-6 {
@@ -255,8 +331,10 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 	if n := e.count("SELECT count() FROM {db}.node_metrics WHERE team = 'tiny' AND window_days = 1"); n != 8 {
 		t.Errorf("node_metrics holds %d day rows of tiny's members, want 8 (person-level rows are not k-filtered)", n)
 	}
-	if n := e.count("SELECT uniqExact(window_start) FROM {db}.graph_metrics WHERE window_days = 28"); n != 2 {
-		t.Errorf("rolling network has %d windows, want 2", n)
+	// The rolling window is released weekly (on the day closing a Sunday):
+	// Monday and Tuesday close none.
+	if n := e.count("SELECT uniqExact(window_start) FROM {db}.graph_metrics WHERE window_days = 28"); n != 0 {
+		t.Errorf("rolling network has %d windows, want 0 (weekly release)", n)
 	}
 	_ = reg
 
@@ -328,19 +406,19 @@ func TestNetworkHistoryJoinsMessages(t *testing.T) {
 		(?, 'day', 'team-a', 120, '2026-11-04 00:00:00'),
 		(?, 'hour', 'team-a', 7, '2026-11-04 00:00:00'),
 		(?, 'day', 'team-a', 130, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
-	exec(`INSERT INTO {db}.team_network (window_start, window_days, team, internal_ties, external_ties, external_share, computed_at) VALUES
-		(?, 1, 'team-a', 20, 5, 0.2, '2026-11-04 00:00:00'),
-		(?, 1, 'team-b', 30, 6, 0.1, '2026-11-04 00:00:00'),
-		(?, 28, 'team-a', 99, 99, 0.5, '2026-11-04 00:00:00'),
-		(?, 1, 'team-a', 21, 0, 0.0, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
+	exec(`INSERT INTO {db}.team_network (window_start, window_days, team, weight, external_share, computed_at) VALUES
+		(?, 1, 'team-a', 25, 0.2, '2026-11-04 00:00:00'),
+		(?, 1, 'team-b', 36, 0.1, '2026-11-04 00:00:00'),
+		(?, 28, 'team-a', 99, 0.5, '2026-11-04 00:00:00'),
+		(?, 1, 'team-a', 21, 0.0, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
 	got, err := db{conn: e.st.Conn(), name: e.db}.networkHistory(ctx, d2.AddDate(0, 0, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []networkPoint{
-		{WindowStart: d1, Team: "team-a", External: 0.2, Ties: 25, Messages: 120},
-		{WindowStart: d1, Team: "team-b", External: 0.1, Ties: 36, Messages: 0},
-		{WindowStart: d2, Team: "team-a", External: 0, Ties: 21, Messages: 130},
+		{WindowStart: d1, Team: "team-a", External: 0.2, Weight: 25, Messages: 120},
+		{WindowStart: d1, Team: "team-b", External: 0.1, Weight: 36, Messages: 0},
+		{WindowStart: d2, Team: "team-a", External: 0, Weight: 21, Messages: 130},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("networkHistory:\n got %v\nwant %v", got, want)

@@ -6,14 +6,43 @@ import (
 	"time"
 
 	"commpulse/network"
+	"commpulse/pipeline/publish"
 )
 
+// graphRelease is the published graph_metrics row of a window: a noisy
+// node count, and the structural indices only for windows of at least
+// minGraphNodes people (nil below).
+type graphRelease struct {
+	nodes                                              float64
+	communities                                        *uint32
+	modularity, formalModularity, nmi, meanBestJaccard *float64
+}
+
+// minGraphNodes is the smallest window whose organisation-wide structural
+// indices (modularity, NMI, mean best Jaccard) are published: they are not
+// sums one person adds to, so they carry no noise, and at 50 people one
+// person moves them by about 1/50 at most in practice (docs/privacy.md,
+// limits).
+const minGraphNodes = 50
+
+func releaseGraph(g network.GraphMetrics, nodes float64) graphRelease {
+	r := graphRelease{nodes: nodes}
+	if g.Nodes >= minGraphNodes {
+		c := uint32(g.Communities)
+		r.communities = &c
+		r.modularity, r.formalModularity = &g.Modularity, &g.FormalModularity
+		r.nmi, r.meanBestJaccard = &g.TeamCommunityNMI, &g.MeanBestJaccard
+	}
+	return r
+}
+
 // writeNetwork replaces the network rows of one window (start, days): edges
-// and node_metrics (person-level), team_network (only the k-safe teams
-// network.Compute returned) and graph_metrics. Each table's old rows of the
-// window are deleted first, so a person erased or a team fallen below k
-// since the last run leaves nothing behind.
-func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount, k int, now time.Time) error {
+// and node_metrics (person-level, never published), the released
+// team_network rows and graph_metrics. Each table's old rows of the window
+// are deleted first, so a person erased or a team fallen below k since the
+// last run leaves nothing behind.
+func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount,
+	teams []publish.NetRelease, graph graphRelease, k int, eps float64, now time.Time) error {
 	where := "window_days = ? AND window_start = ?"
 	wd := uint16(days)
 	for _, t := range []string{"edges", "node_metrics", "team_network", "graph_metrics"} {
@@ -81,20 +110,21 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			return fmt.Errorf("insert %d node_metrics rows: %w", len(res.Nodes), err)
 		}
 	}
-	if len(res.Teams) > 0 {
-		b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.team_network (window_start, window_days, team, members_active, internal_ties,
-			external_ties, density, ei_index, isolated_members, external_share, communities, best_community, best_jaccard, k_applied, computed_at)`))
+	if len(teams) > 0 {
+		b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.team_network (window_start, window_days, team, members_active, weight,
+			external_share, ei_index, isolated_members, k_applied, epsilon, computed_at)`))
 		if err != nil {
 			return fmt.Errorf("prepare team_network insert: %w", err)
 		}
 		defer b.Abort() //nolint:errcheck // no-op after Send
-		for _, t := range res.Teams {
-			if t.MembersActive < k { // network.Compute applies k; this is the belt to its braces
-				continue
+		for _, t := range teams {
+			var iso *uint32
+			if t.Isolated != nil {
+				v := uint32(*t.Isolated)
+				iso = &v
 			}
-			if err := b.Append(start, wd, t.Team, uint32(t.MembersActive), uint32(t.InternalTies), uint32(t.ExternalTies),
-				t.Density, t.EIIndex, uint32(t.IsolatedMembers), t.ExternalShare, uint32(t.Communities), int32(t.BestCommunity),
-				t.BestJaccard, uint16(k), now); err != nil {
+			if err := b.Append(start, wd, t.Team, uint32(t.Senders), t.Weight, nullable(t.ExternalShare), nullable(t.EIIndex),
+				iso, uint16(k), eps, now); err != nil {
 				return fmt.Errorf("append team_network row: %w", err)
 			}
 		}
@@ -102,11 +132,9 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			return fmt.Errorf("insert team_network rows: %w", err)
 		}
 	}
-	g := res.Graph
-	if err := d.conn.Exec(ctx, d.q(`INSERT INTO {db}.graph_metrics (window_start, window_days, nodes, edges, ties, communities, modularity,
-		formal_modularity, team_community_nmi, mean_best_jaccard, betweenness_exact, betweenness_error_bound, computed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), start, wd, uint32(g.Nodes), uint32(g.Edges), uint32(g.Ties), uint32(g.Communities),
-		g.Modularity, g.FormalModularity, g.TeamCommunityNMI, g.MeanBestJaccard, g.BetweennessExact, g.BetweennessErrorBound, now); err != nil {
+	if err := d.conn.Exec(ctx, d.q(`INSERT INTO {db}.graph_metrics (window_start, window_days, nodes, communities, modularity,
+		formal_modularity, team_community_nmi, mean_best_jaccard, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		start, wd, graph.nodes, graph.communities, graph.modularity, graph.formalModularity, graph.nmi, graph.meanBestJaccard, now); err != nil {
 		return fmt.Errorf("insert graph_metrics: %w", err)
 	}
 	return nil
@@ -195,7 +223,6 @@ func (d db) writeAnomalies(ctx context.Context, g Granularity, from, to time.Tim
 type windowDone struct {
 	g          Granularity
 	start      time.Time
-	messages   uint64
 	teams      uint32
 	suppressed uint32
 	anomalies  uint32
@@ -205,13 +232,13 @@ func (d db) markDone(ctx context.Context, ws []windowDone, now time.Time) error 
 	if len(ws) == 0 {
 		return nil
 	}
-	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.analyzer_windows (granularity, window_start, messages, teams, suppressed, anomalies, computed_at)`))
+	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.analyzer_windows (granularity, window_start, teams, suppressed, anomalies, computed_at)`))
 	if err != nil {
 		return fmt.Errorf("prepare progress insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, w := range ws {
-		if err := b.Append(string(w.g), w.start, w.messages, w.teams, w.suppressed, w.anomalies, now); err != nil {
+		if err := b.Append(string(w.g), w.start, w.teams, w.suppressed, w.anomalies, now); err != nil {
 			return fmt.Errorf("append progress: %w", err)
 		}
 	}

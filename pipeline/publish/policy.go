@@ -28,6 +28,11 @@ type Budget struct {
 	DaySentiment  float64 // sum of compound (CapSentiment: |compound| <= 1)
 	DayNegative   float64 // negative messages (CapSentiment)
 	DayPositive   float64 // positive messages (CapSentiment)
+	// DayIsolated is the count of a team's newly isolated members (the
+	// isolation anomaly), sensitivity 1. It is high because the count is
+	// compared with MinPeople: at 2 (noise scale 0.5) a team with nobody
+	// isolated reads 3 or more on 0.2% of days.
+	DayIsolated float64
 	// HourMessages is the loss of all hour cells of one day together: a
 	// person's weights are bounded per day, so the L1 sensitivity of the
 	// day's vector of hourly counts is CapVolume however many hours they
@@ -80,9 +85,9 @@ func DefaultPolicy() Policy {
 		RollingReleases: 4,
 		Epsilon: Budget{
 			DaySenders: 0.25, DayMessages: 1, DayAfterHours: 0.25,
-			DayScored: 1, DaySentiment: 1.5, DayNegative: 1.5, DayPositive: 0.25,
+			DayScored: 1, DaySentiment: 1.5, DayNegative: 1.5, DayPositive: 0.25, DayIsolated: 2,
 			HourMessages: 0.5,
-			NetSenders:   0.25, NetWeight: 1, NetPeople: 0.5,
+			NetSenders:   0.25, NetWeight: 1, NetPeople: 1,
 			GraphNodes: 0.25,
 		},
 	}
@@ -114,7 +119,7 @@ func (b Budget) fields() map[string]float64 {
 	return map[string]float64{
 		"day-senders": b.DaySenders, "day-messages": b.DayMessages, "day-after-hours": b.DayAfterHours,
 		"day-scored": b.DayScored, "day-sentiment": b.DaySentiment, "day-negative": b.DayNegative,
-		"day-positive": b.DayPositive, "hour-messages": b.HourMessages, "net-senders": b.NetSenders,
+		"day-positive": b.DayPositive, "day-isolated": b.DayIsolated, "hour-messages": b.HourMessages, "net-senders": b.NetSenders,
 		"net-weight": b.NetWeight, "net-people": b.NetPeople, "graph-nodes": b.GraphNodes,
 	}
 }
@@ -125,7 +130,7 @@ func (b Budget) fields() map[string]float64 {
 // organisation's node count of each of those network windows.
 func (p Policy) PerPersonDay() float64 {
 	b := p.Epsilon
-	day := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive
+	day := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated
 	net := b.NetSenders + b.NetWeight + b.NetPeople + b.GraphNodes
 	return day + b.HourMessages + net*float64(1+p.RollingReleases)
 }
@@ -153,7 +158,7 @@ func (p *Policy) setEpsilon(v string) error {
 		"day-senders": &p.Epsilon.DaySenders, "day-messages": &p.Epsilon.DayMessages,
 		"day-after-hours": &p.Epsilon.DayAfterHours, "day-scored": &p.Epsilon.DayScored,
 		"day-sentiment": &p.Epsilon.DaySentiment, "day-negative": &p.Epsilon.DayNegative,
-		"day-positive": &p.Epsilon.DayPositive, "hour-messages": &p.Epsilon.HourMessages,
+		"day-positive": &p.Epsilon.DayPositive, "day-isolated": &p.Epsilon.DayIsolated, "hour-messages": &p.Epsilon.HourMessages,
 		"net-senders": &p.Epsilon.NetSenders, "net-weight": &p.Epsilon.NetWeight,
 		"net-people": &p.Epsilon.NetPeople, "graph-nodes": &p.Epsilon.GraphNodes,
 	}

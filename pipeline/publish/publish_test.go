@@ -160,9 +160,8 @@ func TestDayRelease(t *testing.T) {
 func TestPeopleNeverSinglesOut(t *testing.T) {
 	pub := testPublisher(t, 3)
 	for i := range 2000 {
-		ctx := PeopleCtx("isolated", time.Unix(int64(i)*86400, 0), 1, "t")
 		for _, n := range []int{0, 1, 2} {
-			if v := pub.People(ctx, n); v != nil && *v < 3 {
+			if v := pub.NewlyIsolated(time.Unix(int64(i)*86400, 0), "t", n); v != nil && *v < 3 {
 				t.Fatalf("count %d published as %d (< MinPeople)", n, *v)
 			}
 		}
@@ -173,7 +172,7 @@ func TestPerPersonDay(t *testing.T) {
 	p := DefaultPolicy()
 	got := p.PerPersonDay()
 	b := p.Epsilon
-	want := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive +
+	want := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated +
 		b.HourMessages + 5*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
 	if math.Abs(got-want) > 1e-9 {
 		t.Errorf("PerPersonDay = %g, want %g", got, want)

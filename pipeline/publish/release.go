@@ -215,7 +215,7 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 		r.ExternalShare = ex / r.Weight
 		r.EIIndex = 2*r.ExternalShare - 1
 	}
-	r.Isolated = pub.People(at("isolated"), c.Isolated)
+	r.Isolated = pub.People(at("isolated"), c.Isolated, e.NetPeople)
 	return r, true
 }
 
@@ -225,11 +225,13 @@ func (pub *Publisher) NetNoise() float64 {
 	return NoiseSD(pub.p.CapVolume, pub.p.Epsilon.NetWeight)
 }
 
-// People releases a count of people under ctx: noisy (sensitivity 1),
-// rounded, and nil when the noisy count is below MinPeople, so no
-// published count can be read as "this one person".
-func (pub *Publisher) People(ctx string, n int) *int {
-	v, ok := pub.noisy(ctx, float64(n), 1, pub.p.Epsilon.NetPeople)
+// People releases a count of people under ctx: noisy (sensitivity 1,
+// loss eps), rounded, and nil when the noisy count is below MinPeople, so
+// no published count can be read as "this one person". Callers release
+// every k-safe team, zeros included: releasing only non-zero counts would
+// itself tell.
+func (pub *Publisher) People(ctx string, n int, eps float64) *int {
+	v, ok := pub.noisy(ctx, float64(n), 1, eps)
 	if !ok || math.Round(v) < float64(pub.p.MinPeople) {
 		return nil
 	}
@@ -237,10 +239,10 @@ func (pub *Publisher) People(ctx string, n int) *int {
 	return &c
 }
 
-// PeopleCtx is the context of a count of people of a team-window, for
-// callers outside Net (the isolation rule).
-func PeopleCtx(figure string, window time.Time, days int, team string) string {
-	return cellCtx(figure, window, days, team)
+// NewlyIsolated releases the number of a team's members newly isolated on
+// a day (the isolation rule's count), or nil below MinPeople.
+func (pub *Publisher) NewlyIsolated(day time.Time, team string, n int) *int {
+	return pub.People(cellCtx("newly_isolated", day, 1, team), n, pub.p.Epsilon.DayIsolated)
 }
 
 // Nodes releases the organisation's active people of a network window.
