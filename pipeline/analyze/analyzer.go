@@ -186,7 +186,7 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 			return nil, err
 		}
 		for _, p := range nh {
-			b.observeExternal(p.Team, p.WindowStart, p.External, p.Weight, a.externalTrials(p.External, p.Weight), a.cfg.MinWeightDay)
+			b.observeExternal(p.Team, p.WindowStart, p.External, p.Weight, a.externalTrials(p.Weight), a.cfg.MinWeightDay)
 		}
 		points += len(nh)
 	}
@@ -359,7 +359,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	kSafe := map[string]bool{}
 	for _, t := range net.teams {
 		kSafe[t.Team] = true
-		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, t.Weight, a.externalTrials(t.ExternalShare, t.Weight), a.cfg.MinWeightDay); ok {
+		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, t.Weight, a.externalTrials(t.Weight), a.cfg.MinWeightDay); ok {
 			found = append(found, an)
 		}
 	}
@@ -390,12 +390,14 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 // two weights adds to their ratio (delta method). The drift detector and
 // the share gate weigh a day by it, so a noisy day moves them as little
 // as it should.
-func (a *Analyzer) externalTrials(share, weight float64) float64 {
-	if math.IsNaN(share) || weight < 1 {
-		return 0
-	}
+func (a *Analyzer) externalTrials(weight float64) func(ref float64) float64 {
 	sd := a.pub.NetNoise()
-	return effectiveTrials(share, weight, sd*sd*((1-share)*(1-share)+share*share))
+	return func(share float64) float64 {
+		if math.IsNaN(share) || weight < 1 {
+			return 0
+		}
+		return effectiveTrials(share, weight, sd*sd*((1-share)*(1-share)+share*share))
+	}
 }
 
 // effectiveTrials returns n_eff with p(1-p)/n_eff = p(1-p)/n + noiseVarNum/n²,

@@ -187,10 +187,10 @@ var statsSeries = []struct {
 	value     func(TeamStats) float64
 	kind      anomaly.DriftKind
 	drift     anomaly.Direction
-	trials    func(TeamStats, publish.DayNoise) float64
+	trials    func(s TeamStats, nz publish.DayNoise, ref float64) float64
 }{
 	{MetricMessages, false, func(s TeamStats) float64 { return s.Messages }, anomaly.DriftMean, anomaly.Up,
-		func(TeamStats, publish.DayNoise) float64 { return 1 }},
+		func(TeamStats, publish.DayNoise, float64) float64 { return 1 }},
 	{MetricMeanCompound, true, func(s TeamStats) float64 { return s.MeanCompound }, anomaly.DriftMean, anomaly.Down, meanTrials},
 	{MetricNegativeShare, true, func(s TeamStats) float64 { return s.NegativeShare }, anomaly.DriftShare, anomaly.Up, negativeTrials},
 }
@@ -202,22 +202,25 @@ const compoundVariance = 0.2
 
 // meanTrials is the effective number of messages of a published mean
 // compound: the n whose sampling variance equals the day's sampling
-// variance plus the variance the noise on its sum and its count adds.
-func meanTrials(s TeamStats, nz publish.DayNoise) float64 {
+// variance plus the variance the noise on its sum and its count adds,
+// both under the reference value ref (the series' baseline when known,
+// else the day's own value): the trials say how much a day can be trusted
+// if nothing happened, which is what the detectors test.
+func meanTrials(s TeamStats, nz publish.DayNoise, ref float64) float64 {
 	if math.IsNaN(s.MeanCompound) || s.ScoredMessages < 1 {
 		return 0
 	}
-	n, m := s.ScoredMessages, s.MeanCompound
+	n, m := s.ScoredMessages, ref
 	noise := nz.Sum*nz.Sum + m*m*nz.Scored*nz.Scored
 	return compoundVariance / (compoundVariance/n + noise/(n*n))
 }
 
 // negativeTrials is meanTrials for the negative share.
-func negativeTrials(s TeamStats, nz publish.DayNoise) float64 {
+func negativeTrials(s TeamStats, nz publish.DayNoise, ref float64) float64 {
 	if math.IsNaN(s.NegativeShare) || s.ScoredMessages < 1 {
 		return 0
 	}
-	p := s.NegativeShare
+	p := ref
 	return effectiveTrials(p, s.ScoredMessages, nz.Negative*nz.Negative+p*p*nz.Scored*nz.Scored)
 }
 
@@ -251,7 +254,13 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 		if math.IsNaN(ser.value(s)) {
 			continue // not published for this granularity (hourly sentiment)
 		}
-		n := ser.trials(s, b.noise)
+		ref := ser.value(s)
+		if dr != nil {
+			if m, _, ok := dr.Baseline(s.WindowStart, 1); ok {
+				ref = m
+			}
+		}
+		n := ser.trials(s, b.noise, ref)
 		if !ser.sentiment || s.ScoredMessages >= float64(minScored) {
 			a, ok = b.observe(s.Team, ser.metric, s.WindowStart, ser.value(s), false)
 			ok = ok && (!ser.sentiment || sentimentShiftSignificant(dr, ser.metric, a, s, n))
@@ -281,7 +290,10 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 // baseline of 0.19 is a likelihood ratio of about e^21. Live analysis and
 // the replay of history both come here, so a rebuilt bank is the one that
 // never stopped.
-func (b *bank) observeExternal(team string, day time.Time, share, weight, n, minWeight float64) (Anomaly, bool) {
+//
+// trials converts the day's weight into effective trials under a reference
+// share (see meanTrials): the drift detector's baseline once known.
+func (b *bank) observeExternal(team string, day time.Time, share, weight float64, trials func(ref float64) float64, minWeight float64) (Anomaly, bool) {
 	var (
 		a  Anomaly
 		ok bool
@@ -289,6 +301,13 @@ func (b *bank) observeExternal(team string, day time.Time, share, weight, n, min
 	if math.IsNaN(share) {
 		return a, false
 	}
+	ref := share
+	if b.drift != nil {
+		if m, _, known := b.driftFor(team, MetricExternalShare, anomaly.DriftShare, anomaly.Down).Baseline(day, 1); known {
+			ref = m
+		}
+	}
+	n := trials(ref)
 	if weight >= minWeight {
 		a, ok = b.observe(team, MetricExternalShare, day, share, true)
 		ok = ok && shareShiftSignificant(a.Value, a.Expected, n)

@@ -292,7 +292,7 @@ func runE2E(t *testing.T, c e2eCase) {
 			switch it.Kind {
 			case synth.Silo:
 				logDaily(t, e, it.Team, "external share (external/all ties)",
-					`SELECT window_start, format('{}({})', toString(round(external_share, 3)), toString(round(weight)))
+					`SELECT window_start, format('{}({})', toString(round(ifNull(external_share, -1), 3)), toString(round(weight)))
 					FROM {db}.team_network FINAL WHERE window_days = 1 AND team = ? ORDER BY window_start`)
 			case synth.VolumeSpike:
 				logDaily(t, e, it.Team, "messages",

@@ -80,14 +80,14 @@ func DefaultPolicy() Policy {
 	return Policy{
 		K:               MinK,
 		CapVolume:       60,
-		CapSentiment:    20,
+		CapSentiment:    10,
 		MinPeople:       3,
 		RollingReleases: 4,
 		Epsilon: Budget{
-			DaySenders: 0.25, DayMessages: 1, DayAfterHours: 0.25,
-			DayScored: 1, DaySentiment: 1.5, DayNegative: 1.5, DayPositive: 0.25, DayIsolated: 2,
-			HourMessages: 0.5,
-			NetSenders:   0.25, NetWeight: 1, NetPeople: 1,
+			DaySenders: 0.25, DayMessages: 3, DayAfterHours: 0.5,
+			DayScored: 3, DaySentiment: 4, DayNegative: 4, DayPositive: 0.5, DayIsolated: 2,
+			HourMessages: 1,
+			NetSenders:   0.25, NetWeight: 8, NetPeople: 1,
 			GraphNodes: 0.25,
 		},
 	}

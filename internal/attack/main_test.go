@@ -1,0 +1,9 @@
+package attack
+
+import (
+	"testing"
+
+	"commpulse/pipeline/chlocal/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
