@@ -347,7 +347,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 
 // network computes and writes the network of [from, to), days long.
 func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (*network.Result, error) {
-	t0 := time.Now()
+	t0 := time.Now() // also the erasure read mark: erasures from here on may be missing from the read
 	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return nil, a.fail("read", err)
@@ -358,7 +358,13 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 		return nil, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
 	}
 	t2 := time.Now()
+	if err := a.dropErased(ctx, t0, from, days, res); err != nil {
+		return nil, a.fail("read", err)
+	}
 	if err := a.db.writeNetwork(ctx, from, days, res, counts, a.cfg.MinGroupSize, now); err != nil {
+		return nil, a.fail("write", err)
+	}
+	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {
 		return nil, a.fail("write", err)
 	}
 	a.log.Debug("network window analyzed", "from", from.Format(time.DateOnly), "days", days,
