@@ -16,7 +16,6 @@ import (
 	"commpulse/nlp"
 	"commpulse/pipeline/health"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
@@ -68,14 +67,8 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	if cfg.TLS, cfg.SASL, err = f.kafka.security(); err != nil {
 		return cfg, err
 	}
-	if f.keyFile != "" {
-		key, err := os.ReadFile(f.keyFile)
-		if err != nil {
-			return cfg, usageError{fmt.Errorf("pseudonym-key-file: %w", err)}
-		}
-		if cfg.Pseudonymizer, err = security.NewPseudonymizer(key); err != nil {
-			return cfg, usageError{err}
-		}
+	if cfg.Pseudonymizer, err = loadPseudonymizer(f.keyFile); err != nil {
+		return cfg, err
 	}
 	cfg.Brokers = f.kafka.brokers
 	cfg.Group = f.topics.group

@@ -420,7 +420,7 @@ type netWindow struct {
 // network computes the network of [from, to), days long, releases its
 // team and graph figures, and writes them with the person-level rows.
 func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (netWindow, error) {
-	t0 := time.Now()
+	t0 := time.Now() // also the erasure read mark: erasures from here on may be missing from the read
 	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return netWindow{}, a.fail("read", err)
@@ -429,6 +429,9 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 	res, err := network.Compute(in, a.cfg.Network)
 	if err != nil {
 		return netWindow{}, a.fail("network", fmt.Errorf("network of %s (%d days): %w", from.Format(time.DateOnly), days, err))
+	}
+	if err := a.dropErased(ctx, t0, from, days, res); err != nil {
+		return netWindow{}, a.fail("read", err)
 	}
 	var teams []publish.NetRelease
 	for _, c := range netCells(from, days, in, counts, res, a.cfg.Privacy.CapVolume) {
@@ -439,6 +442,9 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 	nodes, _ := a.pub.Nodes(from, days, res.Graph.Nodes)
 	t2 := time.Now()
 	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.netEpsilon(), now); err != nil {
+		return netWindow{}, a.fail("write", err)
+	}
+	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {
 		return netWindow{}, a.fail("write", err)
 	}
 	a.log.Debug("network window analyzed", "from", from.Format(time.DateOnly), "days", days,

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,9 @@ type Config struct {
 	HourChunk int
 	// Logger receives progress logs (never a person id). Default discards.
 	Logger *slog.Logger
+
+	// betweenReadAndWrite is a test hook (SetBetweenReadAndWrite, erasure.go).
+	betweenReadAndWrite func(ctx context.Context, windowStart time.Time, days int)
 }
 
 // Defaults returns the default configuration (the one place defaults live).

@@ -163,8 +163,12 @@ func splitStatements(s string) []string {
 	return out
 }
 
-func (s *Store) render(stmt string) string {
-	return strings.NewReplacer("{{db}}", s.cfg.Database, "{{ttl_days}}", strconv.Itoa(s.cfg.TTLDays)).Replace(stmt)
+func (s *Store) render(stmt string) string { return Render(stmt, s.cfg.Database, s.cfg.TTLDays) }
+
+// Render fills a migration statement's placeholders ({{db}}, {{ttl_days}})
+// as Migrate does; the privacy report renders the schema with it.
+func Render(stmt, database string, ttlDays int) string {
+	return strings.NewReplacer("{{db}}", database, "{{ttl_days}}", strconv.Itoa(ttlDays)).Replace(stmt)
 }
 
 // Migrate applies every migration not yet recorded in schema_migrations.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"commpulse/pipeline/store"
+	"commpulse/pipeline/store/storetest"
+)
+
+// The report agrees with the schema: the migrations, run on the embedded
+// server, create exactly the tables and views the report lists, each with
+// the TTL the report gives it (compared with system.tables), and the
+// printed report names every table with that TTL and its person columns.
+func TestPrivacyReportMatchesTheSchema(t *testing.T) {
+	st, srv, db := storetest.Migrated(t)
+	objs, _, err := schemaFromMigrations(db, store.DefaultTTLDays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := compareLive(context.Background(), st, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("report and schema differ:\n%s", strings.Join(diffs, "\n"))
+	}
+	ttls := 0
+	for _, o := range objs {
+		if o.TTL != "" {
+			ttls++
+		}
+	}
+	if len(objs) < 10 || ttls < 3 {
+		t.Fatalf("%d objects, %d with a TTL: the parse found too little to prove anything", len(objs), ttls)
+	}
+
+	var out, errb bytes.Buffer
+	if code := run([]string{"privacy-report", "--ch-addr", srv.Addr(), "--ch-database", db, "--live", "--k", "7"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errb.String(), out.String())
+	}
+	report := out.String()
+	for _, o := range objs {
+		line := ""
+		for _, l := range strings.Split(report, "\n") {
+			if strings.HasPrefix(l, "| "+o.Name+" |") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("table %s missing from the report", o.Name)
+			continue
+		}
+		if o.TTL != "" && !strings.Contains(line, "TTL "+o.TTL) {
+			t.Errorf("%s: report line lacks TTL %q: %s", o.Name, o.TTL, line)
+		}
+	}
+	for _, pc := range store.PersonTables {
+		if !strings.Contains(report, "| "+pc.Table+" |") || !strings.Contains(report, pc.Column) {
+			t.Errorf("person column %s.%s not in the report", pc.Table, pc.Column)
+		}
+	}
+	for _, want := range []string{"INTERVAL 180 DAY", "| k (--k) |", "| 7 |", "Access roles: not configured", "match this report"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// Retention from the config reaches the report without a server.
+func TestPrivacyReportOffline(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"privacy-report", "--retention-days", "30", "--ch-database", "hr"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "INTERVAL 30 DAY") || strings.Contains(out.String(), "INTERVAL 180 DAY") || !strings.Contains(out.String(), "database hr") {
+		t.Fatalf("retention or database not applied:\n%s", out.String())
+	}
+}

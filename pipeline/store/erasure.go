@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PersonColumn is one column that holds person ids.
+type PersonColumn struct {
+	Table, Column string
+	// Array marks an Array(String) of ids (messages.recipients): erasure
+	// removes the person from the array and keeps the row, which is
+	// another person's message.
+	Array bool
+	// Windowed marks a table that analyze writes per window (window_start,
+	// window_days). The analyzer re-erases, in each window it writes, the
+	// persons erased while it was computing that window (see
+	// analyze.eraseInFlight).
+	Windowed bool
+	// Record marks the erasure record itself: erasure keeps it (it is how
+	// an erasure is re-applied after a crash), export and the privacy
+	// report list it.
+	Record bool
+}
+
+// PersonTables is the one list of the columns that hold person ids, in every
+// table. Erasure, `commpulse person export` and `commpulse privacy-report`
+// all work from it; a new person-level table or column must be added here
+// (TestPersonTablesCoverTheSchema fails otherwise).
+var PersonTables = []PersonColumn{
+	{Table: "messages", Column: "sender"},
+	{Table: "messages", Column: "recipients", Array: true},
+	{Table: "edges", Column: "src", Windowed: true},
+	{Table: "edges", Column: "dst", Windowed: true},
+	{Table: "node_metrics", Column: "person", Windowed: true},
+	{Table: "erasures", Column: "person", Record: true},
+}
+
+// ErasableTables returns the tables erasure deletes from, in PersonTables
+// order, each once.
+func ErasableTables() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, pc := range PersonTables {
+		if !pc.Record && !seen[pc.Table] {
+			seen[pc.Table] = true
+			out = append(out, pc.Table)
+		}
+	}
+	return out
+}
+
+// EraseSQL returns the statement that physically erases from db.table the
+// persons that the subquery sel selects, in the rows matching scope (empty:
+// all rows), or "" when table holds no erasable person column. Rows naming a
+// person in a String column are deleted; a person in an Array column is
+// removed from it (for messages.recipients, recipient_teams and
+// recipient_count follow).
+//
+// The mechanism is a classic mutation (ALTER TABLE ... DELETE / UPDATE) run
+// with mutations_sync = 2, not a lightweight DELETE: a lightweight DELETE
+// only masks rows, which stay in the part files until some merge rewrites
+// them, with no bound. A mutation rewrites every part holding a matching row
+// before the statement returns (parts without one are hard-linked, not
+// rewritten); the superseded parts are then outdated and the server removes
+// their directories after old_parts_lifetime (see docs/security.md for the
+// bound). The price is that a part holding the person is rewritten whole:
+// erasing is O(size of the parts touched), which is why ingest erases every
+// pending person in one batch.
+//
+// sel names persons only through the erasures table (for example
+// "SELECT person FROM db.erasures WHERE batch = '...'"), so the statement
+// text, which ClickHouse keeps in system.mutations and the query log,
+// carries no person id.
+func EraseSQL(db, table, sel, scope string) string {
+	var match, arrays []string
+	for _, pc := range PersonTables {
+		if pc.Table != table || pc.Record {
+			continue
+		}
+		if pc.Array {
+			arrays = append(arrays, pc.Column)
+		} else {
+			match = append(match, fmt.Sprintf("%s IN (%s)", pc.Column, sel))
+		}
+	}
+	if len(match) == 0 && len(arrays) == 0 {
+		return ""
+	}
+	var cmds []string
+	if len(match) > 0 {
+		cmds = append(cmds, "DELETE WHERE "+scoped(scope, strings.Join(match, " OR ")))
+	}
+	for _, col := range arrays {
+		keep := fmt.Sprintf("r NOT IN (%s)", sel)
+		set := []string{}
+		if table == "messages" && col == "recipients" {
+			// All assignments of one UPDATE read the old values, so
+			// recipient_teams is filtered by the old recipients.
+			set = append(set,
+				fmt.Sprintf("recipient_teams = arrayFilter((t, r) -> %s, recipient_teams, recipients)", keep),
+				fmt.Sprintf("recipient_count = length(arrayFilter(r -> %s, recipients))", keep))
+		}
+		set = append(set, fmt.Sprintf("%s = arrayFilter(r -> %s, %s)", col, keep, col))
+		cmds = append(cmds, fmt.Sprintf("UPDATE %s WHERE %s", strings.Join(set, ", "),
+			scoped(scope, fmt.Sprintf("arrayExists(r -> r IN (%s), %s)", sel, col))))
+	}
+	return fmt.Sprintf("ALTER TABLE %s.%s %s SETTINGS mutations_sync = 2", db, table, strings.Join(cmds, ", "))
+}
+
+// MatchSQL is the condition "a row of table names a person selected by sel"
+// (any person column, arrays included), or "" when table has none.
+func MatchSQL(table, sel string) string {
+	var or []string
+	for _, pc := range PersonTables {
+		if pc.Table != table || pc.Record {
+			continue
+		}
+		if pc.Array {
+			or = append(or, fmt.Sprintf("arrayExists(r -> r IN (%s), %s)", sel, pc.Column))
+		} else {
+			or = append(or, fmt.Sprintf("%s IN (%s)", pc.Column, sel))
+		}
+	}
+	if len(or) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+func scoped(scope, cond string) string {
+	if scope == "" {
+		return cond
+	}
+	return "(" + scope + ") AND (" + cond + ")"
+}
+
+// batchSelect selects the persons of one erasure batch.
+func batchSelect(db, batch string) string {
+	return fmt.Sprintf("SELECT person FROM %s.erasures WHERE batch = '%s'", db, batch)
+}
+
+// InFlightSelect selects the persons whose erasure may not have reached a
+// reader that began reading at since: those whose latest erasures row is
+// not done (deletes still running, or interrupted), and those with any row
+// written at or after since. Times are rendered as a literal (the statement
+// names no person; a time is not personal).
+func InFlightSelect(db string, since time.Time) string {
+	return fmt.Sprintf("SELECT person FROM %s.erasures GROUP BY person HAVING max(erased_at) >= toDateTime64('%s', 3, 'UTC') OR NOT argMax(done, (erased_at, done))",
+		db, since.UTC().Format("2006-01-02 15:04:05.000"))
+}
+
+func newBatch() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("erasure batch id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// ErasePersons physically removes every person-level row of the given
+// people and records the erasure. In order:
+//
+//  1. an erasures row per person (batch, done = false) is written first,
+//     so that an analyzer computing a window meanwhile sees the erasure
+//     as in flight (analyze.eraseInFlight), and so that the deletes can
+//     select the persons by batch instead of naming them;
+//  2. each erasable table (ErasableTables) is rewritten by EraseSQL,
+//     messages first, the analyze outputs after: an analyzer that read
+//     messages before step 2 finished writes its window before the
+//     erasure of edges and node_metrics, or finds the erasure in flight;
+//  3. a second row (done = true) marks the erasure finished; Erased reads
+//     it. A crash before it leaves the erasure not done, and ingest
+//     erases the person again at start.
+//
+// Statements never carry an id: the ids travel only as insert data.
+func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
+	if len(persons) == 0 {
+		return nil
+	}
+	db := s.cfg.Database
+	batch, err := newBatch()
+	if err != nil {
+		return err
+	}
+	if err := s.recordErasure(ctx, persons, batch, false); err != nil {
+		return err
+	}
+	existing, err := s.tables(ctx)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	sel := batchSelect(db, batch)
+	for _, t := range ErasableTables() {
+		if !existing[t] {
+			continue
+		}
+		if err := s.conn.Exec(ctx, EraseSQL(db, t, sel, "")); err != nil {
+			return fmt.Errorf("erase from %s: %w", t, err)
+		}
+	}
+	return s.recordErasure(ctx, persons, batch, true)
+}
+
+func (s *Store) recordErasure(ctx context.Context, persons []string, batch string, done bool) error {
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".erasures (person, erased_at, batch, done)")
+	if err != nil {
+		return fmt.Errorf("record erasure (done=%v): %w", done, err)
+	}
+	defer b.Abort() //nolint:errcheck // no-op after Send
+	now := time.Now()
+	for _, p := range persons {
+		if err := b.Append(p, now, batch, done); err != nil {
+			return fmt.Errorf("record erasure (done=%v): %w", done, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record erasure (done=%v): %w", done, err)
+	}
+	return nil
+}
+
+func (s *Store) tables(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
+}
+
+// Erased returns which of persons have a finished erasure (their latest
+// erasures row is done). It reads every finished erasure and intersects in
+// memory rather than sending the ids in the query, which would put them in
+// the query log; the erasures table holds one row per person ever erased
+// (after merges), small next to any other table.
+func (s *Store) Erased(ctx context.Context, persons []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(persons) == 0 {
+		return out, nil
+	}
+	want := make(map[string]bool, len(persons))
+	for _, p := range persons {
+		want[p] = true
+	}
+	rows, err := s.conn.Query(ctx, "SELECT person FROM "+s.cfg.Database+".erasures GROUP BY person HAVING argMax(done, (erased_at, done))")
+	if err != nil {
+		return nil, fmt.Errorf("read erasures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("read erasures: %w", err)
+		}
+		if want[p] {
+			out[p] = true
+		}
+	}
+	return out, rows.Err()
+}
