@@ -28,7 +28,6 @@ import (
 	"commpulse/pipeline/synth"
 )
 
-
 // erasureEnv is a migrated database filled by a real ingest from kfake,
 // with the ingest still running (it follows comms.consent and erases).
 type erasureEnv struct {
