@@ -312,18 +312,6 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	return nil
 }
 
-// dayEpsilon is the privacy loss of one released team_stats day row.
-func (a *Analyzer) dayEpsilon() float64 {
-	e := a.cfg.Privacy.Epsilon
-	return e.DaySenders + e.DayMessages + e.DayAfterHours + e.DayScored + e.DaySentiment + e.DayNegative + e.DayPositive
-}
-
-// netEpsilon is the privacy loss of one released team_network row.
-func (a *Analyzer) netEpsilon() float64 {
-	e := a.cfg.Privacy.Epsilon
-	return e.NetSenders + e.NetWeight + e.NetPeople
-}
-
 // processDay analyzes one day window: team stats, the day and rolling
 // networks, and the day's anomalies.
 func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
@@ -335,7 +323,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		return a.fail("read", err)
 	}
 	kept, suppressed := a.releaseDays(cells)
-	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.dayEpsilon(), now); err != nil {
+	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.cfg.Privacy.DayEpsilon(), now); err != nil {
 		return a.fail("write", err)
 	}
 	net, err := a.network(ctx, day, to, 1, now)
@@ -441,7 +429,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 	}
 	nodes, _ := a.pub.Nodes(from, days, res.Graph.Nodes)
 	t2 := time.Now()
-	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.netEpsilon(), now); err != nil {
+	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days), now); err != nil {
 		return netWindow{}, a.fail("write", err)
 	}
 	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {

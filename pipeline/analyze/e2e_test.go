@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -214,6 +215,7 @@ func runE2E(t *testing.T, c e2eCase) {
 	for _, s := range readStats(t, e, Day) {
 		rows[dayKey{s.Team, s.WindowStart.UTC()}] = s
 	}
+	logPublicationError(t, e, rows)
 	truth := org.Truth()
 	evalFrom := e2eStart.AddDate(0, 0, 14) // after two weeks of history (the daily warm-up)
 	if dir := os.Getenv("COMMPULSE_E2E_DUMP"); dir != "" {
@@ -476,4 +478,56 @@ func logDaily(t *testing.T, e *chEnv, team, what, query string) {
 		fmt.Fprintf(&b, " %s %s", ws.Format("Mon01-02"), v)
 	}
 	t.Logf("  %s %s by day:%s", team, what, b.String())
+}
+
+// logPublicationError reports what the publication layer costs in accuracy:
+// the mean absolute error of the published mean compound and negative share
+// against the exact, unbounded figures of the same team-days (computed here
+// from messages, as the analyzer no longer does), over the team-days with
+// at least 50 scored messages and over all of them. It fails only if the
+// error is far beyond what the policy's noise explains (a broken release).
+func logPublicationError(t *testing.T, e *chEnv, rows map[dayKey]TeamStats) {
+	t.Helper()
+	q, err := e.st.Conn().Query(context.Background(), strings.ReplaceAll(`SELECT toString(team), toDateTime(toStartOfDay(occurred_at, 'UTC'), 'UTC') AS d,
+		countIf(compound IS NOT NULL), avg(compound), countIf(label = 'negative') / countIf(compound IS NOT NULL)
+		FROM {db}.messages FINAL WHERE team != '' GROUP BY team, d HAVING countIf(compound IS NOT NULL) > 0`, "{db}", e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var n, nBig int
+	var mean, neg, meanBig, negBig float64
+	for q.Next() {
+		var (
+			team     string
+			d        time.Time
+			scored   uint64
+			exMean   *float64
+			exNegShr float64
+		)
+		if err := q.Scan(&team, &d, &scored, &exMean, &exNegShr); err != nil {
+			t.Fatal(err)
+		}
+		r, ok := rows[dayKey{team, d.UTC()}]
+		if !ok || exMean == nil || math.IsNaN(r.MeanCompound) || math.IsNaN(r.NegativeShare) {
+			continue
+		}
+		em, en := math.Abs(r.MeanCompound-*exMean), math.Abs(r.NegativeShare-exNegShr)
+		n++
+		mean += em
+		neg += en
+		if scored >= 50 {
+			nBig++
+			meanBig += em
+			negBig += en
+		}
+	}
+	if n == 0 || nBig == 0 {
+		t.Fatal("no published team-day to compare")
+	}
+	t.Logf("publication error per team-day: mean compound MAE %.4f, negative share MAE %.4f over %d team-days; %.4f and %.4f over the %d with >= 50 scored messages",
+		mean/float64(n), neg/float64(n), n, meanBig/float64(nBig), negBig/float64(nBig), nBig)
+	if meanBig/float64(nBig) > 0.1 || negBig/float64(nBig) > 0.1 {
+		t.Errorf("publication error beyond the noise the policy explains: MAE %.3f / %.3f", meanBig/float64(nBig), negBig/float64(nBig))
+	}
 }

@@ -38,8 +38,10 @@ type Budget struct {
 	// day's vector of hourly counts is CapVolume however many hours they
 	// wrote in.
 	HourMessages float64
-	// Network figures of a team (day window; the rolling window is
-	// released weekly and counted RollingReleases times per person-day).
+	// Network figures of a team in a day window. A rolling window is
+	// released weekly with these budgets divided by RollingReleases (see
+	// Publisher.Net), so its releases cost a person-day what the day
+	// window costs.
 	NetSenders float64 // distinct senders of the team in the window
 	NetWeight  float64 // internal and external outgoing weight (L1 sensitivity CapVolume)
 	NetPeople  float64 // counts of people (isolated members), sensitivity 1
@@ -125,14 +127,20 @@ func (b Budget) fields() map[string]float64 {
 }
 
 // PerPersonDay is the privacy loss ε of one person's messages of one day
-// over everything published about it: the day and hour team figures, the
-// day network, the rolling network windows the day falls into, and the
-// organisation's node count of each of those network windows.
+// over everything published about it (basic composition): the day and hour
+// team figures, the day network, the RollingReleases rolling windows the
+// day falls into (each at 1/RollingReleases of the day network's budget),
+// and the organisation's node count of each of those network windows.
 func (p Policy) PerPersonDay() float64 {
 	b := p.Epsilon
-	day := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated
-	net := b.NetSenders + b.NetWeight + b.NetPeople + b.GraphNodes
-	return day + b.HourMessages + net*float64(1+p.RollingReleases)
+	return p.DayEpsilon() + b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
+}
+
+// DayEpsilon is the privacy loss of one released team-day row
+// (team_stats.epsilon) plus the day's isolation count.
+func (p Policy) DayEpsilon() float64 {
+	b := p.Epsilon
+	return b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated
 }
 
 // RegisterFlags registers the policy's flags on fs, defaults from p.

@@ -198,7 +198,7 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 	if c.Senders < pub.p.K {
 		return NetRelease{}, false
 	}
-	e := pub.p.Epsilon
+	e := pub.netBudget(c.Days)
 	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Team) }
 	r := NetRelease{Window: c.Window, Days: c.Days, Team: c.Team}
 	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 1, e.NetSenders)
@@ -219,8 +219,29 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 	return r, true
 }
 
+// netBudget is the budget of a network release of a window of days: a
+// day window takes the Net* budgets; a rolling window (days > 1; a
+// person's weight is bounded over the whole window) takes them divided by
+// RollingReleases, so the rolling windows a person-day falls into cost
+// together what its day window costs.
+func (pub *Publisher) netBudget(days int) Budget {
+	e := pub.p.Epsilon
+	if days > 1 {
+		f := float64(pub.p.RollingReleases)
+		e.NetSenders, e.NetWeight, e.NetPeople, e.GraphNodes = e.NetSenders/f, e.NetWeight/f, e.NetPeople/f, e.GraphNodes/f
+	}
+	return e
+}
+
+// NetEpsilon is the privacy loss of one team's network release of a
+// window of days (what team_network.epsilon records).
+func (pub *Publisher) NetEpsilon(days int) float64 {
+	e := pub.netBudget(days)
+	return e.NetSenders + e.NetWeight + e.NetPeople
+}
+
 // NetNoise is the standard deviation of the noise on each of a team's
-// published network weights.
+// published day-network weights.
 func (pub *Publisher) NetNoise() float64 {
 	return NoiseSD(pub.p.CapVolume, pub.p.Epsilon.NetWeight)
 }
@@ -247,6 +268,6 @@ func (pub *Publisher) NewlyIsolated(day time.Time, team string, n int) *int {
 
 // Nodes releases the organisation's active people of a network window.
 func (pub *Publisher) Nodes(window time.Time, days, n int) (float64, bool) {
-	v, ok := pub.noisy(cellCtx("graph_nodes", window, days, ""), float64(n), 1, pub.p.Epsilon.GraphNodes)
+	v, ok := pub.noisy(cellCtx("graph_nodes", window, days, ""), float64(n), 1, pub.netBudget(days).GraphNodes)
 	return math.Max(0, math.Round(v)), ok
 }
