@@ -41,7 +41,8 @@ type schemaColumn struct{ Name, Type string }
 
 var (
 	createTableRE = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
-	createViewRE  = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+AS\s`)
+	createViewRE  = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
+	dropRE        = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
 	addColumnRE   = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
 	modifyTTLRE   = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) MODIFY TTL\s+(.*)$`)
 	ttlRE         = regexp.MustCompile(`(?s)\bTTL\s+(.*?)(?:\s+SETTINGS\s.*)?$`)
@@ -93,6 +94,18 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 					return nil, nil, fmt.Errorf("migration %s statement %d: ALTER of unknown table %s", m.Name, i+1, g[1])
 				}
 				objs[j].Columns = append(objs[j].Columns, schemaColumn{Name: g[2], Type: g[3]})
+			case dropRE.MatchString(flat):
+				j, ok := idx[name(dropRE.FindStringSubmatch(flat)[1])]
+				if !ok {
+					continue // IF EXISTS of something never created
+				}
+				delete(idx, objs[j].Name)
+				objs = append(objs[:j], objs[j+1:]...)
+				for k, v := range idx {
+					if v > j {
+						idx[k] = v - 1
+					}
+				}
 			case modifyTTLRE.MatchString(flat):
 				g := modifyTTLRE.FindStringSubmatch(flat)
 				j, ok := idx[name(g[1])]
