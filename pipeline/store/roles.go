@@ -36,9 +36,11 @@ import (
 //     DDL even if a grant were added by mistake). The views run with definer
 //     security (migration 0004), so the analyst needs no grant on the
 //     tables under them.
-//   - admin (`commpulse migrate`, manual erasure): everything on the
-//     database, plus the table engines the migrations use. It is not a
-//     server administrator: it cannot create users or read other databases.
+//   - admin (`commpulse migrate`, manual erasure): DDL, reads, writes and
+//     mutations on the database (adminPrivileges), plus the table engines
+//     the migrations use. It is not a server administrator: it cannot
+//     create users, read other databases or system tables that need a
+//     grant, or use file()/url()/remote().
 //     Applying the roles themselves (--roles) needs a user with access
 //     management, usually the server's bootstrap user.
 
@@ -91,6 +93,13 @@ var writerGrants = []Grant{
 	{rwDelete, "analyzer_windows"},
 }
 
+// adminPrivileges are what migrations and manual erasure need on the
+// database, spelled out rather than ALL: on ClickHouse 26, `GRANT ALL ON
+// db.*` also grants parameterised privileges named after the database
+// (IMPERSONATE, SET DEFINER, CREATE USER ... ON "db"), i.e. power over a
+// user that happens to be called like the database.
+var adminPrivileges = []string{"SELECT", "INSERT", "ALTER", "CREATE DATABASE", "CREATE TABLE", "CREATE VIEW", "DROP TABLE", "DROP VIEW", "OPTIMIZE"}
+
 // AdminTableEngines are the engines migrations may create tables with.
 // ClickHouse can require a TABLE ENGINE grant (the embedded server does;
 // access_control_improvements.table_engines_require_grant); engines that
@@ -111,7 +120,7 @@ func RoleGrants(r Role) []Grant {
 		}
 		return gs
 	case RoleAdmin:
-		gs := []Grant{{[]string{"ALL"}, "*"}}
+		gs := []Grant{{adminPrivileges, "*"}}
 		for _, e := range AdminTableEngines {
 			gs = append(gs, Grant{[]string{"TABLE ENGINE"}, e})
 		}
@@ -332,7 +341,11 @@ type (
 		Profile          string   `xml:"profile"`
 		Quota            string   `xml:"quota"`
 		AccessManagement int      `xml:"access_management,omitempty"`
-		Grants           []string `xml:"grants>query"`
+		Grants           *xmlGrants
+	}
+	xmlGrants struct {
+		XMLName xml.Name `xml:"grants"`
+		Query   []string `xml:"query"`
 	}
 )
 
@@ -381,7 +394,7 @@ func (m AccessModel) UsersXML(path string) ([]byte, error) {
 		}
 		c.Users.Users = append(c.Users.Users, xmlUser{
 			XMLName: xml.Name{Local: u.name}, PasswordSHA256: u.sha256Hex, Networks: loopback,
-			Profile: profile, Quota: "default", Grants: u.grants,
+			Profile: profile, Quota: "default", Grants: &xmlGrants{Query: u.grants},
 		})
 	}
 	var b bytes.Buffer
