@@ -296,3 +296,32 @@ func TestAccessModelCoversMigratedSchema(t *testing.T) {
 		t.Fatalf("Migrate with an invoker view: %v; want an error naming anomalies_k", err)
 	}
 }
+
+// The embedded engine cannot run the SQL form (no writeable access
+// storage), but its parser can check it: every statement is valid
+// ClickHouse 26 SQL. Running it is left to a production server.
+func TestAccessModelSQLParses(t *testing.T) {
+	srv := chtest.Server(t)
+	conn := chtest.Conn(t, srv, "default")
+	stmts, err := testModel.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		var formatted string
+		if err := conn.QueryRow(context.Background(), "SELECT formatQuery(?)", s).Scan(&formatted); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	// And the embedded engine does refuse to run it, as documented.
+	st, err := Open(Config{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.ApplyRoles(context.Background(), testModel); err == nil {
+		t.Error("ApplyRoles worked on the embedded engine; update the docs")
+	} else if strings.Contains(err.Error(), "pw-0123456789") {
+		t.Errorf("error echoes a password: %v", err)
+	}
+}
