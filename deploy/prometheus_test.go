@@ -185,8 +185,13 @@ type datasource struct {
 	Type     string `yaml:"type"`
 	URL      string `yaml:"url"`
 	JSONData struct {
-		Host string `yaml:"host"`
+		Host            string `yaml:"host"`
+		Username        string `yaml:"username"`
+		DefaultDatabase string `yaml:"defaultDatabase"`
 	} `yaml:"jsonData"`
+	SecureJSONData struct {
+		Password string `yaml:"password"`
+	} `yaml:"secureJsonData"`
 }
 
 func loadDatasources(t testing.TB) []datasource {

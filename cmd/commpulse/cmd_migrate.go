@@ -2,25 +2,82 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
+	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
 func init() {
-	register(command{name: "migrate", summary: "create or upgrade the ClickHouse schema (idempotent)", run: runMigrate})
+	register(command{name: "migrate", summary: "create or upgrade the ClickHouse schema (idempotent); --roles also applies the access model", run: runMigrate})
+}
+
+// rolesFlags select whether migrate applies or prints the access model
+// (store.AccessModel) and where the users' passwords come from. Passwords
+// are read from files only: a flag value would show in `ps` and in shell
+// history.
+type rolesFlags struct {
+	apply, print  bool
+	passwordFiles map[store.Role]*string
+}
+
+func (r *rolesFlags) bind(fs *flag.FlagSet) {
+	fs.BoolVar(&r.apply, "roles", false, "after migrating, create or update the roles and users of the access model (needs a user with access management)")
+	fs.BoolVar(&r.print, "print-roles-sql", false, "print the access model's SQL for review and exit without connecting")
+	r.passwordFiles = map[store.Role]*string{}
+	for _, role := range store.Roles {
+		r.passwordFiles[role] = fs.String("roles-"+string(role)+"-password-file", "",
+			fmt.Sprintf("file holding the password of the %s user (without it the %s role is created but no user)", role, role))
+	}
+}
+
+// model reads the password files into the access model of database db.
+func (r *rolesFlags) model(db string) (store.AccessModel, error) {
+	m := store.AccessModel{Database: db, Passwords: map[store.Role]string{}}
+	for _, role := range store.Roles {
+		file := *r.passwordFiles[role]
+		if file == "" {
+			continue
+		}
+		pw, err := security.Secret("roles-"+string(role)+"-password", "", file)
+		if err != nil {
+			return m, usageError{err}
+		}
+		if pw == "" {
+			return m, usageError{fmt.Errorf("roles-%s-password-file %s is empty", role, file)}
+		}
+		m.Passwords[role] = pw
+	}
+	return m, nil
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
 	var ch clickhouseFlags
 	ch.bind(fs)
+	var roles rolesFlags
+	roles.bind(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := ch.config()
 	if err != nil {
+		return err
+	}
+	var model store.AccessModel
+	if roles.apply || roles.print {
+		if model, err = roles.model(cfg.Database); err != nil {
+			return err
+		}
+	}
+	if roles.print {
+		script, err := model.SQLScript()
+		if err != nil {
+			return usageError{err}
+		}
+		_, err = io.WriteString(stdout, script)
 		return err
 	}
 	st, err := store.Open(cfg)
@@ -34,8 +91,21 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(stdout, "schema of %s is up to date\n", cfg.Database)
+	} else {
+		fmt.Fprintf(stdout, "applied migrations %v to %s\n", applied, cfg.Database)
+	}
+	if !roles.apply {
 		return nil
 	}
-	fmt.Fprintf(stdout, "applied migrations %v to %s\n", applied, cfg.Database)
+	if err := st.ApplyRoles(ctx, model); err != nil {
+		return err
+	}
+	var users []string
+	for _, r := range store.Roles {
+		if _, ok := model.Passwords[r]; ok {
+			users = append(users, model.UserName(r))
+		}
+	}
+	fmt.Fprintf(stdout, "applied roles %s_{admin,writer,analyst}_role, users %v\n", cfg.Database, users)
 	return nil
 }

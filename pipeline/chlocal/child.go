@@ -21,6 +21,8 @@ const (
 	envChildDir = "COMMPULSE_CHLOCAL_DATA"
 	envChildTCP = "COMMPULSE_CHLOCAL_TCP_PORT"
 	envChildWeb = "COMMPULSE_CHLOCAL_HTTP_PORT"
+	// envChildConfig is the absolute path of Config.ConfigFile, or empty.
+	envChildConfig = "COMMPULSE_CHLOCAL_CONFIG"
 
 	childMarker = "engine-v1"
 
@@ -77,7 +79,7 @@ func runChild() error {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- eng.run(serverArgs(dir, fifo, tcpPort, httpPort)) }()
+	go func() { done <- eng.run(serverArgs(dir, os.Getenv(envChildConfig), fifo, tcpPort, httpPort)) }()
 
 	parentGone := make(chan struct{})
 	go func() {
@@ -107,19 +109,25 @@ func runChild() error {
 // serverArgs is the clickhouse-local command line that turns the call into a
 // server: start the listeners, then block reading the fifo, then stop the
 // listeners. The call returns when a writer opens and closes the fifo.
-func serverArgs(dir, fifo string, tcpPort, httpPort int) []string {
+// config, when not empty, is passed as --config-file before the other
+// options; the queries run as the engine's own default user, so a config
+// file that defines users must keep a default user (store.UsersXML does).
+func serverArgs(dir, config, fifo string, tcpPort, httpPort int) []string {
 	q := "SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; " +
 		"SELECT count() FROM file('" + sqlEscape(fifo) + "', 'LineAsString') FORMAT Null; " +
 		"SYSTEM STOP LISTEN TCP; SYSTEM STOP LISTEN HTTP"
-	return []string{
-		"clickhouse",
-		"--path=" + dir,
-		"--listen_host=127.0.0.1",
-		"--tcp_port=" + strconv.Itoa(tcpPort),
-		"--http_port=" + strconv.Itoa(httpPort),
-		"--multiquery",
-		"--query=" + q,
+	args := []string{"clickhouse"}
+	if config != "" {
+		args = append(args, "--config-file="+config)
 	}
+	return append(args,
+		"--path="+dir,
+		"--listen_host=127.0.0.1",
+		"--tcp_port="+strconv.Itoa(tcpPort),
+		"--http_port="+strconv.Itoa(httpPort),
+		"--multiquery",
+		"--query="+q,
+	)
 }
 
 func sqlEscape(s string) string {

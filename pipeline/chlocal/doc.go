@@ -53,5 +53,12 @@
 // AutoRestart restarts the engine after such an unrequested exit (chtest
 // turns it on); Server.Crashes counts them.
 //
-// No authentication and loopback only: this is a test and demo server.
+// Loopback only: this is a test and demo server. Without Config.ConfigFile
+// there is no authentication (one passwordless default user); with a
+// config file holding XML users (store.AccessModel.UsersXML writes one)
+// their passwords and grants are enforced over both protocols. SQL-driven
+// access control (CREATE USER, GRANT) cannot be enabled on the embedded
+// engine. A wrong password over the native protocol aborts the engine
+// (uncaught AUTHENTICATION_FAILED): try wrong credentials over HTTP, where
+// they get a clean 403.
 package chlocal

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,13 @@ type Config struct {
 	// halfway through sending a packet; shared test servers want this on,
 	// outage tests rely on Stop/Kill, which it never undoes.
 	AutoRestart bool
+	// ConfigFile is a ClickHouse server configuration file passed to the
+	// engine as --config-file, e.g. one with user_directories/users_xml and
+	// <users> so that access control is enforced (store.UsersXML writes
+	// one). Empty: no file, a single passwordless default user. The engine
+	// reads it at every start, so a change takes effect at Restart. The
+	// command line's --path, --listen_host and ports win over the file's.
+	ConfigFile string
 }
 
 // Server is a ClickHouse server running in a child process, behind two
@@ -64,6 +72,7 @@ type Server struct {
 	ownDir  bool
 	logf    func(string, ...any)
 	auto    bool
+	config  string
 	native  *shield
 	web     *shield
 
@@ -105,6 +114,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("chlocal: engine library: %w", err)
 	}
 	s := &Server{lib: lib, dataDir: cfg.DataDir, logf: logf, auto: cfg.AutoRestart}
+	if cfg.ConfigFile != "" {
+		abs, err := filepath.Abs(cfg.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("chlocal: config file: %w", err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("chlocal: config file: %w", err)
+		}
+		s.config = abs
+	}
 	if s.dataDir == "" {
 		d, err := os.MkdirTemp("", "chlocal-")
 		if err != nil {
@@ -363,6 +382,7 @@ func (s *Server) spawn(ctx context.Context) (*engineProc, string, error) {
 		envChildDir+"="+s.dataDir,
 		envChildTCP+"="+strconv.Itoa(ports[0]),
 		envChildWeb+"="+strconv.Itoa(ports[1]),
+		envChildConfig+"="+s.config,
 	)
 	cmd.Dir = s.dataDir
 	// Own process group: a terminal's Ctrl-C reaches the parent only, which

@@ -3,7 +3,12 @@ package chlocal
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -317,5 +322,79 @@ func TestAutoRestartAfterEngineAbort(t *testing.T) {
 	}
 	if err != nil || n != 10 {
 		t.Fatalf("after automatic restart: count=%d err=%v, want 10", n, err)
+	}
+}
+
+// A config file with XML users turns access control on: the users and their
+// grants are enforced over HTTP, and the file is read again at Restart.
+// Wrong credentials are tried over HTTP only: over the native protocol a
+// wrong password aborts the embedded engine.
+func TestConfigFileEnforcesUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a ClickHouse engine; skipped with -short")
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "users.xml")
+	conf := `<clickhouse>
+ <user_directories><users_xml><path>` + cfgPath + `</path></users_xml></user_directories>
+ <profiles><default/><ro><readonly>2</readonly></ro></profiles><quotas><default/></quotas>
+ <users>
+  <default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota><access_management>1</access_management></default>
+  <reader><password>pw-reader</password><networks><ip>127.0.0.1</ip></networks><profile>ro</profile><quota>default</quota>
+   <grants><query>GRANT SELECT ON db.v</query></grants></reader>
+ </users>
+</clickhouse>
+`
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	lib, err := EnsureLib(ctx, DefaultCacheDir(), testWriter{t})
+	if err != nil {
+		t.Fatalf("EnsureLib: %v", err)
+	}
+	srv, err := Start(ctx, Config{LibPath: lib, DataDir: filepath.Join(dir, "data"), Logf: t.Logf, ConfigFile: cfgPath})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Close(context.Background())
+	query := func(user, pw, q string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+srv.HTTPAddr()+"/", strings.NewReader(q))
+		req.SetBasicAuth(user, pw)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, q := range []string{"CREATE DATABASE db ENGINE = Atomic", "CREATE TABLE db.t (a UInt8) ENGINE = MergeTree ORDER BY a",
+		"INSERT INTO db.t VALUES (7)", "CREATE VIEW db.v DEFINER = default SQL SECURITY DEFINER AS SELECT a FROM db.t"} {
+		if code, body := query("default", "", q); code != http.StatusOK {
+			t.Fatalf("default: %s: %d %s", q, code, body)
+		}
+	}
+	check := func() {
+		t.Helper()
+		if code, body := query("reader", "pw-reader", "SELECT a FROM db.v"); code != http.StatusOK || strings.TrimSpace(body) != "7" {
+			t.Errorf("reader on the granted view: %d %q", code, body)
+		}
+		if code, body := query("reader", "pw-reader", "SELECT a FROM db.t"); code == http.StatusOK || !strings.Contains(body, "ACCESS_DENIED") {
+			t.Errorf("reader on the table: %d %q; want ACCESS_DENIED", code, body)
+		}
+		if code, _ := query("reader", "wrong", "SELECT 1"); code != http.StatusForbidden {
+			t.Errorf("wrong password over HTTP: %d; want 403", code)
+		}
+	}
+	check()
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	if _, err := Start(ctx, Config{LibPath: lib, ConfigFile: filepath.Join(dir, "missing.xml")}); err == nil {
+		t.Error("Start with a missing config file: no error")
 	}
 }

@@ -210,8 +210,14 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			continue
 		}
 		for i, stmt := range m.SQL {
-			if err := s.conn.Exec(ctx, s.render(stmt)); err != nil {
+			stmts, err := s.perPublishedView(ctx, s.render(stmt))
+			if err != nil {
 				return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+			}
+			for _, q := range stmts {
+				if err := s.conn.Exec(ctx, q); err != nil {
+					return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+				}
 			}
 		}
 		if err := s.conn.Exec(ctx, s.render("INSERT INTO {{db}}.schema_migrations (version, name) VALUES (?, ?)"), uint32(m.Version), m.Name); err != nil {
@@ -219,5 +225,71 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		}
 		applied = append(applied, m.Version)
 	}
+	if err := s.CheckPublishedViews(ctx); err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
 	return applied, nil
+}
+
+// publishedViewVar in a migration statement makes it run once per
+// published view that exists (see migrations/0005_roles.sql).
+const publishedViewVar = "{{published_view}}"
+
+// perPublishedView expands a rendered statement: without publishedViewVar
+// it is returned as is; with it, once for each name in PublishedViews that
+// exists in the database, in list order (none: nothing to run).
+func (s *Store) perPublishedView(ctx context.Context, stmt string) ([]string, error) {
+	if !strings.Contains(stmt, publishedViewVar) {
+		return []string{stmt}, nil
+	}
+	existing, err := s.publishedViews(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range PublishedViews {
+		if _, ok := existing[v]; ok {
+			out = append(out, strings.ReplaceAll(stmt, publishedViewVar, v))
+		}
+	}
+	return out, nil
+}
+
+// publishedViews maps each published view that exists to its CREATE
+// statement.
+func (s *Store) publishedViews(ctx context.Context) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name, create_table_query FROM system.tables WHERE database = ? AND name IN ?", s.cfg.Database, PublishedViews)
+	if err != nil {
+		return nil, fmt.Errorf("list published views: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			return nil, fmt.Errorf("list published views: %w", err)
+		}
+		out[name] = create
+	}
+	return out, rows.Err()
+}
+
+// CheckPublishedViews fails when a published view that exists runs with
+// invoker security: analysts hold SELECT on the views only, so such a view
+// would refuse them. A view that does not exist (yet) is not an error.
+func (s *Store) CheckPublishedViews(ctx context.Context) error {
+	views, err := s.publishedViews(ctx)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, v := range PublishedViews {
+		if create, ok := views[v]; ok && !strings.Contains(create, "SQL SECURITY DEFINER") {
+			bad = append(bad, v)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("published views %v of %s lack definer security; create them with `DEFINER = CURRENT_USER SQL SECURITY DEFINER` or ALTER ... MODIFY SQL SECURITY DEFINER", bad, s.cfg.Database)
+	}
+	return nil
 }

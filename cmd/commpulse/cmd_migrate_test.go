@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// --print-roles-sql prints the access model without connecting (the
+// address is unreachable), with users only for the password files given,
+// taken from COMMPULSE_* like every flag, and no plain password.
+func TestMigratePrintRolesSQL(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "analyst")
+	if err := os.WriteFile(pwFile, []byte("analyst-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COMMPULSE_ROLES_ANALYST_PASSWORD_FILE", pwFile)
+	var out strings.Builder
+	err := runMigrate(context.Background(), []string{"--print-roles-sql", "--ch-addr", "127.0.0.1:1", "--ch-database", "cpx"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"CREATE ROLE IF NOT EXISTS cpx_analyst_role;",
+		"GRANT SELECT ON cpx.team_stats_k TO cpx_analyst_role;",
+		"ALTER ROLE cpx_analyst_role SETTINGS readonly = 2;",
+		"CREATE USER IF NOT EXISTS cpx_analyst IDENTIFIED WITH sha256_hash BY '",
+		"GRANT cpx_analyst_role TO cpx_analyst;",
+		"CREATE ROLE IF NOT EXISTS cpx_writer_role;",
+		"-- no password for the writer role",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "analyst-secret") || strings.Contains(s, "USER IF NOT EXISTS cpx_writer") {
+		t.Errorf("plain password or a user without a password file:\n%s", s)
+	}
+	empty := filepath.Join(dir, "empty")
+	_ = os.WriteFile(empty, nil, 0o600)
+	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--roles-writer-password-file", empty}, io.Discard, io.Discard); err == nil {
+		t.Error("an empty password file was accepted")
+	}
+	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--roles-writer-password-file", filepath.Join(dir, "missing")}, io.Discard, io.Discard); err == nil {
+		t.Error("a missing password file was accepted")
+	}
+}

@@ -1,0 +1,18 @@
+-- Definer security for the published views (store.PublishedViews), so that
+-- a user granted SELECT on a view only (the analyst role, Grafana) can read
+-- it without any grant on the tables under it. Views created without an
+-- SQL SECURITY clause run as the invoker (ClickHouse's
+-- default_normal_view_sql_security = INVOKER), which would force a grant on
+-- team_stats, team_network or anomalies themselves.
+--
+-- The definer is the user running the migration (the admin): it must keep
+-- SELECT on the underlying tables, and dropping it breaks the views.
+--
+-- {{published_view}} makes the runner execute the statement once for each
+-- name in store.PublishedViews that exists in the database now, so this
+-- migration neither creates a missing view nor fails on one. MODIFY SQL
+-- SECURITY leaves each view's query alone. Store.Migrate checks after every
+-- run that each existing published view has definer security, so a later
+-- migration that re-creates a view without `DEFINER = CURRENT_USER SQL
+-- SECURITY DEFINER` fails loudly instead of locking the analysts out.
+ALTER TABLE {{db}}.{{published_view}} MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;

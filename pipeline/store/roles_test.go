@@ -1,0 +1,327 @@
+package store
+
+import (
+	"context"
+	"encoding/xml"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"commpulse/pipeline/chlocal/chtest"
+)
+
+var testModel = AccessModel{Database: "cpdb", Passwords: map[Role]string{
+	RoleAdmin: "admin-pw-0123456789", RoleWriter: "writer-pw-0123456789", RoleAnalyst: "analyst-pw-0123456789",
+}}
+
+// parsedUser is what either rendering says about one user, reduced to
+// comparable sets: each GRANT split into "PRIVILEGE ON object" pairs.
+type parsedUser struct {
+	sha256   string
+	grants   []string // sorted, one privilege each
+	settings map[string]string
+}
+
+func splitGrant(t *testing.T, g string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`^GRANT (.+) ON (\S+)$`).FindStringSubmatch(g)
+	if m == nil {
+		t.Fatalf("not a GRANT ... ON ...: %q", g)
+	}
+	var out []string
+	for _, p := range strings.Split(m[1], ",") {
+		out = append(out, strings.TrimSpace(p)+" ON "+m[2])
+	}
+	return out
+}
+
+// parseSQL reads the users back out of the SQL statements: the users, the
+// role each holds, the role's grants and settings.
+func parseSQL(t *testing.T, stmts []string) map[string]*parsedUser {
+	t.Helper()
+	var (
+		roleGrants   = map[string][]string{}
+		roleSettings = map[string]map[string]string{}
+		userHash     = map[string]string{}
+		userRole     = map[string]string{}
+		grantTo      = regexp.MustCompile(`^(GRANT .+ ON \S+) TO (\w+)$`)
+		grantRole    = regexp.MustCompile(`^GRANT (\w+) TO (\w+)$`)
+		createUser   = regexp.MustCompile(`^CREATE USER IF NOT EXISTS (\w+) IDENTIFIED WITH sha256_hash BY '([0-9a-f]{64})'$`)
+		alterRoleSet = regexp.MustCompile(`^ALTER ROLE (\w+) SETTINGS (\w+) = (\w+)$`)
+	)
+	for _, s := range stmts {
+		switch {
+		case grantTo.MatchString(s):
+			m := grantTo.FindStringSubmatch(s)
+			roleGrants[m[2]] = append(roleGrants[m[2]], splitGrant(t, m[1])...)
+		case grantRole.MatchString(s):
+			m := grantRole.FindStringSubmatch(s)
+			userRole[m[2]] = m[1]
+		case createUser.MatchString(s):
+			m := createUser.FindStringSubmatch(s)
+			userHash[m[1]] = m[2]
+		case alterRoleSet.MatchString(s):
+			m := alterRoleSet.FindStringSubmatch(s)
+			if roleSettings[m[1]] == nil {
+				roleSettings[m[1]] = map[string]string{}
+			}
+			roleSettings[m[1]][m[2]] = m[3]
+		}
+	}
+	out := map[string]*parsedUser{}
+	for u, h := range userHash {
+		r, ok := userRole[u]
+		if !ok {
+			t.Fatalf("SQL creates user %s but grants it no role", u)
+		}
+		g := slices.Sorted(slices.Values(roleGrants[r]))
+		out[u] = &parsedUser{sha256: h, grants: g, settings: roleSettings[r]}
+	}
+	return out
+}
+
+type xmlDoc struct {
+	Dir      string `xml:"user_directories>users_xml>path"`
+	Profiles struct {
+		Items []struct {
+			XMLName  xml.Name
+			Settings []struct {
+				XMLName xml.Name
+				Value   string `xml:",chardata"`
+			} `xml:",any"`
+		} `xml:",any"`
+	} `xml:"profiles"`
+	Users struct {
+		Items []struct {
+			XMLName  xml.Name
+			Password *string  `xml:"password"`
+			SHA256   string   `xml:"password_sha256_hex"`
+			Networks []string `xml:"networks>ip"`
+			Profile  string   `xml:"profile"`
+			Grants   []string `xml:"grants>query"`
+		} `xml:",any"`
+	} `xml:"users"`
+}
+
+func parseXML(t *testing.T, b []byte) (map[string]*parsedUser, xmlDoc) {
+	t.Helper()
+	var d xmlDoc
+	if err := xml.Unmarshal(b, &d); err != nil {
+		t.Fatalf("users xml: %v\n%s", err, b)
+	}
+	profiles := map[string]map[string]string{}
+	for _, p := range d.Profiles.Items {
+		s := map[string]string{}
+		for _, kv := range p.Settings {
+			s[kv.XMLName.Local] = kv.Value
+		}
+		profiles[p.XMLName.Local] = s
+	}
+	out := map[string]*parsedUser{}
+	for _, u := range d.Users.Items {
+		if u.XMLName.Local == "default" {
+			continue
+		}
+		var g []string
+		for _, q := range u.Grants {
+			g = append(g, splitGrant(t, q)...)
+		}
+		p, ok := profiles[u.Profile]
+		if !ok {
+			t.Fatalf("xml user %s: unknown profile %q", u.XMLName.Local, u.Profile)
+		}
+		if len(p) == 0 {
+			p = nil
+		}
+		out[u.XMLName.Local] = &parsedUser{sha256: u.SHA256, grants: slices.Sorted(slices.Values(g)), settings: p}
+	}
+	return out, d
+}
+
+// The two renderings of the access model hold the same users with the same
+// password hashes, grants and settings.
+func TestAccessModelFormsAgree(t *testing.T) {
+	stmts, err := testModel.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := testModel.UsersXML("/x/users.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSQL := parseSQL(t, stmts)
+	fromXML, doc := parseXML(t, b)
+	if doc.Dir != "/x/users.xml" {
+		t.Errorf("users_xml path %q", doc.Dir)
+	}
+	want := []string{"cpdb_admin", "cpdb_analyst", "cpdb_writer"}
+	if got := slices.Sorted(maps.Keys(fromSQL)); !slices.Equal(got, want) {
+		t.Fatalf("SQL users %v, want %v", got, want)
+	}
+	if got := slices.Sorted(maps.Keys(fromXML)); !slices.Equal(got, want) {
+		t.Fatalf("XML users %v, want %v", got, want)
+	}
+	for _, u := range want {
+		s, x := fromSQL[u], fromXML[u]
+		if s.sha256 != x.sha256 || !slices.Equal(s.grants, x.grants) || !maps.Equal(s.settings, x.settings) {
+			t.Errorf("user %s differs:\nSQL %+v\nXML %+v", u, *s, *x)
+		}
+		if len(s.grants) == 0 {
+			t.Errorf("user %s has no grants", u)
+		}
+	}
+	// What each role may do, spelled out.
+	var views []string
+	for _, v := range PublishedViews {
+		views = append(views, "SELECT ON cpdb."+v)
+	}
+	if got := fromSQL["cpdb_analyst"].grants; !slices.Equal(got, slices.Sorted(slices.Values(views))) {
+		t.Errorf("analyst grants %v; want SELECT on the published views only", got)
+	}
+	if fromSQL["cpdb_analyst"].settings["readonly"] != "2" {
+		t.Errorf("analyst settings %v; want readonly 2", fromSQL["cpdb_analyst"].settings)
+	}
+	for _, g := range fromSQL["cpdb_writer"].grants {
+		priv, on, _ := strings.Cut(g, " ON ")
+		if !slices.Contains([]string{"SELECT", "INSERT", "ALTER DELETE", "ALTER UPDATE"}, priv) || !strings.HasPrefix(on, "cpdb.") || strings.Contains(on, "*") {
+			t.Errorf("writer grant %q: want SELECT, INSERT, ALTER DELETE/UPDATE on single commpulse tables", g)
+		}
+		if slices.Contains(PublishedViews, strings.TrimPrefix(on, "cpdb.")) {
+			t.Errorf("writer grant %q: the writer does not read the published views", g)
+		}
+	}
+	// The engine's own user stays loopback-only.
+	for _, u := range doc.Users.Items {
+		if !slices.Equal(u.Networks, loopback) {
+			t.Errorf("xml user %s networks %v; want loopback only", u.XMLName.Local, u.Networks)
+		}
+		if u.XMLName.Local != "default" && (u.Password != nil || len(u.SHA256) != 64) {
+			t.Errorf("xml user %s: want a password_sha256_hex and no plain password", u.XMLName.Local)
+		}
+	}
+	// Neither rendering carries a plain password.
+	all := strings.Join(stmts, "\n") + string(b)
+	for _, pw := range testModel.Passwords {
+		if strings.Contains(all, pw) {
+			t.Fatal("a plain password is in the rendered access model")
+		}
+	}
+}
+
+func TestAccessModelUsersOnlyWithPasswords(t *testing.T) {
+	m := AccessModel{Passwords: map[Role]string{RoleAnalyst: "pw-0123456789abcdef"}}
+	script, err := m.SQLScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CREATE ROLE IF NOT EXISTS commpulse_writer_role;", "CREATE USER IF NOT EXISTS commpulse_analyst ",
+		"-- no password for the writer role: user commpulse_writer is not created"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q:\n%s", want, script)
+		}
+	}
+	if strings.Contains(script, "USER IF NOT EXISTS commpulse_writer ") {
+		t.Errorf("a user without a password was created:\n%s", script)
+	}
+	for _, bad := range []AccessModel{
+		{Database: "x; DROP", Passwords: nil},
+		{Passwords: map[Role]string{RoleWriter: ""}},
+		{Passwords: map[Role]string{"root": "pw"}},
+	} {
+		if _, err := bad.SQL(); err == nil {
+			t.Errorf("SQL of %+v: no error", bad)
+		}
+		if _, err := bad.UsersXML("/x.xml"); err == nil {
+			t.Errorf("UsersXML of %+v: no error", bad)
+		}
+	}
+}
+
+// Every table the migrations create is a decision of the access model: the
+// writer has grants on it (or it is schema_migrations, the admin's), and
+// every published view that exists runs with definer security.
+func TestAccessModelCoversMigratedSchema(t *testing.T) {
+	srv := chtest.Server(t)
+	db := chtest.NewDatabase(t, srv)
+	st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.Conn().Query(ctx, "SELECT name, engine, create_table_query FROM system.tables WHERE database = ?", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	granted := map[string]bool{}
+	for _, g := range RoleGrants(RoleWriter) {
+		granted[g.On] = true
+	}
+	views := 0
+	for rows.Next() {
+		var name, engine, create string
+		if err := rows.Scan(&name, &engine, &create); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case engine == "View":
+			if !slices.Contains(PublishedViews, name) {
+				t.Errorf("view %s is not in store.PublishedViews: publish it or say why it exists", name)
+			}
+			if !strings.Contains(create, "SQL SECURITY DEFINER") {
+				t.Errorf("view %s lacks definer security: %s", name, create)
+			}
+			views++
+		case name == "schema_migrations":
+		case !granted[name]:
+			t.Errorf("table %s (%s) has no writer grant: add it to writerGrants or say why not", name, engine)
+		}
+	}
+	if views < 3 {
+		t.Errorf("%d published views exist; want at least team_stats_k, team_network_k, anomalies_k", views)
+	}
+	// A view re-created with invoker security is caught on the next run.
+	if err := st.Conn().Exec(ctx, "ALTER TABLE "+db+".anomalies_k MODIFY SQL SECURITY INVOKER"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "anomalies_k") {
+		t.Fatalf("Migrate with an invoker view: %v; want an error naming anomalies_k", err)
+	}
+}
+
+// The embedded engine cannot run the SQL form (no writeable access
+// storage), but its parser can check it: every statement is valid
+// ClickHouse 26 SQL. Running it is left to a production server.
+func TestAccessModelSQLParses(t *testing.T) {
+	srv := chtest.Server(t)
+	conn := chtest.Conn(t, srv, "default")
+	stmts, err := testModel.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		var formatted string
+		if err := conn.QueryRow(context.Background(), "SELECT formatQuery(?)", s).Scan(&formatted); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	// And the embedded engine does refuse to run it, as documented.
+	st, err := Open(Config{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.ApplyRoles(context.Background(), testModel); err == nil {
+		t.Error("ApplyRoles worked on the embedded engine; update the docs")
+	} else if strings.Contains(err.Error(), "pw-0123456789") {
+		t.Errorf("error echoes a password: %v", err)
+	}
+}
