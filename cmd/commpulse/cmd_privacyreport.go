@@ -40,13 +40,14 @@ type schemaObject struct {
 type schemaColumn struct{ Name, Type string }
 
 var (
-	createTableRE = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
-	createViewRE  = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
-	dropRE        = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
-	addColumnRE   = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
-	modifyTTLRE   = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) MODIFY TTL\s+(.*)$`)
-	ttlRE         = regexp.MustCompile(`(?s)\bTTL\s+(.*?)(?:\s+SETTINGS\s.*)?$`)
-	spaceRE       = regexp.MustCompile(`\s+`)
+	createTableRE    = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
+	createViewRE     = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
+	dropRE           = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
+	modifySecurityRE = regexp.MustCompile(`(?i)^ALTER TABLE \S+ MODIFY SQL SECURITY DEFINER DEFINER = \S+$`)
+	addColumnRE      = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
+	modifyTTLRE      = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) MODIFY TTL\s+(.*)$`)
+	ttlRE            = regexp.MustCompile(`(?s)\bTTL\s+(.*?)(?:\s+SETTINGS\s.*)?$`)
+	spaceRE          = regexp.MustCompile(`\s+`)
 )
 
 // schemaFromMigrations replays the embedded migrations as text into the
@@ -94,6 +95,8 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 					return nil, nil, fmt.Errorf("migration %s statement %d: ALTER of unknown table %s", m.Name, i+1, g[1])
 				}
 				objs[j].Columns = append(objs[j].Columns, schemaColumn{Name: g[2], Type: g[3]})
+			case modifySecurityRE.MatchString(flat):
+				// A view's definer security: what the view shows is unchanged.
 			case dropRE.MatchString(flat):
 				j, ok := idx[name(dropRE.FindStringSubmatch(flat)[1])]
 				if !ok {
@@ -149,11 +152,26 @@ func splitTopLevel(s string) []string {
 // accessGrant is one privilege of one role on one object.
 type accessGrant struct{ Role, Privilege, Object string }
 
-// accessGrants is the hook for the access roles (writer, analyst, admin)
-// that are being added separately. ROLES HOOK: when their Go definition of
-// the roles and grants lands, set this to a function that returns it; the
-// report then prints who can read what. nil prints "not configured".
-var accessGrants func() []accessGrant
+// accessGrants lists the access model of store.RoleGrants (the one
+// definition migrate --roles applies and the embedded users file is
+// generated from), qualified for database db.
+func accessGrants(db string) []accessGrant {
+	m := store.AccessModel{Database: db}
+	var out []accessGrant
+	for _, r := range store.Roles {
+		for _, g := range store.RoleGrants(r) {
+			obj := db + "." + g.On
+			if g.On == "*" {
+				obj = db + ".*"
+			}
+			if len(g.Privileges) == 1 && g.Privileges[0] == "TABLE ENGINE" {
+				obj = "engine " + g.On
+			}
+			out = append(out, accessGrant{m.UserName(r), strings.Join(g.Privileges, ", "), obj})
+		}
+	}
+	return out
+}
 
 // privacySetting is one analyze setting that bounds what the stored and
 // published figures reveal about a person.
@@ -293,13 +311,10 @@ func writePrivacyReport(w io.Writer, objs []schemaObject, ms []store.Migration, 
 	}
 	fmt.Fprintf(w, "\nPerson ids are pseudonyms; re-keyed with HMAC-SHA256 before storage: %s.\n", yesNo(keyed))
 	fmt.Fprintf(w, "\n## Who can read it\n\n")
-	if accessGrants == nil {
-		fmt.Fprintf(w, "Access roles: not configured (every ClickHouse user with SELECT on %s reads every table above).\n", ch.Database)
-	} else {
-		fmt.Fprintf(w, "| role | privilege | object |\n|---|---|---|\n")
-		for _, g := range accessGrants() {
-			fmt.Fprintf(w, "| %s | %s | %s |\n", g.Role, g.Privilege, g.Object)
-		}
+	fmt.Fprintf(w, "The access model (`commpulse migrate --roles`; the embedded server's users file is generated from the same definition). Any other user with SELECT on %s reads every table above.\n\n", ch.Database)
+	fmt.Fprintf(w, "| user | privilege | object |\n|---|---|---|\n")
+	for _, g := range accessGrants(ch.Database) {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Role, g.Privilege, g.Object)
 	}
 	fmt.Fprintf(w, "\n## Privacy settings in force (analyze)\n\n| setting | meaning | value |\n|---|---|---|\n")
 	for _, s := range privacySettings(cfg) {
