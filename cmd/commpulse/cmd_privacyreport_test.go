@@ -62,9 +62,27 @@ func TestPrivacyReportMatchesTheSchema(t *testing.T) {
 			t.Errorf("person column %s.%s not in the report", pc.Table, pc.Column)
 		}
 	}
-	for _, want := range []string{"INTERVAL 180 DAY", "| k (--k) |", "| 7 |", "Access roles: not configured", "match this report"} {
+	for _, want := range []string{"INTERVAL 180 DAY", "| k (--k) |", "| 7 |", "match this report", "| epsilon per person-day |"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Who can read what is the access model: the analyst reads exactly the
+	// published views.
+	for _, line := range strings.Split(report, "\n") {
+		if strings.HasPrefix(line, "| ") && strings.Contains(line, "_analyst |") {
+			ok := false
+			for _, v := range store.PublishedViews {
+				ok = ok || strings.HasSuffix(line, "."+v+" |")
+			}
+			if !ok {
+				t.Errorf("the analyst reads something that is not a published view: %s", line)
+			}
+		}
+	}
+	for _, v := range store.PublishedViews {
+		if !strings.Contains(report, "_analyst | SELECT | ") || !strings.Contains(report, "."+v+" |") {
+			t.Errorf("the report does not say the analyst reads %s", v)
 		}
 	}
 }
