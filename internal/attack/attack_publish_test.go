@@ -347,10 +347,13 @@ func TestAttackTeamAtExactlyK(t *testing.T) {
 	if got := attack(check) - 0.6; math.Abs(got-estimate(mean[0], scored[0])) > 1e-6 {
 		t.Fatalf("the model of the release (%.4f) is not what the analyzer published (%.4f)", got, estimate(mean[0], scored[0]))
 	}
-	p := monteCarlo(t, 0.2, attack)
-	t.Logf("the colluders' estimate misses the target's mean by >= 0.2 with probability %.3f", p)
-	if p < 0.8 {
-		t.Errorf("team at exactly k: miss by >= 0.2 with probability %.3f, want >= 0.8", p)
+	// At ε per figure the colluders learn a day mean of a target who wrote
+	// at least CapSentiment messages to within Laplace noise of scale
+	// 1/ε_sentiment (0.25 at the default 4): docs/privacy.md.
+	p := monteCarlo(t, 0.15, attack)
+	t.Logf("the colluders' estimate misses the target's mean by >= 0.15 with probability %.3f (>= 0.3: %.3f)", p, monteCarlo(t, 0.3, attack))
+	if p < 0.5 {
+		t.Errorf("team at exactly k: miss by >= 0.15 with probability %.3f, want >= 0.5", p)
 	}
 }
 
@@ -387,9 +390,9 @@ func TestAttackConsecutiveWindows(t *testing.T) {
 		b, _ := pub.Day(c2)
 		return a.NegativeShare*a.Scored - b.NegativeShare*b.Scored - 12
 	}
-	p := monteCarlo(t, 3, attack)
-	t.Logf("the estimate misses the leaver's 12 negative messages by >= 3 with probability %.3f", p)
-	if p < 0.75 {
-		t.Errorf("consecutive windows: miss by >= 3 with probability %.3f, want >= 0.75", p)
+	p := monteCarlo(t, 2, attack)
+	t.Logf("the estimate misses the leaver's 12 negative messages by >= 2 with probability %.3f (>= 4: %.3f)", p, monteCarlo(t, 4, attack))
+	if p < 0.5 {
+		t.Errorf("consecutive windows: miss by >= 2 with probability %.3f, want >= 0.5", p)
 	}
 }

@@ -66,7 +66,8 @@ func (c *fixedClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = 
 
 // smallOrg builds messages of two teams over [from, to): "alpha" with 6
 // members and "tiny" with 4, each member writing to two teammates every
-// working hour, with a seeded compound score (some unscored).
+// working hour, with a seeded compound score (some unscored), plus a team
+// "silent" of one member who only ever sends unscored mail.
 func smallOrg(from, to time.Time, seed uint64) []store.Message {
 	r := rand.New(rand.NewPCG(seed, 1))
 	teams := map[string]int{"alpha": 6, "tiny": 4}
@@ -101,6 +102,15 @@ func smallOrg(from, to time.Time, seed uint64) []store.Message {
 				out = append(out, m)
 				n++
 			}
+		}
+		// A team whose only member sends only messages without a score (no
+		// text): a team-day without a scored message must not turn the
+		// sentiment sums NULL.
+		if h.Hour() == 11 {
+			out = append(out, store.Message{EventID: fmt.Sprintf("ev%07d", n), OccurredAt: h.Add(time.Minute), IngestedAt: h,
+				Channel: "email", Sender: "silent_0", Team: "silent", Recipients: []string{"alpha_0"}, RecipientTeams: []string{"alpha"},
+				Lang: "en", Status: "no_text"})
+			n++
 		}
 	}
 	return out
@@ -317,8 +327,8 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 			}
 		}
 	}
-	if s := testutil.ToFloat64(a.m.Suppressed.WithLabelValues("day")); s != 2 {
-		t.Errorf("suppressed day windows = %v, want 2 (tiny on both days)", s)
+	if s := testutil.ToFloat64(a.m.Suppressed.WithLabelValues("day")); s != 4 {
+		t.Errorf("suppressed day windows = %v, want 4 (tiny and silent on both days)", s)
 	}
 	for _, tbl := range []string{"team_network", "anomalies"} {
 		if n := e.count("SELECT count() FROM {db}." + tbl + " WHERE team = 'tiny'"); n != 0 {
