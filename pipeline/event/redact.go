@@ -33,12 +33,17 @@ type DeadLetter struct {
 	Consent        *bool    `json:"consent,omitempty"`
 	Lang           string   `json:"lang,omitempty"`            // only when shaped like a language tag
 	Sender         string   `json:"sender,omitempty"`          // only a valid pseudonym, in its stored form
-	Recipients     []string `json:"recipients,omitempty"`      // the valid pseudonyms among them, stored form
+	Recipients     []string `json:"recipients,omitempty"`      // the first MaxDeadLetterRecipients valid pseudonyms, stored form
 	RecipientCount *int     `json:"recipient_count,omitempty"` // all of them, kept or not
 	HasText        bool     `json:"has_text,omitempty"`        // a text value was present (and dropped)
 	DroppedFields  int      `json:"dropped_fields,omitempty"`  // top-level fields not kept
 	DroppedIDs     int      `json:"dropped_ids,omitempty"`     // person ids not kept (outside the policy)
 }
+
+// MaxDeadLetterRecipients bounds the recipients a DLQ body lists, so that a
+// record with thousands of them (too_many_recipients) stays small; the
+// count is kept whole.
+const MaxDeadLetterRecipients = 100
 
 // DeadLetterIDs maps the ids a DLQ body keeps.
 type DeadLetterIDs struct {
@@ -139,7 +144,9 @@ func NewDeadLetter(raw []byte, lim Limits, ids DeadLetterIDs) DeadLetter {
 		d.RecipientCount = &n
 		for _, r := range recips {
 			if s, ok := str(r); ok && IsPseudonym(s, lim) {
-				d.Recipients = append(d.Recipients, person(s))
+				if len(d.Recipients) < MaxDeadLetterRecipients {
+					d.Recipients = append(d.Recipients, person(s))
+				}
 			} else {
 				d.DroppedIDs++
 			}
