@@ -2,13 +2,16 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/testio"
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
@@ -151,5 +154,36 @@ func TestDLQRetentionConfig(t *testing.T) {
 	}
 	if Defaults().DLQRetention != 7*24*time.Hour {
 		t.Fatalf("default DLQ retention %s, want 7 days", Defaults().DLQRetention)
+	}
+}
+
+// ensureTopics creates the DLQ with the configured retention.ms, and warns
+// about an existing DLQ topic that keeps records longer.
+func TestEnsureTopicsDLQRetention(t *testing.T) {
+	_, brokers := kafkatest.Start(t)
+	var logs testio.Buffer
+	cfg := Defaults()
+	cfg.Brokers = brokers
+	cfg.DLQRetention = 2 * time.Hour
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ensureTopics(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := topicRetention(ctx, cfg.client(), cfg.DLQTopic)
+	if err != nil || ms != (2*time.Hour).Milliseconds() {
+		t.Fatalf("created DLQ retention.ms = %d (%v), want %d", ms, err, (2 * time.Hour).Milliseconds())
+	}
+	if err := ensureTopics(ctx, cfg); err != nil || strings.Contains(logs.String(), "longer") {
+		t.Fatalf("second run: %v; logs %s", err, logs.String())
+	}
+	cfg.DLQRetention = time.Hour // the existing topic now keeps twice as long
+	if err := ensureTopics(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "keeps records longer than --dlq-retention") {
+		t.Fatalf("no warning about the existing topic's retention; logs %s", logs.String())
 	}
 }
