@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/nlp"
+	"commpulse/pipeline/event"
 	"commpulse/pipeline/health"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/store"
@@ -38,6 +40,26 @@ type ingestFlags struct {
 	shutdown  time.Duration
 	create    bool
 	keyFile   string
+	pattern   pseudonymPattern
+	dlqRetain time.Duration
+}
+
+// pseudonymPattern is the --pseudonym-pattern value: compiled (and
+// anchored) when it is set, so a bad pattern fails at start naming the flag
+// or the COMMPULSE_ variable.
+type pseudonymPattern struct {
+	src string
+	re  *regexp.Regexp
+}
+
+func (p *pseudonymPattern) String() string { return p.src }
+func (p *pseudonymPattern) Set(v string) error {
+	re, err := event.ParsePseudonymPattern(v)
+	if err != nil {
+		return err
+	}
+	p.src, p.re = v, re
+	return nil
 }
 
 func (f *ingestFlags) bind(fs *flag.FlagSet) {
@@ -58,7 +80,10 @@ func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", d.ShutdownTimeout, "time allowed on SIGTERM to flush, commit and leave the group")
 	fs.BoolVar(&f.create, "create-topics", d.CreateTopics, "create missing topics at start")
-	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "file with a secret key (>= 32 bytes): person ids are re-keyed with HMAC-SHA256 before storage")
+	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "file with a secret key (>= 32 bytes): person ids are re-keyed with HMAC-SHA256 before storage, and DLQ keys hashed with it")
+	f.pattern = pseudonymPattern{src: event.DefaultPseudonymPattern, re: d.Limits.Pseudonym}
+	fs.Var(&f.pattern, "pseudonym-pattern", "regexp (RE2, anchored) every sender and recipient id must match; others go to the DLQ (not_pseudonym or pii_id)")
+	fs.DurationVar(&f.dlqRetain, "dlq-retention", d.DLQRetention, "retention.ms of the DLQ topic when ingest creates it")
 }
 
 func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
@@ -75,6 +100,8 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.topics.events, f.topics.directory, f.topics.consent, f.topics.dlq
 	cfg.BatchRows, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchIvl, f.workers
 	cfg.Limits.MaxBytes = f.maxBytes
+	cfg.Limits.Pseudonym = f.pattern.re
+	cfg.DLQRetention = f.dlqRetain
 	cfg.ShutdownTimeout = f.shutdown
 	cfg.CreateTopics = f.create
 	cfg.Logger = log

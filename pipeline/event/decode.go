@@ -28,6 +28,9 @@ const (
 	ReasonBadChannel    Reason = "bad_channel"
 	ReasonBadID         Reason = "bad_id"
 	ReasonPIIID         Reason = "pii_id"
+	// ReasonNotPseudonym: a person id outside the pseudonym policy
+	// (Limits.Pseudonym) that does not otherwise look like personal data.
+	ReasonNotPseudonym  Reason = "not_pseudonym"
 	ReasonTooManyRecips Reason = "too_many_recipients"
 )
 
@@ -35,7 +38,7 @@ const (
 var Reasons = []Reason{
 	ReasonOversize, ReasonBadJSON, ReasonInvalidUTF8, ReasonUnknownSchema,
 	ReasonUnknownField, ReasonMissingField, ReasonBadTimestamp, ReasonBadChannel,
-	ReasonBadID, ReasonPIIID, ReasonTooManyRecips,
+	ReasonBadID, ReasonPIIID, ReasonNotPseudonym, ReasonTooManyRecips,
 }
 
 // DecodeError is returned for any event that breaks the contract. Detail
@@ -72,6 +75,9 @@ type Limits struct {
 	MaxIDLen      int           // any id field
 	MaxFuture     time.Duration // occurred_at may be at most this far ahead of now
 	MaxPast       time.Duration // and at most this far behind now (0: no limit)
+	// Pseudonym is the person-id policy: sender and recipients must match
+	// it entirely (see CheckPersonID). nil: DefaultPseudonym.
+	Pseudonym *regexp.Regexp
 }
 
 // DefaultLimits are generous for chat and e-mail and small enough that one
@@ -82,6 +88,7 @@ var DefaultLimits = Limits{
 	MaxIDLen:      128,
 	MaxFuture:     24 * time.Hour,
 	MaxPast:       0,
+	Pseudonym:     DefaultPseudonym,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -100,6 +107,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPast > 0 {
 		d.MaxPast = l.MaxPast
+	}
+	if l.Pseudonym != nil {
+		d.Pseudonym = l.Pseudonym
 	}
 	return d
 }
@@ -120,8 +130,8 @@ type wire struct {
 }
 
 // Decode parses one v1 event strictly: unknown fields, unknown schema
-// versions, missing required fields, bad timestamps and ids that look like
-// personal data are all rejected with a *DecodeError. now is used to reject
+// versions, missing required fields, bad timestamps and person ids outside
+// the pseudonym policy are all rejected with a *DecodeError. now is used to reject
 // timestamps too far in the future (clock skew beyond Limits.MaxFuture).
 //
 // Strictness is deliberate: a producer that leaks an e-mail address as a
@@ -139,7 +149,9 @@ func Decode(b []byte, lim Limits, now time.Time) (Event, error) {
 	var w wire
 	if err := dec.Decode(&w); err != nil {
 		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return Event{}, reject(ReasonUnknownField, "%s", strings.TrimPrefix(err.Error(), "json: "))
+			// The name is not quoted: a field name can carry text as
+			// well as a value can ({"my manager is ...": 1}).
+			return Event{}, reject(ReasonUnknownField, "a field outside contract v1")
 		}
 		return Event{}, reject(ReasonBadJSON, "%s", jsonErrDetail(err))
 	}
@@ -198,14 +210,14 @@ func Decode(b []byte, lim Limits, now time.Time) (Event, error) {
 	if len(w.Recipients) > lim.MaxRecipients {
 		return Event{}, reject(ReasonTooManyRecips, "%d recipients > limit %d", len(w.Recipients), lim.MaxRecipients)
 	}
-	if err := CheckID("event_id", ev.EventID, lim.MaxIDLen, false); err != nil {
+	if err := CheckID("event_id", ev.EventID, lim.MaxIDLen); err != nil {
 		return Event{}, err
 	}
-	if err := CheckID("sender", ev.Sender, lim.MaxIDLen, true); err != nil {
+	if err := CheckPersonID("sender", ev.Sender, lim); err != nil {
 		return Event{}, err
 	}
 	if ev.ThreadID != "" {
-		if err := CheckID("thread_id", ev.ThreadID, lim.MaxIDLen, false); err != nil {
+		if err := CheckID("thread_id", ev.ThreadID, lim.MaxIDLen); err != nil {
 			return Event{}, err
 		}
 	}
@@ -213,7 +225,7 @@ func Decode(b []byte, lim Limits, now time.Time) (Event, error) {
 		ev.Recipients = make([]string, 0, len(w.Recipients))
 		seen := make(map[string]struct{}, len(w.Recipients))
 		for _, r := range w.Recipients {
-			if err := CheckID("recipients", r, lim.MaxIDLen, true); err != nil {
+			if err := CheckPersonID("recipients", r, lim); err != nil {
 				return Event{}, err
 			}
 			if _, dup := seen[r]; dup || r == ev.Sender {
@@ -244,53 +256,21 @@ func jsonErrDetail(err error) string {
 	return "not a JSON object"
 }
 
-var (
-	// idChars is the alphabet of pseudonymous ids: opaque tokens, no spaces.
-	idChars = regexp.MustCompile(`^[A-Za-z0-9_\-:.]+$`)
-	// phoneLike: 7+ digits, optionally with +, spaces, dots, dashes or
-	// parentheses between them: "+44 20 7946 0958", "555-123-4567".
-	phoneLike = regexp.MustCompile(`^\+?[0-9][0-9 ().\-]{5,}[0-9]$`)
-	// nameLike: "John.Smith", "john_smith", "Mary-Ann.O-Neil": two or more
-	// alphabetic words joined by . _ or -, with no digit anywhere. Opaque
-	// pseudonyms (p_5f2c9a1e...) contain digits or a single word.
-	nameLike = regexp.MustCompile(`^[A-Za-z][a-z]+([._\-][A-Za-z][a-z']+)+$`)
-)
+// idChars is the alphabet of every id: opaque tokens, no spaces.
+var idChars = regexp.MustCompile(`^[A-Za-z0-9_\-:.]+$`)
 
-// CheckID validates one id field. person marks ids of people, which must
-// not look like an e-mail address, a phone number or a name.
-func CheckID(field, id string, maxLen int, person bool) error {
+// CheckID validates an id that is not a person's (event_id, thread_id):
+// non-empty, at most maxLen bytes (0: no limit), of the id alphabet. Person
+// ids go through CheckPersonID, which adds the pseudonym policy.
+func CheckID(field, id string, maxLen int) error {
 	if id == "" {
 		return reject(ReasonBadID, "%s: empty id", field)
 	}
 	if maxLen > 0 && len(id) > maxLen {
 		return reject(ReasonBadID, "%s: id longer than %d bytes", field, maxLen)
 	}
-	if person {
-		if strings.Contains(id, "@") {
-			return reject(ReasonPIIID, "%s looks like an e-mail address", field)
-		}
-		if strings.ContainsAny(id, " \t") && !phoneLike.MatchString(id) {
-			return reject(ReasonPIIID, "%s contains spaces (looks like a name)", field)
-		}
-		if phoneLike.MatchString(id) && digits(id) >= 7 {
-			return reject(ReasonPIIID, "%s looks like a phone number", field)
-		}
-		if nameLike.MatchString(id) {
-			return reject(ReasonPIIID, "%s looks like a person's name", field)
-		}
-	}
 	if !idChars.MatchString(id) {
 		return reject(ReasonBadID, "%s: ids may only hold letters, digits and _-:.", field)
 	}
 	return nil
-}
-
-func digits(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			n++
-		}
-	}
-	return n
 }

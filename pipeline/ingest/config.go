@@ -48,16 +48,27 @@ type Config struct {
 	LagInterval time.Duration
 
 	// CreateTopics creates missing topics at start (directory and consent
-	// compacted) with Partitions partitions. Production clusters usually
-	// manage topics elsewhere and turn this off.
+	// compacted, the DLQ with DLQRetention) with Partitions partitions.
+	// Production clusters usually manage topics elsewhere and turn this
+	// off; the DLQ writer then does not auto-create its topic either, so
+	// a DLQ without retention cannot appear behind the operator's back.
 	CreateTopics bool
 	Partitions   int
+	// DLQRetention is the retention.ms the DLQ topic is created with. The
+	// DLQ keeps no text and no id outside the pseudonym policy, but it is
+	// still person-level data (pseudonyms, times): keep it as short as
+	// someone can act on a rejected producer within. It is applied only
+	// when ingest creates the topic; an existing topic with a longer or no
+	// retention is reported at start, not altered.
+	DLQRetention time.Duration
 
 	TLS  *tls.Config
 	SASL sasl.Mechanism
 
 	// Pseudonymizer, if set, re-keys every person id before it is stored
-	// (HMAC). The gate still works on the producer's ids.
+	// (HMAC). The gate still works on the producer's ids. It also keys the
+	// hashes in DLQ records (record key, event id); without it those use a
+	// random per-process key, so they cannot be linked across restarts.
 	Pseudonymizer *security.Pseudonymizer
 
 	Logger *slog.Logger
@@ -83,6 +94,7 @@ func Defaults() Config {
 		LagInterval:     5 * time.Second,
 		CreateTopics:    true,
 		Partitions:      6,
+		DLQRetention:    7 * 24 * time.Hour,
 	}
 }
 
@@ -106,6 +118,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.BatchRows, d.BatchRows)
 	defaults.Fill(&c.Workers, d.Workers)
 	defaults.Fill(&c.Partitions, d.Partitions)
+	defaults.Fill(&c.DLQRetention, d.DLQRetention)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -128,6 +141,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("partitions %d: must be >= 1", c.Partitions)
 	case c.Limits.MaxBytes < 0:
 		return errors.New("max-event-bytes: must be >= 0")
+	case c.DLQRetention < time.Minute:
+		// Kafka reads -1 as "keep forever", which the DLQ must not do.
+		return fmt.Errorf("dlq-retention %s: must be >= 1m", c.DLQRetention)
 	}
 	topics := map[string]string{"events-topic": c.EventsTopic, "directory-topic": c.DirectoryTopic,
 		"consent-topic": c.ConsentTopic, "dlq-topic": c.DLQTopic}

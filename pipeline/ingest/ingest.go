@@ -34,6 +34,7 @@ import (
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/privacy"
+	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
@@ -58,6 +59,9 @@ type Ingest struct {
 	gate   *privacy.Gate
 	m      *metrics.Ingest
 	log    *slog.Logger
+	// dlqKey hashes the record keys and event ids of DLQ records: the
+	// configured Pseudonymizer, or a random per-process one.
+	dlqKey *security.Pseudonymizer
 
 	tablesReady atomic.Bool
 	kafkaOK     atomic.Bool
@@ -84,6 +88,14 @@ func New(cfg Config, sink Sink, scorer Scorer, reg prometheus.Registerer) (*Inge
 	in := &Ingest{
 		cfg: cfg, sink: sink, scorer: scorer, gate: privacy.NewGate(),
 		m: metrics.NewIngest(reg), log: cfg.Logger, erase: map[string]struct{}{}, now: time.Now,
+		dlqKey: cfg.Pseudonymizer,
+	}
+	if in.dlqKey == nil {
+		var err error
+		if in.dlqKey, err = security.NewRandomPseudonymizer(); err != nil {
+			return nil, fmt.Errorf("ingest: DLQ key: %w", err)
+		}
+		in.log.Info("no pseudonym key configured: DLQ record keys are hashed with a random per-process key and cannot be linked across restarts")
 	}
 	for _, r := range event.Reasons {
 		in.m.DLQ.WithLabelValues(string(r))
@@ -145,9 +157,15 @@ func (in *Ingest) setReady() {
 type batch struct {
 	msgs  []kafka.Message
 	rows  []store.Message
-	dlq   []kafka.Message
+	dlq   []deadLetter
 	drops map[privacy.DropReason]int
 	gen   uint64 // gate generation the rows were admitted under
+}
+
+// deadLetter is a DLQ record and its reason (the metric label).
+type deadLetter struct {
+	msg    kafka.Message
+	reason event.Reason
 }
 
 // Run consumes until ctx is cancelled, then drains: the batch in progress is
@@ -223,7 +241,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 	dlq := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Transport: cfg.transport(),
 		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond,
-		AllowAutoTopicCreation: true,
+		// Without CreateTopics the operator owns the topics: the broker
+		// must not create a DLQ without retention behind their back.
+		AllowAutoTopicCreation: cfg.CreateTopics,
 	}
 
 	// drainCtx outlives ctx by ShutdownTimeout so the last batch can land.
@@ -457,7 +477,7 @@ func (in *Ingest) process(msgs []kafka.Message) *batch {
 	w := min(in.cfg.Workers, max(1, len(msgs)/256))
 	type part struct {
 		rows  []store.Message
-		dlq   []kafka.Message
+		dlq   []deadLetter
 		drops map[privacy.DropReason]int
 	}
 	parts := make([]part, w)
@@ -494,7 +514,7 @@ func (in *Ingest) process(msgs []kafka.Message) *batch {
 }
 
 // one turns a record into a row, a DLQ record, or a drop reason.
-func (in *Ingest) one(m kafka.Message, now time.Time) (store.Message, *kafka.Message, privacy.DropReason) {
+func (in *Ingest) one(m kafka.Message, now time.Time) (store.Message, *deadLetter, privacy.DropReason) {
 	ev, err := event.Decode(m.Value, in.cfg.Limits, now)
 	if err != nil {
 		return store.Message{}, in.deadLetter(m, err), ""
@@ -523,19 +543,32 @@ func (in *Ingest) one(m kafka.Message, now time.Time) (store.Message, *kafka.Mes
 	return row, nil, ""
 }
 
-// deadLetter builds the DLQ record for a rejected event: redacted body,
-// reason and detail headers, and where it came from.
-func (in *Ingest) deadLetter(m kafka.Message, err error) *kafka.Message {
+// deadLetter builds the DLQ record of a rejected event. Nothing of the
+// record is copied as it is: the value is reduced to event.DeadLetter (an
+// allow-list of fields that cannot carry text or identities), the key (the
+// sender by contract, possibly an e-mail address) is replaced by its keyed
+// hash, the original headers are not carried over, and the headers added
+// say why (reason, and a detail that never quotes the input) and where the
+// original is (topic/partition@offset).
+func (in *Ingest) deadLetter(m kafka.Message, err error) *deadLetter {
 	reason := event.ReasonOf(err)
-	return &kafka.Message{
-		Key:   m.Key,
-		Value: event.Redact(m.Value),
+	var key []byte
+	if len(m.Key) > 0 {
+		key = []byte(in.dlqKey.ID(string(m.Key)))
+	}
+	body := event.DeadLetterBody(m.Value, in.cfg.Limits, event.DeadLetterIDs{
+		Hash:   in.dlqKey.ID,
+		Person: in.cfg.Pseudonymizer.ID, // nil keeps ids, as storage does
+	})
+	return &deadLetter{reason: reason, msg: kafka.Message{
+		Key:   key,
+		Value: body,
 		Headers: []kafka.Header{
 			{Key: "reason", Value: []byte(reason)},
 			{Key: "error", Value: []byte(err.Error())},
 			{Key: "source", Value: []byte(m.Topic + "/" + strconv.Itoa(m.Partition) + "@" + strconv.FormatInt(m.Offset, 10))},
 		},
-	}
+	}}
 }
 
 // sinkLoop writes each batch (DLQ, then ClickHouse), and only then commits.
@@ -570,11 +603,15 @@ func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader *k
 func (in *Ingest) write(ctx context.Context, b *batch, dlq *kafka.Writer) error {
 	start := time.Now()
 	if len(b.dlq) > 0 {
-		if err := in.retry(ctx, "dlq", func() error { return dlq.WriteMessages(ctx, b.dlq...) }); err != nil {
+		msgs := make([]kafka.Message, len(b.dlq))
+		for i := range b.dlq {
+			msgs[i] = b.dlq[i].msg
+		}
+		if err := in.retry(ctx, "dlq", func() error { return dlq.WriteMessages(ctx, msgs...) }); err != nil {
 			return err
 		}
-		for _, m := range b.dlq {
-			in.m.DLQ.WithLabelValues(string(m.Headers[0].Value)).Inc()
+		for _, d := range b.dlq {
+			in.m.DLQ.WithLabelValues(string(d.reason)).Inc()
 		}
 		in.deadLettered.Add(int64(len(b.dlq)))
 	}

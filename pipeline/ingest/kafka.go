@@ -26,13 +26,16 @@ func (c Config) client() *kafka.Client {
 }
 
 // ensureTopics creates the topics that do not exist yet. The directory and
-// consent topics are compacted: they are tables keyed by person.
+// consent topics are compacted: they are tables keyed by person. The DLQ is
+// created with retention.ms = DLQRetention; if it exists already, a longer
+// or missing retention is logged as a warning (it is the operator's topic).
 func ensureTopics(ctx context.Context, c Config) error {
 	cl := c.client()
 	compact := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+	retention := []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.DLQRetention.Milliseconds(), 10)}}
 	req := &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
 		{Topic: c.EventsTopic, NumPartitions: c.Partitions, ReplicationFactor: -1},
-		{Topic: c.DLQTopic, NumPartitions: 1, ReplicationFactor: -1},
+		{Topic: c.DLQTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: retention},
 		{Topic: c.DirectoryTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
 		{Topic: c.ConsentTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
 	}}
@@ -45,7 +48,42 @@ func ensureTopics(ctx context.Context, c Config) error {
 			return fmt.Errorf("create topic %s: %w", topic, err)
 		}
 	}
+	if errors.Is(resp.Errors[c.DLQTopic], kafka.TopicAlreadyExists) {
+		ms, err := topicRetention(ctx, cl, c.DLQTopic)
+		switch {
+		case err != nil:
+			c.Logger.Warn("cannot read the DLQ topic's retention", "topic", c.DLQTopic, "err", err)
+		case ms < 0 || ms > c.DLQRetention.Milliseconds():
+			c.Logger.Warn("the existing DLQ topic keeps records longer than --dlq-retention; set its retention.ms",
+				"topic", c.DLQTopic, "retention_ms", ms, "want_ms", c.DLQRetention.Milliseconds())
+		}
+	}
 	return nil
+}
+
+// topicRetention returns the retention.ms of topic as the broker reports it
+// (-1: kept forever).
+func topicRetention(ctx context.Context, cl *kafka.Client, topic string) (int64, error) {
+	resp, err := cl.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"retention.ms"}}}})
+	if err != nil {
+		return 0, fmt.Errorf("describe configs of %s: %w", topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return 0, fmt.Errorf("describe configs of %s: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName == "retention.ms" {
+				ms, err := strconv.ParseInt(e.ConfigValue, 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("retention.ms of %s: %q is not a number", topic, e.ConfigValue)
+				}
+				return ms, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("describe configs of %s: no retention.ms in the answer", topic)
 }
 
 // partitions returns the partition ids of topic.

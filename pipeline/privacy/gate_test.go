@@ -9,12 +9,12 @@ import (
 
 func TestGate(t *testing.T) {
 	g := NewGate()
-	g.ApplyDirectory("p_a", &event.Directory{Person: "p_a", Team: "t1"})
-	g.ApplyDirectory("p_b", &event.Directory{Person: "p_b", Team: "t2"})
-	g.ApplyDirectory("p_c", &event.Directory{Person: "p_c", Team: "t2"})
+	g.ApplyDirectory("p_000000000000000a", &event.Directory{Person: "p_000000000000000a", Team: "t1"})
+	g.ApplyDirectory("p_000000000000000b", &event.Directory{Person: "p_000000000000000b", Team: "t2"})
+	g.ApplyDirectory("p_000000000000000c", &event.Directory{Person: "p_000000000000000c", Team: "t2"})
 
 	ev := func() *event.Event {
-		return &event.Event{Sender: "p_a", Recipients: []string{"p_b", "p_c", "p_x"}, Consent: true}
+		return &event.Event{Sender: "p_000000000000000a", Recipients: []string{"p_000000000000000b", "p_000000000000000c", "p_00000000000000ff"}, Consent: true}
 	}
 	e := ev()
 	team, rteams, drop := g.Admit(e)
@@ -23,10 +23,10 @@ func TestGate(t *testing.T) {
 	}
 
 	gen := g.Generation()
-	if !g.ApplyConsent("p_b", &event.Consent{Person: "p_b", OptedIn: false, At: time.Now()}) {
+	if !g.ApplyConsent("p_000000000000000b", &event.Consent{Person: "p_000000000000000b", OptedIn: false, At: time.Now()}) {
 		t.Fatal("first opt-out must report newlyOptedOut")
 	}
-	if g.ApplyConsent("p_b", &event.Consent{Person: "p_b", OptedIn: false}) {
+	if g.ApplyConsent("p_000000000000000b", &event.Consent{Person: "p_000000000000000b", OptedIn: false}) {
 		t.Fatal("repeated opt-out must not report newlyOptedOut")
 	}
 	if g.Generation() == gen {
@@ -34,23 +34,23 @@ func TestGate(t *testing.T) {
 	}
 	e = ev()
 	_, rteams, _ = g.Admit(e)
-	if len(e.Recipients) != 2 || e.Recipients[0] != "p_c" || len(rteams) != 2 {
+	if len(e.Recipients) != 2 || e.Recipients[0] != "p_000000000000000c" || len(rteams) != 2 {
 		t.Fatalf("opted-out recipient kept: %v %v", e.Recipients, rteams)
 	}
-	e = &event.Event{Sender: "p_b", Consent: true}
+	e = &event.Event{Sender: "p_000000000000000b", Consent: true}
 	if _, _, drop := g.Admit(e); drop != DropOptedOut {
 		t.Fatalf("opted-out sender: drop=%q", drop)
 	}
-	e = &event.Event{Sender: "p_a", Consent: false}
+	e = &event.Event{Sender: "p_000000000000000a", Consent: false}
 	if _, _, drop := g.Admit(e); drop != DropNotOptedIn {
 		t.Fatalf("consent=false: drop=%q", drop)
 	}
-	g.ApplyConsent("p_b", &event.Consent{Person: "p_b", OptedIn: true})
-	if g.OptedOut("p_b") {
+	g.ApplyConsent("p_000000000000000b", &event.Consent{Person: "p_000000000000000b", OptedIn: true})
+	if g.OptedOut("p_000000000000000b") {
 		t.Fatal("opt back in not applied")
 	}
-	g.ApplyDirectory("p_a", nil)
-	if g.Team("p_a") != UnknownTeam {
+	g.ApplyDirectory("p_000000000000000a", nil)
+	if g.Team("p_000000000000000a") != UnknownTeam {
 		t.Fatal("tombstone not applied")
 	}
 }

@@ -8,6 +8,7 @@ package security
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -129,6 +130,20 @@ func NewPseudonymizer(key []byte) (*Pseudonymizer, error) {
 		return nil, fmt.Errorf("pseudonymisation key: %d bytes, need at least %d", len(key), MinKeyBytes)
 	}
 	return &Pseudonymizer{key: append([]byte(nil), key...)}, nil
+}
+
+// NewRandomPseudonymizer returns a Pseudonymizer under a fresh random key
+// of MinKeyBytes that exists only in this process. Its ids are one-way and
+// stable for the life of the process, and cannot be linked to ids of any
+// other process or of an earlier run: use it where a keyed hash is needed
+// and no key was configured (the DLQ's record keys), never for stored ids
+// that must survive a restart.
+func NewRandomPseudonymizer() (*Pseudonymizer, error) {
+	key := make([]byte, MinKeyBytes)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("random pseudonymisation key: %w", err)
+	}
+	return &Pseudonymizer{key: key}, nil
 }
 
 // ID maps one person id. Safe for concurrent use.

@@ -101,3 +101,18 @@ func TestPseudonymizer(t *testing.T) {
 		t.Fatal("nil pseudonymizer must keep ids")
 	}
 }
+
+func TestRandomPseudonymizer(t *testing.T) {
+	a, err := NewRandomPseudonymizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewRandomPseudonymizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "jane.doe@corp.example"
+	if a.ID(id) != a.ID(id) || a.ID(id) == b.ID(id) || strings.Contains(a.ID(id), "jane") {
+		t.Fatal("random keys must be stable within one pseudonymizer and differ between two")
+	}
+}

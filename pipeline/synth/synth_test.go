@@ -135,13 +135,13 @@ func TestMarshal(t *testing.T) {
 		},
 		{
 			name: "optional fields omitted, whole second",
-			ev:   event.Event{Schema: 1, EventID: "X", OccurredAt: at.Truncate(time.Second), Channel: "meeting", Sender: "p_1"},
-			want: `{"schema":1,"event_id":"X","occurred_at":"2026-11-23T08:15:02.000Z","channel":"meeting","sender":"p_1","consent":false}`,
+			ev:   event.Event{Schema: 1, EventID: "X", OccurredAt: at.Truncate(time.Second), Channel: "meeting", Sender: "p_0000000000000001"},
+			want: `{"schema":1,"event_id":"X","occurred_at":"2026-11-23T08:15:02.000Z","channel":"meeting","sender":"p_0000000000000001","consent":false}`,
 		},
 		{
 			name: "escaping",
-			ev:   event.Event{Schema: 1, EventID: "X", OccurredAt: at, Channel: "chat", Sender: "p_1", Text: "a \"q\" \\ \n\t\x01 <b>&é\u2028\xff"},
-			want: `{"schema":1,"event_id":"X","occurred_at":"2026-11-23T08:15:02.120Z","channel":"chat","sender":"p_1","consent":false,"text":"a \"q\" \\ \n\t\u0001 \u003cb\u003e\u0026é\u2028\ufffd"}`,
+			ev:   event.Event{Schema: 1, EventID: "X", OccurredAt: at, Channel: "chat", Sender: "p_0000000000000001", Text: "a \"q\" \\ \n\t\x01 <b>&é\u2028\xff"},
+			want: `{"schema":1,"event_id":"X","occurred_at":"2026-11-23T08:15:02.120Z","channel":"chat","sender":"p_0000000000000001","consent":false,"text":"a \"q\" \\ \n\t\u0001 \u003cb\u003e\u0026é\u2028\ufffd"}`,
 		},
 	}
 	for _, tt := range tests {
