@@ -278,7 +278,7 @@ func (a *Analyzer) releaseHours(cells []publish.HourCell) (kept []TeamStats, sup
 			continue
 		}
 		kept = append(kept, TeamStats{WindowStart: c.Window, Granularity: Hour, Team: c.Team, Messages: v,
-			ActiveMembers: uint32(a.cfg.Privacy.K), MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan})
+			MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan})
 	}
 	return kept, suppressed
 }

@@ -260,11 +260,11 @@ func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Tim
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, s := range rows {
-		scored := nullable(s.ScoredMessages)
+		scored, active := nullable(s.ScoredMessages), &s.ActiveMembers
 		if g == Hour {
-			scored = nil
+			scored, active = nil, nil // not published per hour
 		}
-		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, s.ActiveMembers, scored,
+		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, active, scored,
 			nullable(s.MeanCompound), nullable(s.NegativeShare), nullable(s.PositiveShare),
 			nullable(s.AfterHoursShare), uint16(k), eps, now); err != nil {
 			return fmt.Errorf("append team_stats row: %w", err)

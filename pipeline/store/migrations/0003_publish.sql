@@ -17,7 +17,8 @@ DROP TABLE IF EXISTS {{db}}.anomalies;
 DROP TABLE IF EXISTS {{db}}.analyzer_windows;
 
 -- team_stats: released team figures per day, and per hour the message
--- volume only (hourly sentiment is not published). Counts are noisy and
+-- volume only (hourly sentiment, senders and after-hours are NULL: not
+-- published). Counts are noisy and
 -- real-valued; shares and the mean are ratios of noisy parts. epsilon is
 -- the privacy loss the row spent.
 CREATE TABLE IF NOT EXISTS {{db}}.team_stats
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.team_stats
     granularity       LowCardinality(String),
     team              LowCardinality(String),
     messages          Float64,
-    active_members    UInt32,
+    active_members    Nullable(UInt32),
     scored_messages   Nullable(Float64),
     mean_compound     Nullable(Float64),
     negative_share    Nullable(Float64),
@@ -127,7 +128,7 @@ TTL window_start + INTERVAL {{ttl_days}} DAY DELETE;
 -- needs no grant on the tables beneath, and re-check k (never below 5).
 CREATE VIEW IF NOT EXISTS {{db}}.team_stats_k DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * EXCEPT computed_at FROM {{db}}.team_stats FINAL
-WHERE active_members >= greatest(k_applied, 5);
+WHERE k_applied >= 5 AND (active_members >= k_applied OR (granularity = 'hour' AND active_members IS NULL));
 
 CREATE VIEW IF NOT EXISTS {{db}}.team_network_k DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * EXCEPT computed_at FROM {{db}}.team_network FINAL
