@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"commpulse/pipeline/analyze"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 )
 
@@ -181,6 +182,10 @@ type privacySetting struct{ Name, Meaning, Value string }
 // publish): k, the contribution bounds, and the ε of every released figure.
 func privacySettings(cfg analyze.Config) []privacySetting {
 	p := cfg.Privacy
+	pub, err := publish.New(p)
+	if err == nil {
+		p = pub.Policy() // the budgets in force (EpsilonScale applied)
+	}
 	e := p.Epsilon
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 	out := []privacySetting{

@@ -292,7 +292,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 		return a.fail("read", err)
 	}
 	kept, suppressed := a.releaseHours(cells)
-	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, a.cfg.Privacy.Epsilon.HourMessages, now); err != nil {
+	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, a.pub.Policy().Epsilon.HourMessages, now); err != nil {
 		return a.fail("write", err)
 	}
 	b := a.banks[Hour]
@@ -323,7 +323,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		return a.fail("read", err)
 	}
 	kept, suppressed := a.releaseDays(cells)
-	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.cfg.Privacy.DayEpsilon(), now); err != nil {
+	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.pub.Policy().DayEpsilon(), now); err != nil {
 		return a.fail("write", err)
 	}
 	net, err := a.network(ctx, day, to, 1, now)

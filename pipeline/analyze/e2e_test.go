@@ -21,6 +21,7 @@ import (
 	"commpulse/nlp"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/synth"
 )
 
@@ -202,7 +203,7 @@ func runE2E(t *testing.T, c e2eCase) {
 	clock := &fixedClock{t: end.Add(2 * time.Hour)}
 	al := &kafkaRecorder{KafkaAlerter: NewKafkaAlerter(brokers, alertsTopic)}
 	defer al.Close()
-	a, _ := newAnalyzer(t, e, Config{Now: clock.Now, Logger: testLogger()}, al)
+	a, _ := newAnalyzer(t, e, Config{Privacy: e2ePrivacy(t), Now: clock.Now, Logger: testLogger()}, al)
 	t0 := time.Now()
 	n, err := a.Step(context.Background())
 	if err != nil {
@@ -361,7 +362,7 @@ func runE2E(t *testing.T, c e2eCase) {
 		}
 	}
 	checkAlerts("first run")
-	again, _ := newAnalyzer(t, e, Config{Now: clock.Now, Since: e2eStart, Logger: testLogger()}, al)
+	again, _ := newAnalyzer(t, e, Config{Privacy: e2ePrivacy(t), Now: clock.Now, Since: e2eStart, Logger: testLogger()}, al)
 	if _, err := again.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +376,7 @@ func runE2E(t *testing.T, c e2eCase) {
 	// the restart day score the days after it exactly as the run that never
 	// stopped.
 	mid := time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
-	restarted, _ := newAnalyzer(t, e, Config{Now: clock.Now, Since: mid, Logger: testLogger()}, al)
+	restarted, _ := newAnalyzer(t, e, Config{Privacy: e2ePrivacy(t), Now: clock.Now, Since: mid, Logger: testLogger()}, al)
 	if _, err := restarted.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -530,4 +531,20 @@ func logPublicationError(t *testing.T, e *chEnv, rows map[dayKey]TeamStats) {
 	if meanBig/float64(nBig) > 0.1 || negBig/float64(nBig) > 0.1 {
 		t.Errorf("publication error beyond the noise the policy explains: MAE %.3f / %.3f", meanBig/float64(nBig), negBig/float64(nBig))
 	}
+}
+
+// e2ePrivacy is the publication policy of the end-to-end runs: the
+// defaults, with every ε multiplied by COMMPULSE_E2E_EPSILON_SCALE when set
+// (a development aid: docs/privacy.md reports the accuracy at 0.25).
+func e2ePrivacy(t *testing.T) publish.Policy {
+	p := Defaults().Privacy
+	if v := os.Getenv("COMMPULSE_E2E_EPSILON_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("COMMPULSE_E2E_EPSILON_SCALE: %v", err)
+		}
+		p.EpsilonScale = f
+		t.Logf("publication budget scaled by %g: %.2f per person-day", f, p.PerPersonDay())
+	}
+	return p
 }

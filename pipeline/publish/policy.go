@@ -71,6 +71,10 @@ type Policy struct {
 	// falls into (28-day windows released every 7 days: 4).
 	RollingReleases int
 	Epsilon         Budget
+	// EpsilonScale multiplies every budget (0 means 1): one knob from the
+	// accuracy-first default towards a stricter guarantee (0.25 divides
+	// every ε by four, and multiplies every noise by four).
+	EpsilonScale float64
 	// Key seeds the noise stream (see noise.go); at least 32 bytes. Nil:
 	// a random key per process.
 	Key []byte
@@ -106,6 +110,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("publish: min people %d: must be >= 2", p.MinPeople)
 	case p.RollingReleases < 1:
 		return errors.New("publish: rolling releases must be >= 1")
+	case p.EpsilonScale < 0 || math.IsNaN(p.EpsilonScale) || math.IsInf(p.EpsilonScale, 0):
+		return fmt.Errorf("publish: epsilon scale %g: must be finite and >= 0", p.EpsilonScale)
 	case p.Key != nil && len(p.Key) < 32:
 		return fmt.Errorf("publish: noise key of %d bytes: want at least 32", len(p.Key))
 	}
@@ -115,6 +121,20 @@ func (p Policy) Validate() error {
 		}
 	}
 	return nil
+}
+
+// budget is Epsilon times EpsilonScale: the budgets in force.
+func (p Policy) budget() Budget {
+	f := p.EpsilonScale
+	if f == 0 {
+		return p.Epsilon
+	}
+	b := p.Epsilon
+	for _, x := range []*float64{&b.DaySenders, &b.DayMessages, &b.DayAfterHours, &b.DayScored, &b.DaySentiment,
+		&b.DayNegative, &b.DayPositive, &b.DayIsolated, &b.HourMessages, &b.NetSenders, &b.NetWeight, &b.NetPeople, &b.GraphNodes} {
+		*x *= f
+	}
+	return b
 }
 
 func (b Budget) fields() map[string]float64 {
@@ -132,14 +152,14 @@ func (b Budget) fields() map[string]float64 {
 // day falls into (each at 1/RollingReleases of the day network's budget),
 // and the organisation's node count of each of those network windows.
 func (p Policy) PerPersonDay() float64 {
-	b := p.Epsilon
+	b := p.budget()
 	return p.DayEpsilon() + b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
 }
 
 // DayEpsilon is the privacy loss of one released team-day row
 // (team_stats.epsilon) plus the day's isolation count.
 func (p Policy) DayEpsilon() float64 {
-	b := p.Epsilon
+	b := p.budget()
 	return b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated
 }
 
@@ -150,6 +170,7 @@ func (p *Policy) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&p.CapVolume, "privacy-cap-volume", p.CapVolume, "per person-day weight bound of volume figures (messages)")
 	fs.Float64Var(&p.CapSentiment, "privacy-cap-sentiment", p.CapSentiment, "per person-day weight bound of sentiment figures")
 	fs.IntVar(&p.MinPeople, "privacy-min-people", p.MinPeople, "smallest published count of people (isolated members)")
+	fs.Float64Var(&p.EpsilonScale, "privacy-epsilon-scale", p.EpsilonScale, "multiply every epsilon (0 or 1: as set; 0.25: four times the noise)")
 	fs.Func("privacy-epsilon", "per-figure epsilon overrides, e.g. day-sentiment=2,hour-messages=0.5 (0 disables a figure)", p.setEpsilon)
 	fs.Func("noise-key-file", "file holding the noise key (>= 32 bytes); default: a random key per process", func(path string) error {
 		b, err := os.ReadFile(path)

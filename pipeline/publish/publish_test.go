@@ -91,6 +91,8 @@ func TestPolicyValidate(t *testing.T) {
 		{"NaN epsilon", func(p *Policy) { p.Epsilon.DayMessages = math.NaN() }, false},
 		{"short key", func(p *Policy) { p.Key = []byte("short") }, false},
 		{"min people 1", func(p *Policy) { p.MinPeople = 1 }, false},
+		{"negative scale", func(p *Policy) { p.EpsilonScale = -1 }, false},
+		{"scale 0.25", func(p *Policy) { p.EpsilonScale = 0.25 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := DefaultPolicy()
@@ -176,5 +178,25 @@ func TestPerPersonDay(t *testing.T) {
 		b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
 	if math.Abs(got-want) > 1e-9 {
 		t.Errorf("PerPersonDay = %g, want %g", got, want)
+	}
+}
+
+func TestEpsilonScale(t *testing.T) {
+	p := DefaultPolicy()
+	q := p
+	q.EpsilonScale = 0.25
+	if got, want := q.PerPersonDay(), p.PerPersonDay()/4; math.Abs(got-want) > 1e-9 {
+		t.Errorf("PerPersonDay at scale 0.25 = %g, want %g", got, want)
+	}
+	q.Key = make([]byte, 32)
+	pub, err := New(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pub.DayNoise().Sum, NoiseSD(p.CapSentiment, p.Epsilon.DaySentiment/4); math.Abs(got-want) > 1e-9 {
+		t.Errorf("noise at scale 0.25 = %g, want %g", got, want)
+	}
+	if pub.Policy().PerPersonDay() != q.PerPersonDay() {
+		t.Error("the publisher's policy does not report the scaled budget")
 	}
 }

@@ -27,6 +27,7 @@ func New(p Policy) (*Publisher, error) {
 	if key == nil {
 		key = randomKey()
 	}
+	p.Epsilon, p.EpsilonScale = p.budget(), 0 // the budgets in force, once
 	return &Publisher{p: p, key: key}, nil
 }
 
