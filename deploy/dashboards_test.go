@@ -16,7 +16,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"commpulse/nlp"
 	"commpulse/pipeline/analyze"
@@ -584,20 +583,8 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 	}
 	org := synth.MustNew(synth.Config{Seed: 21, Teams: 5, Start: dashboardStart, Days: 28, Scenarios: scen})
 	_, brokers := kafkatest.Start(t)
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
-	for g := range org.Events() {
-		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
-	}
 	cfg := ingest.Defaults()
-	kafkatest.Produce(t, brokers, cfg.DirectoryTopic, dir)
-	kafkatest.Produce(t, brokers, cfg.ConsentTopic, cons)
-	kafkatest.Produce(t, brokers, cfg.EventsTopic, evs)
+	evs := kafkatest.ProduceOrg(t, brokers, kafkatest.OrgTopics{Directory: cfg.DirectoryTopic, Consent: cfg.ConsentTopic, Events: cfg.EventsTopic}, org, "")
 
 	cfg.Brokers, cfg.Group = brokers, "dashboards"
 	cfg.BatchRows, cfg.BatchInterval, cfg.SessionTimeout = 5000, 200*time.Millisecond, 4*time.Second
@@ -608,14 +595,14 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- in.Run(runCtx) }()
-	for in.Counts().Handled() < int64(len(evs)) {
+	for in.Counts().Handled() < int64(evs) {
 		select {
 		case err := <-done:
 			stop()
-			t.Fatalf("ingest stopped after %d of %d events: %v", in.Counts().Handled(), len(evs), err)
+			t.Fatalf("ingest stopped after %d of %d events: %v", in.Counts().Handled(), evs, err)
 		case <-ctx.Done():
 			stop()
-			t.Fatalf("ingest handled %d of %d events before the deadline", in.Counts().Handled(), len(evs))
+			t.Fatalf("ingest handled %d of %d events before the deadline", in.Counts().Handled(), evs)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -632,7 +619,7 @@ func generateAnalyzed(t *testing.T) (driver.Conn, string, *synth.Org) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("generated %d events, analyzed %d windows", len(evs), windows)
+	t.Logf("generated %d events, analyzed %d windows", evs, windows)
 	return open(store.RoleAnalyst).Conn(), db, org
 }
 

@@ -104,21 +104,13 @@ func TestDLQLeaksNothing(t *testing.T) {
 	cfg.Logger = dlqLogger()
 
 	org := synth.MustNew(synth.Config{Seed: 17, Teams: 4, Limit: 400})
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
-	generated := 0
+	dir, cons, evs := kafkatest.OrgMessages(org, "")
 	for g := range org.Events() {
 		if g.Kind != synth.Valid {
 			t.Fatalf("generated a %v event; the counts below assume valid ones only", g.Kind)
 		}
-		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
-		generated++
 	}
+	generated := len(evs)
 	people := org.Directory()
 	cases := dlqHostile(people[0].Person, people[1].Person)
 	wantDLQ := map[event.Reason]int{}

@@ -45,20 +45,8 @@ func erasureSetup(t *testing.T) *erasureEnv {
 	_, brokers := kafkatest.Start(t)
 	start := time.Now().UTC().AddDate(0, 0, -6).Truncate(24 * time.Hour)
 	org := synth.MustNew(synth.Config{Seed: 17, Teams: 3, TeamSizeMin: 6, TeamSizeMax: 8, Start: start, Days: 4})
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
-	for g := range org.Events() {
-		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
-	}
 	d := ingest.Defaults()
-	kafkatest.Produce(t, brokers, d.DirectoryTopic, dir)
-	kafkatest.Produce(t, brokers, d.ConsentTopic, cons)
-	kafkatest.Produce(t, brokers, d.EventsTopic, evs)
+	evs := kafkatest.ProduceOrg(t, brokers, kafkatest.OrgTopics{Directory: d.DirectoryTopic, Consent: d.ConsentTopic, Events: d.EventsTopic}, org, "")
 
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Group = brokers, "attack-erasure"
@@ -76,7 +64,7 @@ func erasureSetup(t *testing.T) *erasureEnv {
 			t.Errorf("ingest: %v", err)
 		}
 	})
-	erasureWait(t, "ingest of the generated events", 3*time.Minute, func() bool { return in.Counts().Handled() >= int64(len(evs)) })
+	erasureWait(t, "ingest of the generated events", 3*time.Minute, func() bool { return in.Counts().Handled() >= int64(evs) })
 	e := &erasureEnv{t: t, st: st, db: db, brokers: brokers, org: org}
 	if err := st.Conn().QueryRow(context.Background(), "SELECT sender FROM "+db+".messages GROUP BY sender ORDER BY count() DESC, sender LIMIT 1").Scan(&e.victim); err != nil {
 		t.Fatal(err)
@@ -84,7 +72,7 @@ func erasureSetup(t *testing.T) *erasureEnv {
 	if e.count("SELECT count() FROM {db}.messages WHERE has(recipients, {p:String})") == 0 {
 		t.Fatal("the victim is nobody's recipient; the recipient erasure would go untested")
 	}
-	t.Logf("%d events ingested; victim sent %d", len(evs), e.count("SELECT count() FROM {db}.messages WHERE sender = {p:String}"))
+	t.Logf("%d events ingested; victim sent %d", evs, e.count("SELECT count() FROM {db}.messages WHERE sender = {p:String}"))
 	return e
 }
 

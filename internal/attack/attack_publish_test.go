@@ -106,6 +106,19 @@ func msg(id int, at time.Time, sender, team string, rcpt []string, compound floa
 	return m
 }
 
+// analyzerPublisher is the publisher the analyzer of pubSetup releases
+// with: the model of its releases must reproduce what it published.
+func analyzerPublisher(t *testing.T) *publish.Publisher {
+	t.Helper()
+	p := analyze.Defaults().Privacy
+	p.Key = pubKey
+	pub, err := publish.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
 // monteCarlo returns the share of 2000 noise keys for which f's
 // estimation error is at least minErr.
 func monteCarlo(t *testing.T, minErr float64, f func(pub *publish.Publisher) float64) float64 {
@@ -185,8 +198,7 @@ func TestAttackHourInsideDay(t *testing.T) {
 		}
 		return est - 6
 	}
-	check, _ := publish.New(func() publish.Policy { p := analyze.Defaults().Privacy; p.Key = pubKey; return p }())
-	if got := attack(check) + 6; math.Abs(got-estimate) > 1e-6 {
+	if got := attack(analyzerPublisher(t)) + 6; math.Abs(got-estimate) > 1e-6 {
 		t.Fatalf("the model of the releases (%.3f) is not what the analyzer published (%.3f)", got, estimate)
 	}
 	p := monteCarlo(t, 5, attack)
@@ -343,8 +355,7 @@ func TestAttackTeamAtExactlyK(t *testing.T) {
 		r, _ := pub.Day(cell)
 		return estimate(r.MeanCompound, r.Scored) + 0.6
 	}
-	check, _ := publish.New(func() publish.Policy { p := analyze.Defaults().Privacy; p.Key = pubKey; return p }())
-	if got := attack(check) - 0.6; math.Abs(got-estimate(mean[0], scored[0])) > 1e-6 {
+	if got := attack(analyzerPublisher(t)) - 0.6; math.Abs(got-estimate(mean[0], scored[0])) > 1e-6 {
 		t.Fatalf("the model of the release (%.4f) is not what the analyzer published (%.4f)", got, estimate(mean[0], scored[0]))
 	}
 	// At ε per figure the colluders learn a day mean of a target who wrote

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"commpulse/nlp"
 	"commpulse/pipeline/ingest"
@@ -61,24 +60,8 @@ func testLogger() *slog.Logger {
 // returns the number of events.
 func produce(t *testing.T, brokers []string, org *synth.Org, team string) int {
 	t.Helper()
-	var dir, cons, evs []kafka.Message
-	for _, d := range org.Directory() {
-		if team != "" {
-			d.Team = team
-		}
-		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
-	}
-	for _, c := range org.Consents() {
-		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
-	}
-	for g := range org.Events() {
-		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
-	}
 	d := ingest.Defaults()
-	kafkatest.Produce(t, brokers, d.DirectoryTopic, dir)
-	kafkatest.Produce(t, brokers, d.ConsentTopic, cons)
-	kafkatest.Produce(t, brokers, d.EventsTopic, evs)
-	return len(evs)
+	return kafkatest.ProduceOrg(t, brokers, kafkatest.OrgTopics{Directory: d.DirectoryTopic, Consent: d.ConsentTopic, Events: d.EventsTopic}, org, team)
 }
 
 // Acceptance (issues 4 and 5): generated history with planted anomalies goes

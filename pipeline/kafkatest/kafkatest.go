@@ -10,6 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"commpulse/pipeline/synth"
 )
 
 // Start returns the addresses of a one-broker cluster that accepts topic
@@ -97,4 +99,38 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 		}
 	}
 	return out
+}
+
+// OrgTopics names the input topics a generated organisation is produced to.
+type OrgTopics struct{ Directory, Consent, Events string }
+
+// OrgMessages returns a generated organisation's directory, consent and
+// event records as Kafka messages (key = person, or the event's key), with
+// every directory record's team replaced by team when it is set.
+func OrgMessages(org *synth.Org, team string) (dir, cons, evs []kafka.Message) {
+	for _, d := range org.Directory() {
+		if team != "" {
+			d.Team = team
+		}
+		dir = append(dir, kafka.Message{Key: []byte(d.Person), Value: synth.MarshalDirectory(d)})
+	}
+	for _, c := range org.Consents() {
+		cons = append(cons, kafka.Message{Key: []byte(c.Person), Value: synth.MarshalConsent(c)})
+	}
+	for g := range org.Events() {
+		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
+	}
+	return dir, cons, evs
+}
+
+// ProduceOrg writes OrgMessages(org, team) to topics (directory and
+// consents first, so that a consumer that loads them before events sees
+// every person) and returns the number of events.
+func ProduceOrg(t testing.TB, brokers []string, topics OrgTopics, org *synth.Org, team string) int {
+	t.Helper()
+	dir, cons, evs := OrgMessages(org, team)
+	Produce(t, brokers, topics.Directory, dir)
+	Produce(t, brokers, topics.Consent, cons)
+	Produce(t, brokers, topics.Events, evs)
+	return len(evs)
 }
