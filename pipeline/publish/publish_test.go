@@ -122,6 +122,16 @@ func TestDayRelease(t *testing.T) {
 			t.Errorf("re-release differs: %v vs %v", a, b)
 		}
 	})
+	t.Run("a figure at epsilon 0 is not published", func(t *testing.T) {
+		p := DefaultPolicy()
+		p.Key = make([]byte, 32)
+		p.Epsilon.DaySenders, p.Epsilon.DayPositive = 0, 0
+		pb, _ := New(p)
+		r, ok := pb.Day(c)
+		if !ok || r.Senders != 5 || !math.IsNaN(r.PositiveShare) || math.IsNaN(r.NegativeShare) {
+			t.Errorf("release with day-senders and day-positive off: %+v", r)
+		}
+	})
 	t.Run("other key, other noise", func(t *testing.T) {
 		a, _ := pub.Day(c)
 		b, _ := testPublisher(t, 2).Day(c)

@@ -102,7 +102,7 @@ func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
 	at := func(fig string) string { return cellCtx(fig, c.Window, 1, c.Team) }
 	r := DayRelease{Window: c.Window, Team: c.Team}
 	senders, _ := pub.noisy(at("senders"), float64(c.Senders), 1, e.DaySenders)
-	r.Senders = math.Max(float64(pub.p.K), math.Round(senders)) // published only at >= K: the floor tells nothing new
+	r.Senders = atLeastK(senders, pub.p.K)
 	r.Messages, _ = pub.noisy(at("messages"), c.Messages, cv, e.DayMessages)
 	r.Messages = math.Max(0, r.Messages)
 	after, _ := pub.noisy(at("after_hours"), c.AfterHours, cv, e.DayAfterHours)
@@ -118,6 +118,16 @@ func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
 	}
 	r.NegativeShare, r.PositiveShare = share(neg, r.Scored), share(pos, r.Scored)
 	return r, true
+}
+
+// atLeastK rounds a noisy count of senders and floors it at k: a row is
+// published only at k or more, so the floor tells nothing new. An
+// unpublished count (ε 0) reads k.
+func atLeastK(v float64, k int) float64 {
+	if math.IsNaN(v) {
+		return float64(k)
+	}
+	return math.Max(float64(k), math.Round(v))
 }
 
 // share is num/den clamped to [0, 1]; NaN when either is unpublished or
@@ -203,7 +213,7 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Team) }
 	r := NetRelease{Window: c.Window, Days: c.Days, Team: c.Team}
 	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 1, e.NetSenders)
-	r.Senders = math.Max(float64(pub.p.K), math.Round(s))
+	r.Senders = atLeastK(s, pub.p.K)
 	// One budget for the pair: a sender's internal plus external weight is
 	// at most CapVolume, so the L1 sensitivity of (internal, external) is
 	// CapVolume and each coordinate takes the full budget.
