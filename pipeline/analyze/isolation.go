@@ -81,7 +81,11 @@ func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[
 		if v == nil {
 			continue
 		}
-		score := min(1, 0.5+0.1*float64(*v)) // three: warning; five or more: critical
+		// The smallest published count (MinPeople, three) is a warning; each
+		// member more adds 0.1, so six or more is critical. The count is
+		// noisy: at its default budget a team with two newly isolated
+		// members reads three on about one day in eight.
+		score := min(1, 0.5+0.1*float64(*v-pub.Policy().MinPeople))
 		out = append(out, Anomaly{
 			WindowStart: day, Granularity: Day, Team: team, Metric: MetricIsolatedMembers,
 			Value: float64(*v), Expected: 0, Low: 0, High: 0, Score: score, Severity: SeverityOf(score),
