@@ -427,7 +427,9 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 			teams = append(teams, r)
 		}
 	}
-	nodes, _ := a.pub.Nodes(from, days, res.Graph.Nodes)
+	// The organisation's senders, not its nodes: a person's messages add
+	// every recipient as a node, so the node count moves by a degree.
+	nodes, _ := a.pub.Nodes(from, days, len(in.Active))
 	t2 := time.Now()
 	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days), now); err != nil {
 		return netWindow{}, a.fail("write", err)

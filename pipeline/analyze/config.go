@@ -179,6 +179,11 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.HourChunk, d.HourChunk)
 	defaults.Fill(&c.Logger, d.Logger)
 	c.Network.MinGroupSize = c.Privacy.K
+	if c.RollingDays > 0 {
+		// The rolling window is released weekly: a person-day falls into
+		// ceil(days/7) releases, and each takes that share of the budget.
+		c.Privacy.RollingReleases = (c.RollingDays + 6) / 7
+	}
 	return c
 }
 

@@ -103,7 +103,14 @@ func TestIsolationRule(t *testing.T) {
 	// a are reported on nearly every day, with a noisy count; the team below
 	// k never; one isolated member ("one") or none are never reported as
 	// fewer than three, and rarely at all.
-	pub := testPublisher(t, Config{})
+	// Counts of people are off at the default budget (their sensitivity is
+	// a degree, docs/privacy.md); the mechanism is tested switched on.
+	on := Config{Privacy: publish.DefaultPolicy()}
+	on.Privacy.Epsilon.DayIsolated = 2
+	pub := testPublisher(t, on)
+	if as := r.anomalies(day, hist, kSafe, testPublisher(t, Config{})); len(as) != 0 {
+		t.Fatalf("isolation anomalies at the default budget: %+v", as)
+	}
 	var aDays, oneDays, noneDays int
 	const days = 400
 	for i := range days {

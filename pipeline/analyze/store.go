@@ -79,7 +79,7 @@ func (d db) dayCells(ctx context.Context, from, to time.Time, capVolume, capSent
 			SELECT toDateTime(toStartOfDay(occurred_at, 'UTC'), 'UTC') AS ws, toString(team) AS tm, sender,
 				count() AS n, countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah,
 				countIf(compound IS NOT NULL) AS sc, sum(ifNull(toFloat64(compound), 0)) AS sumc,
-				countIf(label = 'negative') AS neg, countIf(label = 'positive') AS pos
+				countIf(label = 'negative' AND compound IS NOT NULL) AS neg, countIf(label = 'positive' AND compound IS NOT NULL) AS pos
 			FROM {db}.messages FINAL
 			WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
 			GROUP BY ws, tm, sender))

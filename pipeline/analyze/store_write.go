@@ -10,26 +10,24 @@ import (
 )
 
 // graphRelease is the published graph_metrics row of a window: a noisy
-// node count, and the structural indices only for windows of at least
-// minGraphNodes people (nil below).
+// count of the window's senders, and the structural indices only when that
+// noisy count is at least minGraphNodes (nil below).
 type graphRelease struct {
 	nodes                                              float64
-	communities                                        *uint32
 	modularity, formalModularity, nmi, meanBestJaccard *float64
 }
 
-// minGraphNodes is the smallest window whose organisation-wide structural
-// indices (modularity, NMI, mean best Jaccard) are published: they are not
-// sums one person adds to, so they carry no noise, and at 50 people one
-// person moves them by about 1/50 at most in practice (docs/privacy.md,
-// limits).
+// minGraphNodes is the smallest window, by its noisy count of senders,
+// whose organisation-wide structural indices (modularity, NMI, mean best
+// Jaccard) are published. They are not sums one person adds to, so no
+// sensitivity bounds them and they carry no noise; the gate is on the
+// noisy count so that whether they appear says nothing exact. This is a
+// documented limit (docs/privacy.md), not a guarantee.
 const minGraphNodes = 50
 
 func releaseGraph(g network.GraphMetrics, nodes float64) graphRelease {
 	r := graphRelease{nodes: nodes}
-	if g.Nodes >= minGraphNodes {
-		c := uint32(g.Communities)
-		r.communities = &c
+	if nodes >= minGraphNodes {
 		r.modularity, r.formalModularity = &g.Modularity, &g.FormalModularity
 		r.nmi, r.meanBestJaccard = &g.TeamCommunityNMI, &g.MeanBestJaccard
 	}
@@ -132,9 +130,9 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			return fmt.Errorf("insert team_network rows: %w", err)
 		}
 	}
-	if err := d.conn.Exec(ctx, d.q(`INSERT INTO {db}.graph_metrics (window_start, window_days, nodes, communities, modularity,
-		formal_modularity, team_community_nmi, mean_best_jaccard, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		start, wd, graph.nodes, graph.communities, graph.modularity, graph.formalModularity, graph.nmi, graph.meanBestJaccard, now); err != nil {
+	if err := d.conn.Exec(ctx, d.q(`INSERT INTO {db}.graph_metrics (window_start, window_days, nodes, modularity,
+		formal_modularity, team_community_nmi, mean_best_jaccard, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		start, wd, graph.nodes, graph.modularity, graph.formalModularity, graph.nmi, graph.meanBestJaccard, now); err != nil {
 		return fmt.Errorf("insert graph_metrics: %w", err)
 	}
 	return nil

@@ -29,9 +29,11 @@ type Budget struct {
 	DayNegative   float64 // negative messages (CapSentiment)
 	DayPositive   float64 // positive messages (CapSentiment)
 	// DayIsolated is the count of a team's newly isolated members (the
-	// isolation anomaly), sensitivity 1. It is high because the count is
-	// compared with MinPeople: at 2 (noise scale 0.5) a team with nobody
-	// isolated reads 3 or more on 0.2% of days.
+	// isolation anomaly). Off (0) by default: whether one person is
+	// isolated depends on everyone who wrote to them, so one person-day
+	// (a hub's) can move the count by a whole degree, which no cap on that
+	// person's own messages bounds; calibrating to sensitivity 1 would
+	// understate the loss. NetPeople likewise.
 	DayIsolated float64
 	// HourMessages is the loss of all hour cells of one day together: a
 	// person's weights are bounded per day, so the L1 sensitivity of the
@@ -44,8 +46,8 @@ type Budget struct {
 	// window costs.
 	NetSenders float64 // distinct senders of the team in the window
 	NetWeight  float64 // internal and external outgoing weight (L1 sensitivity CapVolume)
-	NetPeople  float64 // counts of people (isolated members), sensitivity 1
-	// GraphNodes is the organisation's active people of a window.
+	NetPeople  float64 // isolated members; off by default (see DayIsolated)
+	// GraphNodes is the organisation's senders of a window (sensitivity 1).
 	GraphNodes float64
 }
 
@@ -91,9 +93,9 @@ func DefaultPolicy() Policy {
 		RollingReleases: 4,
 		Epsilon: Budget{
 			DaySenders: 0.25, DayMessages: 3, DayAfterHours: 0.5,
-			DayScored: 3, DaySentiment: 4, DayNegative: 4, DayPositive: 0.5, DayIsolated: 2,
+			DayScored: 3, DaySentiment: 4, DayNegative: 4, DayPositive: 0.5,
 			HourMessages: 1,
-			NetSenders:   0.25, NetWeight: 8, NetPeople: 1,
+			NetSenders:   0.25, NetWeight: 8,
 			GraphNodes: 0.25,
 		},
 	}

@@ -170,7 +170,16 @@ func TestDayRelease(t *testing.T) {
 }
 
 func TestPeopleNeverSinglesOut(t *testing.T) {
-	pub := testPublisher(t, 3)
+	if v := testPublisher(t, 3).NewlyIsolated(time.Unix(0, 0), "t", 50); v != nil {
+		t.Fatalf("a count of people was published at the default budget (%d): it is off by default", *v)
+	}
+	p := DefaultPolicy()
+	p.Key = make([]byte, 32)
+	p.Epsilon.DayIsolated = 2
+	pub, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 2000 {
 		for _, n := range []int{0, 1, 2} {
 			if v := pub.NewlyIsolated(time.Unix(int64(i)*86400, 0), "t", n); v != nil && *v < 3 {

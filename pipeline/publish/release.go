@@ -44,7 +44,9 @@ func (pub *Publisher) noisy(ctx string, value, sens, eps float64) (float64, bool
 	var vb [8]byte
 	binary.BigEndian.PutUint64(vb[:], math.Float64bits(snapped))
 	r := newStream(pub.key, append([]byte(ctx+"\x00"), vb[:]...))
-	t, s := scaleRatio(sens / Grid / eps)
+	// Snapping can move two neighbouring values apart by one grid unit
+	// more than their difference: the noise is calibrated to that.
+	t, s := scaleRatio((sens + Grid) / Grid / eps)
 	return (snapped + float64(discreteLaplace(r, t, s))) * Grid, true
 }
 
@@ -55,7 +57,7 @@ func NoiseSD(sens, eps float64) float64 {
 	if eps <= 0 {
 		return 0
 	}
-	return math.Sqrt(laplaceVariance(sens/Grid/eps)) * Grid
+	return math.Sqrt(laplaceVariance((sens+Grid)/Grid/eps)) * Grid
 }
 
 func cellCtx(figure string, window time.Time, days int, team string) string {
@@ -101,7 +103,9 @@ func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
 	e, cv, cs := pub.p.Epsilon, pub.p.CapVolume, pub.p.CapSentiment
 	at := func(fig string) string { return cellCtx(fig, c.Window, 1, c.Team) }
 	r := DayRelease{Window: c.Window, Team: c.Team}
-	senders, _ := pub.noisy(at("senders"), float64(c.Senders), 1, e.DaySenders)
+	// A person whose team changes during the day counts as a sender of
+	// both teams: the sender counts' sensitivity is 2.
+	senders, _ := pub.noisy(at("senders"), float64(c.Senders), 2, e.DaySenders)
 	r.Senders = atLeastK(senders, pub.p.K)
 	r.Messages, _ = pub.noisy(at("messages"), c.Messages, cv, e.DayMessages)
 	r.Messages = math.Max(0, r.Messages)
@@ -212,7 +216,7 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 	e := pub.netBudget(c.Days)
 	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Team) }
 	r := NetRelease{Window: c.Window, Days: c.Days, Team: c.Team}
-	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 1, e.NetSenders)
+	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 2, e.NetSenders)
 	r.Senders = atLeastK(s, pub.p.K)
 	// One budget for the pair: a sender's internal plus external weight is
 	// at most CapVolume, so the L1 sensitivity of (internal, external) is

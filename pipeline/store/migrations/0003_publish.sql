@@ -66,14 +66,13 @@ ORDER BY (window_days, team, window_start)
 TTL window_start + INTERVAL {{ttl_days}} DAY DELETE;
 
 -- graph_metrics: organisation-wide figures of a network window. nodes is
--- noisy; the structural indices are published only for windows of at
--- least 50 people (NULL below), where one person moves them by O(1/n).
+-- the noisy count of the window's senders; the structural indices are
+-- published only when it is at least 50 (NULL below).
 CREATE TABLE IF NOT EXISTS {{db}}.graph_metrics
 (
     window_start       DateTime('UTC'),
     window_days        UInt16,
     nodes              Float64,
-    communities        Nullable(UInt32),
     modularity         Nullable(Float64),
     formal_modularity  Nullable(Float64),
     team_community_nmi Nullable(Float64),
