@@ -250,9 +250,11 @@ func (a *Analyzer) stepGranularity(ctx context.Context, g Granularity) (int, err
 // releaseDays passes the team-day cells through the publication layer:
 // the released rows, and per window how many teams it suppressed (fewer
 // than k senders).
-func (a *Analyzer) releaseDays(cells []publish.DayCell) (kept []TeamStats, suppressed map[time.Time]int) {
+func (a *Analyzer) releaseDays(cells []publish.DayCell, gens map[time.Time]uint32) (kept []TeamStats, suppressed map[time.Time]int) {
 	suppressed = map[time.Time]int{}
+	eps := a.pub.Policy().DayEpsilon()
 	for _, c := range cells {
+		c.Gen = gens[c.Window.UTC()]
 		r, ok := a.pub.Day(c)
 		if !ok {
 			suppressed[c.Window]++
@@ -262,23 +264,26 @@ func (a *Analyzer) releaseDays(cells []publish.DayCell) (kept []TeamStats, suppr
 			WindowStart: r.Window, Granularity: Day, Team: r.Team, Messages: r.Messages,
 			ActiveMembers: uint32(r.Senders), ScoredMessages: r.Scored, MeanCompound: r.MeanCompound,
 			NegativeShare: r.NegativeShare, PositiveShare: r.PositiveShare, AfterHoursShare: r.AfterHoursShare,
+			Epsilon: eps * float64(c.Gen+1),
 		})
 	}
 	return kept, suppressed
 }
 
 // releaseHours is releaseDays for team-hours: the message volume only.
-func (a *Analyzer) releaseHours(cells []publish.HourCell) (kept []TeamStats, suppressed map[time.Time]int) {
+func (a *Analyzer) releaseHours(cells []publish.HourCell, gens map[time.Time]uint32) (kept []TeamStats, suppressed map[time.Time]int) {
 	suppressed = map[time.Time]int{}
 	nan := math.NaN()
+	eps := a.pub.Policy().Epsilon.HourMessages
 	for _, c := range cells {
+		c.Gen = gens[c.Window.UTC()]
 		v, ok := a.pub.Hour(c)
 		if !ok {
 			suppressed[c.Window]++
 			continue
 		}
 		kept = append(kept, TeamStats{WindowStart: c.Window, Granularity: Hour, Team: c.Team, Messages: v,
-			MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan})
+			MeanCompound: nan, NegativeShare: nan, PositiveShare: nan, AfterHoursShare: nan, Epsilon: eps * float64(c.Gen+1)})
 	}
 	return kept, suppressed
 }
@@ -291,8 +296,12 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
-	kept, suppressed := a.releaseHours(cells)
-	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, a.pub.Policy().Epsilon.HourMessages, now); err != nil {
+	gens, err := a.db.generations(ctx, Hour, from, to)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	kept, suppressed := a.releaseHours(cells, gens)
+	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, now); err != nil {
 		return a.fail("write", err)
 	}
 	b := a.banks[Hour]
@@ -304,7 +313,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return err
 	}
-	marks := a.marks(Hour, ws, kept, suppressed, found)
+	marks := a.marks(Hour, ws, gens, kept, suppressed, found)
 	if err := a.db.markDone(ctx, marks, now); err != nil {
 		return a.fail("write", err)
 	}
@@ -322,11 +331,16 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
-	kept, suppressed := a.releaseDays(cells)
-	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, a.pub.Policy().DayEpsilon(), now); err != nil {
+	gens, err := a.db.generations(ctx, Day, day, to)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	gen := gens[day]
+	kept, suppressed := a.releaseDays(cells, gens)
+	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
 		return a.fail("write", err)
 	}
-	net, err := a.network(ctx, day, to, 1, now)
+	net, err := a.network(ctx, day, to, 1, gen, now)
 	if err != nil {
 		return err
 	}
@@ -334,7 +348,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	// Sunday), so one person-day falls into RollingReleases of them rather
 	// than 28.
 	if r := a.cfg.RollingDays; r > 0 && to.Weekday() == time.Monday {
-		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, now); err != nil {
+		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, gen, now); err != nil {
 			return err
 		}
 	}
@@ -355,7 +369,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
-	iso := a.cfg.Isolation.anomalies(day, hist, kSafe, a.pub)
+	iso := a.cfg.Isolation.anomalies(day, gen, hist, kSafe, a.pub)
 	sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
 	found = append(found, iso...)
 
@@ -363,7 +377,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, kept, suppressed, found), now); err != nil {
+	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), now); err != nil {
 		return a.fail("write", err)
 	}
 	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
@@ -407,7 +421,7 @@ type netWindow struct {
 
 // network computes the network of [from, to), days long, releases its
 // team and graph figures, and writes them with the person-level rows.
-func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, now time.Time) (netWindow, error) {
+func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, gen uint32, now time.Time) (netWindow, error) {
 	t0 := time.Now() // also the erasure read mark: erasures from here on may be missing from the read
 	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
@@ -423,15 +437,16 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, no
 	}
 	var teams []publish.NetRelease
 	for _, c := range netCells(from, days, in, counts, res, a.cfg.Privacy.CapVolume) {
+		c.Gen = gen
 		if r, ok := a.pub.Net(c); ok {
 			teams = append(teams, r)
 		}
 	}
 	// The organisation's senders, not its nodes: a person's messages add
 	// every recipient as a node, so the node count moves by a degree.
-	nodes, _ := a.pub.Nodes(from, days, len(in.Active))
+	nodes, _ := a.pub.Nodes(from, days, gen, len(in.Active))
 	t2 := time.Now()
-	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days), now); err != nil {
+	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days)*float64(gen+1), now); err != nil {
 		return netWindow{}, a.fail("write", err)
 	}
 	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {
@@ -539,11 +554,11 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 }
 
 // marks builds the progress rows of windows ws.
-func (a *Analyzer) marks(g Granularity, ws []time.Time, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
+func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint32, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
 	idx := map[time.Time]*windowDone{}
 	out := make([]windowDone, len(ws))
 	for i, w := range ws {
-		out[i] = windowDone{g: g, start: w}
+		out[i] = windowDone{g: g, start: w, generation: gens[w.UTC()]}
 		idx[w] = &out[i]
 	}
 	for _, s := range kept {

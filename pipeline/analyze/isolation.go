@@ -66,7 +66,7 @@ func (r IsolationRule) Newly(h PersonHistory) bool {
 // kSafe only, releases each count through pub (noisy, and nothing below
 // the policy's MinPeople: no alert ever reads "one member"), and returns
 // one anomaly per team whose released count was published.
-func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[string]bool, pub *publish.Publisher) []Anomaly {
+func (r IsolationRule) anomalies(day time.Time, gen uint32, hist []PersonHistory, kSafe map[string]bool, pub *publish.Publisher) []Anomaly {
 	count := map[string]int{}
 	for _, h := range hist {
 		if kSafe[h.Team] && r.Newly(h) {
@@ -77,7 +77,7 @@ func (r IsolationRule) anomalies(day time.Time, hist []PersonHistory, kSafe map[
 	// releasing only the teams with one would itself say who has one.
 	var out []Anomaly
 	for team := range kSafe {
-		v := pub.NewlyIsolated(day, team, count[team])
+		v := pub.NewlyIsolated(day, gen, team, count[team])
 		if v == nil {
 			continue
 		}

@@ -108,13 +108,13 @@ func TestIsolationRule(t *testing.T) {
 	on := Config{Privacy: publish.DefaultPolicy()}
 	on.Privacy.Epsilon.DayIsolated = 2
 	pub := testPublisher(t, on)
-	if as := r.anomalies(day, hist, kSafe, testPublisher(t, Config{})); len(as) != 0 {
+	if as := r.anomalies(day, 0, hist, kSafe, testPublisher(t, Config{})); len(as) != 0 {
 		t.Fatalf("isolation anomalies at the default budget: %+v", as)
 	}
 	var aDays, oneDays, noneDays int
 	const days = 400
 	for i := range days {
-		as := r.anomalies(day.AddDate(0, 0, i), hist, kSafe, pub)
+		as := r.anomalies(day.AddDate(0, 0, i), 0, hist, kSafe, pub)
 		for _, a := range as {
 			if a.Metric != MetricIsolatedMembers || a.Value < 3 {
 				t.Fatalf("anomaly %+v: a count below three was published", a)

@@ -27,6 +27,9 @@ type TeamStats struct {
 	NegativeShare   float64
 	PositiveShare   float64
 	AfterHoursShare float64
+	// Epsilon is the privacy loss of the window's releases so far (written
+	// to team_stats.epsilon).
+	Epsilon float64
 }
 
 // db runs the analyzer's queries against one database.
@@ -48,6 +51,33 @@ func (d db) earliestMessage(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("read earliest message: %w", err)
 	}
 	return at, n > 0, nil
+}
+
+// generations returns, for each window of g in [from, to) that was
+// released before, the generation its next release takes (the stored one
+// plus one). Windows never released are absent: their release is
+// generation 0. A window whose release was interrupted before it was
+// marked done keeps its generation, so the retry republishes the same
+// figures.
+func (d db) generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error) {
+	rows, err := d.conn.Query(ctx, d.q(`SELECT window_start, generation FROM {db}.analyzer_windows FINAL
+		WHERE granularity = ? AND window_start >= ? AND window_start < ?`), string(g), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read release generations: %w", err)
+	}
+	defer rows.Close()
+	out := map[time.Time]uint32{}
+	for rows.Next() {
+		var (
+			w   time.Time
+			gen uint32
+		)
+		if err := rows.Scan(&w, &gen); err != nil {
+			return nil, fmt.Errorf("scan release generation: %w", err)
+		}
+		out[w.UTC()] = gen + 1
+	}
+	return out, rows.Err()
 }
 
 // lastDone returns the newest processed window of g, or ok=false.
@@ -245,8 +275,8 @@ func (d db) clearIfAny(ctx context.Context, table, where string, args ...any) er
 }
 
 // writeTeamStats replaces the team_stats rows of g in [from, to) by the
-// released rows; eps is the privacy loss each row spent.
-func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, eps float64, now time.Time) error {
+// released rows.
+func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error {
 	if err := d.clearIfAny(ctx, "team_stats", "granularity = ? AND window_start >= ? AND window_start < ?", string(g), from, to); err != nil {
 		return err
 	}
@@ -266,7 +296,7 @@ func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Tim
 		}
 		if err := b.Append(s.WindowStart, string(g), s.Team, s.Messages, active, scored,
 			nullable(s.MeanCompound), nullable(s.NegativeShare), nullable(s.PositiveShare),
-			nullable(s.AfterHoursShare), uint16(k), eps, now); err != nil {
+			nullable(s.AfterHoursShare), uint16(k), s.Epsilon, now); err != nil {
 			return fmt.Errorf("append team_stats row: %w", err)
 		}
 	}

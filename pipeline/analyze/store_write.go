@@ -40,7 +40,7 @@ func releaseGraph(g network.GraphMetrics, nodes float64) graphRelease {
 // are deleted first, so a person erased or a team fallen below k since the
 // last run leaves nothing behind.
 func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount,
-	teams []publish.NetRelease, graph graphRelease, k int, eps float64, now time.Time) error {
+	teams []publish.NetRelease, graph graphRelease, k int, eps float64, now time.Time) error { // eps: the window's releases so far
 	where := "window_days = ? AND window_start = ?"
 	wd := uint16(days)
 	for _, t := range []string{"edges", "node_metrics", "team_network", "graph_metrics"} {
@@ -221,6 +221,7 @@ func (d db) writeAnomalies(ctx context.Context, g Granularity, from, to time.Tim
 type windowDone struct {
 	g          Granularity
 	start      time.Time
+	generation uint32
 	teams      uint32
 	suppressed uint32
 	anomalies  uint32
@@ -230,13 +231,13 @@ func (d db) markDone(ctx context.Context, ws []windowDone, now time.Time) error 
 	if len(ws) == 0 {
 		return nil
 	}
-	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.analyzer_windows (granularity, window_start, teams, suppressed, anomalies, computed_at)`))
+	b, err := d.conn.PrepareBatch(ctx, d.q(`INSERT INTO {db}.analyzer_windows (granularity, window_start, generation, teams, suppressed, anomalies, computed_at)`))
 	if err != nil {
 		return fmt.Errorf("prepare progress insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, w := range ws {
-		if err := b.Append(string(w.g), w.start, w.teams, w.suppressed, w.anomalies, now); err != nil {
+		if err := b.Append(string(w.g), w.start, w.generation, w.teams, w.suppressed, w.anomalies, now); err != nil {
 			return fmt.Errorf("append progress: %w", err)
 		}
 	}

@@ -132,6 +132,19 @@ func TestDayRelease(t *testing.T) {
 			t.Errorf("release with day-senders and day-positive off: %+v", r)
 		}
 	})
+	t.Run("a re-release (next generation) draws fresh noise", func(t *testing.T) {
+		a, _ := pub.Day(c)
+		next := c
+		next.Gen = 1
+		b, _ := pub.Day(next)
+		again, _ := pub.Day(next)
+		if a.Messages == b.Messages || a.MeanCompound == b.MeanCompound || a.NegativeShare == b.NegativeShare {
+			t.Errorf("generation 1 republished a figure of generation 0: %+v vs %+v", a, b)
+		}
+		if fmt.Sprint(b) != fmt.Sprint(again) {
+			t.Errorf("the same generation gave two releases: %+v vs %+v", b, again)
+		}
+	})
 	t.Run("other key, other noise", func(t *testing.T) {
 		a, _ := pub.Day(c)
 		b, _ := testPublisher(t, 2).Day(c)
@@ -170,7 +183,7 @@ func TestDayRelease(t *testing.T) {
 }
 
 func TestPeopleNeverSinglesOut(t *testing.T) {
-	if v := testPublisher(t, 3).NewlyIsolated(time.Unix(0, 0), "t", 50); v != nil {
+	if v := testPublisher(t, 3).NewlyIsolated(time.Unix(0, 0), 0, "t", 50); v != nil {
 		t.Fatalf("a count of people was published at the default budget (%d): it is off by default", *v)
 	}
 	p := DefaultPolicy()
@@ -182,7 +195,7 @@ func TestPeopleNeverSinglesOut(t *testing.T) {
 	}
 	for i := range 2000 {
 		for _, n := range []int{0, 1, 2} {
-			if v := pub.NewlyIsolated(time.Unix(int64(i)*86400, 0), "t", n); v != nil && *v < 3 {
+			if v := pub.NewlyIsolated(time.Unix(int64(i)*86400, 0), 0, "t", n); v != nil && *v < 3 {
 				t.Fatalf("count %d published as %d (< MinPeople)", n, *v)
 			}
 		}

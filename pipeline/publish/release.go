@@ -60,8 +60,17 @@ func NoiseSD(sens, eps float64) float64 {
 	return math.Sqrt(laplaceVariance((sens+Grid)/Grid/eps)) * Grid
 }
 
-func cellCtx(figure string, window time.Time, days int, team string) string {
-	return fmt.Sprintf("%s|%d|%d|%s", figure, window.Unix(), days, team)
+// cellCtx names one figure of one release: the figure, the window, its
+// length in days (0 for an hour), the release generation of the window
+// (0 for its first release, n for its n-th re-release) and the team. The
+// generation makes every re-release of a window draw fresh noise, whether
+// or not its data changed: with the noise a function of the exact value
+// alone, a re-run after an erasure would republish bit for bit every
+// figure the erased person was not part of, and so tell exactly which ones
+// they were. Each generation is a release that costs its ε
+// (team_stats.epsilon records the total).
+func cellCtx(figure string, window time.Time, days int, gen uint32, team string) string {
+	return fmt.Sprintf("%s|%d|%d|%d|%s", figure, window.Unix(), days, gen, team)
 }
 
 // DayCell is the exact, contribution-bounded input of one team-day: what
@@ -69,6 +78,7 @@ func cellCtx(figure string, window time.Time, days int, team string) string {
 // senders of min(1, Cap/n) times the sender's count.
 type DayCell struct {
 	Window      time.Time
+	Gen         uint32 // release generation of the window (see cellCtx)
 	Team        string
 	Senders     int     // distinct senders (exact)
 	Messages    float64 // bounded by CapVolume per sender
@@ -101,7 +111,7 @@ func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
 		return DayRelease{}, false
 	}
 	e, cv, cs := pub.p.Epsilon, pub.p.CapVolume, pub.p.CapSentiment
-	at := func(fig string) string { return cellCtx(fig, c.Window, 1, c.Team) }
+	at := func(fig string) string { return cellCtx(fig, c.Window, 1, c.Gen, c.Team) }
 	r := DayRelease{Window: c.Window, Team: c.Team}
 	// A person whose team changes during the day counts as a sender of
 	// both teams: the sender counts' sensitivity is 2.
@@ -165,6 +175,7 @@ func (pub *Publisher) DayNoise() DayNoise {
 // message count weighted by the senders' per-day bound.
 type HourCell struct {
 	Window   time.Time
+	Gen      uint32
 	Team     string
 	Senders  int
 	Messages float64
@@ -178,7 +189,7 @@ func (pub *Publisher) Hour(c HourCell) (float64, bool) {
 	if c.Senders < pub.p.K {
 		return 0, false
 	}
-	v, ok := pub.noisy(cellCtx("messages", c.Window, 0, c.Team), c.Messages, pub.p.CapVolume, pub.p.Epsilon.HourMessages)
+	v, ok := pub.noisy(cellCtx("messages", c.Window, 0, c.Gen, c.Team), c.Messages, pub.p.CapVolume, pub.p.Epsilon.HourMessages)
 	return math.Max(0, v), ok
 }
 
@@ -189,6 +200,7 @@ func (pub *Publisher) Hour(c HourCell) (float64, bool) {
 type NetCell struct {
 	Window   time.Time
 	Days     int
+	Gen      uint32
 	Team     string
 	Senders  int
 	Internal float64
@@ -214,7 +226,7 @@ func (pub *Publisher) Net(c NetCell) (NetRelease, bool) {
 		return NetRelease{}, false
 	}
 	e := pub.netBudget(c.Days)
-	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Team) }
+	at := func(fig string) string { return cellCtx(fig, c.Window, c.Days, c.Gen, c.Team) }
 	r := NetRelease{Window: c.Window, Days: c.Days, Team: c.Team}
 	s, _ := pub.noisy(at("net_senders"), float64(c.Senders), 2, e.NetSenders)
 	r.Senders = atLeastK(s, pub.p.K)
@@ -277,12 +289,12 @@ func (pub *Publisher) People(ctx string, n int, eps float64) *int {
 
 // NewlyIsolated releases the number of a team's members newly isolated on
 // a day (the isolation rule's count), or nil below MinPeople.
-func (pub *Publisher) NewlyIsolated(day time.Time, team string, n int) *int {
-	return pub.People(cellCtx("newly_isolated", day, 1, team), n, pub.p.Epsilon.DayIsolated)
+func (pub *Publisher) NewlyIsolated(day time.Time, gen uint32, team string, n int) *int {
+	return pub.People(cellCtx("newly_isolated", day, 1, gen, team), n, pub.p.Epsilon.DayIsolated)
 }
 
 // Nodes releases the organisation's active people of a network window.
-func (pub *Publisher) Nodes(window time.Time, days, n int) (float64, bool) {
-	v, ok := pub.noisy(cellCtx("graph_nodes", window, days, ""), float64(n), 1, pub.netBudget(days).GraphNodes)
+func (pub *Publisher) Nodes(window time.Time, days int, gen uint32, n int) (float64, bool) {
+	v, ok := pub.noisy(cellCtx("graph_nodes", window, days, gen, ""), float64(n), 1, pub.netBudget(days).GraphNodes)
 	return math.Max(0, math.Round(v)), ok
 }

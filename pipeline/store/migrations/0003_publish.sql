@@ -18,9 +18,9 @@ DROP TABLE IF EXISTS {{db}}.analyzer_windows;
 
 -- team_stats: released team figures per day, and per hour the message
 -- volume only (hourly sentiment, senders and after-hours are NULL: not
--- published). Counts are noisy and
--- real-valued; shares and the mean are ratios of noisy parts. epsilon is
--- the privacy loss the row spent.
+-- published). Counts are noisy and real-valued; shares and the mean are
+-- ratios of noisy parts. epsilon is the privacy loss of the window's
+-- releases so far (one release's loss times the generations).
 CREATE TABLE IF NOT EXISTS {{db}}.team_stats
 (
     window_start      DateTime('UTC'),
@@ -106,13 +106,16 @@ PARTITION BY toYYYYMM(window_start)
 ORDER BY (granularity, team, metric, window_start)
 TTL window_start + INTERVAL {{ttl_days}} DAY DELETE;
 
--- analyzer_windows: progress only (which windows are done). It holds no
--- message totals: an organisation total minus the published teams would
--- be the suppressed teams' volume.
+-- analyzer_windows: progress only (which windows are done, and how many
+-- times each was released: generation 0 is the first release, every
+-- re-run of a done window is the next generation and draws fresh noise).
+-- It holds no message totals: an organisation total minus the published
+-- teams would be the suppressed teams' volume.
 CREATE TABLE IF NOT EXISTS {{db}}.analyzer_windows
 (
     granularity  LowCardinality(String),
     window_start DateTime('UTC'),
+    generation   UInt32,
     teams        UInt32,
     suppressed   UInt32,
     anomalies    UInt32,
