@@ -569,7 +569,12 @@ func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint3
 	for w, n := range suppressed {
 		if d := idx[w]; d != nil {
 			d.suppressed = uint32(n)
-			a.m.Suppressed.WithLabelValues(string(g)).Add(float64(n))
+			// Day windows only: an hourly count of suppressed team-windows
+			// is exact and would show, on a quiet night, when a small team
+			// wrote (the metric is for operators, but cheap to keep coarse).
+			if g == Day {
+				a.m.Suppressed.WithLabelValues(string(g)).Add(float64(n))
+			}
 		}
 	}
 	for _, an := range found {

@@ -38,7 +38,7 @@ func NewAnalyze(reg prometheus.Registerer) *Analyze {
 		Windows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_total",
 			Help: "Windows analyzed, by granularity."}, []string{"granularity"}),
 		Suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_suppressed_total",
-			Help: "Team windows not published because the team had fewer than k active members, by granularity."}, []string{"granularity"}),
+			Help: "Team day windows not published because the team had fewer than k senders (day windows only: an hourly count would show when a small team wrote)."}, []string{"granularity"}),
 		Anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "anomalies_total",
 			Help: "Anomalies detected (once per team, metric and window), by metric and severity."}, []string{"metric", "severity"}),
 		Alerts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_total",
