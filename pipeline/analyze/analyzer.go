@@ -167,7 +167,7 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 // rebuild replays the stored k-safe history of g before 'before' into fresh
 // detectors: the state a long-running analyzer would have.
 func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time) (*bank, error) {
-	b := newBank(g, a.cfg.HourlyDetector, nil, a.pub.DayNoise())
+	b := newBank(g, a.cfg.HourlyDetector, nil, a.pub.HourNoise())
 	if g == Day {
 		b = newBank(g, a.cfg.DailyDetector, &a.cfg.DailyDrift, a.pub.DayNoise())
 	}

@@ -270,11 +270,25 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 				a, ok = da, true
 			}
 		}
+		if ok && ser.metric == MetricMessages && !countShiftSignificant(a.Value, a.Expected, b.noise.Messages) {
+			ok = false
+		}
 		if ok {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// countShiftSignificant gates a message-count anomaly: the count must
+// differ from the expected one by more than shareZ standard deviations of
+// a day's count, Poisson (the expected count) plus the publication noise
+// (noiseSD). The detectors learn the spread of a team's published counts,
+// but a weekend's handful of reference days can sit close together by
+// chance while the noise on each day is the same 28 messages: without the
+// gate a quiet Saturday whose noise came out high read as a volume spike.
+func countShiftSignificant(value, expected, noiseSD float64) bool {
+	return math.Abs(value-expected) > shareZ*math.Sqrt(math.Max(expected, 1)+noiseSD*noiseSD)
 }
 
 // observeExternal feeds one day of a team's external share (the share of

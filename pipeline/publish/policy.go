@@ -92,8 +92,8 @@ func DefaultPolicy() Policy {
 		MinPeople:       3,
 		RollingReleases: 4,
 		Epsilon: Budget{
-			DaySenders: 0.25, DayMessages: 3, DayAfterHours: 0.5,
-			DayScored: 3, DaySentiment: 4, DayNegative: 4, DayPositive: 0.5,
+			DaySenders: 0.25, DayMessages: 6, DayAfterHours: 0.5,
+			DayScored: 4, DaySentiment: 6, DayNegative: 6, DayPositive: 0.5,
 			HourMessages: 1,
 			NetSenders:   0.25, NetWeight: 8,
 			GraphNodes: 0.25,

@@ -171,6 +171,11 @@ func (pub *Publisher) DayNoise() DayNoise {
 	}
 }
 
+// HourNoise returns the noise levels of Hour's figure (the volume only).
+func (pub *Publisher) HourNoise() DayNoise {
+	return DayNoise{Messages: NoiseSD(pub.p.CapVolume, pub.p.Epsilon.HourMessages)}
+}
+
 // HourCell is the exact input of one team-hour: its senders and its
 // message count weighted by the senders' per-day bound.
 type HourCell struct {
