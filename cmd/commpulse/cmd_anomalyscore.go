@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"commpulse/anomaly"
 	"commpulse/anomaly/nab"
@@ -25,16 +26,90 @@ func init() {
 
 func runAnomalyScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("anomaly-score", stderr)
-	seasonal := fs.Bool("seasonal", false, "use the hour-of-week seasonal baseline (hourly team series)")
+	profile := fs.String("profile", "nab", "detectors: nab (anomaly.DefaultConfig, measured on NAB), seasonal (anomaly.SeasonalConfig: "+
+		"the NAB profile with the hour-of-week baseline), team (the analyzer's team detectors: anomaly.TeamProfile)")
+	seasonal := fs.Bool("seasonal", false, "same as --profile seasonal")
+	granularity := fs.String("granularity", "auto", "team profile: hour, day, or auto (from the first two timestamps: a step of 12 h or more is daily)")
+	direction := fs.String("direction", "both", "team profile: drift direction watched, up, down or both")
 	explain := fs.Bool("explain", false, "also write expected,low,high,direction,detector columns")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg := anomaly.DefaultConfig()
 	if *seasonal {
-		cfg = anomaly.SeasonalConfig()
+		if *profile != "nab" && *profile != "seasonal" {
+			return usageError{fmt.Errorf("--seasonal is --profile seasonal, not %s", *profile)}
+		}
+		*profile = "seasonal"
 	}
-	return scoreCSV(ctx, os.Stdin, stdout, cfg, *explain)
+	obs, err := newObserver(*profile, *granularity, *direction)
+	if err != nil {
+		return usageError{err}
+	}
+	return scoreCSVWith(ctx, os.Stdin, stdout, obs, *explain)
+}
+
+// verdict is one scored row, whatever the profile.
+type verdict struct {
+	score, expected, low, high float64
+	direction                  anomaly.Direction
+	detector                   string
+}
+
+type observer func(t time.Time, v float64) verdict
+
+func levelObserver(d *anomaly.Detector) observer {
+	return func(t time.Time, v float64) verdict {
+		e := d.Observe(t, v)
+		return verdict{e.Score, e.Expected, e.Low, e.High, e.Direction, e.Detector}
+	}
+}
+
+// newObserver returns the scorer of a profile.
+func newObserver(profile, granularity, direction string) (observer, error) {
+	if profile != "team" && (granularity != "auto" || direction != "both") {
+		return nil, errors.New("--granularity and --direction apply to --profile team only")
+	}
+	switch profile {
+	case "nab", "seasonal":
+		cfg := anomaly.DefaultConfig()
+		if profile == "seasonal" {
+			cfg = anomaly.SeasonalConfig()
+		}
+		d, err := anomaly.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return levelObserver(d), nil
+	case "team":
+		cfg := anomaly.TeamProfile()
+		switch granularity {
+		case "auto":
+		case "hour":
+			cfg.Granularity = anomaly.GranularityHour
+		case "day":
+			cfg.Granularity = anomaly.GranularityDay
+		default:
+			return nil, fmt.Errorf("--granularity %q: want auto, hour or day", granularity)
+		}
+		switch direction {
+		case "both":
+		case "up":
+			cfg.Direction = anomaly.Up
+		case "down":
+			cfg.Direction = anomaly.Down
+		default:
+			return nil, fmt.Errorf("--direction %q: want up, down or both", direction)
+		}
+		d, err := anomaly.NewTeam(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return func(t time.Time, v float64) verdict {
+			e := d.Observe(t, v)
+			return verdict{e.Score, e.Expected, e.Low, e.High, e.Direction, e.Detector}
+		}, nil
+	}
+	return nil, fmt.Errorf("--profile %q: want nab, seasonal or team", profile)
 }
 
 // scoreCSV streams rows from r to w: each output row is written (and
@@ -45,6 +120,11 @@ func scoreCSV(ctx context.Context, r io.Reader, w io.Writer, cfg anomaly.Config,
 	if err != nil {
 		return err
 	}
+	return scoreCSVWith(ctx, r, w, levelObserver(d), explain)
+}
+
+// scoreCSVWith is scoreCSV with any profile's scorer.
+func scoreCSVWith(ctx context.Context, r io.Reader, w io.Writer, observe observer, explain bool) error {
 	br := bufio.NewReader(r)
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
@@ -86,10 +166,10 @@ func scoreCSV(ctx context.Context, r io.Reader, w io.Writer, cfg anomaly.Config,
 		if err != nil {
 			return fmt.Errorf("stdin line %d: value: %w", line, err)
 		}
-		e := d.Observe(ts, v)
-		out = append(out[:0], rec[0], rec[1], strconv.FormatFloat(e.Score, 'f', -1, 64))
+		e := observe(ts, v)
+		out = append(out[:0], rec[0], rec[1], strconv.FormatFloat(e.score, 'f', -1, 64))
 		if explain {
-			out = append(out, f(e.Expected), f(e.Low), f(e.High), e.Direction.String(), e.Detector)
+			out = append(out, f(e.expected), f(e.low), f(e.high), e.direction.String(), e.detector)
 		}
 		if err := cw.Write(out); err != nil {
 			return err

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"commpulse/anomaly"
 	"commpulse/anomaly/nab"
@@ -120,5 +123,78 @@ func TestAnomalyScoreKeepsRowsBeforeAnError(t *testing.T) {
 	}
 	if got := strings.Count(out.String(), "\n"); got != 3 {
 		t.Fatalf("wrote %d lines before the error, want header + 2 rows:\n%s", got, out.String())
+	}
+}
+
+// --profile team scores rows as anomaly.Team does, streaming, on hourly
+// and daily input alike.
+func TestAnomalyScoreTeamProfile(t *testing.T) {
+	for _, step := range []time.Duration{time.Hour, 24 * time.Hour} {
+		var in strings.Builder
+		in.WriteString("timestamp,value\n")
+		t0 := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+		var ts []time.Time
+		var vs []float64
+		for i := range 24 * 40 {
+			tt := t0.Add(time.Duration(i) * step)
+			v := 5 + 2*math.Sin(2*math.Pi*float64(tt.Hour())/24) + float64((i*7919)%13)/13
+			if i > 24*30 && i < 24*30+3 {
+				v += 30
+			}
+			ts, vs = append(ts, tt), append(vs, v)
+			fmt.Fprintf(&in, "%s,%v\n", tt.Format("2006-01-02 15:04:05"), v)
+		}
+		obs, err := newObserver("team", "auto", "both")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := scoreCSVWith(context.Background(), strings.NewReader(in.String()), &out, obs, true); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := anomaly.NewTeam(anomaly.TeamProfile())
+		alarms := 0
+		for i, rec := range recs[1:] {
+			e := d.Observe(ts[i], vs[i])
+			if rec[2] != strconv.FormatFloat(e.Score, 'f', -1, 64) || rec[7] != e.Detector {
+				t.Fatalf("step %v row %d: CSV %q, Team %+v", step, i, rec, e)
+			}
+			if e.Alarm {
+				alarms++
+			}
+		}
+		if d.Granularity() == anomaly.GranularityAuto || alarms == 0 {
+			t.Fatalf("step %v: granularity %v, %d alarms", step, d.Granularity(), alarms)
+		}
+	}
+}
+
+func TestAnomalyScoreProfileFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--profile", "bogus"},
+		{"--profile", "team", "--granularity", "week"},
+		{"--profile", "team", "--direction", "sideways"},
+		{"--granularity", "day"},
+		{"--seasonal", "--profile", "team"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"anomaly-score"}, args...), &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errb.String())
+		}
+	}
+	// --seasonal is --profile seasonal.
+	a, _ := newObserver("seasonal", "auto", "both")
+	d, _ := anomaly.New(anomaly.SeasonalConfig())
+	t0 := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for i := range 800 {
+		tt := t0.Add(time.Duration(i) * time.Hour)
+		v := float64(i%24) + float64((i*31)%7)
+		if got, want := a(tt, v).score, d.Observe(tt, v).Score; got != want {
+			t.Fatalf("row %d: seasonal profile %v, SeasonalConfig %v", i, got, want)
+		}
 	}
 }

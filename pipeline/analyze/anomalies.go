@@ -239,7 +239,8 @@ func trialsInt(n float64) int {
 // and on replay. The drift detectors take every day with a scored message:
 // they weigh a day by its messages, so a small day moves them little
 // instead of not at all (see anomaly.Drift). When both detectors flag the
-// same series and day, the higher score is the anomaly (one per key).
+// same series and day, the higher score is the anomaly (one per key:
+// anomaly.Supersedes).
 func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 	var out []Anomaly
 	for _, ser := range statsSeries {
@@ -266,7 +267,7 @@ func (b *bank) observeStats(s TeamStats, minScored int) []Anomaly {
 			ok = ok && (!ser.sentiment || sentimentShiftSignificant(dr, ser.metric, a, s, n))
 		}
 		if dr != nil {
-			if da, dok := b.observeDrift(dr, s.Team, ser.metric, s.WindowStart, ser.value(s), n); dok && (!ok || da.Score > a.Score) {
+			if da, dok := b.observeDrift(dr, s.Team, ser.metric, s.WindowStart, ser.value(s), n); dok && anomaly.Supersedes(ok, a.Score, da.Score) {
 				a, ok = da, true
 			}
 		}
@@ -330,7 +331,7 @@ func (b *bank) observeExternal(team string, day time.Time, share, weight float64
 		dr := b.driftFor(team, MetricExternalShare, anomaly.DriftShare, anomaly.Down)
 		base, _, known := dr.Baseline(day, trialsInt(n))
 		da, dok := b.observeDrift(dr, team, MetricExternalShare, day, share, n)
-		if dok && known && share <= siloFraction*base && (!ok || da.Score > a.Score) {
+		if dok && known && share <= siloFraction*base && anomaly.Supersedes(ok, a.Score, da.Score) {
 			a, ok = da, true
 		}
 	}

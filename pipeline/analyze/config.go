@@ -101,49 +101,10 @@ func Defaults() Config {
 	}
 }
 
-// DailyDetector is the detector configuration of daily team series. The
-// package defaults (anomaly.DefaultConfig) are tuned on NAB's long
-// minute-level series: a 150-point warm-up is five months of days, and
-// calibration against the largest surprise of the last 2000 points needs
-// years. Daily team series are short and weekly, so:
-//
-//   - seasonal baseline by day of week (Season 7 days, Bucket 1 day, the
-//     last 4 same weekdays): weekends carry a few percent of a weekday's
-//     volume;
-//   - warm-up of two weeks (every weekday seen twice), reference window of 8 weeks;
-//   - the level detector only: with one point a day the CUSUM of a
-//     three-day incident takes a week to drain below its threshold (one
-//     allowance per day) and keeps alarming after the incident is over, and
-//     the entropy test needs a full reference window (8 weeks) to run at
-//     all;
-//   - no calibration (there is no long history of surprises to calibrate
-//     against) and no suppression: an incident that lasts three days is
-//     reported on each of them, one alert per day and metric.
-//
-// The alarm threshold is score 0.5 (a level surprise of p <= 1e-10, about
-// 6.4 robust standard deviations) instead of the package's 0.333 (p <=
-// 1e-5, 4.4 sd): the robust scale of a reference of 10 to 56 points is
-// itself uncertain by a third, so z-scores of a young daily series have
-// heavy tails (like a t statistic with few degrees of freedom) and 4.4 sd
-// is crossed by ordinary days. Measured on the end-to-end test data: at
-// 0.333 two ordinary days alarm (scores 0.34, 0.38), the planted incidents
-// score well above 0.5 (see TestEndToEndPlantedAnomalies' log).
-func DailyDetector() anomaly.Config {
-	c := anomaly.DefaultConfig()
-	c.Detectors = []string{anomaly.DetectorLevel}
-	c.Season = 7 * 24 * time.Hour
-	c.Bucket = 24 * time.Hour
-	c.SeasonDepth = 4
-	c.Warmup = 14 // two weeks: every weekday has two values before the first score
-	c.Window = 56
-	c.Recent = 7
-	c.Bins = 4
-	c.Calibrate = 0
-	c.Suppress = 0
-	c.SuppressFraction = 0
-	c.AlarmScore = 0.5
-	return c
-}
+// DailyDetector is the detector configuration of daily team series:
+// anomaly.DailyConfig (see there for how it differs from the NAB profile
+// and why).
+func DailyDetector() anomaly.Config { return anomaly.DailyConfig() }
 
 // withDefaults fills zero fields from Defaults.
 func (c Config) withDefaults() Config {
