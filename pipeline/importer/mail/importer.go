@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -134,7 +135,12 @@ type Importer struct {
 	cfg   Config
 	seen  map[[16]byte]struct{}
 	stats Stats
+	read  atomic.Int64 // Stats.Messages, readable while importing
 }
+
+// Read returns the number of messages read so far. Unlike the rest of the
+// Importer it is safe to call from another goroutine (progress reports).
+func (im *Importer) Read() int64 { return im.read.Load() }
 
 // New checks cfg and returns an Importer.
 func New(cfg Config) (*Importer, error) {
@@ -283,6 +289,7 @@ func (im *Importer) Exclusion(m *Message) string {
 // broken message is a counted skip.
 func (im *Importer) Import(r io.Reader) (*Record, error) {
 	im.stats.Messages++
+	im.read.Add(1)
 	m, err := Parse(r)
 	if err != nil {
 		if errors.Is(err, ErrMalformed) {
