@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"commpulse/pipeline/importer/mail"
+)
+
+func init() {
+	register(command{
+		name:    "import",
+		summary: "import real data as pseudonymised events: 'import mail PATH...' reads mbox, Maildir and .eml",
+		run:     runImport,
+	})
+}
+
+// domainList is a repeatable, comma-separated flag (--domain a --domain b,c).
+type domainList []string
+
+func (d *domainList) String() string { return strings.Join(*d, ",") }
+func (d *domainList) Set(v string) error {
+	n := 0
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*d = append(*d, p)
+			n++
+		}
+	}
+	if n == 0 {
+		return errors.New("empty domain")
+	}
+	return nil
+}
+
+// importMailFlags are the flags of `commpulse import mail`.
+type importMailFlags struct {
+	kafka                      kafkaFlags
+	events, directory, consent string
+	keyFile                    string
+	domains                    domainList
+	consentFile, directoryFile string
+	out                        string
+	maxReceived                int
+	progress                   time.Duration
+}
+
+func (f *importMailFlags) bind(fs *flag.FlagSet) {
+	f.kafka.bind(fs)
+	fs.StringVar(&f.events, "events-topic", mail.DefaultTopics.Events, "topic of communication events")
+	fs.StringVar(&f.directory, "directory-topic", mail.DefaultTopics.Directory, "compacted topic person -> team (written only with --directory)")
+	fs.StringVar(&f.consent, "consent-topic", mail.DefaultTopics.Consent, "compacted topic person -> consent (written only with --consent-file)")
+	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
+	fs.Var(&f.domains, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each")
+	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")
+	fs.StringVar(&f.directoryFile, "directory", "", "CSV address,team: writes directory records (otherwise the directory is left to other tools)")
+	fs.StringVar(&f.out, "out", "", "write JSON Lines {topic,key,value} to this file instead of Kafka")
+	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a message with more Received headers is a mail loop and is excluded")
+	fs.DurationVar(&f.progress, "progress-interval", 3*time.Second, "how often progress is written to stderr (0: never)")
+}
+
+// parseInterleaved parses flags and positional arguments in any order
+// (the standard package stops at the first non-flag), then fills the
+// flags not given from COMMPULSE_* variables.
+func parseInterleaved(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...) // everything after "--" is a path
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return pos, parseFlagsEnv(fs, nil, lookup)
+}
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "mail" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stderr, "usage: commpulse import mail [flags] PATH...")
+			return flag.ErrHelp
+		}
+		return usageError{errors.New("usage: commpulse import mail [flags] PATH... (the only source so far is mail)")}
+	}
+	return runImportMail(ctx, args[1:], stdout, stderr, os.LookupEnv)
+}
+
+func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	fs := newFlagSet("import mail", stderr)
+	var f importMailFlags
+	f.bind(fs)
+	paths, err := parseInterleaved(fs, args, lookup)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usageError{errors.New("give at least one mbox file, Maildir or directory of .eml files")}
+	}
+	if f.keyFile == "" {
+		return usageError{errors.New("--pseudonym-key-file is required: addresses are pseudonymised at the source")}
+	}
+	if len(f.domains) == 0 {
+		return usageError{errors.New("--domain is required: it tells company people from external participants")}
+	}
+	ps, err := loadPseudonymizer(f.keyFile)
+	if err != nil {
+		return err
+	}
+	cfg := mail.Config{
+		Pseudonymizer: ps, Domains: append([]string(nil), f.domains...), MaxReceived: f.maxReceived,
+		Topics: mail.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
+	}
+	var consentAddrs []string
+	var consentAt time.Time
+	if f.consentFile != "" {
+		if consentAddrs, consentAt, err = readList(f.consentFile, "consent-file", mail.ReadConsentCSV); err != nil {
+			return err
+		}
+		cfg.Consent = map[string]bool{}
+		for _, a := range consentAddrs {
+			cfg.Consent[a] = true
+		}
+	}
+	var teams map[string]string
+	var teamsAt time.Time
+	if f.directoryFile != "" {
+		if teams, teamsAt, err = readList(f.directoryFile, "directory", mail.ReadDirectoryCSV); err != nil {
+			return err
+		}
+	}
+	im, err := mail.New(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	inputs, ignored, err := mail.Inputs(paths)
+	if err != nil {
+		return usageError{err}
+	}
+	var total int64
+	for _, in := range inputs {
+		total += in.Size
+	}
+
+	sink, err := f.openSink()
+	if err != nil {
+		return err
+	}
+	buf := &recordBuffer{ctx: ctx, sink: sink}
+	for _, r := range im.ConsentRecords(consentAddrs, consentAt) {
+		if err := buf.add(r); err != nil {
+			return sink.abort(err)
+		}
+	}
+	for _, r := range im.DirectoryRecords(teams, teamsAt) {
+		if err := buf.add(r); err != nil {
+			return sink.abort(err)
+		}
+	}
+
+	var done atomic.Int64
+	prog := startProgress(stderr, f.progress, total, &done, im.Read)
+	wrap := func(r io.Reader) io.Reader { return &countingReader{r: r, n: &done} }
+	var runErr error
+	for _, in := range inputs {
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		err := im.ImportInput(in, wrap, buf.add)
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	prog()
+	if runErr == nil {
+		runErr = buf.flush()
+	}
+	st := im.Stats()
+	if runErr != nil {
+		runErr = sink.abort(runErr)
+		fmt.Fprintf(stderr, "import mail: stopped: %s\n", st)
+		return runErr
+	}
+	if err := sink.close(); err != nil {
+		return err
+	}
+	where := "kafka " + strings.Join(f.kafka.brokers, ",")
+	if f.out != "" {
+		where = f.out
+	}
+	fmt.Fprintf(stdout, "import mail: %d files (%d other files ignored), %d records to %s; %s\n",
+		len(inputs), ignored, buf.sent, where, st)
+	return nil
+}
+
+// readList opens a CSV list; its modification time is the time of the
+// records made from it (stable across re-imports of the same file).
+func readList[T any](path, flagName string, read func(io.Reader) (T, error)) (T, time.Time, error) {
+	var zero T
+	fh, err := os.Open(path)
+	if err != nil {
+		return zero, time.Time{}, usageError{fmt.Errorf("%s: %w", flagName, err)}
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return zero, time.Time{}, usageError{fmt.Errorf("%s: %w", flagName, err)}
+	}
+	v, err := read(bufio.NewReader(fh))
+	if err != nil {
+		return zero, time.Time{}, usageError{fmt.Errorf("%s %s: %w", flagName, path, err)}
+	}
+	return v, st.ModTime().UTC().Truncate(time.Second), nil
+}
+
+// recordSink is where records go: a JSON Lines file or Kafka.
+type recordSink interface {
+	write(ctx context.Context, recs []mail.Record) error
+	close() error
+	abort(err error) error // undo what can be undone, return err
+}
+
+// recordBuffer batches records for the sink.
+type recordBuffer struct {
+	ctx  context.Context
+	sink recordSink
+	recs []mail.Record
+	sent int
+}
+
+const importBatch = 1000
+
+func (b *recordBuffer) add(r mail.Record) error {
+	b.recs = append(b.recs, r)
+	if len(b.recs) >= importBatch {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *recordBuffer) flush() error {
+	if len(b.recs) == 0 {
+		return nil
+	}
+	if err := b.sink.write(b.ctx, b.recs); err != nil {
+		return err
+	}
+	b.sent += len(b.recs)
+	b.recs = b.recs[:0]
+	return nil
+}
+
+func (f *importMailFlags) openSink() (recordSink, error) {
+	if f.out != "" {
+		return newFileSink(f.out)
+	}
+	tc, mech, err := f.kafka.security()
+	if err != nil {
+		return nil, err
+	}
+	// The same writer settings as generate (large batches, a short
+	// BatchTimeout, acks from all replicas), with the transport carrying
+	// the shared --kafka-tls / --kafka-sasl settings.
+	w := &kafka.Writer{
+		Addr:                   kafka.TCP(f.kafka.brokers...),
+		Balancer:               &kafka.Hash{},
+		BatchSize:              importBatch,
+		BatchTimeout:           10 * time.Millisecond,
+		RequiredAcks:           kafka.RequireAll,
+		AllowAutoTopicCreation: true,
+		Transport:              &kafka.Transport{TLS: tc, SASL: mech},
+	}
+	return kafkaSink{w}, nil
+}
+
+type kafkaSink struct{ w *kafka.Writer }
+
+func (k kafkaSink) write(ctx context.Context, recs []mail.Record) error {
+	msgs := make([]kafka.Message, len(recs))
+	for i, r := range recs {
+		msgs[i] = kafka.Message{Topic: r.Topic, Key: r.Key, Value: r.Value}
+	}
+	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("produce to kafka: %w", err)
+	}
+	return nil
+}
+
+func (k kafkaSink) close() error {
+	if err := k.w.Close(); err != nil {
+		return fmt.Errorf("close kafka writer: %w", err)
+	}
+	return nil
+}
+
+// abort: what reached Kafka stays (re-importing gives the same ids, so a
+// second run completes it without duplicates after dedup).
+func (k kafkaSink) abort(err error) error { k.w.Close(); return err }
+
+// fileSink writes JSON Lines to a temporary file next to the target and
+// renames it into place only when the whole import succeeded: a failed
+// import leaves no half-written file.
+type fileSink struct {
+	path string
+	tmp  *os.File
+	w    *bufio.Writer
+}
+
+func newFileSink(path string) (*fileSink, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("out: %w", err)
+	}
+	return &fileSink{path: path, tmp: tmp, w: bufio.NewWriterSize(tmp, 256<<10)}, nil
+}
+
+type jsonlRecord struct {
+	Topic string          `json:"topic"`
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+}
+
+func (s *fileSink) write(_ context.Context, recs []mail.Record) error {
+	enc := json.NewEncoder(s.w)
+	for _, r := range recs {
+		if err := enc.Encode(jsonlRecord{Topic: r.Topic, Key: string(r.Key), Value: r.Value}); err != nil {
+			return fmt.Errorf("out: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *fileSink) close() error {
+	if err := s.w.Flush(); err != nil {
+		return s.abort(fmt.Errorf("out: %w", err))
+	}
+	if err := s.tmp.Sync(); err != nil {
+		return s.abort(fmt.Errorf("out: %w", err))
+	}
+	if err := s.tmp.Close(); err != nil {
+		os.Remove(s.tmp.Name())
+		return fmt.Errorf("out: %w", err)
+	}
+	if err := os.Rename(s.tmp.Name(), s.path); err != nil {
+		os.Remove(s.tmp.Name())
+		return fmt.Errorf("out: %w", err)
+	}
+	return nil
+}
+
+func (s *fileSink) abort(err error) error {
+	s.tmp.Close()
+	os.Remove(s.tmp.Name())
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// startProgress writes a progress line every interval: messages, rate,
+// bytes and, since the total size is known, an ETA. The returned function
+// stops it.
+func startProgress(w io.Writer, every time.Duration, total int64, done *atomic.Int64, msgs func() int64) func() {
+	if every <= 0 {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				el := time.Since(start).Seconds()
+				d, m := done.Load(), msgs()
+				line := fmt.Sprintf("import mail: %d messages, %.0f msgs/s, %.1f of %.1f MB", m, float64(m)/el, float64(d)/1e6, float64(total)/1e6)
+				if d > 0 && total > d {
+					eta := time.Duration(float64(total-d) / (float64(d) / el) * float64(time.Second))
+					line += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+	}()
+	return func() { close(stop); <-finished }
+}

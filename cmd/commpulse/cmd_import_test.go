@@ -1,0 +1,356 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"commpulse/nlp"
+	"commpulse/pipeline/event"
+	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/security"
+	"commpulse/pipeline/store/storetest"
+)
+
+const mailFixtures = "../../pipeline/importer/mail/testdata"
+
+// fixtureSecrets are every raw address and display-name word of the
+// fixtures and of the generated mails: none may be written anywhere.
+var fixtureAddrs = []string{"alice@example.com", "bob@example.com", "carol@example.com", "dmitri@example.com",
+	"erin@example.com", "frank@example.org", "greta@sub.example.org", "news@example.com", "all@example.com",
+	"p000@example.com", "p199@example.com", "sender@example.com"}
+var fixtureNames = []string{"Alice", "Quartermaine", "Lindqvist", "Carol", "Ntozake", "Dmitri", "Vasquez-Oyelaran",
+	"Erin", "Castellanos", "Frank", "Oduya", "Greta", "Halvorsen", "Zebulon", "Marchetti-Okafor"}
+
+// scanner finds raw addresses (as substrings) and names (as whole words).
+type leakScanner struct{ re *regexp.Regexp }
+
+func newLeakScanner() leakScanner {
+	var alts []string
+	for _, a := range fixtureAddrs {
+		alts = append(alts, regexp.QuoteMeta(a))
+	}
+	for _, n := range fixtureNames {
+		alts = append(alts, `\b`+regexp.QuoteMeta(n)+`\b`)
+	}
+	return leakScanner{regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))}
+}
+
+func (s leakScanner) check(t *testing.T, where, v string) {
+	t.Helper()
+	if m := s.re.FindString(v); m != "" {
+		t.Fatalf("%s holds raw personal data %q", where, m)
+	}
+}
+
+// writeGeneratedMail writes the mails the tests generate rather than
+// commit: an 8 MB attachment and 200 recipients.
+func writeGeneratedMail(t *testing.T, dir string) []string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var to, consent []string
+	for i := range 200 {
+		a := fmt.Sprintf("p%03d@example.com", i)
+		to = append(to, fmt.Sprintf("Zebulon Marchetti-Okafor %d <%s>", i, a))
+		consent = append(consent, a)
+	}
+	many := "Message-ID: <many@mail.example.com>\r\nDate: Tue, 03 Nov 2026 12:00:00 +0000\r\nFrom: Zebulon Marchetti-Okafor <sender@example.com>\r\nTo: " +
+		strings.Join(to, ",\r\n ") + "\r\nSubject: All hands\r\n\r\nWelcome everyone, we are thrilled about this quarter.\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "many.eml"), []byte(many), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "attachment.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("Message-ID: <att@mail.example.com>\r\nDate: Tue, 03 Nov 2026 12:30:00 +0000\r\nFrom: sender@example.com\r\nTo: alice@example.com\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"AA\"\r\n\r\n--AA\r\nContent-Type: text/plain\r\n\r\nThe slides are attached, sorry for the delay.\r\n" +
+		"--AA\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"slides.pdf\"\r\n\r\n")
+	line := strings.Repeat("QUJD", 19) + "\r\n" // 76 columns
+	for n := 0; n < 8<<20; n += len(line) {
+		w.WriteString(line)
+	}
+	w.WriteString("--AA--\r\n")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return append(consent, "sender@example.com")
+}
+
+func TestImportMailFlags(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte(strings.Repeat("k", 40)), 0o600)
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("too short"), 0o600)
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{"no key", []string{"--domain", "example.com", mailFixtures + "/mbox"}, nil, "pseudonym-key-file"},
+		{"no domain", []string{"--pseudonym-key-file", key, mailFixtures + "/mbox"}, nil, "--domain"},
+		{"no path", []string{"--pseudonym-key-file", key, "--domain", "example.com"}, nil, "at least one"},
+		{"short key", []string{"--pseudonym-key-file", short, "--domain", "example.com", "x"}, nil, "need at least"},
+		{"env and interleaved", []string{mailFixtures + "/mbox", "--domain", "example.com,example.net"}, map[string]string{"COMMPULSE_PSEUDONYM_KEY_FILE": key}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.jsonl")
+			var stdout, stderr strings.Builder
+			lookup := noEnv
+			if tc.env != nil {
+				lookup = func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			}
+			err := runImportMail(context.Background(), append(tc.args, "--out", out, "--progress-interval", "0"), &stdout, &stderr, lookup)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				if _, serr := os.Stat(out); serr == nil {
+					t.Fatal("an --out file was written by a failed run")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "imported 9") {
+				t.Fatalf("summary %q", stdout.String())
+			}
+		})
+	}
+}
+
+// TestImportMailJSONL: --out writes records that pass the v1 decoder, and
+// a second run writes the same bytes.
+func TestImportMailJSONL(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte(strings.Repeat("j", 32)), 0o600)
+	var outs []string
+	for i := range 2 {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.jsonl", i))
+		var stdout, stderr strings.Builder
+		args := []string{"--pseudonym-key-file", key, "--domain", "example.com", "--consent-file", mailFixtures + "/consent.csv",
+			"--directory", mailFixtures + "/directory.csv", "--out", out, "--progress-interval", "0",
+			mailFixtures + "/mbox", mailFixtures + "/maildir", mailFixtures + "/eml"}
+		if err := runImportMail(context.Background(), args, &stdout, &stderr, func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err, stderr.String())
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, string(b))
+	}
+	if outs[0] != outs[1] {
+		t.Fatal("two imports of the same files differ")
+	}
+	topics := map[string]int{}
+	sc := newLeakScanner()
+	for i, line := range strings.Split(strings.TrimSpace(outs[0]), "\n") {
+		sc.check(t, fmt.Sprintf("out line %d", i+1), line)
+		var r jsonlRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		topics[r.Topic]++
+		if r.Topic == "comms.events" {
+			if _, err := event.Decode(r.Value, event.Limits{}, time.Now()); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+		}
+	}
+	// 10 events; consent for the 4 company people on the list (frank is
+	// external); directory for the 5 company people of the CSV.
+	if topics["comms.events"] != 10 || topics["comms.consent"] != 4 || topics["comms.directory"] != 5 {
+		t.Fatalf("records per topic %v", topics)
+	}
+}
+
+// TestImportMailEndToEnd: fixtures -> import -> Kafka (kfake) -> real ingest
+// with the same key -> embedded ClickHouse; no raw address or name in any
+// Kafka record or stored string; a re-import adds no row after dedup.
+func TestImportMailEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs ClickHouse")
+	}
+	_, brokers := kafkatest.Start(t)
+	st, _, db := storetest.Migrated(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	keyBytes := []byte("an-e2e-key-that-is-long-enough-0123456789")
+	os.WriteFile(key, keyBytes, 0o600)
+	gen := filepath.Join(dir, "generated")
+	extra := writeGeneratedMail(t, gen)
+	fixtureConsent, _ := os.ReadFile(mailFixtures + "/consent.csv")
+	consent := filepath.Join(dir, "consent.csv")
+	os.WriteFile(consent, []byte(string(fixtureConsent)+strings.Join(extra, "\n")+"\n"), 0o600)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	importOnce := func() string {
+		var stdout, stderr strings.Builder
+		args := []string{"--brokers", strings.Join(brokers, ","), "--pseudonym-key-file", key, "--domain", "example.com",
+			"--consent-file", consent, "--directory", mailFixtures + "/directory.csv", "--progress-interval", "0",
+			mailFixtures + "/mbox", mailFixtures + "/maildir", mailFixtures + "/eml", gen}
+		if err := runImportMail(ctx, args, &stdout, &stderr, func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err, stderr.String())
+		}
+		return stdout.String()
+	}
+	summary := importOnce()
+	if !strings.Contains(summary, "imported 12") || !strings.Contains(summary, "attachments_skipped 1") {
+		t.Fatalf("summary %q", summary)
+	}
+	const wantEvents = 12
+
+	ps, _ := security.NewPseudonymizer(keyBytes)
+	cfg := ingest.Defaults()
+	cfg.Brokers = brokers
+	cfg.Group = "import-e2e-" + db
+	cfg.BatchRows, cfg.BatchInterval = 1000, 200*time.Millisecond
+	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = 4*time.Second, 500*time.Millisecond, time.Second
+	cfg.Pseudonymizer = ps
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	in, err := ingest.New(cfg, st, nlp.New(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("ingest: %v", err)
+		}
+	}()
+
+	count := func(q string) int {
+		var n uint64
+		if err := st.Conn().QueryRow(ctx, strings.ReplaceAll(q, "{db}", db)).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return int(n)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	metric := func(name string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := 0.0
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				for _, m := range mf.GetMetric() {
+					s += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return s
+	}
+	waitUntil("the imported events in ClickHouse", func() bool { return count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
+	if n := count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
+		t.Fatalf("%d rows, want %d", n, wantEvents)
+	}
+	if n := metric("commpulse_dlq_total"); n != 0 {
+		t.Fatalf("%v events went to the DLQ", n)
+	}
+	// Stored ids are ingest's re-keying of the importer's pseudonyms.
+	alice := ps.ID(ps.ID("alice@example.com"))
+	if n := count("SELECT count() FROM {db}.messages FINAL WHERE sender = '" + alice + "'"); n != 1 {
+		t.Fatalf("alice sent %d stored messages, want 1 (the calendar invite and the loop are excluded)", n)
+	}
+	if n := count("SELECT max(length(recipients)) FROM {db}.messages FINAL"); n != 200 {
+		t.Fatalf("largest recipient list %d, want 200", n)
+	}
+
+	t.Run("no raw address or name stored or on Kafka", func(t *testing.T) {
+		sc := newLeakScanner()
+		rows, err := st.Conn().Query(ctx, "SELECT table, name, type FROM system.columns WHERE database = ? AND type LIKE '%String%'", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type col struct{ table, name, typ string }
+		var cols []col
+		for rows.Next() {
+			var c col
+			rows.Scan(&c.table, &c.name, &c.typ)
+			cols = append(cols, c)
+		}
+		rows.Close()
+		scanned := 0
+		for _, c := range cols {
+			expr := "toString(`" + c.name + "`)"
+			if strings.Contains(c.typ, "Array") {
+				expr = "toString(arrayJoin(`" + c.name + "`))"
+			}
+			r, err := st.Conn().Query(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM `%s`.`%s`", expr, db, c.table))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r.Next() {
+				var v string
+				r.Scan(&v)
+				scanned++
+				sc.check(t, c.table+"."+c.name, v)
+			}
+			r.Close()
+		}
+		if len(cols) == 0 || scanned < wantEvents {
+			t.Fatalf("scanned %d values in %d columns: the scan proves nothing", scanned, len(cols))
+		}
+		records := 0
+		for _, topic := range []string{cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic} {
+			for _, m := range kafkatest.ReadAll(t, brokers, topic) {
+				records++
+				sc.check(t, topic+" key", string(m.Key))
+				sc.check(t, topic+" value", string(m.Value))
+				for _, h := range m.Headers {
+					sc.check(t, topic+" header", string(h.Value))
+				}
+			}
+		}
+		if records < wantEvents {
+			t.Fatalf("scanned %d Kafka records", records)
+		}
+	})
+
+	t.Run("re-import adds no rows after dedup", func(t *testing.T) {
+		before := metric("commpulse_sink_rows_total")
+		importOnce()
+		waitUntil("the re-imported events to be written", func() bool {
+			return metric("commpulse_sink_rows_total") >= before+wantEvents
+		})
+		if n := count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
+			t.Fatalf("%d rows after re-import, want %d", n, wantEvents)
+		}
+	})
+}
