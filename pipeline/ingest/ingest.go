@@ -72,6 +72,13 @@ type Ingest struct {
 
 	consumed, written, dropped, deadLettered atomic.Int64
 
+	// reader is the events consumer, rebuilt by the stall watchdog
+	// (stalls) when an assigned partition stops delivering; fetchBlocked
+	// is the time (ns) the fetch goroutine waited for the pipeline.
+	reader       *groupReader
+	stalls       *stallWatch
+	fetchBlocked atomic.Int64
+
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -153,6 +160,11 @@ func (in *Ingest) setReady() {
 	in.m.Ready.Set(v)
 }
 
+// committer commits offsets; *groupReader implements it.
+type committer interface {
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
 // batch is a set of fetched records and what became of them.
 type batch struct {
 	msgs  []kafka.Message
@@ -223,21 +235,11 @@ func (in *Ingest) Run(ctx context.Context) error {
 		in.log.Warn("re-applying erasures failed, will retry with the next batch", "err", err)
 	}
 
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: cfg.Brokers, GroupID: cfg.Group, Topic: cfg.EventsTopic, Dialer: cfg.dialer(),
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
-		QueueCapacity:  1000,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0, // synchronous commits, only after the sink acknowledged
-		SessionTimeout: cfg.SessionTimeout,
-		// kafka-go's default heartbeat (3 s) is longer than short sessions:
-		// the group would expire and rebalance over and over.
-		HeartbeatInterval: cfg.SessionTimeout / 3,
-		// kafka-go logs rebalances through ErrorLogger; keep them at debug.
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			in.log.Debug("kafka reader", "msg", fmt.Sprintf(msg, args...))
-		}),
+	in.reader = newGroupReader(clientIDPrefix, closeReaderWait, in.log, func(clientID string) *kafka.Reader {
+		return cfg.eventsReader(clientID, in.log)
 	})
+	in.stalls = newStallWatch(cfg.StallTimeout)
+	reader := in.reader
 	dlq := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Transport: cfg.transport(),
 		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond,
@@ -271,9 +273,18 @@ func (in *Ingest) Run(ctx context.Context) error {
 			in.consumed.Add(1)
 			select {
 			case msgs <- m:
+				continue
+			default:
+			}
+			// The pipeline is full: the time spent here is backpressure,
+			// which the stall watchdog does not count as a stall.
+			blockedAt := time.Now()
+			select {
+			case msgs <- m:
 			case <-gctx.Done():
 				return nil
 			}
+			in.fetchBlocked.Add(int64(time.Since(blockedAt)))
 		}
 	})
 	g.Go(func() error { // batch + process
@@ -299,7 +310,11 @@ func (in *Ingest) Run(ctx context.Context) error {
 		t := time.NewTicker(cfg.LagInterval)
 		defer t.Stop()
 		for {
-			in.kafkaOK.Store(in.pollLag(gctx, cl) == nil)
+			ends, committed, err := in.pollLag(gctx, cl)
+			in.kafkaOK.Store(err == nil)
+			if err == nil {
+				in.watch(gctx, cl, ends, committed)
+			}
 			if !in.sinkOK.Load() {
 				in.sinkOK.Store(in.sink.Ping(gctx) == nil)
 			}
@@ -572,7 +587,7 @@ func (in *Ingest) deadLetter(m kafka.Message, err error) *deadLetter {
 }
 
 // sinkLoop writes each batch (DLQ, then ClickHouse), and only then commits.
-func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader *kafka.Reader, dlq *kafka.Writer) error {
+func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader committer, dlq *kafka.Writer) error {
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
 	for {
@@ -709,7 +724,7 @@ func (in *Ingest) retry(ctx context.Context, what string, op func() error) error
 
 // commit commits the last offset of every partition in msgs. A failed commit
 // is not fatal: the records are redelivered and collapse in ClickHouse.
-func (in *Ingest) commit(ctx context.Context, reader *kafka.Reader, msgs []kafka.Message) {
+func (in *Ingest) commit(ctx context.Context, reader committer, msgs []kafka.Message) {
 	last := map[int]kafka.Message{}
 	for _, m := range msgs {
 		if cur, ok := last[m.Partition]; !ok || m.Offset > cur.Offset {

@@ -1,15 +1,19 @@
 // Package kafkatest starts a real Kafka-protocol broker in process (franz-go's
 // kfake) for integration tests. kafka-go talks to it over TCP exactly as to a
 // real cluster: produce, consumer groups, commits, ListOffsets, OffsetFetch.
+// It also injects broker-side faults through kfake's control hooks (a slow
+// or a swallowed fetch of one partition).
 package kafkatest
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Start returns the addresses of a one-broker cluster that accepts topic
@@ -97,4 +101,85 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 		}
 	}
 	return out
+}
+
+// fetches reports whether req is a Fetch request for topic/partition
+// (kafka-go fetches by topic name, one partition per request).
+func fetches(req kmsg.Request, topic string, partition int32) bool {
+	f, ok := req.(*kmsg.FetchRequest)
+	if !ok {
+		return false
+	}
+	for _, t := range f.Topics {
+		if t.Topic != topic {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if p.Partition == partition {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DelayFetch makes the broker start answering every Fetch of
+// topic/partition d late, as a loaded broker does with a large answer, until
+// the returned stop is called. Other partitions, and other requests on
+// other connections, are served meanwhile.
+func DelayFetch(c *kfake.Cluster, topic string, partition int32, d time.Duration) (stop func()) {
+	var stopped atomic.Bool
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if stopped.Load() {
+			c.DropControl()
+			return nil, nil, false
+		}
+		if fetches(req, topic, partition) {
+			c.SleepControl(func() { time.Sleep(d) })
+		}
+		return nil, nil, false // then served as usual
+	})
+	return func() { stopped.Store(true) }
+}
+
+// FetchStall is a partition whose Fetch requests the broker swallows (reads,
+// never answers), as if the consumer's partition reader had stopped, until a
+// new member joins the group: the state belongs to the consumer instance, and
+// a consumer that is rebuilt and rejoins gets past it.
+type FetchStall struct {
+	swallowed atomic.Int64
+	released  atomic.Bool
+}
+
+// Swallowed is the number of fetches swallowed so far.
+func (s *FetchStall) Swallowed() int64 { return s.swallowed.Load() }
+
+// Released reports whether a new member joined, which ended the stall.
+func (s *FetchStall) Released() bool { return s.released.Load() }
+
+// StallFetchUntilRejoin starts a FetchStall of topic/partition. The consumer
+// sees a fetch that times out, reconnects, and times out again, with no
+// error for the application: the silent stall of segmentio/kafka-go #387.
+func StallFetchUntilRejoin(c *kfake.Cluster, topic string, partition int32) *FetchStall {
+	s := &FetchStall{}
+	c.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if j, ok := req.(*kmsg.JoinGroupRequest); ok && j.MemberID == "" {
+			s.released.Store(true)
+			c.DropControl()
+		}
+		return nil, nil, false
+	})
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if s.released.Load() {
+			c.DropControl()
+			return nil, nil, false
+		}
+		if !fetches(req, topic, partition) {
+			return nil, nil, false
+		}
+		s.swallowed.Add(1)
+		c.KeepControl()
+		return nil, nil, true // handled, no answer
+	})
+	return s
 }
