@@ -96,9 +96,11 @@ func TestStallWatchdogRebuildsReader(t *testing.T) {
 	w := e.start(nil)
 	waitFor(t, "the first half committed", 3*time.Minute, e.committedToEnd)
 	before, _ := e.committedOf(stalledPartition)
-	if n := testutil.ToFloat64(w.in.m.ReaderRebuilds); n != 0 {
-		t.Fatalf("%v reader rebuilds before any stall", n)
-	}
+	// Not asserted to be 0: on a very loaded machine a partition reader may
+	// take StallTimeout (3 s here) to deliver its first record, and the
+	// watchdog may rightly rebuild once. Only a rebuild after the stall
+	// gets past it (Released), which is what is checked below.
+	rebuildsBefore := testutil.ToFloat64(w.in.m.ReaderRebuilds)
 
 	stall := kafkatest.StallFetchUntilRejoin(e.kafka, e.cfg.EventsTopic, stalledPartition)
 	kafkatest.Produce(t, e.brokers, e.cfg.EventsTopic, evs[half:])
@@ -113,8 +115,8 @@ func TestStallWatchdogRebuildsReader(t *testing.T) {
 	if !stall.Released() {
 		t.Fatal("the stall ended without a new member joining")
 	}
-	if n := testutil.ToFloat64(w.in.m.ReaderRebuilds); n < 1 {
-		t.Fatalf("%v reader rebuilds, want at least 1", n)
+	if n := testutil.ToFloat64(w.in.m.ReaderRebuilds); n <= rebuildsBefore {
+		t.Fatalf("%v reader rebuilds, %v before the stall: want at least one more", n, rebuildsBefore)
 	}
 	w.stop(t)
 	e.assertExactlyOnce()
