@@ -249,8 +249,8 @@ func TestChaos(t *testing.T) {
 			_, report := e.offsetReport()
 			var stacks strings.Builder
 			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			t.Fatalf("timed out after %s waiting for the stream committed to its end; last worker %+v, ready: %v; %s; behind:\n%s\n%s\ngoroutines:\n%s",
-				*chaosWait, w.in.Counts(), w.in.Ready(), producerStatus(), report, e.groupReport(), stacks.String())
+			t.Fatalf("timed out after %s waiting for the stream committed to its end; last worker %+v (client id %s), ready: %v; %s; behind:\n%s\n%s\ngoroutines:\n%s",
+				*chaosWait, w.in.Counts(), w.in.reader.ClientID(), w.in.Ready(), producerStatus(), report, e.groupReport(), stacks.String())
 		}
 	}
 	w.stop(t)
@@ -319,4 +319,5 @@ func (e *env) restartBroker(t *testing.T, kopts []kfake.Opt) {
 	}
 	e.kafka = c
 	t.Cleanup(c.Close)
+	t.Cleanup(kafkatest.ExpireSessions(c))
 }

@@ -130,6 +130,7 @@ func (e *env) committedToEnd() bool {
 func (e *env) offsetReport() (bool, string) {
 	ctx := context.Background()
 	cl := e.cfg.client()
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections() // polled often: no pile of pooled connections
 	ps, err := partitions(ctx, cl, e.cfg.EventsTopic)
 	if err != nil {
 		e.t.Fatal(err)
@@ -165,7 +166,9 @@ func (e *env) offsetReport() (bool, string) {
 func (e *env) groupReport() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := e.cfg.client().DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{e.cfg.Group}})
+	cl := e.cfg.client()
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
+	resp, err := cl.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{e.cfg.Group}})
 	if err != nil {
 		return fmt.Sprintf("describe group %s: %v", e.cfg.Group, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
 
 	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/synth"
@@ -21,6 +22,7 @@ func (e *env) committedOf(p int) (committed, end int64) {
 	e.t.Helper()
 	ctx := context.Background()
 	cl := e.cfg.client()
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections() // polled often: no pile of pooled connections
 	ends, err := listOffsets(ctx, cl, e.cfg.EventsTopic, []int{p})
 	if err != nil {
 		e.t.Fatal(err)

@@ -7,6 +7,7 @@ package kafkatest
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,8 +19,9 @@ import (
 
 // Start returns the addresses of a one-broker cluster that accepts topic
 // auto-creation and group sessions down to 100 ms (kfake's default minimum
-// of 6 s makes kafka-go readers with shorter sessions hang silently). The
-// cluster is closed when the test ends.
+// of 6 s makes kafka-go readers with shorter sessions hang silently), and
+// expires dead group members as Kafka does (ExpireSessions). The cluster is
+// closed when the test ends.
 func Start(t testing.TB, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 	t.Helper()
 	base := []kfake.Opt{
@@ -32,6 +34,7 @@ func Start(t testing.TB, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 		t.Fatalf("start kfake: %v", err)
 	}
 	t.Cleanup(c.Close)
+	t.Cleanup(ExpireSessions(c))
 	return c, c.ListenAddrs()
 }
 
@@ -182,4 +185,120 @@ func StallFetchUntilRejoin(c *kfake.Cluster, topic string, partition int32) *Fet
 		return nil, nil, true // handled, no answer
 	})
 	return s
+}
+
+// ExpireSessions makes c expire group members the way Kafka does, where
+// kfake does not: a member whose process dies while its JoinGroup waits at
+// the broker stays in the group for good. kfake stops a member's session
+// timer while it waits in JoinGroup, restarts it only after a reply it could
+// deliver (the reply to a dead connection fails), and drops the
+// "members that never synced" deadline once the leader has synced. The
+// dead member then holds its share of the partitions in a Stable group, and
+// nobody consumes them: TestChaos saw 5 of 10 partitions stop for 5 minutes
+// behind such a member (TestKfakeKeepsMemberKilledInJoin shows it alone).
+//
+// ExpireSessions watches every group request (controls that only observe),
+// and removes with LeaveGroup, as Kafka's session expiry would, a member of
+// a Stable group that sent none for its session timeout plus a second. Live
+// members heartbeat every few seconds in a Stable group, so only the dead
+// are removed. It stops with the cluster or the returned stop.
+func ExpireSessions(c *kfake.Cluster) (stop func()) {
+	type member struct {
+		group   string
+		session time.Duration
+		seen    time.Time
+	}
+	var (
+		mu      sync.Mutex
+		members = map[string]*member{} // by member id
+		groups  = map[string]bool{}
+	)
+	sessions := map[string]time.Duration{} // longest asked for, per group
+	saw := func(group, id string, session time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		groups[group] = true
+		sessions[group] = max(sessions[group], session)
+		if id == "" {
+			return // a first join: the member id comes with the reply
+		}
+		m := members[id]
+		if m == nil {
+			m = &member{group: group, session: 10 * time.Second}
+			members[id] = m
+		}
+		if session > 0 {
+			m.session = session
+		}
+		m.seen = time.Now()
+	}
+	observe := func(req kmsg.Request) (kmsg.Response, error, bool) {
+		switch r := req.(type) {
+		case *kmsg.JoinGroupRequest:
+			saw(r.Group, r.MemberID, time.Duration(r.SessionTimeoutMillis)*time.Millisecond)
+		case *kmsg.SyncGroupRequest:
+			saw(r.Group, r.MemberID, 0)
+		case *kmsg.HeartbeatRequest:
+			saw(r.Group, r.MemberID, 0)
+		case *kmsg.OffsetCommitRequest:
+			saw(r.Group, r.MemberID, 0)
+		}
+		return nil, nil, false // observe only: served as usual
+	}
+	for _, k := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit} {
+		c.ControlKey(int16(k), observe)
+	}
+
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		cl := &kafka.Client{Addr: kafka.TCP(c.ListenAddrs()...), Transport: &kafka.Transport{}, Timeout: 5 * time.Second}
+		defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			names := make([]string, 0, len(groups))
+			for g := range groups {
+				names = append(names, g)
+			}
+			mu.Unlock()
+			for _, g := range names {
+				info := c.GroupInfo(g)
+				if info == nil || info.State != "Stable" {
+					continue
+				}
+				for _, gm := range info.Members {
+					mu.Lock()
+					m := members[gm.MemberID]
+					if m == nil {
+						// Joined with an empty member id and has sent
+						// nothing since: its clock starts now.
+						m = &member{group: g, session: sessions[g], seen: time.Now()}
+						if m.session == 0 {
+							m.session = 10 * time.Second
+						}
+						members[gm.MemberID] = m
+					}
+					dead := time.Since(m.seen) > m.session+time.Second
+					mu.Unlock()
+					if !dead {
+						continue
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_, _ = cl.LeaveGroup(ctx, &kafka.LeaveGroupRequest{GroupID: g, Members: []kafka.LeaveGroupRequestMember{{ID: gm.MemberID}}})
+					cancel()
+					mu.Lock()
+					delete(members, gm.MemberID)
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
 }
