@@ -42,6 +42,7 @@ type ingestFlags struct {
 	keyFile   string
 	pattern   pseudonymPattern
 	dlqRetain time.Duration
+	stall     time.Duration
 }
 
 // pseudonymPattern is the --pseudonym-pattern value: compiled (and
@@ -84,6 +85,7 @@ func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	f.pattern = pseudonymPattern{src: event.DefaultPseudonymPattern, re: d.Limits.Pseudonym}
 	fs.Var(&f.pattern, "pseudonym-pattern", "regexp (RE2, anchored) every sender and recipient id must match; others go to the DLQ (not_pseudonym or pii_id)")
 	fs.DurationVar(&f.dlqRetain, "dlq-retention", d.DLQRetention, "retention.ms of the DLQ topic when ingest creates it")
+	fs.DurationVar(&f.stall, "stall-timeout", d.StallTimeout, "rebuild the Kafka reader (leave and rejoin the group) when an assigned events partition with records waiting delivers none for this long")
 }
 
 func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
@@ -102,6 +104,7 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	cfg.Limits.MaxBytes = f.maxBytes
 	cfg.Limits.Pseudonym = f.pattern.re
 	cfg.DLQRetention = f.dlqRetain
+	cfg.StallTimeout = f.stall
 	cfg.ShutdownTimeout = f.shutdown
 	cfg.CreateTopics = f.create
 	cfg.Logger = log

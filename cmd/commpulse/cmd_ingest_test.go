@@ -61,3 +61,40 @@ func TestIngestPrivacyFlags(t *testing.T) {
 		})
 	}
 }
+
+// --stall-timeout reaches the ingest config from the command line or the
+// environment, and the config refuses a value the watchdog cannot judge.
+func TestIngestStallTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    time.Duration
+		wantErr bool
+	}{
+		{name: "default", want: 2 * time.Minute},
+		{name: "flag", args: []string{"--stall-timeout", "5m"}, want: 5 * time.Minute},
+		{name: "env", env: map[string]string{"COMMPULSE_STALL_TIMEOUT": "90s"}, want: 90 * time.Second},
+		{name: "too short for the lag poll", args: []string{"--stall-timeout", "6s"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sb strings.Builder
+			fs := newFlagSet("ingest", &sb)
+			var f ingestFlags
+			f.bind(fs)
+			if err := parseFlagsEnv(fs, tc.args, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := f.config(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Validate(); (err != nil) != tc.wantErr {
+				t.Fatalf("validate: %v, want error %v", err, tc.wantErr)
+			}
+			if !tc.wantErr && cfg.StallTimeout != tc.want {
+				t.Fatalf("stall timeout %s, want %s", cfg.StallTimeout, tc.want)
+			}
+		})
+	}
+}

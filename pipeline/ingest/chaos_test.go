@@ -31,6 +31,7 @@ var (
 	chaosEvents = flag.Int("chaos.events", 200_000, "events produced by TestChaos")
 	chaosKills  = flag.Int("chaos.kills", 10, "SIGKILLs of the ingest worker in TestChaos")
 	chaosSeed   = flag.Uint64("chaos.seed", 1, "seed of TestChaos's random moments")
+	chaosWait   = flag.Duration("chaos.wait", 5*time.Minute, "how long TestChaos's last worker may take to commit the stream to its end")
 )
 
 func freePort(t *testing.T) int {
@@ -243,11 +244,13 @@ func TestChaos(t *testing.T) {
 
 	// A last worker finishes the stream; then compare with the topic itself.
 	w := e.start(nil)
-	for deadline := time.Now().Add(5 * time.Minute); !e.committedToEnd(); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(*chaosWait); !e.committedToEnd(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_, report := e.offsetReport()
-			t.Fatalf("timed out after 5m waiting for the stream committed to its end; last worker %+v, ready: %v; %s; behind:\n%s",
-				w.in.Counts(), w.in.Ready(), producerStatus(), report)
+			var stacks strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			t.Fatalf("timed out after %s waiting for the stream committed to its end; last worker %+v (client id %s), ready: %v; %s; behind:\n%s\n%s\ngoroutines:\n%s",
+				*chaosWait, w.in.Counts(), w.in.reader.ClientID(), w.in.Ready(), producerStatus(), report, e.groupReport(), stacks.String())
 		}
 	}
 	w.stop(t)
@@ -316,4 +319,5 @@ func (e *env) restartBroker(t *testing.T, kopts []kfake.Opt) {
 	}
 	e.kafka = c
 	t.Cleanup(c.Close)
+	t.Cleanup(kafkatest.ExpireSessions(c))
 }

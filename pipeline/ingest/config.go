@@ -45,7 +45,35 @@ type Config struct {
 	// SessionTimeout of the consumer group membership.
 	SessionTimeout time.Duration
 	// LagInterval is how often consumer lag and Kafka health are polled.
+	// The stall watchdog runs on the same poll.
 	LagInterval time.Duration
+	// StallTimeout is how long a partition may stay assigned to this
+	// worker, with records to fetch, while its reader delivers none of
+	// them, before the watchdog rebuilds the reader (leave the group, join
+	// again with a fresh reader). Only time during which the pipeline could
+	// have taken records counts: a worker held back by a slow or absent
+	// ClickHouse is not stalled. Too short, and a rebuild (a group-wide
+	// rebalance, and redelivery of the batches in flight) answers a hiccup;
+	// too long, and a stuck partition's events are that much later. The
+	// default of 2 minutes is well above a rebalance or a broker restart
+	// (seconds) and well below the lag alerts (5 to 10 minutes). Repeated
+	// rebuilds back off (doubling, up to 8 x StallTimeout).
+	StallTimeout time.Duration
+	// FetchMaxWait is kafka-go's ReaderConfig.MaxWait for the events
+	// reader. kafka-go uses it twice: the broker is asked to hold an empty
+	// fetch for MaxWait minus an RTT allowance (1 s here), and the client
+	// gives up on a fetch answer that has not started to arrive after
+	// MaxWait, closes the connection and asks again for the same offset. It
+	// is therefore the longest a loaded broker may take to start answering
+	// a fetch with data; see docs/architecture.md, "Partitions that stop".
+	// The cost of a long one: a rebalance and a shutdown wait for the fetches
+	// in flight, up to FetchMaxWait.
+	FetchMaxWait time.Duration
+	// FetchMaxBytes bounds one fetch answer per partition. It bounds the
+	// broker's work per fetch (and so the time to answer, which must stay
+	// under FetchMaxWait) and the memory of a fetch; a record batch larger
+	// than it is still delivered whole (fetch v3+).
+	FetchMaxBytes int
 
 	// CreateTopics creates missing topics at start (directory and consent
 	// compacted, the DLQ with DLQRetention) with Partitions partitions.
@@ -92,6 +120,9 @@ func Defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		SessionTimeout:  10 * time.Second,
 		LagInterval:     5 * time.Second,
+		StallTimeout:    2 * time.Minute,
+		FetchMaxWait:    2 * time.Second,
+		FetchMaxBytes:   4 << 20,
 		CreateTopics:    true,
 		Partitions:      6,
 		DLQRetention:    7 * 24 * time.Hour,
@@ -115,6 +146,9 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.ShutdownTimeout, d.ShutdownTimeout)
 	defaults.Fill(&c.SessionTimeout, d.SessionTimeout)
 	defaults.Fill(&c.LagInterval, d.LagInterval)
+	defaults.Fill(&c.StallTimeout, d.StallTimeout)
+	defaults.Fill(&c.FetchMaxWait, d.FetchMaxWait)
+	defaults.Fill(&c.FetchMaxBytes, d.FetchMaxBytes)
 	defaults.Fill(&c.BatchRows, d.BatchRows)
 	defaults.Fill(&c.Workers, d.Workers)
 	defaults.Fill(&c.Partitions, d.Partitions)
@@ -137,6 +171,20 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workers %d: must be in 1..256", c.Workers)
 	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
 		return fmt.Errorf("retry backoff %s..%s: need 0 < min <= max", c.RetryMin, c.RetryMax)
+	case c.StallTimeout < time.Second:
+		return fmt.Errorf("stall-timeout %s: must be >= 1s", c.StallTimeout)
+	case c.StallTimeout < 2*c.LagInterval:
+		// The watchdog judges on the lag poll: it needs two polls to see
+		// that nothing moved.
+		return fmt.Errorf("stall-timeout %s: must be at least twice the lag interval %s", c.StallTimeout, c.LagInterval)
+	case c.FetchMaxWait < 1500*time.Millisecond:
+		// kafka-go takes 1 s off MaxWait for the round trip when asking the
+		// broker to wait (a quarter when MaxWait is shorter than 1 s): under
+		// 1.5 s the broker answers empty fetches at once or the client's
+		// deadline is too tight for a loaded broker.
+		return fmt.Errorf("fetch max wait %s: must be >= 1.5s", c.FetchMaxWait)
+	case c.FetchMaxBytes < 64<<10:
+		return fmt.Errorf("fetch max bytes %d: must be >= 65536", c.FetchMaxBytes)
 	case c.Partitions < 1:
 		return fmt.Errorf("partitions %d: must be >= 1", c.Partitions)
 	case c.Limits.MaxBytes < 0:

@@ -63,7 +63,13 @@ func newEnv(t testing.TB, kopts ...kfake.Opt) *env {
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		// COMMPULSE_TEST_LOG=debug also shows kafka-go's reader log
+		// (rebalances, fetch errors), which ingest logs at debug.
+		level := slog.LevelInfo
+		if os.Getenv("COMMPULSE_TEST_LOG") == "debug" {
+			level = slog.LevelDebug
+		}
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
@@ -71,8 +77,15 @@ func testLogger(t testing.TB) *slog.Logger {
 // produceOrg writes the directory, the consents and the org's events.
 func (e *env) produceOrg(org *synth.Org) {
 	e.t.Helper()
-	var evs []kafka.Message
 	e.produceTables(org)
+	kafkatest.Produce(e.t, e.brokers, e.cfg.EventsTopic, e.orgEvents(org))
+}
+
+// orgEvents returns the org's events as records and counts what they are
+// (valid, malformed, ...), without producing them.
+func (e *env) orgEvents(org *synth.Org) []kafka.Message {
+	e.t.Helper()
+	var evs []kafka.Message
 	for g := range org.Events() {
 		evs = append(evs, kafka.Message{Key: g.Key(), Value: g.Value()})
 		switch g.Kind {
@@ -92,7 +105,7 @@ func (e *env) produceOrg(org *synth.Org) {
 			e.texts = append(e.texts, g.Event.Text)
 		}
 	}
-	kafkatest.Produce(e.t, e.brokers, e.cfg.EventsTopic, evs)
+	return evs
 }
 
 // produceTables writes the org's directory and consent records.

@@ -72,6 +72,13 @@ type Ingest struct {
 
 	consumed, written, dropped, deadLettered atomic.Int64
 
+	// reader is the events consumer, rebuilt by the stall watchdog
+	// (stalls) when an assigned partition stops delivering; fetchBlocked
+	// is the time (ns) the fetch goroutine waited for the pipeline.
+	reader       *groupReader
+	stalls       *stallWatch
+	fetchBlocked atomic.Int64
+
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -153,6 +160,11 @@ func (in *Ingest) setReady() {
 	in.m.Ready.Set(v)
 }
 
+// committer commits offsets; *groupReader implements it.
+type committer interface {
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
 // batch is a set of fetched records and what became of them.
 type batch struct {
 	msgs  []kafka.Message
@@ -223,21 +235,11 @@ func (in *Ingest) Run(ctx context.Context) error {
 		in.log.Warn("re-applying erasures failed, will retry with the next batch", "err", err)
 	}
 
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: cfg.Brokers, GroupID: cfg.Group, Topic: cfg.EventsTopic, Dialer: cfg.dialer(),
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
-		QueueCapacity:  1000,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0, // synchronous commits, only after the sink acknowledged
-		SessionTimeout: cfg.SessionTimeout,
-		// kafka-go's default heartbeat (3 s) is longer than short sessions:
-		// the group would expire and rebalance over and over.
-		HeartbeatInterval: cfg.SessionTimeout / 3,
-		// kafka-go logs rebalances through ErrorLogger; keep them at debug.
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			in.log.Debug("kafka reader", "msg", fmt.Sprintf(msg, args...))
-		}),
+	in.reader = newGroupReader(clientIDPrefix, closeReaderWait, in.log, func(clientID string) *kafka.Reader {
+		return cfg.eventsReader(clientID, in.log)
 	})
+	in.stalls = newStallWatch(cfg.StallTimeout)
+	reader := in.reader
 	dlq := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Transport: cfg.transport(),
 		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond,
@@ -271,9 +273,18 @@ func (in *Ingest) Run(ctx context.Context) error {
 			in.consumed.Add(1)
 			select {
 			case msgs <- m:
+				continue
+			default:
+			}
+			// The pipeline is full: the time spent here is backpressure,
+			// which the stall watchdog does not count as a stall.
+			blockedAt := time.Now()
+			select {
+			case msgs <- m:
 			case <-gctx.Done():
 				return nil
 			}
+			in.fetchBlocked.Add(int64(time.Since(blockedAt)))
 		}
 	})
 	g.Go(func() error { // batch + process
@@ -299,7 +310,11 @@ func (in *Ingest) Run(ctx context.Context) error {
 		t := time.NewTicker(cfg.LagInterval)
 		defer t.Stop()
 		for {
-			in.kafkaOK.Store(in.pollLag(gctx, cl) == nil)
+			ends, committed, err := in.pollLag(gctx, cl)
+			in.kafkaOK.Store(err == nil)
+			if err == nil {
+				in.watch(gctx, cl, ends, committed)
+			}
 			if !in.sinkOK.Load() {
 				in.sinkOK.Store(in.sink.Ping(gctx) == nil)
 			}
@@ -572,9 +587,10 @@ func (in *Ingest) deadLetter(m kafka.Message, err error) *deadLetter {
 }
 
 // sinkLoop writes each batch (DLQ, then ClickHouse), and only then commits.
-func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader *kafka.Reader, dlq *kafka.Writer) error {
+func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader committer, dlq *kafka.Writer) error {
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
+	offsets := &pendingCommits{last: map[int]kafka.Message{}}
 	for {
 		select {
 		case b, ok := <-batches:
@@ -588,10 +604,14 @@ func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader *k
 				// uncommitted and will be redelivered.
 				return nil
 			}
-			in.commit(ctx, reader, b.msgs)
+			offsets.add(b.msgs)
+			in.commit(ctx, reader, offsets)
 		case <-idle.C:
 			if err := in.runErasures(ctx); err != nil && ctx.Err() == nil {
 				in.log.Warn("erasure failed, will retry", "err", err)
+			}
+			if offsets.due(time.Now()) {
+				in.commit(ctx, reader, offsets)
 			}
 		case <-ctx.Done():
 			return nil
@@ -707,23 +727,59 @@ func (in *Ingest) retry(ctx context.Context, what string, op func() error) error
 	}
 }
 
-// commit commits the last offset of every partition in msgs. A failed commit
-// is not fatal: the records are redelivered and collapse in ClickHouse.
-func (in *Ingest) commit(ctx context.Context, reader *kafka.Reader, msgs []kafka.Message) {
-	last := map[int]kafka.Message{}
+// pendingCommits are the offsets written to ClickHouse but not committed
+// yet: the last record per partition. A failed commit leaves them here; the
+// next batch's commit includes them, and without a next batch (the stream
+// went quiet) the sink retries them on its idle tick, backing off, so the
+// group's offsets and lag do not stay behind what was written.
+type pendingCommits struct {
+	last     map[int]kafka.Message
+	failures int       // in a row
+	retryAt  time.Time // of the next idle retry
+}
+
+// add merges the last offset of every partition in msgs.
+func (p *pendingCommits) add(msgs []kafka.Message) {
 	for _, m := range msgs {
-		if cur, ok := last[m.Partition]; !ok || m.Offset > cur.Offset {
-			last[m.Partition] = m
+		if cur, ok := p.last[m.Partition]; !ok || m.Offset > cur.Offset {
+			p.last[m.Partition] = m
 		}
 	}
-	tail := make([]kafka.Message, 0, len(last))
-	for _, m := range last {
+}
+
+// due reports whether an idle retry of a failed commit is due.
+func (p *pendingCommits) due(now time.Time) bool {
+	return len(p.last) > 0 && p.failures > 0 && !now.Before(p.retryAt)
+}
+
+// commit commits every pending offset. A failed commit is not fatal and
+// loses nothing: it is retried (with the next batch, or on the idle tick),
+// and a crash before a retry succeeds redelivers the records, which collapse
+// in ClickHouse by event_id.
+func (in *Ingest) commit(ctx context.Context, reader committer, p *pendingCommits) {
+	if len(p.last) == 0 {
+		return
+	}
+	tail := make([]kafka.Message, 0, len(p.last))
+	for _, m := range p.last {
 		tail = append(tail, m)
 	}
 	if err := reader.CommitMessages(ctx, tail...); err != nil {
+		if ctx.Err() != nil {
+			return // shutdown: redelivered by the next worker
+		}
+		p.failures++
+		d := backoff(p.failures-1, time.Second, 30*time.Second)
+		p.retryAt = time.Now().Add(d)
 		in.m.CommitErrors.Inc()
-		in.log.Warn("commit failed; the batch will be redelivered and deduplicated", "err", err)
+		in.log.Warn("commit failed; retried with the next batch or in a while (a restart before that redelivers, deduplicated)",
+			"partitions", len(tail), "failures_in_a_row", p.failures, "retry_in", d, "err", err)
 		return
 	}
+	if p.failures > 0 {
+		in.log.Info("commits recovered", "failures_in_a_row", p.failures)
+	}
+	clear(p.last)
+	p.failures = 0
 	in.m.Commits.Inc()
 }

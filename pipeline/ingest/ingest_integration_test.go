@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -129,6 +130,7 @@ func (e *env) committedToEnd() bool {
 func (e *env) offsetReport() (bool, string) {
 	ctx := context.Background()
 	cl := e.cfg.client()
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections() // polled often: no pile of pooled connections
 	ps, err := partitions(ctx, cl, e.cfg.EventsTopic)
 	if err != nil {
 		e.t.Fatal(err)
@@ -154,6 +156,33 @@ func (e *env) offsetReport() (bool, string) {
 	}
 	report += fmt.Sprintf("%d partitions, %d records, %d of them committed", len(ps), records, done)
 	return ok, report
+}
+
+// groupReport describes the consumer group as the broker sees it: its
+// state, and each member with the partitions it is assigned. A stall report
+// needs it: a member that holds partitions but does not fetch them (a
+// killed process whose session has not expired, or a live reader that stopped)
+// looks the same in the offsets.
+func (e *env) groupReport() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := e.cfg.client()
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
+	resp, err := cl.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{e.cfg.Group}})
+	if err != nil {
+		return fmt.Sprintf("describe group %s: %v", e.cfg.Group, err)
+	}
+	var b strings.Builder
+	for _, g := range resp.Groups {
+		fmt.Fprintf(&b, "group %s state %s error %v, %d members", g.GroupID, g.GroupState, g.Error, len(g.Members))
+		for _, m := range g.Members {
+			fmt.Fprintf(&b, "\n  member %s client %s host %s:", m.MemberID, m.ClientID, m.ClientHost)
+			for _, tp := range m.MemberAssignments.Topics {
+				fmt.Fprintf(&b, " %s %v", tp.Topic, tp.Partitions)
+			}
+		}
+	}
+	return b.String()
 }
 
 func header(m kafka.Message, key string) string {

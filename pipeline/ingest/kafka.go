@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -19,6 +20,44 @@ func (c Config) transport() *kafka.Transport {
 
 func (c Config) dialer() *kafka.Dialer {
 	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: c.TLS, SASLMechanism: c.SASL}
+}
+
+// clientIDPrefix starts the Kafka client id of every events reader (see
+// groupReader).
+const clientIDPrefix = "commpulse-ingest"
+
+// closeReaderWait bounds waiting for a replaced events reader to leave the
+// group: kafka-go's Close waits for the fetches in flight (FetchMaxWait) and
+// a last commit (three tries, backoff up to 5 s).
+const closeReaderWait = 30 * time.Second
+
+// eventsReader builds the group reader of the events topic.
+func (c Config) eventsReader(clientID string, log *slog.Logger) *kafka.Reader {
+	d := c.dialer()
+	d.ClientID = clientID
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers: c.Brokers, GroupID: c.Group, Topic: c.EventsTopic, Dialer: d,
+		MinBytes: 1, MaxBytes: c.FetchMaxBytes,
+		// Not a latency knob (MinBytes 1: the broker answers as soon as it
+		// has a record) but the client's deadline for a fetch answer, see
+		// Config.FetchMaxWait.
+		MaxWait:        c.FetchMaxWait,
+		QueueCapacity:  1000,
+		StartOffset:    kafka.FirstOffset,
+		CommitInterval: 0, // synchronous commits, only after the sink acknowledged
+		SessionTimeout: c.SessionTimeout,
+		// kafka-go's default heartbeat (3 s) is longer than short sessions:
+		// the group would expire and rebalance over and over.
+		HeartbeatInterval: c.SessionTimeout / 3,
+		// kafka-go logs rebalances and fetch errors through ErrorLogger and
+		// its progress through Logger; keep both at debug.
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Debug("kafka reader", "msg", fmt.Sprintf(msg, args...))
+		}),
+		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Debug("kafka reader progress", "msg", fmt.Sprintf(msg, args...))
+		}),
+	})
 }
 
 func (c Config) client() *kafka.Client {
@@ -166,21 +205,22 @@ func committedOffsets(ctx context.Context, cl *kafka.Client, group, topic string
 	return out, nil
 }
 
-// pollLag updates the consumer lag gauge and reports whether Kafka answered.
-func (in *Ingest) pollLag(ctx context.Context, cl *kafka.Client) error {
+// pollLag updates the consumer lag gauge and reports whether Kafka answered,
+// with the offsets it read (for the stall watchdog).
+func (in *Ingest) pollLag(ctx context.Context, cl *kafka.Client) (map[int]offsetRange, map[int]int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ps, err := partitions(ctx, cl, in.cfg.EventsTopic)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ends, err := listOffsets(ctx, cl, in.cfg.EventsTopic, ps)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	committed, err := committedOffsets(ctx, cl, in.cfg.Group, in.cfg.EventsTopic, ps)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for p, r := range ends {
 		c, ok := committed[p]
@@ -189,5 +229,5 @@ func (in *Ingest) pollLag(ctx context.Context, cl *kafka.Client) error {
 		}
 		in.m.ConsumerLag.WithLabelValues(strconv.Itoa(p)).Set(float64(max(r.end-c, 0)))
 	}
-	return nil
+	return ends, committed, nil
 }

@@ -1,23 +1,29 @@
 // Package kafkatest starts a real Kafka-protocol broker in process (franz-go's
 // kfake) for integration tests. kafka-go talks to it over TCP exactly as to a
 // real cluster: produce, consumer groups, commits, ListOffsets, OffsetFetch.
+// It also injects broker-side faults through kfake's control hooks (a slow
+// or a swallowed fetch of one partition).
 package kafkatest
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"commpulse/pipeline/synth"
 )
 
 // Start returns the addresses of a one-broker cluster that accepts topic
 // auto-creation and group sessions down to 100 ms (kfake's default minimum
-// of 6 s makes kafka-go readers with shorter sessions hang silently). The
-// cluster is closed when the test ends.
+// of 6 s makes kafka-go readers with shorter sessions hang silently), and
+// expires dead group members as Kafka does (ExpireSessions). The cluster is
+// closed when the test ends.
 func Start(t testing.TB, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 	t.Helper()
 	base := []kfake.Opt{
@@ -30,6 +36,7 @@ func Start(t testing.TB, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 		t.Fatalf("start kfake: %v", err)
 	}
 	t.Cleanup(c.Close)
+	t.Cleanup(ExpireSessions(c))
 	return c, c.ListenAddrs()
 }
 
@@ -133,4 +140,201 @@ func ProduceOrg(t testing.TB, brokers []string, topics OrgTopics, org *synth.Org
 	Produce(t, brokers, topics.Consent, cons)
 	Produce(t, brokers, topics.Events, evs)
 	return len(evs)
+}
+
+// fetches reports whether req is a Fetch request for topic/partition
+// (kafka-go fetches by topic name, one partition per request).
+func fetches(req kmsg.Request, topic string, partition int32) bool {
+	f, ok := req.(*kmsg.FetchRequest)
+	if !ok {
+		return false
+	}
+	for _, t := range f.Topics {
+		if t.Topic != topic {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if p.Partition == partition {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DelayFetch makes the broker start answering every Fetch of
+// topic/partition d late, as a loaded broker does with a large answer, until
+// the returned stop is called. Other partitions, and other requests on
+// other connections, are served meanwhile.
+func DelayFetch(c *kfake.Cluster, topic string, partition int32, d time.Duration) (stop func()) {
+	var stopped atomic.Bool
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if stopped.Load() {
+			c.DropControl()
+			return nil, nil, false
+		}
+		if fetches(req, topic, partition) {
+			c.SleepControl(func() { time.Sleep(d) })
+		}
+		return nil, nil, false // then served as usual
+	})
+	return func() { stopped.Store(true) }
+}
+
+// FetchStall is a partition whose Fetch requests the broker swallows (reads,
+// never answers), as if the consumer's partition reader had stopped, until a
+// new member joins the group: the state belongs to the consumer instance, and
+// a consumer that is rebuilt and rejoins gets past it.
+type FetchStall struct {
+	swallowed atomic.Int64
+	released  atomic.Bool
+}
+
+// Swallowed is the number of fetches swallowed so far.
+func (s *FetchStall) Swallowed() int64 { return s.swallowed.Load() }
+
+// Released reports whether a new member joined, which ended the stall.
+func (s *FetchStall) Released() bool { return s.released.Load() }
+
+// StallFetchUntilRejoin starts a FetchStall of topic/partition. The consumer
+// sees a fetch that times out, reconnects, and times out again, with no
+// error for the application: the silent stall of segmentio/kafka-go #387.
+func StallFetchUntilRejoin(c *kfake.Cluster, topic string, partition int32) *FetchStall {
+	s := &FetchStall{}
+	c.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if j, ok := req.(*kmsg.JoinGroupRequest); ok && j.MemberID == "" {
+			s.released.Store(true)
+			c.DropControl()
+		}
+		return nil, nil, false
+	})
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if s.released.Load() {
+			c.DropControl()
+			return nil, nil, false
+		}
+		if !fetches(req, topic, partition) {
+			return nil, nil, false
+		}
+		s.swallowed.Add(1)
+		c.KeepControl()
+		return nil, nil, true // handled, no answer
+	})
+	return s
+}
+
+// ExpireSessions makes c expire group members the way Kafka does, where
+// kfake does not: a member whose process dies while its JoinGroup waits at
+// the broker stays in the group for good. kfake stops a member's session
+// timer while it waits in JoinGroup, restarts it only after a reply it could
+// deliver (the reply to a dead connection fails), and drops the
+// "members that never synced" deadline once the leader has synced. The
+// dead member then holds its share of the partitions in a Stable group, and
+// nobody consumes them: TestChaos saw 5 of 10 partitions stop for 5 minutes
+// behind such a member (TestKfakeKeepsMemberKilledInJoin shows it alone).
+//
+// ExpireSessions watches every group request (controls that only observe),
+// and removes with LeaveGroup, as Kafka's session expiry would, a member of
+// a Stable group that sent none for its session timeout plus a second. Live
+// members heartbeat every few seconds in a Stable group, so only the dead
+// are removed. It stops with the cluster or the returned stop.
+func ExpireSessions(c *kfake.Cluster) (stop func()) {
+	type member struct {
+		group   string
+		session time.Duration
+		seen    time.Time
+	}
+	var (
+		mu      sync.Mutex
+		members = map[string]*member{} // by member id
+		groups  = map[string]bool{}
+	)
+	sessions := map[string]time.Duration{} // longest asked for, per group
+	saw := func(group, id string, session time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		groups[group] = true
+		sessions[group] = max(sessions[group], session)
+		if id == "" {
+			return // a first join: the member id comes with the reply
+		}
+		m := members[id]
+		if m == nil {
+			m = &member{group: group, session: 10 * time.Second}
+			members[id] = m
+		}
+		if session > 0 {
+			m.session = session
+		}
+		m.seen = time.Now()
+	}
+	observe := func(req kmsg.Request) (kmsg.Response, error, bool) {
+		switch r := req.(type) {
+		case *kmsg.JoinGroupRequest:
+			saw(r.Group, r.MemberID, time.Duration(r.SessionTimeoutMillis)*time.Millisecond)
+		case *kmsg.SyncGroupRequest:
+			saw(r.Group, r.MemberID, 0)
+		case *kmsg.HeartbeatRequest:
+			saw(r.Group, r.MemberID, 0)
+		case *kmsg.OffsetCommitRequest:
+			saw(r.Group, r.MemberID, 0)
+		}
+		return nil, nil, false // observe only: served as usual
+	}
+	for _, k := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit} {
+		c.ControlKey(int16(k), observe)
+	}
+
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		cl := &kafka.Client{Addr: kafka.TCP(c.ListenAddrs()...), Transport: &kafka.Transport{}, Timeout: 5 * time.Second}
+		defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			names := make([]string, 0, len(groups))
+			for g := range groups {
+				names = append(names, g)
+			}
+			mu.Unlock()
+			for _, g := range names {
+				info := c.GroupInfo(g)
+				if info == nil || info.State != "Stable" {
+					continue
+				}
+				for _, gm := range info.Members {
+					mu.Lock()
+					m := members[gm.MemberID]
+					if m == nil {
+						// Joined with an empty member id and has sent
+						// nothing since: its clock starts now.
+						m = &member{group: g, session: sessions[g], seen: time.Now()}
+						if m.session == 0 {
+							m.session = 10 * time.Second
+						}
+						members[gm.MemberID] = m
+					}
+					dead := time.Since(m.seen) > m.session+time.Second
+					mu.Unlock()
+					if !dead {
+						continue
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_, _ = cl.LeaveGroup(ctx, &kafka.LeaveGroupRequest{GroupID: g, Members: []kafka.LeaveGroupRequestMember{{ID: gm.MemberID}}})
+					cancel()
+					mu.Lock()
+					delete(members, gm.MemberID)
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
 }

@@ -29,6 +29,7 @@ type Ingest struct {
 	EventToRow     prometheus.Histogram
 	Commits        prometheus.Counter
 	CommitErrors   prometheus.Counter
+	ReaderRebuilds prometheus.Counter
 	Erasures       prometheus.Counter
 	Ready          prometheus.Gauge
 	BatchesPending prometheus.Gauge
@@ -68,6 +69,8 @@ func NewIngest(reg prometheus.Registerer) *Ingest {
 			Help: "Offset commits after acknowledged batches."}),
 		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "commit_errors_total",
 			Help: "Failed offset commits (the batch will be redelivered and deduplicated)."}),
+		ReaderRebuilds: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "reader_rebuilds_total",
+			Help: "Kafka group readers rebuilt by the stall watchdog (an assigned partition with records to fetch delivered none for --stall-timeout)."}),
 		Erasures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "erasures_total",
 			Help: "Persons whose rows were erased after an opt-out."}),
 		Ready: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "ready",
@@ -80,7 +83,7 @@ func NewIngest(reg prometheus.Registerer) *Ingest {
 			Help: "People currently opted out."}),
 	}
 	reg.MustRegister(m.Consumed, m.Processed, m.Dropped, m.DLQ, m.SinkRows, m.SinkErrors, m.SinkFlush,
-		m.Scoring, m.Unscored, m.ConsumerLag, m.EventToRow, m.Commits, m.CommitErrors, m.Erasures,
+		m.Scoring, m.Unscored, m.ConsumerLag, m.EventToRow, m.Commits, m.CommitErrors, m.ReaderRebuilds, m.Erasures,
 		m.Ready, m.BatchesPending, m.DirectorySize, m.OptedOut)
 	return m
 }
