@@ -63,6 +63,16 @@ func AssertNoTextInDatabase(t testing.TB, conn driver.Conn, db string, s *TextSc
 	if len(s.texts) == 0 {
 		t.Fatal("privacytest: no texts given; the scan would prove nothing")
 	}
+	return EachStoredString(t, conn, db, func(where, v string) error { return s.Check(where, v) })
+}
+
+// EachStoredString calls check with every distinct value of every
+// String-typed column (including arrays and LowCardinality) of every table
+// and view in db, and fails the test on the first error. It returns the
+// number of values checked. It is the one database scan of the privacy
+// tests; AssertNoTextInDatabase and the importers' leak scans use it.
+func EachStoredString(t testing.TB, conn driver.Conn, db string, check func(where, v string) error) int {
+	t.Helper()
 	ctx := context.Background()
 	rows, err := conn.Query(ctx, `SELECT table, name, type FROM system.columns
 		WHERE database = ? AND type LIKE '%String%' ORDER BY table, name`, db)
@@ -79,7 +89,7 @@ func AssertNoTextInDatabase(t testing.TB, conn driver.Conn, db string, s *TextSc
 		cols = append(cols, c)
 	}
 	rows.Close()
-	before := s.Scanned
+	n := 0
 	for _, c := range cols {
 		expr := "toString(`" + c.name + "`)"
 		if strings.Contains(c.typ, "Array") {
@@ -95,14 +105,15 @@ func AssertNoTextInDatabase(t testing.TB, conn driver.Conn, db string, s *TextSc
 			if err := r.Scan(&v); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Check(c.table+"."+c.name, v); err != nil {
+			n++
+			if err := check(c.table+"."+c.name, v); err != nil {
 				r.Close()
 				t.Fatal(err)
 			}
 		}
 		r.Close()
 	}
-	return s.Scanned - before
+	return n
 }
 
 // AssertNoPersonInLabels fails when a label value of any metric gathered
