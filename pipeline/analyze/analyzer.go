@@ -435,8 +435,12 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 	if err := a.dropErased(ctx, t0, from, days, res); err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
+	weights, err := a.db.teamWeights(ctx, from, to)
+	if err != nil {
+		return netWindow{}, a.fail("read", err)
+	}
 	var teams []publish.NetRelease
-	for _, c := range netCells(from, days, in, counts, res, a.cfg.Privacy.CapVolume) {
+	for _, c := range netCells(from, days, weights, res, a.cfg.Privacy.CapVolume) {
 		c.Gen = gen
 		if r, ok := a.pub.Net(c); ok {
 			teams = append(teams, r)
@@ -459,11 +463,14 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 }
 
 // netCells builds the exact, bounded network input of each team of a
-// window: its distinct senders (receivers do not count towards k), the
-// outgoing weight its senders sent inside and outside the team, each
-// sender's total bounded by capVolume (a sender of n > cap pair-messages
-// counts each at cap/n), and its isolated members.
-func netCells(from time.Time, days int, in network.Input, counts []pairCount, res *network.Result, capVolume float64) []publish.NetCell {
+// window from the senders' team weights: its distinct senders (receivers do
+// not count towards k; a sender whose team changed in the window counts in
+// both, which the sender noise is calibrated to), the outgoing weight its
+// senders sent inside and outside the team, each sender's total over all
+// teams bounded by capVolume (a sender of n > cap pair-messages counts each
+// at cap/n), and its isolated members (published only when counts of
+// people are switched on).
+func netCells(from time.Time, days int, weights []teamWeight, res *network.Result, capVolume float64) []publish.NetCell {
 	type acc struct {
 		senders          int
 		internal, extern float64
@@ -478,31 +485,23 @@ func netCells(from time.Time, days int, in network.Input, counts []pairCount, re
 		}
 		return c
 	}
-	for _, p := range in.Active {
-		if t := in.Teams[p]; t != "" {
-			get(t).senders++
-		}
-	}
-	// counts is sorted by sender: one pass sums each sender's pairs.
-	for i := 0; i < len(counts); {
-		src := counts[i].src
+	// weights is sorted by sender: one pass bounds each sender's total.
+	for i := 0; i < len(weights); {
 		j := i
 		var total float64
-		for j < len(counts) && counts[j].src == src {
-			total += float64(counts[j].n)
+		for j < len(weights) && weights[j].sender == weights[i].sender {
+			total += float64(weights[j].internal + weights[j].external)
 			j++
 		}
-		team := in.Teams[src]
-		if team != "" && total > 0 {
-			w := math.Min(1, capVolume/total)
-			c := get(team)
-			for _, pc := range counts[i:j] {
-				if in.Teams[pc.dst] == team {
-					c.internal += w * float64(pc.n)
-				} else {
-					c.extern += w * float64(pc.n)
-				}
-			}
+		w := 1.0
+		if total > capVolume {
+			w = capVolume / total
+		}
+		for _, tw := range weights[i:j] {
+			c := get(tw.team)
+			c.senders++
+			c.internal += w * float64(tw.internal)
+			c.extern += w * float64(tw.external)
 		}
 		i = j
 	}

@@ -306,6 +306,45 @@ func (d db) writeTeamStats(ctx context.Context, g Granularity, from, to time.Tim
 	return nil
 }
 
+// teamWeight is one sender's outgoing pair-messages of a window under one
+// team: the team the sender's messages carried (the directory at ingest
+// time), split by whether each recipient's recorded team was the same.
+type teamWeight struct {
+	sender, team       string
+	internal, external uint64
+}
+
+// teamWeights reads, per sender and team of [from, to), the outgoing
+// pair-messages to members and to non-members, classified by the teams
+// recorded on each message (messages.team and recipient_teams), never by
+// a window-wide team map: with one, a person's last day could decide their
+// team for the whole window, and so how every colleague's messages to them
+// are classified, which no bound on that person's own messages controls.
+// Rows come ordered by sender.
+func (d db) teamWeights(ctx context.Context, from, to time.Time) ([]teamWeight, error) {
+	// LEFT ARRAY JOIN keeps a sender whose messages had no recipient: they
+	// still count as a sender of their team.
+	rows, err := d.conn.Query(ctx, d.q(`SELECT sender, toString(team) AS tm,
+		countIf(dst != sender AND dst != '' AND toString(rt) = tm) AS internal,
+		countIf(dst != sender AND dst != '' AND toString(rt) != tm) AS external
+	FROM {db}.messages FINAL LEFT ARRAY JOIN recipients AS dst, recipient_teams AS rt
+	WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
+	GROUP BY sender, tm ORDER BY sender, tm`), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read team weights: %w", err)
+	}
+	defer rows.Close()
+	var out []teamWeight
+	for rows.Next() {
+		var w teamWeight
+		if err := rows.Scan(&w.sender, &w.team, &w.internal, &w.external); err != nil {
+			return nil, fmt.Errorf("scan team weights: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
 // pairCount is the number of messages of one directed pair of a window.
 type pairCount struct {
 	src, dst string

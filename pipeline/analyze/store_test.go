@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"commpulse/network"
 	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
@@ -436,5 +437,66 @@ func TestNetworkHistoryJoinsMessages(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("networkHistory:\n got %v\nwant %v", got, want)
+	}
+}
+
+// Red-team finding: with a window-wide team map, a person's last day could
+// decide their team for the whole window and so reclassify every
+// colleague's messages to them (internal or external), a change no bound on
+// that person's messages controls. Weights now follow the teams recorded on
+// each message: removing the mover's messages under their new team changes
+// the published inputs by at most their own (bounded) weight.
+func TestNetCellsTeamChangeIsBounded(t *testing.T) {
+	day := time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
+	build := func(withMove bool) []store.Message {
+		var out []store.Message
+		n := 0
+		add := func(at time.Time, sender, team, to, toTeam string) {
+			out = append(out, store.Message{EventID: fmt.Sprintf("ev%05d", n), OccurredAt: at, IngestedAt: at, Channel: "chat",
+				Sender: sender, Team: team, Recipients: []string{to}, RecipientTeams: []string{toTeam}, Lang: "en", Status: "no_text"})
+			n++
+		}
+		for i := range 5 {
+			for j := range 10 {
+				add(day.Add(9*time.Hour+time.Duration(i*10+j)*time.Minute), fmt.Sprintf("a%d", i), "A", "x", "A")
+			}
+			add(day.Add(12*time.Hour+time.Duration(i)*time.Minute), "x", "A", fmt.Sprintf("a%d", i), "A")
+		}
+		if withMove {
+			for j := range 5 {
+				add(day.Add(16*time.Hour+time.Duration(j)*time.Minute), "x", "B", "b0", "B")
+			}
+		}
+		return out
+	}
+	cells := func(msgs []store.Message) map[string]publish.NetCell {
+		e := newCH(t)
+		if err := e.st.InsertMessages(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+		d := db{conn: e.st.Conn(), name: e.db}
+		w, err := d.teamWeights(context.Background(), day, day.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]publish.NetCell{}
+		for _, c := range netCells(day, 1, w, &network.Result{}, 60) {
+			out[c.Team] = c
+		}
+		return out
+	}
+	with, without := cells(build(true)), cells(build(false))
+	if a, b := with["A"], without["A"]; a.Internal != b.Internal || a.External != b.External || a.Senders != b.Senders {
+		t.Errorf("the mover's messages under team B changed team A's cell: %+v vs %+v", a, b)
+	}
+	if with["A"].Internal != 55 {
+		t.Errorf("team A internal weight %v, want 55 (50 to x, 5 from x)", with["A"].Internal)
+	}
+	var l1 float64
+	for _, team := range []string{"A", "B"} {
+		l1 += math.Abs(with[team].Internal-without[team].Internal) + math.Abs(with[team].External-without[team].External)
+	}
+	if l1 > 60 {
+		t.Errorf("removing the mover's day moved the weights by %v, more than the cap", l1)
 	}
 }
