@@ -50,6 +50,17 @@
 // "lololol"). Plain -er is not stripped (agent nouns: "player",
 // "career"), nor "non-" (it classifies: "non-blocking").
 //
+// Identity terms (lexicon/identity.txt) carry no valence: a word that
+// names who a person is but that VADER rates as an evaluative homonym
+// ("blind" -1.7, "straight" 0.9, the "ill" of "mentally ill") is treated
+// exactly like an unrated word wherever it occurs (no rating in any
+// register, no end to a negation's scope), so "my blind colleague fixed
+// the build" scores as "my new colleague fixed the build". Inflections
+// keep the stem's rating ("blinded", "blindly"), and so does "ill" outside
+// the listed phrases ("I feel ill"). TestFairness audits 123 identity
+// terms of seven categories in 12 template sentences; see
+// docs/fairness.md.
+//
 // Tokens. A hand tokenizer (tokenize.go) follows prose/v2's tokenization
 // rules but keeps contractions whole (VADER's negation list is keyed so),
 // keeps emoticons, shortcodes and emoji as tokens, and turns URLs, bare
@@ -194,13 +205,14 @@
 // scorers in the same run; messages that get no score count as compound 0:
 //
 //	                               commpulse   govader (VADER port)
-//	tweets Pearson r (4,200)         0.90005      0.87316
-//	se_github macro-F1 (7,122)       0.76185      0.62207
+//	tweets Pearson r (4,200)         0.90011      0.87316
+//	se_github macro-F1 (7,122)       0.76186      0.62207
 //
 // The issue's targets are r >= 0.90 and macro-F1 >= 0.70. Both are met,
-// r by a hair (version 1.4; TestEvaluation holds r >= 0.90 and F1 >=
-// 0.761): read 0.900 as "at the target", not above it. 285 of the tweets get no
-// score (mean |human rating| 0.47, against 1.36 over all tweets: they
+// r by a hair (version 1.5; TestEvaluation holds r >= 0.90 and F1 >=
+// 0.761): read 0.900 as "at the target", not above it. 285 of the tweets got no
+// score in 1.4, 286 in 1.5 (mean |human rating| 0.47 in 1.4, against 1.36
+// over all tweets: they
 // carry little feeling); they count as compound 0, so declining
 // to score never raises r. For scale: individual human raters correlate
 // with the crowd mean at about 0.888 on these tweets (Hutto & Gilbert
@@ -388,6 +400,16 @@
 // other)/10 (r 0.89466, F1 0.75756); the James-Stein factors normalised
 // to mean 1 (r 0.89703, F1 0.75821). Emoji rated from shrunk or from
 // unshrunk name words score the same on both sets.
+//
+// Version 1.5 (same command, five decimals): identity terms carry no
+// valence (lexicon/identity.txt: blind, straight, mentally ill,
+// chronically ill), a fairness fix, not an accuracy one:
+//
+//	                                                        r        F1
+//	version 1.4                                           0.90005  0.76185
+//	identity terms unrated                                0.90011  0.76186
+//
+// One more tweet is left unscored (286 of 4,200).
 //
 // Overfitting: no rule or lexicon entry is taken from the texts of these
 // files (residuals were read to find classes of error; every rule is a

@@ -14,9 +14,10 @@ import (
 // The lexicons are data, embedded at build time so that construction cannot
 // fail and the binary carries no runtime file dependency. vader_lexicon.txt
 // and emoji_utf8_lexicon.txt are from cjhutto/vaderSentiment (MIT, see
-// lexicon/LICENSE-VADER.txt); workplace.txt is this project's.
+// lexicon/LICENSE-VADER.txt); workplace.txt, technical.txt and
+// identity.txt are this project's.
 //
-//go:embed lexicon/vader_lexicon.txt lexicon/emoji_utf8_lexicon.txt lexicon/workplace.txt lexicon/technical.txt
+//go:embed lexicon/vader_lexicon.txt lexicon/emoji_utf8_lexicon.txt lexicon/workplace.txt lexicon/technical.txt lexicon/identity.txt
 var lexiconFS embed.FS
 
 // lexicon is the immutable, shared rating table. It is built once per
@@ -39,6 +40,10 @@ type lexicon struct {
 	// technical maps homonyms to their rating in technical text; see
 	// lexicon/technical.txt.
 	technical map[string]float64
+	// identity holds the one-word identity terms of lexicon/identity.txt
+	// ("blind", "straight"): buildInfo gives them no rating. lx.words
+	// keeps their VADER rating for inflections and emoji names.
+	identity map[string]struct{}
 	// tau2 is the prior variance of true ratings that shrinkRatings
 	// estimated from the whole VADER lexicon (kept for tests).
 	tau2 float64
@@ -105,6 +110,7 @@ func loadLexicon() (*lexicon, error) {
 		emoji:      make(map[rune]float64, 512),
 		emoticons:  make(map[string]struct{}, 512),
 		technical:  make(map[string]float64, 64),
+		identity:   make(map[string]struct{}, 16),
 	}
 	// VADER's ratings are means of ten raters. They are read in full
 	// first, then shrunk towards 0 by rater agreement (shrinkRatings) and
@@ -182,6 +188,23 @@ func loadLexicon() (*lexicon, error) {
 			return err
 		}
 		lx.technical[strings.ToLower(fields[0])] = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Identity terms carry no valence (see lexicon/identity.txt). A phrase
+	// becomes a phrase rated 0, matched before its words; a word is
+	// unrated in lx.info.
+	if err := eachLine("lexicon/identity.txt", func(fields []string) error {
+		term := strings.Join(strings.Fields(strings.ToLower(fields[0])), " ")
+		if term == "" || len(fields) > 1 {
+			return fmt.Errorf("want one term per line")
+		}
+		if strings.Contains(term, " ") {
+			lx.addTerm(term, 0)
+		} else {
+			lx.identity[term] = struct{}{}
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -307,6 +330,16 @@ func (lx *lexicon) buildInfo() {
 			wi.bits |= c.bit
 			lx.info[w] = wi
 		}
+	}
+	// Identity terms: no rating in any register (lexicon/identity.txt).
+	for w := range lx.identity {
+		wi, ok := lx.info[w]
+		if !ok {
+			continue
+		}
+		wi.val, wi.tech = 0, 0
+		wi.bits &^= wRated | wTech
+		lx.info[w] = wi
 	}
 }
 

@@ -2,7 +2,7 @@ package nlp
 
 // Version identifies the scorer; it is stored with every scored row so that
 // figures from different scorer versions are never mixed silently.
-const Version = "commpulse-nlp/1.4"
+const Version = "commpulse-nlp/1.5"
 
 // Label is the 3-way sentiment class.
 type Label int8

@@ -151,6 +151,9 @@ func (a *Analyzer) wordValence(s *scratch, toks []token, i int, technical bool) 
 func (a *Analyzer) variantValence(s *scratch, w string) float64 {
 	lx := a.lx.words
 	if strings.HasSuffix(w, "'s") {
+		if _, id := a.lx.identity[w[:len(w)-2]]; id {
+			return 0 // "the blind colleague's": an identity term
+		}
 		if v, ok := lx[w[:len(w)-2]]; ok {
 			return v
 		}
