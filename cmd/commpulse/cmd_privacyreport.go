@@ -196,16 +196,8 @@ func privacySettings(cfg analyze.Config) []privacySetting {
 		{"noise", "discrete Laplace, exact integer sampler, keyed HMAC-SHA256 stream", map[bool]string{true: "key from --noise-key-file", false: "random key per process"}[p.Key != nil]},
 		{"epsilon per person-day", "total privacy loss of one person's messages of one day over every published figure (basic composition)", f(p.PerPersonDay())},
 	}
-	for _, fig := range []struct {
-		name string
-		v    float64
-	}{
-		{"day-senders", e.DaySenders}, {"day-messages", e.DayMessages}, {"day-after-hours", e.DayAfterHours},
-		{"day-scored", e.DayScored}, {"day-sentiment", e.DaySentiment}, {"day-negative", e.DayNegative},
-		{"day-positive", e.DayPositive}, {"day-isolated", e.DayIsolated}, {"hour-messages", e.HourMessages},
-		{"net-senders", e.NetSenders}, {"net-weight", e.NetWeight}, {"net-people", e.NetPeople}, {"graph-nodes", e.GraphNodes},
-	} {
-		out = append(out, privacySetting{"epsilon " + fig.name + " (--privacy-epsilon)", "privacy loss of this figure per release", f(fig.v)})
+	for _, fig := range e.Figures() {
+		out = append(out, privacySetting{"epsilon " + fig.Name + " (--privacy-epsilon)", "privacy loss of this figure per release", f(*fig.Epsilon)})
 	}
 	return out
 }

@@ -529,10 +529,8 @@ func logPublicationError(t *testing.T, e *chEnv, rows map[dayKey]TeamStats) {
 	t.Logf("publication error per team-day: mean compound MAE %.4f, negative share MAE %.4f over %d team-days; %.4f and %.4f over the %d with >= 50 scored messages",
 		mean/float64(n), neg/float64(n), n, meanBig/float64(nBig), negBig/float64(nBig), nBig)
 	limit := 0.1 // at the default budget; the noise grows as the budget shrinks
-	if os.Getenv("COMMPULSE_E2E_EPSILON_SCALE") != "" {
-		if f, err := strconv.ParseFloat(os.Getenv("COMMPULSE_E2E_EPSILON_SCALE"), 64); err == nil && f > 0 {
-			limit /= f
-		}
+	if f := e2eEpsilonScale(t); f > 0 {
+		limit /= f
 	}
 	if meanBig/float64(nBig) > limit || negBig/float64(nBig) > limit {
 		t.Errorf("publication error beyond the noise the policy explains: MAE %.3f / %.3f", meanBig/float64(nBig), negBig/float64(nBig))
@@ -544,13 +542,22 @@ func logPublicationError(t *testing.T, e *chEnv, rows map[dayKey]TeamStats) {
 // (a development aid: docs/privacy.md reports the accuracy at 0.25).
 func e2ePrivacy(t *testing.T) publish.Policy {
 	p := Defaults().Privacy
-	if v := os.Getenv("COMMPULSE_E2E_EPSILON_SCALE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			t.Fatalf("COMMPULSE_E2E_EPSILON_SCALE: %v", err)
-		}
+	if f := e2eEpsilonScale(t); f > 0 {
 		p.EpsilonScale = f
 		t.Logf("publication budget scaled by %g: %.2f per person-day", f, p.PerPersonDay())
 	}
 	return p
+}
+
+// e2eEpsilonScale is COMMPULSE_E2E_EPSILON_SCALE, 0 when unset.
+func e2eEpsilonScale(t *testing.T) float64 {
+	v := os.Getenv("COMMPULSE_E2E_EPSILON_SCALE")
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatalf("COMMPULSE_E2E_EPSILON_SCALE: %v", err)
+	}
+	return f
 }

@@ -117,9 +117,9 @@ func (p Policy) Validate() error {
 	case p.Key != nil && len(p.Key) < 32:
 		return fmt.Errorf("publish: noise key of %d bytes: want at least 32", len(p.Key))
 	}
-	for name, e := range p.Epsilon.fields() {
-		if e < 0 || math.IsNaN(e) || math.IsInf(e, 0) {
-			return fmt.Errorf("publish: epsilon %s %g: must be finite and >= 0", name, e)
+	for _, fig := range p.Epsilon.Figures() {
+		if e := *fig.Epsilon; e < 0 || math.IsNaN(e) || math.IsInf(e, 0) {
+			return fmt.Errorf("publish: epsilon %s %g: must be finite and >= 0", fig.Name, e)
 		}
 	}
 	return nil
@@ -127,24 +127,31 @@ func (p Policy) Validate() error {
 
 // budget is Epsilon times EpsilonScale: the budgets in force.
 func (p Policy) budget() Budget {
-	f := p.EpsilonScale
-	if f == 0 {
-		return p.Epsilon
-	}
 	b := p.Epsilon
-	for _, x := range []*float64{&b.DaySenders, &b.DayMessages, &b.DayAfterHours, &b.DayScored, &b.DaySentiment,
-		&b.DayNegative, &b.DayPositive, &b.DayIsolated, &b.HourMessages, &b.NetSenders, &b.NetWeight, &b.NetPeople, &b.GraphNodes} {
-		*x *= f
+	if f := p.EpsilonScale; f != 0 {
+		for _, fig := range b.Figures() {
+			*fig.Epsilon *= f
+		}
 	}
 	return b
 }
 
-func (b Budget) fields() map[string]float64 {
-	return map[string]float64{
-		"day-senders": b.DaySenders, "day-messages": b.DayMessages, "day-after-hours": b.DayAfterHours,
-		"day-scored": b.DayScored, "day-sentiment": b.DaySentiment, "day-negative": b.DayNegative,
-		"day-positive": b.DayPositive, "day-isolated": b.DayIsolated, "hour-messages": b.HourMessages, "net-senders": b.NetSenders,
-		"net-weight": b.NetWeight, "net-people": b.NetPeople, "graph-nodes": b.GraphNodes,
+// Figure names one budget of a Budget: its flag name (--privacy-epsilon)
+// and a pointer to its ε.
+type Figure struct {
+	Name    string
+	Epsilon *float64
+}
+
+// Figures lists every budget of b, in a fixed order: the one list that
+// validation, the flag, the scale and the privacy report read.
+func (b *Budget) Figures() []Figure {
+	return []Figure{
+		{"day-senders", &b.DaySenders}, {"day-messages", &b.DayMessages}, {"day-after-hours", &b.DayAfterHours},
+		{"day-scored", &b.DayScored}, {"day-sentiment", &b.DaySentiment}, {"day-negative", &b.DayNegative},
+		{"day-positive", &b.DayPositive}, {"day-isolated", &b.DayIsolated}, {"hour-messages", &b.HourMessages},
+		{"net-senders", &b.NetSenders}, {"net-weight", &b.NetWeight}, {"net-people", &b.NetPeople},
+		{"graph-nodes", &b.GraphNodes},
 	}
 }
 
@@ -185,13 +192,9 @@ func (p *Policy) RegisterFlags(fs *flag.FlagSet) {
 }
 
 func (p *Policy) setEpsilon(v string) error {
-	ptr := map[string]*float64{
-		"day-senders": &p.Epsilon.DaySenders, "day-messages": &p.Epsilon.DayMessages,
-		"day-after-hours": &p.Epsilon.DayAfterHours, "day-scored": &p.Epsilon.DayScored,
-		"day-sentiment": &p.Epsilon.DaySentiment, "day-negative": &p.Epsilon.DayNegative,
-		"day-positive": &p.Epsilon.DayPositive, "day-isolated": &p.Epsilon.DayIsolated, "hour-messages": &p.Epsilon.HourMessages,
-		"net-senders": &p.Epsilon.NetSenders, "net-weight": &p.Epsilon.NetWeight,
-		"net-people": &p.Epsilon.NetPeople, "graph-nodes": &p.Epsilon.GraphNodes,
+	ptr := map[string]*float64{}
+	for _, fig := range p.Epsilon.Figures() {
+		ptr[fig.Name] = fig.Epsilon
 	}
 	for _, kv := range strings.Split(v, ",") {
 		name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
