@@ -1,0 +1,171 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"commpulse/pipeline/privacy"
+	"commpulse/pipeline/store"
+)
+
+// dlqWriter writes DLQ records; *kafka.Writer implements it.
+type dlqWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// sinkLoop writes each batch (DLQ, then ClickHouse), and only then commits.
+func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader committer, dlq dlqWriter) error {
+	idle := time.NewTicker(time.Second)
+	defer idle.Stop()
+	offsets := &pendingCommits{last: map[int]kafka.Message{}}
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return nil
+			}
+			err := in.write(ctx, b, dlq)
+			in.m.BatchesPending.Dec()
+			if err != nil {
+				// Only shutdown interrupts write; the batch stays
+				// uncommitted and will be redelivered.
+				return nil
+			}
+			offsets.add(b.msgs)
+			in.commit(ctx, reader, offsets)
+		case <-idle.C:
+			if err := in.runErasures(ctx); err != nil && ctx.Err() == nil {
+				in.log.Warn("erasure failed, will retry", "err", err)
+			}
+			if offsets.due(time.Now()) {
+				in.commit(ctx, reader, offsets)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// write retries until the batch is acknowledged or ctx ends.
+func (in *Ingest) write(ctx context.Context, b *batch, dlq dlqWriter) error {
+	start := time.Now()
+	if len(b.dlq) > 0 {
+		msgs := make([]kafka.Message, len(b.dlq))
+		for i := range b.dlq {
+			msgs[i] = b.dlq[i].msg
+		}
+		if err := in.retry(ctx, "dlq", func() error { return dlq.WriteMessages(ctx, msgs...) }); err != nil {
+			return err
+		}
+		for _, d := range b.dlq {
+			in.m.DLQ.WithLabelValues(string(d.reason)).Inc()
+		}
+		in.deadLettered.Add(int64(len(b.dlq)))
+	}
+	if err := in.retry(ctx, "messages", func() error {
+		// Re-filtered before every attempt: an opt-out that arrived
+		// since the batch was admitted, or during a failed attempt, keeps
+		// the person's rows out of this insert instead of erasing them
+		// after it.
+		if g := in.gate.Generation(); g != b.gen {
+			in.refilter(b, g)
+		}
+		now := in.now()
+		for i := range b.rows {
+			b.rows[i].IngestedAt = now
+		}
+		return in.sink.InsertMessages(ctx, in.stored(b.rows))
+	}); err != nil {
+		return err
+	}
+	// An opt-out that arrived during the insert is erased right after it.
+	if err := in.runErasures(ctx); err != nil {
+		in.log.Warn("erasure failed, will retry", "err", err)
+	}
+	in.m.SinkFlush.Observe(time.Since(start).Seconds())
+	in.m.SinkRows.WithLabelValues("messages").Add(float64(len(b.rows)))
+	in.m.Processed.Add(float64(len(b.rows)))
+	for r, n := range b.drops {
+		in.m.Dropped.WithLabelValues(string(r)).Add(float64(n))
+		in.dropped.Add(int64(n))
+	}
+	in.written.Add(int64(len(b.rows)))
+	for i := range b.rows {
+		if !b.rows[i].Scored {
+			in.m.Unscored.WithLabelValues(b.rows[i].Status).Inc()
+		}
+	}
+	acked := time.Now()
+	for i := range b.msgs {
+		if t := b.msgs[i].Time; !t.IsZero() {
+			in.m.EventToRow.Observe(acked.Sub(t).Seconds())
+		}
+	}
+	return nil
+}
+
+// refilter re-applies the gate to rows admitted under an older generation.
+func (in *Ingest) refilter(b *batch, gen uint64) {
+	kept := b.rows[:0]
+	for _, r := range b.rows {
+		if in.gate.OptedOut(r.Sender) {
+			b.drops[privacy.DropOptedOut]++
+			continue
+		}
+		recips, teams := r.Recipients[:0], r.RecipientTeams[:0]
+		for i, p := range r.Recipients {
+			if !in.gate.OptedOut(p) {
+				recips, teams = append(recips, p), append(teams, r.RecipientTeams[i])
+			}
+		}
+		r.Recipients, r.RecipientTeams = recips, teams
+		kept = append(kept, r)
+	}
+	b.rows, b.gen = kept, gen
+}
+
+// stored is rows as stored: with the configured Pseudonymizer, person ids
+// are replaced by their keyed ids. The batch keeps the ids the gate knows,
+// so that a later re-filter can still match them.
+func (in *Ingest) stored(rows []store.Message) []store.Message {
+	ps := in.cfg.Pseudonymizer
+	if ps == nil {
+		return rows
+	}
+	out := make([]store.Message, len(rows))
+	for i, r := range rows {
+		r.Sender, r.Recipients = ps.ID(r.Sender), ps.IDs(r.Recipients)
+		out[i] = r
+	}
+	return out
+}
+
+// retry runs op with exponential backoff until it succeeds or ctx ends.
+func (in *Ingest) retry(ctx context.Context, what string, op func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil {
+			if what == "messages" && !in.sinkOK.Load() {
+				in.log.Info("clickhouse writes recovered", "attempts", attempt+1)
+				in.sinkOK.Store(true)
+				in.setReady()
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if what == "messages" {
+			in.m.SinkErrors.WithLabelValues("messages").Inc()
+			in.sinkOK.Store(false)
+			in.setReady()
+		}
+		d := backoff(attempt, in.cfg.RetryMin, in.cfg.RetryMax)
+		in.log.Warn("write failed, retrying", "target", what, "attempt", attempt+1, "in", d, "err", err)
+		if !sleep(ctx, d) {
+			return ctx.Err()
+		}
+	}
+}
