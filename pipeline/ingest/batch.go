@@ -37,6 +37,7 @@ type deadLetter struct {
 func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out chan<- *batch) error {
 	var (
 		cur   []kafka.Message
+		hint  = 64
 		timer = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
@@ -45,7 +46,7 @@ func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out 
 			return true
 		}
 		b := in.process(cur)
-		cur = nil
+		hint, cur = min(len(cur)+len(cur)/4+1, in.cfg.BatchRows), nil
 		in.m.BatchesPending.Inc()
 		select {
 		case out <- b:
@@ -64,6 +65,11 @@ func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out 
 			}
 			if len(cur) == 0 {
 				timer.Reset(in.cfg.BatchInterval)
+				if cur == nil {
+					// Sized like the last batch: no regrowth at a steady
+					// rate, no 10k-record buffer for a trickle.
+					cur = make([]kafka.Message, 0, hint)
+				}
 			}
 			cur = append(cur, m)
 			if len(cur) >= in.cfg.BatchRows {
