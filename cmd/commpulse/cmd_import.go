@@ -479,7 +479,7 @@ type importSlackFlags struct {
 
 func (f *importSlackFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); users whose e-mail is elsewhere become one external participant per domain, as in import mail")
-	fs.IntVar(&f.broadcastMax, "broadcast-max", slack.DefaultBroadcastMax, "a channel message or thread reply with more potential recipients than this (1..1000) gets none")
+	fs.IntVar(&f.broadcastMax, "broadcast-max", slack.DefaultBroadcastMax, "a message with more potential recipients (channel members, thread participants) than this (1..1000) gets none")
 }
 
 func runImportSlack(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {

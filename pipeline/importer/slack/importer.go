@@ -366,8 +366,8 @@ func (im *Importer) convert(st *convState, m *Message, people map[string]person,
 	}
 
 	// Recipients: the candidates other than the sender, none when there
-	// are more than broadcastMax (channels and threads; not DMs and MPIMs,
-	// which Slack caps at 9 members anyway).
+	// are more than broadcastMax (in practice channels and threads: Slack
+	// caps group DMs at 9 members).
 	others := 0
 	for _, u := range candidates {
 		if u != m.User {
