@@ -16,13 +16,15 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/mail"
+	"commpulse/pipeline/importer/slack"
 )
 
 func init() {
 	register(command{
 		name:    "import",
-		summary: "import real data as pseudonymised events: 'import mail PATH...' reads mbox, Maildir and .eml",
+		summary: "import real data as pseudonymised events: 'import mail PATH...' reads mbox, Maildir and .eml; 'import slack EXPORT' a Slack workspace export",
 		run:     runImport,
 	})
 }
@@ -45,30 +47,39 @@ func (d *domainList) Set(v string) error {
 	return nil
 }
 
-// importMailFlags are the flags of `commpulse import mail`.
-type importMailFlags struct {
+// importFlags are the flags every `commpulse import <source>` has.
+type importFlags struct {
 	kafka                      kafkaFlags
 	events, directory, consent string
 	keyFile                    string
 	domains                    domainList
 	consentFile, directoryFile string
 	out                        string
-	maxReceived                int
 	progress                   time.Duration
 }
 
-func (f *importMailFlags) bind(fs *flag.FlagSet) {
+func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
 	f.kafka.bind(fs)
-	fs.StringVar(&f.events, "events-topic", mail.DefaultTopics.Events, "topic of communication events")
-	fs.StringVar(&f.directory, "directory-topic", mail.DefaultTopics.Directory, "compacted topic person -> team (written only with --directory)")
-	fs.StringVar(&f.consent, "consent-topic", mail.DefaultTopics.Consent, "compacted topic person -> consent (written only with --consent-file)")
+	fs.StringVar(&f.events, "events-topic", importer.DefaultTopics.Events, "topic of communication events")
+	fs.StringVar(&f.directory, "directory-topic", importer.DefaultTopics.Directory, "compacted topic person -> team (written only with --directory)")
+	fs.StringVar(&f.consent, "consent-topic", importer.DefaultTopics.Consent, "compacted topic person -> consent (written only with --consent-file)")
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
-	fs.Var(&f.domains, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each")
+	fs.Var(&f.domains, domainFlag, domainHelp)
 	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")
 	fs.StringVar(&f.directoryFile, "directory", "", "CSV address,team: writes directory records (otherwise the directory is left to other tools)")
 	fs.StringVar(&f.out, "out", "", "write JSON Lines {topic,key,value} to this file instead of Kafka")
-	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a message with more Received headers is a mail loop and is excluded")
 	fs.DurationVar(&f.progress, "progress-interval", 3*time.Second, "how often progress is written to stderr (0: never)")
+}
+
+// importMailFlags are the flags of `commpulse import mail`.
+type importMailFlags struct {
+	importFlags
+	maxReceived int
+}
+
+func (f *importMailFlags) bind(fs *flag.FlagSet) {
+	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each")
+	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a message with more Received headers is a mail loop and is excluded")
 }
 
 // parseInterleaved parses flags and positional arguments in any order
@@ -98,14 +109,112 @@ func parseInterleaved(fs *flag.FlagSet, args []string, lookup func(string) (stri
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "mail" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stderr, "usage: commpulse import mail [flags] PATH...")
+	const usage = "usage: commpulse import mail [flags] PATH... | commpulse import slack [flags] EXPORT"
+	if len(args) > 0 {
+		switch args[0] {
+		case "mail":
+			return runImportMail(ctx, args[1:], stdout, stderr, os.LookupEnv)
+		case "slack":
+			return runImportSlack(ctx, args[1:], stdout, stderr, os.LookupEnv)
+		case "-h", "--help", "-help":
+			fmt.Fprintln(stderr, usage)
 			return flag.ErrHelp
 		}
-		return usageError{errors.New("usage: commpulse import mail [flags] PATH... (the only source so far is mail)")}
 	}
-	return runImportMail(ctx, args[1:], stdout, stderr, os.LookupEnv)
+	return usageError{errors.New(usage + " (sources: mail, slack)")}
+}
+
+// importSetup is what every import source starts from: the shared
+// importer configuration, and the consent and directory lists.
+type importSetup struct {
+	cfg          importer.Config
+	consentAddrs []string
+	consentAt    time.Time
+	teams        map[string]string
+	teamsAt      time.Time
+}
+
+// setup checks the shared flags and reads the key and the lists.
+func (f *importFlags) setup(domainFlag string) (*importSetup, error) {
+	if f.keyFile == "" {
+		return nil, usageError{errors.New("--pseudonym-key-file is required: addresses are pseudonymised at the source")}
+	}
+	if len(f.domains) == 0 {
+		return nil, usageError{fmt.Errorf("--%s is required: it tells company people from external participants", domainFlag)}
+	}
+	ps, err := loadPseudonymizer(f.keyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &importSetup{cfg: importer.Config{
+		Pseudonymizer: ps, Domains: append([]string(nil), f.domains...),
+		Topics: importer.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
+	}}
+	if f.consentFile != "" {
+		if s.consentAddrs, s.consentAt, err = readList(f.consentFile, "consent-file", importer.ReadConsentCSV); err != nil {
+			return nil, err
+		}
+		s.cfg.Consent = map[string]bool{}
+		for _, a := range s.consentAddrs {
+			s.cfg.Consent[a] = true
+		}
+	}
+	if f.directoryFile != "" {
+		if s.teams, s.teamsAt, err = readList(f.directoryFile, "directory", importer.ReadDirectoryCSV); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// importRun is one source's run: its records come from each, which hands
+// them to emit; counted is how far it got in bytes for progress (out of
+// total).
+type importRun struct {
+	name    string // "mail", "slack": the prefix of progress and summary lines
+	base    *importer.Base
+	total   int64
+	counted *atomic.Int64
+	each    func(ctx context.Context, emit func(importer.Record) error) error
+}
+
+// run writes the consent and directory records, then the source's, to
+// Kafka or --out, with progress on stderr; it returns the number of
+// records sent. --out is renamed into place only when all succeeded.
+func (f *importFlags) run(ctx context.Context, s *importSetup, r importRun, stderr io.Writer) (int, error) {
+	sink, err := f.openSink()
+	if err != nil {
+		return 0, err
+	}
+	buf := &recordBuffer{ctx: ctx, sink: sink}
+	for _, rec := range append(r.base.ConsentRecords(s.consentAddrs, s.consentAt), r.base.DirectoryRecords(s.teams, s.teamsAt)...) {
+		if err := buf.add(rec); err != nil {
+			return 0, sink.abort(err)
+		}
+	}
+	prog := startProgress(stderr, r.name, f.progress, r.total, r.counted, r.base.Read)
+	runErr := r.each(ctx, buf.add)
+	prog()
+	if runErr == nil {
+		runErr = buf.flush()
+	}
+	if runErr != nil {
+		runErr = sink.abort(runErr)
+		fmt.Fprintf(stderr, "import %s: stopped: %s\n", r.name, r.base.Stats())
+		return buf.sent, runErr
+	}
+	if err := sink.close(); err != nil {
+		return buf.sent, err
+	}
+	return buf.sent, nil
+}
+
+// where names the destination in the summary.
+func (f *importFlags) where() string {
+	if f.out != "" {
+		return f.out
+	}
+	return "kafka " + strings.Join(f.kafka.brokers, ",")
 }
 
 func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -119,39 +228,11 @@ func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if len(paths) == 0 {
 		return usageError{errors.New("give at least one mbox file, Maildir or directory of .eml files")}
 	}
-	if f.keyFile == "" {
-		return usageError{errors.New("--pseudonym-key-file is required: addresses are pseudonymised at the source")}
-	}
-	if len(f.domains) == 0 {
-		return usageError{errors.New("--domain is required: it tells company people from external participants")}
-	}
-	ps, err := loadPseudonymizer(f.keyFile)
+	s, err := f.setup("domain")
 	if err != nil {
 		return err
 	}
-	cfg := mail.Config{
-		Pseudonymizer: ps, Domains: append([]string(nil), f.domains...), MaxReceived: f.maxReceived,
-		Topics: mail.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
-	}
-	var consentAddrs []string
-	var consentAt time.Time
-	if f.consentFile != "" {
-		if consentAddrs, consentAt, err = readList(f.consentFile, "consent-file", mail.ReadConsentCSV); err != nil {
-			return err
-		}
-		cfg.Consent = map[string]bool{}
-		for _, a := range consentAddrs {
-			cfg.Consent[a] = true
-		}
-	}
-	var teams map[string]string
-	var teamsAt time.Time
-	if f.directoryFile != "" {
-		if teams, teamsAt, err = readList(f.directoryFile, "directory", mail.ReadDirectoryCSV); err != nil {
-			return err
-		}
-	}
-	im, err := mail.New(cfg)
+	im, err := mail.New(mail.Config{Config: s.cfg, MaxReceived: f.maxReceived})
 	if err != nil {
 		return usageError{err}
 	}
@@ -163,57 +244,25 @@ func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer,
 	for _, in := range inputs {
 		total += in.Size
 	}
-
-	sink, err := f.openSink()
+	var done atomic.Int64
+	wrap := func(r io.Reader) io.Reader { return &countingReader{r: r, n: &done} }
+	sent, err := f.run(ctx, s, importRun{name: "mail", base: im.Base, total: total, counted: &done,
+		each: func(ctx context.Context, emit func(importer.Record) error) error {
+			for _, in := range inputs {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := im.ImportInput(in, wrap, emit); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}, stderr)
 	if err != nil {
 		return err
 	}
-	buf := &recordBuffer{ctx: ctx, sink: sink}
-	for _, r := range im.ConsentRecords(consentAddrs, consentAt) {
-		if err := buf.add(r); err != nil {
-			return sink.abort(err)
-		}
-	}
-	for _, r := range im.DirectoryRecords(teams, teamsAt) {
-		if err := buf.add(r); err != nil {
-			return sink.abort(err)
-		}
-	}
-
-	var done atomic.Int64
-	prog := startProgress(stderr, f.progress, total, &done, im.Read)
-	wrap := func(r io.Reader) io.Reader { return &countingReader{r: r, n: &done} }
-	var runErr error
-	for _, in := range inputs {
-		if err := ctx.Err(); err != nil {
-			runErr = err
-			break
-		}
-		err := im.ImportInput(in, wrap, buf.add)
-		if err != nil {
-			runErr = err
-			break
-		}
-	}
-	prog()
-	if runErr == nil {
-		runErr = buf.flush()
-	}
-	st := im.Stats()
-	if runErr != nil {
-		runErr = sink.abort(runErr)
-		fmt.Fprintf(stderr, "import mail: stopped: %s\n", st)
-		return runErr
-	}
-	if err := sink.close(); err != nil {
-		return err
-	}
-	where := "kafka " + strings.Join(f.kafka.brokers, ",")
-	if f.out != "" {
-		where = f.out
-	}
 	fmt.Fprintf(stdout, "import mail: %d files (%d other files ignored), %d records to %s; %s\n",
-		len(inputs), ignored, buf.sent, where, st)
+		len(inputs), ignored, sent, f.where(), im.Stats())
 	return nil
 }
 
@@ -239,7 +288,7 @@ func readList[T any](path, flagName string, read func(io.Reader) (T, error)) (T,
 
 // recordSink is where records go: a JSON Lines file or Kafka.
 type recordSink interface {
-	write(ctx context.Context, recs []mail.Record) error
+	write(ctx context.Context, recs []importer.Record) error
 	close() error
 	abort(err error) error // undo what can be undone, return err
 }
@@ -248,13 +297,13 @@ type recordSink interface {
 type recordBuffer struct {
 	ctx  context.Context
 	sink recordSink
-	recs []mail.Record
+	recs []importer.Record
 	sent int
 }
 
 const importBatch = 1000
 
-func (b *recordBuffer) add(r mail.Record) error {
+func (b *recordBuffer) add(r importer.Record) error {
 	b.recs = append(b.recs, r)
 	if len(b.recs) >= importBatch {
 		return b.flush()
@@ -274,7 +323,7 @@ func (b *recordBuffer) flush() error {
 	return nil
 }
 
-func (f *importMailFlags) openSink() (recordSink, error) {
+func (f *importFlags) openSink() (recordSink, error) {
 	if f.out != "" {
 		return newFileSink(f.out)
 	}
@@ -299,7 +348,7 @@ func (f *importMailFlags) openSink() (recordSink, error) {
 
 type kafkaSink struct{ w *kafka.Writer }
 
-func (k kafkaSink) write(ctx context.Context, recs []mail.Record) error {
+func (k kafkaSink) write(ctx context.Context, recs []importer.Record) error {
 	msgs := make([]kafka.Message, len(recs))
 	for i, r := range recs {
 		msgs[i] = kafka.Message{Topic: r.Topic, Key: r.Key, Value: r.Value}
@@ -344,7 +393,7 @@ type jsonlRecord struct {
 	Value json.RawMessage `json:"value"`
 }
 
-func (s *fileSink) write(_ context.Context, recs []mail.Record) error {
+func (s *fileSink) write(_ context.Context, recs []importer.Record) error {
 	enc := json.NewEncoder(s.w)
 	for _, r := range recs {
 		if err := enc.Encode(jsonlRecord{Topic: r.Topic, Key: string(r.Key), Value: r.Value}); err != nil {
@@ -392,7 +441,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // startProgress writes a progress line every interval: messages, rate,
 // bytes and, since the total size is known, an ETA. The returned function
 // stops it.
-func startProgress(w io.Writer, every time.Duration, total int64, done *atomic.Int64, msgs func() int64) func() {
+func startProgress(w io.Writer, name string, every time.Duration, total int64, done *atomic.Int64, msgs func() int64) func() {
 	if every <= 0 {
 		return func() {}
 	}
@@ -410,7 +459,7 @@ func startProgress(w io.Writer, every time.Duration, total int64, done *atomic.I
 			case <-t.C:
 				el := time.Since(start).Seconds()
 				d, m := done.Load(), msgs()
-				line := fmt.Sprintf("import mail: %d messages, %.0f msgs/s, %.1f of %.1f MB", m, float64(m)/el, float64(d)/1e6, float64(total)/1e6)
+				line := fmt.Sprintf("import %s: %d messages, %.0f msgs/s, %.1f of %.1f MB", name, m, float64(m)/el, float64(d)/1e6, float64(total)/1e6)
 				if d > 0 && total > d {
 					eta := time.Duration(float64(total-d) / (float64(d) / el) * float64(time.Second))
 					line += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
@@ -420,4 +469,81 @@ func startProgress(w io.Writer, every time.Duration, total int64, done *atomic.I
 		}
 	}()
 	return func() { close(stop); <-finished }
+}
+
+// importSlackFlags are the flags of `commpulse import slack`.
+type importSlackFlags struct {
+	importFlags
+	broadcastMax int
+}
+
+func (f *importSlackFlags) bind(fs *flag.FlagSet) {
+	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); users whose e-mail is elsewhere become one external participant per domain, as in import mail")
+	fs.IntVar(&f.broadcastMax, "broadcast-max", slack.DefaultBroadcastMax, "a message with more potential recipients (channel members, thread participants) than this (1..1000) gets none")
+}
+
+func runImportSlack(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	fs := newFlagSet("import slack", stderr)
+	var f importSlackFlags
+	f.bind(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: commpulse import slack --pseudonym-key-file K --domain D [flags] EXPORT
+
+EXPORT is a Slack workspace export: the zip Slack's "Export data" writes, or
+its unpacked directory (users.json, channels.json, groups.json, dms.json,
+mpims.json, one folder of YYYY-MM-DD.json day files per conversation).
+Every user becomes HMAC-SHA256 under the key of their normalised e-mail
+address (the id import mail gives), or of "slack-user:" + their Slack id
+without one; guests and other domains become one external participant per
+domain; names never leave the importer. Bots, joins/leaves and system
+messages are excluded and counted. Recipients: a thread reply's earlier
+participants, a channel message's members, a DM's or group DM's members,
+the sender removed; none above --broadcast-max. Event ids are keyed hashes
+of conversation and ts: re-importing adds no rows. Rules: docs/importers.md.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterleaved(fs, args, lookup)
+	if err != nil {
+		return err
+	}
+	if len(paths) != 1 {
+		return usageError{errors.New("give one Slack export: the zip Slack wrote, or its unpacked directory")}
+	}
+	s, err := f.setup("domain")
+	if err != nil {
+		return err
+	}
+	im, err := slack.New(slack.Config{Config: s.cfg, BroadcastMax: f.broadcastMax})
+	if err != nil {
+		return usageError{err}
+	}
+	ex, err := slack.Open(paths[0])
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+	days := 0
+	for _, c := range ex.Conversations {
+		days += len(c.Days)
+	}
+	var done atomic.Int64
+	wrap := func(r io.Reader) io.Reader { return &countingReader{r: r, n: &done} }
+	sent, err := f.run(ctx, s, importRun{name: "slack", base: im.Base, total: ex.DayBytes, counted: &done,
+		each: func(ctx context.Context, emit func(importer.Record) error) error {
+			return im.ImportExport(ex, wrap, func(r importer.Record) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return emit(r)
+			})
+		}}, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "import slack: %d conversations, %d day files (%d other files ignored), %d records to %s; %s\n",
+		len(ex.Conversations), days, ex.Ignored, sent, f.where(), im.Stats())
+	return nil
 }

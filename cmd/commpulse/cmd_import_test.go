@@ -22,6 +22,7 @@ import (
 	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacytest"
 	"commpulse/pipeline/security"
+	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
 )
 
@@ -232,6 +233,54 @@ func TestImportMailEndToEnd(t *testing.T) {
 	const wantEvents = 12
 
 	ps, _ := security.NewPseudonymizer(keyBytes)
+	h := startImportIngest(t, ctx, brokers, st, db, ps)
+	h.waitUntil("the imported events in ClickHouse", func() bool { return h.count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
+	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
+		t.Fatalf("%d rows, want %d", n, wantEvents)
+	}
+	if n := h.metric("commpulse_dlq_total"); n != 0 {
+		t.Fatalf("%v events went to the DLQ", n)
+	}
+	// Stored ids are ingest's re-keying of the importer's pseudonyms.
+	alice := ps.ID(ps.ID("alice@example.com"))
+	if n := h.count("SELECT count() FROM {db}.messages FINAL WHERE sender = '" + alice + "'"); n != 1 {
+		t.Fatalf("alice sent %d stored messages, want 1 (the calendar invite and the loop are excluded)", n)
+	}
+	if n := h.count("SELECT max(length(recipients)) FROM {db}.messages FINAL"); n != 200 {
+		t.Fatalf("largest recipient list %d, want 200", n)
+	}
+
+	t.Run("no raw address or name stored or on Kafka", func(t *testing.T) {
+		h.scanLeaks(t, wantEvents, newLeakScanner().err)
+	})
+
+	t.Run("re-import adds no rows after dedup", func(t *testing.T) {
+		before := h.metric("commpulse_sink_rows_total")
+		importOnce()
+		h.waitUntil("the re-imported events to be written", func() bool {
+			return h.metric("commpulse_sink_rows_total") >= before+wantEvents
+		})
+		if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
+			t.Fatalf("%d rows after re-import, want %d", n, wantEvents)
+		}
+	})
+}
+
+// importIngest is a real ingest, keyed like the importer, consuming the
+// import's topics into a migrated ClickHouse database: the far end of the
+// importers' end-to-end tests.
+type importIngest struct {
+	t       *testing.T
+	ctx     context.Context
+	st      *store.Store
+	db      string
+	brokers []string
+	cfg     ingest.Config
+	reg     *prometheus.Registry
+}
+
+func startImportIngest(t *testing.T, ctx context.Context, brokers []string, st *store.Store, db string, ps *security.Pseudonymizer) *importIngest {
+	t.Helper()
 	cfg := ingest.Defaults()
 	cfg.Brokers = brokers
 	cfg.Group = "import-e2e-" + db
@@ -247,89 +296,77 @@ func TestImportMailEndToEnd(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- in.Run(runCtx) }()
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("ingest: %v", err)
 		}
-	}()
+	})
+	return &importIngest{t: t, ctx: ctx, st: st, db: db, brokers: brokers, cfg: cfg, reg: reg}
+}
 
-	count := func(q string) int {
-		var n uint64
-		if err := st.Conn().QueryRow(ctx, strings.ReplaceAll(q, "{db}", db)).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return int(n)
+// count runs a count query ({db} is the database).
+func (h *importIngest) count(q string) int {
+	h.t.Helper()
+	var n uint64
+	if err := h.st.Conn().QueryRow(h.ctx, strings.ReplaceAll(q, "{db}", h.db)).Scan(&n); err != nil {
+		h.t.Fatalf("%s: %v", q, err)
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
+	return int(n)
+}
+
+func (h *importIngest) waitUntil(what string, cond func() bool) {
+	h.t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// metric sums a counter over its labels.
+func (h *importIngest) metric(name string) float64 {
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				s += m.GetCounter().GetValue()
 			}
 		}
 	}
-	metric := func(name string) float64 {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := 0.0
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				for _, m := range mf.GetMetric() {
-					s += m.GetCounter().GetValue()
+	return s
+}
+
+// scanLeaks checks every stored string and every key, value and header of
+// the import's Kafka topics; fewer than min values or records scanned
+// proves nothing and fails.
+func (h *importIngest) scanLeaks(t *testing.T, min int, check func(where, v string) error) {
+	t.Helper()
+	scanned := privacytest.EachStoredString(t, h.st.Conn(), h.db, check)
+	if scanned < min {
+		t.Fatalf("scanned %d stored values: the scan proves nothing", scanned)
+	}
+	records := 0
+	for _, topic := range []string{h.cfg.EventsTopic, h.cfg.DirectoryTopic, h.cfg.ConsentTopic} {
+		for _, m := range kafkatest.ReadAll(t, h.brokers, topic) {
+			records++
+			for where, v := range map[string][]byte{topic + " key": m.Key, topic + " value": m.Value} {
+				if err := check(where, string(v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, hd := range m.Headers {
+				if err := check(topic+" header", string(hd.Value)); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
-		return s
 	}
-	waitUntil("the imported events in ClickHouse", func() bool { return count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
-	if n := count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
-		t.Fatalf("%d rows, want %d", n, wantEvents)
+	if records < min {
+		t.Fatalf("scanned %d Kafka records", records)
 	}
-	if n := metric("commpulse_dlq_total"); n != 0 {
-		t.Fatalf("%v events went to the DLQ", n)
-	}
-	// Stored ids are ingest's re-keying of the importer's pseudonyms.
-	alice := ps.ID(ps.ID("alice@example.com"))
-	if n := count("SELECT count() FROM {db}.messages FINAL WHERE sender = '" + alice + "'"); n != 1 {
-		t.Fatalf("alice sent %d stored messages, want 1 (the calendar invite and the loop are excluded)", n)
-	}
-	if n := count("SELECT max(length(recipients)) FROM {db}.messages FINAL"); n != 200 {
-		t.Fatalf("largest recipient list %d, want 200", n)
-	}
-
-	t.Run("no raw address or name stored or on Kafka", func(t *testing.T) {
-		sc := newLeakScanner()
-		scanned := privacytest.EachStoredString(t, st.Conn(), db, sc.err)
-		if scanned < wantEvents {
-			t.Fatalf("scanned %d stored values: the scan proves nothing", scanned)
-		}
-		records := 0
-		for _, topic := range []string{cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic} {
-			for _, m := range kafkatest.ReadAll(t, brokers, topic) {
-				records++
-				sc.check(t, topic+" key", string(m.Key))
-				sc.check(t, topic+" value", string(m.Value))
-				for _, h := range m.Headers {
-					sc.check(t, topic+" header", string(h.Value))
-				}
-			}
-		}
-		if records < wantEvents {
-			t.Fatalf("scanned %d Kafka records", records)
-		}
-	})
-
-	t.Run("re-import adds no rows after dedup", func(t *testing.T) {
-		before := metric("commpulse_sink_rows_total")
-		importOnce()
-		waitUntil("the re-imported events to be written", func() bool {
-			return metric("commpulse_sink_rows_total") >= before+wantEvents
-		})
-		if n := count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
-			t.Fatalf("%d rows after re-import, want %d", n, wantEvents)
-		}
-	})
 }

@@ -3,6 +3,8 @@ package mail
 import (
 	"os"
 	"testing"
+
+	"commpulse/pipeline/importer"
 )
 
 // BenchmarkImportMbox imports a generated mbox named by COMMPULSE_BENCH_MBOX
@@ -14,7 +16,7 @@ func BenchmarkImportMbox(b *testing.B) {
 	}
 	for range b.N {
 		im := testImporter(b, nil)
-		if err := im.ImportInput(Input{Path: p, Kind: KindMbox}, nil, func(Record) error { return nil }); err != nil {
+		if err := im.ImportInput(Input{Path: p, Kind: KindMbox}, nil, func(importer.Record) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(im.Stats().Imported)/b.Elapsed().Seconds(), "msgs/s")

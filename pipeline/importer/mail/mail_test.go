@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/importer"
 	"commpulse/pipeline/security"
 )
 
@@ -168,34 +169,14 @@ func TestHTMLToText(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	for _, tc := range []struct {
-		name, in string
-		names    []string
-		want     string
-	}{
-		{"address", "write to a.b+c@example.com now", nil, "write to [email] now"},
-		{"names", "Hi Alice, Smith says hi. Malice stays.", []string{"Alice Smith"}, "Hi [name], [name] says hi. Malice stays."},
-		{"adjacent", "alice smith!", []string{"Alice Smith"}, "[name] [name]!"},
-		{"short parts kept", "Al is ok", []string{"Al B"}, "Al is ok"},
-		{"non-ascii name", "Danke Jürgen", []string{"Jürgen Ö"}, "Danke [name]"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Redact(tc.in, tc.names); got != tc.want {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func testImporter(t testing.TB, consent map[string]bool) *Importer {
 	t.Helper()
 	ps, err := security.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := New(Config{Pseudonymizer: ps, Domains: []string{"Example.com"}, Consent: consent,
-		Now: func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }})
+	im, err := New(Config{Config: importer.Config{Pseudonymizer: ps, Domains: []string{"Example.com"}, Consent: consent,
+		Now: func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +184,7 @@ func testImporter(t testing.TB, consent map[string]bool) *Importer {
 }
 
 // decode checks a record with the contract's own decoder.
-func decode(t testing.TB, rec Record) event.Event {
+func decode(t testing.TB, rec importer.Record) event.Event {
 	t.Helper()
 	ev, err := event.Decode(rec.Value, event.Limits{}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -215,7 +196,7 @@ func decode(t testing.TB, rec Record) event.Event {
 func TestParseFixtures(t *testing.T) {
 	im := testImporter(t, nil)
 	byMsg := map[int]event.Event{}
-	err := im.ImportInput(Input{Path: "testdata/mbox/inbox.mbox", Kind: KindMbox}, nil, func(r Record) error {
+	err := im.ImportInput(Input{Path: "testdata/mbox/inbox.mbox", Kind: KindMbox}, nil, func(r importer.Record) error {
 		ev := decode(t, r)
 		byMsg[len(byMsg)] = ev
 		return nil
@@ -269,7 +250,7 @@ func TestIDsAndParticipants(t *testing.T) {
 	msg := func(extra string) string {
 		return "Message-ID: <X1@Example.com>\nDate: Mon, 02 Nov 2026 09:15:00 +0100\nFrom: Alice A <ALICE@example.com>\n" + extra + "\n\nhello\n"
 	}
-	imp := func(s string) (*Record, Stats) {
+	imp := func(s string) (*importer.Record, importer.Stats) {
 		t.Helper()
 		rec, err := im.Import(strings.NewReader(s))
 		if err != nil {
@@ -285,30 +266,30 @@ func TestIDsAndParticipants(t *testing.T) {
 	if ev.Sender != alice || fmt.Sprint(ev.Recipients) != fmt.Sprint(want) {
 		t.Fatalf("sender %s recipients %v, want %s %v", ev.Sender, ev.Recipients, alice, want)
 	}
-	if st := im.Stats(); st.Dropped[DropRecipNotOptIn] != 1 {
+	if st := im.Stats(); st.Dropped[importer.DropRecipNotOptIn] != 1 {
 		t.Fatalf("dropped %v", st.Dropped)
 	}
-	if ev.EventID != im.keyed("m_", "message-id:x1@example.com") || ev.ThreadID != im.keyed("t_", "message-id:x1@example.com") {
+	if ev.EventID != im.Keyed("m_", "message-id:x1@example.com") || ev.ThreadID != im.Keyed("t_", "message-id:x1@example.com") {
 		t.Fatalf("ids %s %s", ev.EventID, ev.ThreadID)
 	}
 	// The same Message-ID again (another folder, other spelling): a duplicate.
-	if rec, st := imp(strings.Replace(msg("To: bob@example.com"), "<X1@Example.com>", " <x1@example.COM> ", 1)); rec != nil || st.Excluded[ExcludeDuplicate] != 1 {
+	if rec, st := imp(strings.Replace(msg("To: bob@example.com"), "<X1@Example.com>", " <x1@example.COM> ", 1)); rec != nil || st.Excluded[importer.ExcludeDuplicate] != 1 {
 		t.Fatalf("duplicate not excluded: %v %s", rec, st)
 	}
 	// A thread id comes from References first, then In-Reply-To.
 	rec, _ = imp("Message-ID: <r@example.com>\nReferences: <root@example.com> <mid@example.com>\nIn-Reply-To: <mid@example.com>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nFrom: bob@example.com\nTo: alice@example.com\n\nok\n")
-	if got := decode(t, *rec).ThreadID; got != im.keyed("t_", "message-id:root@example.com") {
+	if got := decode(t, *rec).ThreadID; got != im.Keyed("t_", "message-id:root@example.com") {
 		t.Fatalf("thread %s", got)
 	}
 	rec, _ = imp("Message-ID: <r2@example.com>\nIn-Reply-To: <mid@example.com>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nFrom: bob@example.com\nTo: alice@example.com\n\nok\n")
-	if got := decode(t, *rec).ThreadID; got != im.keyed("t_", "message-id:mid@example.com") {
+	if got := decode(t, *rec).ThreadID; got != im.Keyed("t_", "message-id:mid@example.com") {
 		t.Fatalf("thread %s", got)
 	}
 	// Without Message-ID: a hash of Date, From, Subject and body, stable.
 	noID := "Date: Mon, 02 Nov 2026 11:00:00 +0000\nFrom: bob@example.com\nTo: alice@example.com\nSubject: s\n\nsame body\n"
 	rec, _ = imp(noID)
 	id1 := decode(t, *rec).EventID
-	if rec, st := imp(noID); rec != nil || st.Excluded[ExcludeDuplicate] != 2 {
+	if rec, st := imp(noID); rec != nil || st.Excluded[importer.ExcludeDuplicate] != 2 {
 		t.Fatal("a message without Message-ID imported twice")
 	}
 	other := testImporter(t, nil)
@@ -317,7 +298,7 @@ func TestIDsAndParticipants(t *testing.T) {
 		t.Fatal("different bodies, same id")
 	}
 	// An external sender with no company recipient left is no event.
-	if rec, st := imp("Message-ID: <e@example.org>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nFrom: x@example.org\nTo: carol@example.com, y@example.org\n\nhi\n"); rec != nil || st.Skipped[SkipNoParticipants] != 1 {
+	if rec, st := imp("Message-ID: <e@example.org>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nFrom: x@example.org\nTo: carol@example.com, y@example.org\n\nhi\n"); rec != nil || st.Skipped[importer.SkipNoParticipants] != 1 {
 		t.Fatalf("external-only: %v %s", rec, st)
 	}
 }
@@ -484,32 +465,15 @@ func TestInputs(t *testing.T) {
 	}
 }
 
-func TestLists(t *testing.T) {
-	c, err := ReadConsentCSV(strings.NewReader("email\n# c\n A@Example.com \n\nb@example.com,extra\n"))
-	if err != nil || fmt.Sprint(c) != "[a@example.com b@example.com]" {
-		t.Fatalf("%v %v", c, err)
-	}
-	if _, err := ReadConsentCSV(strings.NewReader("alice@example.com\nAlice Secretname\n")); err == nil || strings.Contains(err.Error(), "Secretname") || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("bad line: %v", err)
-	}
-	d, err := ReadDirectoryCSV(strings.NewReader("address,team\na@example.com, team-a\n"))
-	if err != nil || d["a@example.com"] != "team-a" {
-		t.Fatalf("%v %v", d, err)
-	}
-	if _, err := ReadDirectoryCSV(strings.NewReader("a@example.com\n")); err == nil {
-		t.Fatal("missing team accepted")
-	}
-}
-
 func TestNewRequires(t *testing.T) {
 	ps, _ := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
 	for _, tc := range []struct {
 		name string
 		cfg  Config
 	}{
-		{"no key", Config{Domains: []string{"example.com"}}},
-		{"no domain", Config{Pseudonymizer: ps}},
-		{"bad domain", Config{Pseudonymizer: ps, Domains: []string{"a@b.c"}}},
+		{"no key", Config{Config: importer.Config{Domains: []string{"example.com"}}}},
+		{"no domain", Config{Config: importer.Config{Pseudonymizer: ps}}},
+		{"bad domain", Config{Config: importer.Config{Pseudonymizer: ps, Domains: []string{"a@b.c"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.cfg); err == nil {

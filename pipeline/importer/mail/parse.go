@@ -14,11 +14,12 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // registers x/text charsets as message.CharsetReader
 	gomail "github.com/emersion/go-message/mail"
+
+	"commpulse/pipeline/importer"
 )
 
 // Limits of the parser. A body part larger than MaxPartBytes is read up to
@@ -154,7 +155,7 @@ func (m *Message) addresses(h gomail.Header, key string) []string {
 	if err == nil {
 		out := make([]string, 0, len(list))
 		for _, a := range list {
-			if n := NormalizeAddress(a.Address); n != "" {
+			if n := importer.NormalizeAddress(a.Address); n != "" {
 				out = append(out, n)
 			}
 			if a.Name != "" {
@@ -169,7 +170,7 @@ func (m *Message) addresses(h gomail.Header, key string) []string {
 	}
 	var out []string
 	for _, a := range addrSpec.FindAllString(raw, -1) {
-		if n := NormalizeAddress(a); n != "" {
+		if n := importer.NormalizeAddress(a); n != "" {
 			out = append(out, n)
 		}
 	}
@@ -179,18 +180,6 @@ func (m *Message) addresses(h gomail.Header, key string) []string {
 		m.Names = append(m.Names, rest)
 	}
 	return out
-}
-
-// NormalizeAddress trims and lower-cases an addr-spec; "" when it is not
-// one (no '@', or an empty side).
-func NormalizeAddress(a string) string {
-	a = strings.ToLower(strings.TrimSpace(a))
-	a = strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">")
-	at := strings.LastIndexByte(a, '@')
-	if at <= 0 || at == len(a)-1 || !utf8.ValidString(a) {
-		return ""
-	}
-	return a
 }
 
 // NormalizeMessageID strips white space and angle brackets and lower-cases

@@ -1,4 +1,4 @@
-package mail
+package importer
 
 import (
 	"encoding/csv"
