@@ -92,10 +92,14 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq dlqWriter) error {
 		in.dropped.Add(int64(n))
 	}
 	in.written.Add(int64(len(b.rows)))
+	unscored := map[string]int{}
 	for i := range b.rows {
 		if !b.rows[i].Scored {
-			in.m.Unscored.WithLabelValues(b.rows[i].Status).Inc()
+			unscored[b.rows[i].Status]++
 		}
+	}
+	for status, n := range unscored {
+		in.m.Unscored.WithLabelValues(status).Add(float64(n))
 	}
 	acked := time.Now()
 	for i := range b.msgs {
