@@ -51,12 +51,18 @@ func (c Config) eventsReader(clientID string, log *slog.Logger) *kafka.Reader {
 		HeartbeatInterval: c.SessionTimeout / 3,
 		// kafka-go logs rebalances and fetch errors through ErrorLogger and
 		// its progress through Logger; keep both at debug.
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Debug("kafka reader", "msg", fmt.Sprintf(msg, args...))
-		}),
-		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Debug("kafka reader progress", "msg", fmt.Sprintf(msg, args...))
-		}),
+		ErrorLogger: debugLogger(log, "kafka reader"),
+		Logger:      debugLogger(log, "kafka reader progress"),
+	})
+}
+
+// debugLogger logs kafka-go's printf-style lines at debug level, formatting
+// them only when debug is on: kafka-go logs on every fetch and commit.
+func debugLogger(log *slog.Logger, what string) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug(what, "msg", fmt.Sprintf(msg, args...))
+		}
 	})
 }
 
