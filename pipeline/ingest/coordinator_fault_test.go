@@ -126,6 +126,24 @@ func countConsumerFinds(c *kfake.Cluster, group string) *atomic.Int64 {
 	return &n
 }
 
+// waitCommitted waits until the stream is committed to its end, and says
+// where it stands (offsets, group, counts) if it is not.
+func (e *env) waitCommitted(what string, workers ...*worker) {
+	e.t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for !e.committedToEnd() {
+		if time.Now().After(deadline) {
+			_, report := e.offsetReport()
+			var counts []Counts
+			for _, w := range workers {
+				counts = append(counts, w.in.Counts())
+			}
+			e.t.Fatalf("timed out after 45s waiting for %s; behind:\n%s\n%s\nworker counts %+v", what, report, e.groupReport(), counts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // groupEpoch is the group's generation as the broker has it.
 func (e *env) groupEpoch() int32 {
 	if info := e.kafka.GroupInfo(e.cfg.Group); info != nil {
@@ -258,6 +276,7 @@ func TestCoordinatorMove(t *testing.T) {
 			e := newEnv(t, kfake.NumBrokers(tc.brokers))
 			e.stopMerges()
 			e.cfg.BatchRows = 1000 // several batches in flight, so that a rebalance has some to redeliver
+			e.cfg.StallTimeout = 5 * time.Second // a partition kafka-go stops after a rebalance is rebuilt soon
 			org := synth.MustNew(synth.Config{Seed: 61 + int64(i), Teams: 12, Limit: 12_000, MalformedRate: 0.01})
 			e.produceTables(org)
 			evs := e.orgEvents(org)
@@ -266,7 +285,7 @@ func TestCoordinatorMove(t *testing.T) {
 			traffic := watchGroupTraffic(e.kafka, e.cfg.Group)
 			gate := &gatedSink{Sink: e.st}
 			w := e.start(gate)
-			waitFor(t, "the first half committed", 45*time.Second, e.committedToEnd)
+			e.waitCommitted("the first half committed", w)
 			e.waitGroup(1)
 			epoch, dupsBefore := e.groupEpoch(), e.duplicates()
 
@@ -275,7 +294,7 @@ func TestCoordinatorMove(t *testing.T) {
 			close(gate.release) // the held batch's commit meets the moved coordinator
 			end()
 
-			waitFor(t, "the stream committed to its end after the move", 45*time.Second, e.committedToEnd)
+			e.waitCommitted("the stream committed to its end after the move", w)
 			e.waitGroup(1)
 			check()
 			rebalances := int(e.groupEpoch() - epoch)
@@ -283,13 +302,14 @@ func TestCoordinatorMove(t *testing.T) {
 				t.Errorf("the group never rebalanced: the worker did not lose its coordinator")
 			}
 			commitErrs := testutil.ToFloat64(w.in.m.CommitErrors)
+			rebuilds := testutil.ToFloat64(w.in.m.ReaderRebuilds)
 			w.stop(t)
 			e.assertExactlyOnce()
 			dups := e.duplicates() - dupsBefore
 			inFlight := e.inFlight()
 			bound := rebalances * inFlight
-			t.Logf("rebalances %d, commit errors %v, duplicate rows %d (bound %d = %d rebalances x %d in flight), %d valid events",
-				rebalances, commitErrs, dups, bound, rebalances, inFlight, e.valid)
+			t.Logf("rebalances %d, commit errors %v, reader rebuilds %v, duplicate rows %d (bound %d = %d rebalances x %d in flight), %d valid events",
+				rebalances, commitErrs, rebuilds, dups, bound, rebalances, inFlight, e.valid)
 			if dups > bound {
 				t.Fatalf("%d duplicate rows, more than the %d a worker can hold in flight over %d rebalances", dups, bound, rebalances)
 			}
