@@ -275,7 +275,7 @@ func TestCoordinatorMove(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, kfake.NumBrokers(tc.brokers))
 			e.stopMerges()
-			e.cfg.BatchRows = 1000 // several batches in flight, so that a rebalance has some to redeliver
+			e.cfg.BatchRows = 1000               // several batches in flight, so that a rebalance has some to redeliver
 			e.cfg.StallTimeout = 5 * time.Second // a partition kafka-go stops after a rebalance is rebuilt soon
 			org := synth.MustNew(synth.Config{Seed: 61 + int64(i), Teams: 12, Limit: 12_000, MalformedRate: 0.01})
 			e.produceTables(org)
