@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -92,8 +94,17 @@ func (g *groupReader) ClientID() string {
 }
 
 // FetchMessage is kafka.Reader.FetchMessage on the current Reader.
+//
+// A group Reader hands FetchMessage the errors it meets while it heals by
+// itself: a consumer group that failed three generations in a row (the
+// coordinator moving or unavailable: kafka-go's MaxAttempts), a partition
+// reader that failed to connect. The Reader goes on retrying after it
+// reported them, so a transient one (transientFetchError) is logged and the
+// fetch repeated, after a backoff; returning it would stop the worker
+// although nothing is wrong that waiting does not cure. Other errors (an
+// authorization failure, an unknown codec, the Reader closed) are returned.
 func (g *groupReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
-	for {
+	for failures := 0; ; {
 		r, gone, err := g.current(ctx)
 		if err != nil {
 			return kafka.Message{}, err
@@ -111,8 +122,40 @@ func (g *groupReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 		if ctx.Err() == nil && isClosed(gone) {
 			continue // replaced under us: fetch from the new Reader
 		}
-		return m, err
+		if ctx.Err() != nil || !transientFetchError(err) {
+			return m, err
+		}
+		failures++
+		d := backoff(failures-1, 100*time.Millisecond, 5*time.Second)
+		g.log.Warn("kafka reader reported an error it retries by itself; fetching again",
+			"err", err, "failures_in_a_row", failures, "in", d)
+		select {
+		case <-time.After(d):
+		case <-gone: // replaced meanwhile: go on with the new Reader
+		case <-ctx.Done():
+			return kafka.Message{}, ctx.Err()
+		}
 	}
+}
+
+// transientFetchError reports whether err, returned by a group Reader's
+// FetchMessage, is one the Reader recovers from by itself: a retriable
+// Kafka error, a consumer-group membership error (kafka-go rejoins), or a
+// network error.
+func transientFetchError(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		switch kerr {
+		case kafka.RebalanceInProgress, kafka.UnknownMemberId, kafka.IllegalGeneration, kafka.MemberIDRequired:
+			return true
+		}
+		return kerr.Temporary()
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr)
 }
 
 // CommitMessages is kafka.Reader.CommitMessages on the current Reader.
