@@ -437,3 +437,20 @@ func diffAnomalies(a, b []Anomaly) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestNoiseBoundScore: an hourly count deviation the publication noise
+// explains cannot keep the Gaussian score the detector gave it; one far
+// beyond the noise keeps its score; without noise nothing changes.
+func TestNoiseBoundScore(t *testing.T) {
+	sd := testPublisher(t, Config{}).HourNoise().Messages // 85 at the defaults
+	cfg := Defaults().HourlyDetector
+	if got := noiseBoundScore(0.78, 304, 0.2, sd, cfg.ScoreScale); got >= cfg.AlarmScore {
+		t.Errorf("an hour 304 above its baseline under noise sd %.0f scores %.2f, want below the alarm %.3f", sd, got, cfg.AlarmScore)
+	}
+	if got := noiseBoundScore(0.78, 2500, 50, sd, cfg.ScoreScale); got != 0.78 {
+		t.Errorf("an hour 2450 above its baseline: score %.2f, want 0.78 kept", got)
+	}
+	if got := noiseBoundScore(0.6, 304, 0.2, 0, cfg.ScoreScale); got != 0.6 {
+		t.Errorf("without noise: score %.2f, want 0.6", got)
+	}
+}
