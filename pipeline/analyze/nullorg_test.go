@@ -447,8 +447,8 @@ func TestNoiseBoundScore(t *testing.T) {
 	if got := noiseBoundScore(0.78, 304, 0.2, sd, cfg.ScoreScale); got >= cfg.AlarmScore {
 		t.Errorf("an hour 304 above its baseline under noise sd %.0f scores %.2f, want below the alarm %.3f", sd, got, cfg.AlarmScore)
 	}
-	if got := noiseBoundScore(0.78, 2500, 50, sd, cfg.ScoreScale); got != 0.78 {
-		t.Errorf("an hour 2450 above its baseline: score %.2f, want 0.78 kept", got)
+	if got := noiseBoundScore(0.78, 5050, 50, sd, cfg.ScoreScale); got != 0.78 {
+		t.Errorf("an hour 5000 above its baseline: score %.2f, want 0.78 kept", got)
 	}
 	if got := noiseBoundScore(0.6, 304, 0.2, 0, cfg.ScoreScale); got != 0.6 {
 		t.Errorf("without noise: score %.2f, want 0.6", got)
