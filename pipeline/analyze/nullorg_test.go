@@ -285,9 +285,13 @@ func (c budgetCount) String() string {
 		metrics = append(metrics, fmt.Sprintf("%s %d", m, n))
 	}
 	sort.Strings(metrics)
+	most := 0
+	for _, n := range c.byTeam {
+		most = max(most, n)
+	}
 	warm := float64(c.warm) / (float64(c.teams) * float64(c.days-nullWarm) / quarterDays)
-	return fmt.Sprintf("%d alerts (critical %d, warning %d; info %d) = %.2f per team-quarter (%.2f from day %d on); by metric: [%s]",
-		c.alerts(), c.bySev[Critical], c.bySev[Warning], c.bySev[Info], c.perTeamQuarter(), warm, nullWarm, strings.Join(metrics, ", "))
+	return fmt.Sprintf("%d alerts (critical %d, warning %d; info %d) = %.2f per team-quarter (%.2f from day %d on), at most %d for one team; by metric: [%s]",
+		c.alerts(), c.bySev[Critical], c.bySev[Warning], c.bySev[Info], c.perTeamQuarter(), warm, nullWarm, most, strings.Join(metrics, ", "))
 }
 
 func nullSeeds(t *testing.T, env string, def []int64) []int64 {
@@ -323,7 +327,10 @@ func TestNullOrgAlertBudget(t *testing.T) {
 		if c.perTeamQuarter() > alertBudget {
 			t.Errorf("seed %d: %.2f alerts per team-quarter, budget %g", seed, c.perTeamQuarter(), alertBudget)
 		}
-		pooled = append(pooled, found...)
+		for _, a := range found {
+			a.Team = fmt.Sprintf("%d/%s", seed, a.Team) // a team per seed
+			pooled = append(pooled, a)
+		}
 	}
 	n := len(nullSeeds(t, "COMMPULSE_NULL_SEEDS", nullDefaultSeeds))
 	c := countAlerts(pooled, n*nullTeams, nullDays)
