@@ -357,8 +357,8 @@ func logAlerts(t *testing.T, found []Anomaly) {
 // (Kafka and ingest's decoding are skipped; orgMessages maps and scores
 // as ingest does), the Analyzer processes every window (SQL, publication
 // layer, detectors, storage), and the stored anomalies are counted and
-// compared with modelAnalyze's on the same organisation. About three
-// minutes per seed on 2 cores: it runs only when COMMPULSE_NULL_CH_SEEDS
+// compared with modelAnalyze's on the same organisation. About 70-90
+// seconds per seed on 2 cores: it runs only when COMMPULSE_NULL_CH_SEEDS
 // is set (comma-separated seeds).
 func TestNullOrgAlertBudgetClickHouse(t *testing.T) {
 	if os.Getenv("COMMPULSE_NULL_CH_SEEDS") == "" || testing.Short() {
