@@ -304,11 +304,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, now); err != nil {
 		return a.fail("write", err)
 	}
-	b := a.banks[Hour]
-	var found []Anomaly
-	for _, s := range kept { // ordered by window, then team
-		found = append(found, b.observeStats(s, a.cfg.MinScoredHour)...)
-	}
+	found := a.detectHours(a.banks[Hour], kept)
 	fresh, err := a.publish(ctx, Hour, from, to, found, now)
 	if err != nil {
 		return err
@@ -353,17 +349,10 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		}
 	}
 
-	b := a.banks[Day]
-	var found []Anomaly
-	for _, s := range kept {
-		found = append(found, b.observeStats(s, a.cfg.MinScoredDay)...)
-	}
+	found := a.detectDay(a.banks[Day], day, kept, net.teams)
 	kSafe := map[string]bool{}
 	for _, t := range net.teams {
 		kSafe[t.Team] = true
-		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, t.Weight, a.externalTrials(t.Weight), a.cfg.MinWeightDay); ok {
-			found = append(found, an)
-		}
 	}
 	hist, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
 	if err != nil {
@@ -384,6 +373,33 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		"suppressed", suppressed[day], "network_teams", len(net.teams), "nodes", net.res.Graph.Nodes,
 		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh)
 	return nil
+}
+
+// detectHours runs the hourly detectors of b over released hour rows
+// (ordered by window, then team) and returns their anomalies.
+func (a *Analyzer) detectHours(b *bank, kept []TeamStats) []Anomaly {
+	var found []Anomaly
+	for _, s := range kept {
+		found = append(found, b.observeStats(s, a.cfg.MinScoredHour)...)
+	}
+	return found
+}
+
+// detectDay runs the daily detectors of b over one day's released figures:
+// the team_stats rows (ordered by team) and the day network's team
+// releases. It sees released figures only; the isolation rule, which
+// reads person-level history, is not part of it.
+func (a *Analyzer) detectDay(b *bank, day time.Time, kept []TeamStats, teams []publish.NetRelease) []Anomaly {
+	var found []Anomaly
+	for _, s := range kept {
+		found = append(found, b.observeStats(s, a.cfg.MinScoredDay)...)
+	}
+	for _, t := range teams {
+		if an, ok := b.observeExternal(t.Team, day, t.ExternalShare, t.Weight, a.externalTrials(t.Weight), a.cfg.MinWeightDay); ok {
+			found = append(found, an)
+		}
+	}
+	return found
 }
 
 // externalTrials is the effective number of trials of a published
