@@ -27,22 +27,23 @@ func init() {
 
 // ingestFlags are the flags of `commpulse ingest`, shared with `demo`.
 type ingestFlags struct {
-	kafka     kafkaFlags
-	topics    struct{ events, directory, consent, dlq, group string }
-	ch        clickhouseFlags
-	log       logFlags
-	httpAddr  string
-	migrate   bool
-	batchRows int
-	batchIvl  time.Duration
-	workers   int
-	maxBytes  int
-	shutdown  time.Duration
-	create    bool
-	keyFile   string
-	pattern   pseudonymPattern
-	dlqRetain time.Duration
-	stall     time.Duration
+	kafka      kafkaFlags
+	topics     struct{ events, directory, consent, dlq, group string }
+	ch         clickhouseFlags
+	log        logFlags
+	httpAddr   string
+	migrate    bool
+	batchRows  int
+	batchBytes int
+	batchIvl   time.Duration
+	workers    int
+	maxBytes   int
+	shutdown   time.Duration
+	create     bool
+	keyFile    string
+	pattern    pseudonymPattern
+	dlqRetain  time.Duration
+	stall      time.Duration
 }
 
 // pseudonymPattern is the --pseudonym-pattern value: compiled (and
@@ -75,7 +76,8 @@ func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	f.log.bind(fs)
 	fs.StringVar(&f.httpAddr, "http-addr", ":9100", "address of /metrics, /healthz and /readyz (127.0.0.1:9100 for loopback only)")
 	fs.BoolVar(&f.migrate, "migrate", true, "apply ClickHouse migrations at start")
-	fs.IntVar(&f.batchRows, "batch-rows", d.BatchRows, "rows per ClickHouse batch (flushed earlier by --batch-interval)")
+	fs.IntVar(&f.batchRows, "batch-rows", d.BatchRows, "rows per ClickHouse batch (flushed earlier by --batch-bytes or --batch-interval)")
+	fs.IntVar(&f.batchBytes, "batch-bytes", d.BatchBytes, "bytes of Kafka records per ClickHouse batch (bounds the memory of batches of long e-mails)")
 	fs.DurationVar(&f.batchIvl, "batch-interval", d.BatchInterval, "maximum age of a batch before it is written")
 	fs.IntVar(&f.workers, "workers", d.Workers, "goroutines that decode and score a batch")
 	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
@@ -100,7 +102,7 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	cfg.Brokers = f.kafka.brokers
 	cfg.Group = f.topics.group
 	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.topics.events, f.topics.directory, f.topics.consent, f.topics.dlq
-	cfg.BatchRows, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchIvl, f.workers
+	cfg.BatchRows, cfg.BatchBytes, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchBytes, f.batchIvl, f.workers
 	cfg.Limits.MaxBytes = f.maxBytes
 	cfg.Limits.Pseudonym = f.pattern.re
 	cfg.DLQRetention = f.dlqRetain

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"commpulse/pipeline/ingest"
 )
 
 func TestParseFlagsEnv(t *testing.T) {
@@ -16,7 +18,7 @@ func TestParseFlagsEnv(t *testing.T) {
 		wantIvl  time.Duration
 		wantErr  string
 	}{
-		{name: "defaults", wantRows: 10000, wantIvl: time.Second},
+		{name: "defaults", wantRows: ingest.Defaults().BatchRows, wantIvl: time.Second},
 		{name: "env", env: map[string]string{"COMMPULSE_BATCH_ROWS": "42"}, wantRows: 42, wantIvl: time.Second},
 		{name: "flag wins over env", args: []string{"--batch-rows=7"}, env: map[string]string{"COMMPULSE_BATCH_ROWS": "42"}, wantRows: 7, wantIvl: time.Second},
 		{name: "bad env names the variable", env: map[string]string{"COMMPULSE_BATCH_INTERVAL": "soon"}, wantErr: "COMMPULSE_BATCH_INTERVAL"},

@@ -32,11 +32,12 @@ type deadLetter struct {
 	reason event.Reason
 }
 
-// batchLoop cuts the record stream into batches by size and age, processes
+// batchLoop cuts the record stream into batches by rows, bytes and age, processes
 // each, and hands it to the sink. On shutdown it flushes what it holds.
 func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out chan<- *batch) error {
 	var (
 		cur   []kafka.Message
+		bytes int // of keys and values in cur
 		hint  = 64
 		timer = time.NewTimer(time.Hour)
 	)
@@ -46,7 +47,7 @@ func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out 
 			return true
 		}
 		b := in.process(cur)
-		hint, cur = min(len(cur)+len(cur)/4+1, in.cfg.BatchRows), nil
+		hint, cur, bytes = min(len(cur)+len(cur)/4+1, in.cfg.BatchRows), nil, 0
 		in.m.BatchesPending.Inc()
 		select {
 		case out <- b:
@@ -72,7 +73,8 @@ func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out 
 				}
 			}
 			cur = append(cur, m)
-			if len(cur) >= in.cfg.BatchRows {
+			bytes += len(m.Key) + len(m.Value)
+			if len(cur) >= in.cfg.BatchRows || bytes >= in.cfg.BatchBytes {
 				timer.Stop()
 				if !flush() {
 					return nil

@@ -25,10 +25,16 @@ type Config struct {
 	ConsentTopic   string
 	DLQTopic       string
 
-	// BatchRows and BatchInterval bound a batch: it is written when either
-	// is reached. Bigger batches are cheaper for ClickHouse (fewer parts);
-	// the interval bounds the event-to-row latency at low rates.
+	// BatchRows, BatchBytes and BatchInterval bound a batch: it is written
+	// when any is reached. Bigger batches are much cheaper for ClickHouse:
+	// its CPU per row falls from 18 us at 2,000 rows to 4.4 at 10,000 and
+	// 3.2 at 50,000 (BenchmarkInsertMessages), and at 50,000 the whole
+	// pipeline ran 60% faster than at 10,000 (BenchmarkEndToEnd). BatchBytes
+	// (of record keys and values) keeps big batches of long e-mails from
+	// growing memory: it, not BatchRows, bounds a batch of long bodies. The
+	// interval bounds the event-to-row latency at low rates.
 	BatchRows     int
+	BatchBytes    int
 	BatchInterval time.Duration
 	// Workers decode and score a batch in parallel (default GOMAXPROCS).
 	Workers int
@@ -111,7 +117,8 @@ func Defaults() Config {
 		DirectoryTopic:  "comms.directory",
 		ConsentTopic:    "comms.consent",
 		DLQTopic:        "comms.dlq",
-		BatchRows:       10000,
+		BatchRows:       50000,
+		BatchBytes:      16 << 20,
 		BatchInterval:   time.Second,
 		Workers:         runtime.GOMAXPROCS(0),
 		Limits:          event.DefaultLimits,
@@ -150,6 +157,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.FetchMaxWait, d.FetchMaxWait)
 	defaults.Fill(&c.FetchMaxBytes, d.FetchMaxBytes)
 	defaults.Fill(&c.BatchRows, d.BatchRows)
+	defaults.Fill(&c.BatchBytes, d.BatchBytes)
 	defaults.Fill(&c.Workers, d.Workers)
 	defaults.Fill(&c.Partitions, d.Partitions)
 	defaults.Fill(&c.DLQRetention, d.DLQRetention)
@@ -165,6 +173,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.BatchRows < 1 || c.BatchRows > 1_000_000:
 		return fmt.Errorf("batch-rows %d: must be in 1..1000000", c.BatchRows)
+	case c.BatchBytes < 64<<10 || c.BatchBytes > 1<<30:
+		return fmt.Errorf("batch-bytes %d: must be in 65536..1073741824", c.BatchBytes)
 	case c.BatchInterval < time.Millisecond:
 		return fmt.Errorf("batch-interval %s: must be >= 1ms", c.BatchInterval)
 	case c.Workers < 1 || c.Workers > 256:

@@ -304,6 +304,9 @@ func (in *Ingest) running(ctx context.Context) error {
 	return in.serve(ctx, in.reader, in.dlq, watchTables, pollLag)
 }
 
+// fetchBuffer caps the records buffered between fetch and batcher.
+const fetchBuffer = 10_000
+
 // source is where records come from and where their offsets go back:
 // *groupReader implements it.
 type source interface {
@@ -325,7 +328,9 @@ func (in *Ingest) serve(ctx context.Context, src source, dlq dlqWriter, extra ..
 	})
 	defer stopTimer()
 
-	msgs := make(chan kafka.Message, in.cfg.BatchRows)
+	// The fetch buffer decouples fetching from batching; it need not hold
+	// a whole batch (the batcher keeps up with it between batches).
+	msgs := make(chan kafka.Message, min(in.cfg.BatchRows, fetchBuffer))
 	batches := make(chan *batch, 1)
 	g, gctx := errgroup.WithContext(drainCtx)
 	g.Go(func() error {
