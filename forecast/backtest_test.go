@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +52,13 @@ type seedScore struct {
 	h              [2]horizonScore // H = 7, 14
 	fits           int
 	short          int // origins with fewer than MinHistory published days
-	unforecastable int // published test days whose weekday was never published before
+	unforecastable int // published test days whose weekday was published fewer than MinDayCount times before
+	// The warning rule against the 20th percentile of the series' own
+	// published history before the origin (lower is worse): forecasts that
+	// warned; published test days whose interval was past the threshold
+	// (warned days) and of them actually under it; published test days
+	// under the threshold.
+	warnings, warnedDays, warnedHit, under int
 	// per forecast step (1..14): test days, and of them inside the interval
 	stepPoints, stepInside [14]int
 }
@@ -85,6 +92,25 @@ func backtestSeries(t testing.TB, cfg forecast.Config, values []float64, sc *see
 		}
 		sc.fits++
 		f := md.Forecast()
+		thr := percentile(train, 0.2)
+		if _, ok := forecast.Warn(f, thr, forecast.Below); ok {
+			sc.warnings++
+		}
+		for _, d := range f.Days {
+			y := values[o-1+d.Step]
+			if math.IsNaN(y) || !d.OK {
+				continue
+			}
+			if y < thr {
+				sc.under++
+			}
+			if d.Upper < thr {
+				sc.warnedDays++
+				if y < thr {
+					sc.warnedHit++
+				}
+			}
+		}
 		var scale float64
 		var n int
 		for i := m; i < o; i++ {
@@ -146,6 +172,19 @@ func backtestSeries(t testing.TB, cfg forecast.Config, values []float64, sc *see
 	}
 }
 
+// percentile is the q-quantile of the published (non-NaN) values, the
+// nearest rank below.
+func percentile(values []float64, q float64) float64 {
+	var v []float64
+	for _, x := range values {
+		if !math.IsNaN(x) {
+			v = append(v, x)
+		}
+	}
+	sort.Float64s(v)
+	return v[int(q*float64(len(v)-1))]
+}
+
 func backtestSeed(t testing.TB, cfg forecast.Config, seed uint64) (sent, bel seedScore) {
 	for _, team := range teamCorpus(seed) {
 		backtestSeries(t, cfg, team.sentiment, &sent)
@@ -179,6 +218,7 @@ func TestForecastBacktest(t *testing.T) {
 	var pooled horizonScore
 	var stepPoints, stepInside [14]int
 	unforecastable := 0
+	var warnings, fits, warnedDays, warnedHit, under int
 	t.Logf("seed set       metric     fits short | MASE h7 (naive) | MASE h14 (naive) | cover h7 | cover h14")
 	for _, seed := range seedsFromEnv(t) {
 		set := "tuning"
@@ -194,6 +234,11 @@ func TestForecastBacktest(t *testing.T) {
 		}{{"sentiment", sent}, {"belonging", bel}} {
 			h7, h14 := r.sc.h[0], r.sc.h[1]
 			unforecastable += r.sc.unforecastable
+			warnings += r.sc.warnings
+			fits += r.sc.fits
+			warnedDays += r.sc.warnedDays
+			warnedHit += r.sc.warnedHit
+			under += r.sc.under
 			for i := range stepPoints {
 				stepPoints[i] += r.sc.stepPoints[i]
 				stepInside[i] += r.sc.stepInside[i]
@@ -213,12 +258,14 @@ func TestForecastBacktest(t *testing.T) {
 		}
 	}
 	c := pooled.Coverage()
-	t.Logf("pooled: %d forecasts, %d test days, coverage %.3f; %d published test days not forecast (weekday never published before)", pooled.forecasts, pooled.points, c, unforecastable)
+	t.Logf("pooled: %d forecasts, %d test days, coverage %.3f; %d published test days not forecast (weekday published fewer than MinDayCount times before)", pooled.forecasts, pooled.points, c, unforecastable)
 	var by strings.Builder
 	for i := range stepPoints {
 		fmt.Fprintf(&by, " %d:%.3f", i+1, float64(stepInside[i])/float64(stepPoints[i]))
 	}
 	t.Logf("coverage by step:%s", by.String())
+	t.Logf("warning rule (Below the 20th percentile of the history): %d of %d forecasts warned; %d warned days, %d of them (%.3f) under the threshold; %d test days under it, %.3f of them warned",
+		warnings, fits, warnedDays, warnedHit, float64(warnedHit)/float64(max(1, warnedDays)), under, float64(warnedHit)/float64(max(1, under)))
 	if c < 0.75 || c > 0.85 {
 		t.Errorf("pooled coverage %.3f of the 80%% interval: want in [0.75, 0.85]", c)
 	}

@@ -23,6 +23,13 @@ type Config struct {
 	// that the initial seasonal pattern and trend have something to stand
 	// on.
 	MinHistory int
+	// MinDayCount is the least number of times a season position (a
+	// weekday) must have been published for its days to be forecast: a
+	// weekday seen once or twice (the rare published weekend of a small
+	// team) has a seasonal term made of one or two noisy values, and its
+	// forecast would be that noise. Four, like the four same weekdays
+	// anomaly.DailyConfig compares a day with.
+	MinDayCount int
 	// PhiMin and PhiMax bound the damping of the trend (Hyndman et al.
 	// 2008 use [0.8, 0.98]): at PhiMax a trend estimated today still has
 	// three quarters of its slope after two weeks; at PhiMin it is gone
@@ -45,6 +52,7 @@ func DefaultConfig() Config {
 		Horizon:        14,
 		Level:          0.8,
 		MinHistory:     28,
+		MinDayCount:    4,
 		PhiMin:         0.8,
 		PhiMax:         0.98,
 		DayShrink:      4,
@@ -83,6 +91,8 @@ func (c Config) Validate() error {
 		return bad("Level", fmt.Sprintf("%g: must be in (0, 1)", c.Level))
 	case c.MinHistory < 2*c.Season:
 		return bad("MinHistory", fmt.Sprintf("%d: must be at least two seasons (%d)", c.MinHistory, 2*c.Season))
+	case c.MinDayCount < 1:
+		return bad("MinDayCount", fmt.Sprintf("%d: must be >= 1", c.MinDayCount))
 	case !(c.PhiMin > 0 && c.PhiMin <= c.PhiMax && c.PhiMax <= 1):
 		return bad("PhiMin", fmt.Sprintf("[%g, %g]: need 0 < PhiMin <= PhiMax <= 1", c.PhiMin, c.PhiMax))
 	case !(c.DayShrink >= 0) || math.IsInf(c.DayShrink, 0):

@@ -70,8 +70,9 @@
 //
 // Warn fires on the first forecast day whose whole interval is past the
 // threshold: for a lower-is-worse metric (Below), the upper bound under
-// it, so at level 0.8 the model gives the day at least a 90% chance of
-// being under. It returns the day, by how much, how many days of the
-// horizon are past, and an explanation a people-analytics partner can
-// read.
+// it. It returns the day, by how much, how many days of the horizon are
+// past, and an explanation a people-analytics partner can read. The model
+// would call such a day at least 90% likely to be under the threshold;
+// the backtest measured less (see Warn), so the explanation does not say
+// so.
 package forecast

@@ -330,9 +330,9 @@ func TestWarnExplanation(t *testing.T) {
 		t.Fatal("no warning")
 	}
 	for _, want := range []string{
-		"team-3's belonging index", "fall below 60.0", "in 4 days", "(Fri 9 May)",
+		"team-3's belonging index", "fall below 60 ", "in 4 days", "(Fri 9 May)",
 		"Expected 58.5, likely range 57.5 to 59.5", "high end of that range is 0.5 under",
-		"2 of the next 5 days", "90% chance", "120 published days up to Sun 4 May", "not a conclusion",
+		"2 of the next 5 days", "expects 8 in 10 days", "120 published days up to Sun 4 May", "not a conclusion",
 	} {
 		if !strings.Contains(w.Explanation, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, w.Explanation)

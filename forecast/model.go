@@ -37,6 +37,8 @@ type Model struct {
 	// Season).
 	Sigma    float64
 	DaySigma []float64
+	// DayCount is the number of observed days per season position.
+	DayCount []int
 
 	level, trend float64
 	season       []float64
@@ -124,9 +126,11 @@ func Fit(cfg Config, start time.Time, values []float64) (*Model, error) {
 	md := &Model{cfg: cfg, Params: p, Start: start, Days: len(values), Observed: obs}
 	sseBy := make([]float64, m)
 	nBy := make([]int, m)
+	md.DayCount = make([]int, m)
 	last := first
 	sse, st := filter(p, m, first, y, init.clone(), func(i int, e float64, scored bool) {
 		last = i
+		md.DayCount[i%m]++
 		if scored {
 			sseBy[i%m] += e * e
 			nBy[i%m]++
