@@ -41,11 +41,12 @@
 // A day that was not published (fewer than k senders, a holiday) is NaN
 // (Dense builds that from sparse points). The filter carries the state
 // through it without correction, as a state-space model treats a missing
-// observation: its error happened but was not seen. A weekday never
-// published (the weekends of a small team) has no seasonal term: its
-// forecast is NaN and Day.OK false, and it never warns. A weekday first
-// published after the first four weeks takes its seasonal term from that
-// first value.
+// observation: its error happened but was not seen. A weekday published
+// fewer than Config.MinDayCount (4) times (the weekends of a small team)
+// is not forecast: Day.OK is false, its values NaN, and it never warns; a
+// seasonal term made of one or two noisy values would be that noise. A
+// weekday first published after the first four weeks takes its seasonal
+// term from that first value.
 //
 // # Prediction intervals
 //
@@ -56,15 +57,17 @@
 // 0.8). Two refinements: each one-step error has the variance of its own
 // weekday (Model.DaySigma: the weekday's mean squared error shrunk
 // towards the pooled one with weight Config.DayShrink), because a weekend
-// day of a dozen messages is far noisier than a Tuesday; and the pooled
-// variance is corrected for the degrees of freedom of the fit. Why
+// day of a dozen messages is far noisier than a Tuesday; the seasonal
+// term's own estimation error, sigma^2/DayCount of the day's weekday, is
+// added; and the pooled variance is corrected for the degrees of freedom
+// of the fit. Why
 // analytic and not the empirical quantiles of in-sample h-step errors: a
 // 180-day history gives about 150 errors per horizon, too few for stable
 // 10th and 90th percentiles per horizon and weekday, and in-sample errors
 // are optimistic; the analytic form is smooth in h and exact when the
 // model holds (TestCoverageOnItsOwnProcess). Parameter uncertainty is not
 // in the interval; the backtest measures what that costs (docs/forecast.md:
-// 80% intervals cover 0.80 of generated team days).
+// 80% intervals cover 0.82 of generated team days).
 //
 // # Early warning
 //

@@ -404,3 +404,36 @@ func BenchmarkFitForecast(b *testing.B) {
 		}
 	}
 }
+
+// TestRarelyPublishedWeekday: a Saturday published three times is not
+// forecast (MinDayCount 4), a fourth makes it forecastable; Sundays never
+// published stay unforecastable.
+func TestRarelyPublishedWeekday(t *testing.T) {
+	cfg := forecast.DefaultConfig()
+	for _, tc := range []struct {
+		saturdays int
+		ok        bool
+	}{{3, false}, {4, true}} {
+		v := weekly(119, 0, 0.3, func(i int) bool { return i%7 == 6 || i%7 == 5 && i/7 >= tc.saturdays })
+		f, err := forecast.Predict(cfg, genStart, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Days {
+			switch d.Day.Weekday() {
+			case time.Saturday:
+				if d.OK != tc.ok {
+					t.Fatalf("%d Saturdays published: Saturday %v forecast %v", tc.saturdays, d.Day, d.OK)
+				}
+			case time.Sunday:
+				if d.OK {
+					t.Fatalf("Sunday %v forecast, never published", d.Day)
+				}
+			default:
+				if !d.OK {
+					t.Fatalf("%v not forecast", d.Day)
+				}
+			}
+		}
+	}
+}
