@@ -36,7 +36,7 @@ type Config struct {
 	// after a few days.
 	PhiMin, PhiMax float64
 	// DayShrink is the weight, in observations, of the pooled one-step
-	// variance in each season position's variance (see Model.SD): a
+	// variance in each season position's variance (see Model.DaySigma): a
 	// position seen a handful of times takes mostly the pooled value.
 	DayShrink float64
 	// MaxEvaluations bounds the objective evaluations of the
