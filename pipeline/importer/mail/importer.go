@@ -58,6 +58,21 @@ func New(cfg Config) (*Importer, error) {
 	return &Importer{Base: b, maxReceived: cfg.MaxReceived}, nil
 }
 
+// NewWithBase returns an Importer that shares b (its counts and duplicate
+// guard): a source that reads mail among other things (Microsoft Graph)
+// applies mail's rules through it, with Convert.
+func NewWithBase(b *importer.Base, maxReceived int) *Importer {
+	if maxReceived <= 0 {
+		maxReceived = DefaultMaxReceived
+	}
+	return &Importer{Base: b, maxReceived: maxReceived}
+}
+
+// Convert applies the rules to one message built by another source (the
+// caller counts it read): its event, or the reason it was counted and
+// produces nothing.
+func (im *Importer) Convert(m *Message) (event.Event, string) { return im.convert(m) }
+
 // NoteGarbage counts an mbox that had bytes before its first separator.
 func (im *Importer) NoteGarbage() { im.Skip(SkipMboxGarbage) }
 
@@ -66,6 +81,9 @@ func (im *Importer) NoteGarbage() { im.Skip(SkipMboxGarbage) }
 func (im *Importer) EventID(m *Message) string {
 	if m.MessageID != "" {
 		return MessageEventID(im.Base, m.MessageID)
+	}
+	if m.SourceID != "" {
+		return im.Keyed("m_", "source-id:"+m.SourceID)
 	}
 	body := sha256.Sum256([]byte(m.Text))
 	return im.Keyed("m_", "no-message-id:"+m.DateRaw+"\n"+m.From+"\n"+m.Subject+"\n"+hex.EncodeToString(body[:]))
@@ -79,6 +97,10 @@ func (im *Importer) ThreadID(m *Message, eventID string) string {
 		return MessageThreadID(im.Base, m.References[0])
 	case len(m.InReplyTo) > 0:
 		return MessageThreadID(im.Base, m.InReplyTo[0])
+	case m.ThreadRoot != "":
+		return MessageThreadID(im.Base, m.ThreadRoot)
+	case m.ThreadKey != "":
+		return im.Keyed("t_", "source-thread:"+m.ThreadKey)
 	case m.MessageID != "":
 		return MessageThreadID(im.Base, m.MessageID)
 	}
