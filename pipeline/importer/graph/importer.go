@@ -67,7 +67,7 @@ type Importer struct {
 	threads     map[string][]post
 	// From Check: the thread root of each mail conversation.
 	mailConvs map[string]*convRoot
-	// Pages and items read by Check.
+	// List pages and items (messages and other resources) read by Check.
 	Pages, Items int
 }
 
@@ -167,7 +167,9 @@ func KindOf(v *fastjson.Value, pk Kind) Kind {
 func (im *Importer) Check(in Input) error { return im.read(in, nil, im.checkDoc) }
 
 func (im *Importer) checkDoc(d Doc) error {
-	im.Pages++
+	if d.Page {
+		im.Pages++
+	}
 	pk := pageKind(d.Context)
 	recognised := 0
 	for _, v := range d.Items {
