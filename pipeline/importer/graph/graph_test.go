@@ -559,3 +559,55 @@ func FuzzReadDocs(f *testing.F) {
 		}
 	})
 }
+
+// TestThreadAgreesWithoutHeaders: Graph shows no internetMessageHeaders
+// for sent mail; the thread root is then learnt from the conversation (its
+// earliest message), and the thread ids are still import mail's.
+func TestThreadAgreesWithoutHeaders(t *testing.T) {
+	mi, err := mail.New(mail.Config{Config: importer.Config{Pseudonymizer: testPseudonymizer(t), Domains: []string{"example.com"},
+		Now: func() time.Time { return testNow }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromMail []event.Event
+	for _, raw := range []string{
+		"Message-ID: <root-1@example.com>\nDate: Mon, 02 Nov 2026 09:00:00 +0000\nFrom: a@example.com\nTo: b@example.com\n\nfirst\n",
+		"Message-ID: <reply-2@example.com>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nFrom: b@example.com\nTo: a@example.com\nIn-Reply-To: <root-1@example.com>\nReferences: <root-1@example.com>\n\nsecond\n",
+		"Message-ID: <reply-3@example.com>\nDate: Mon, 02 Nov 2026 11:00:00 +0000\nFrom: a@example.com\nTo: b@example.com\nIn-Reply-To: <reply-2@example.com>\nReferences: <root-1@example.com> <reply-2@example.com>\n\nthird\n",
+	} {
+		rec, err := mi.Import(strings.NewReader(raw))
+		if err != nil || rec == nil {
+			t.Fatalf("%v %s", err, mi.Stats())
+		}
+		fromMail = append(fromMail, decode(t, *rec))
+	}
+	msg := func(id, imid, at, from, to, body, headers string) string {
+		return fmt.Sprintf(`{"id":%q,"internetMessageId":%q,"conversationId":"CONV1","sentDateTime":%q,"from":{"emailAddress":{"address":%q}},"toRecipients":[{"emailAddress":{"address":%q}}],"body":{"contentType":"text","content":%q}%s}`,
+			id, imid, at, from, to, body, headers)
+	}
+	// Newest first, and only the received reply has its headers.
+	page := `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users('x')/messages","value":[` +
+		msg("g3", "<reply-3@example.com>", "2026-11-02T11:00:00Z", "a@example.com", "b@example.com", "third", "") + "," +
+		msg("g2", "<reply-2@example.com>", "2026-11-02T10:00:00Z", "b@example.com", "a@example.com", "second",
+			`,"internetMessageHeaders":[{"name":"References","value":"<root-1@example.com>"}]`) + "," +
+		msg("g1", "<root-1@example.com>", "2026-11-02T09:00:00Z", "a@example.com", "b@example.com", "first", "") + "]}"
+	for _, p := range []string{page, strings.Replace(page, `,"internetMessageHeaders":[{"name":"References","value":"<root-1@example.com>"}]`, "", 1)} {
+		im := testImporter(t, nil, 0)
+		if err := im.CheckReader(strings.NewReader(p)); err != nil {
+			t.Fatal(err)
+		}
+		var evs []event.Event
+		if err := im.ImportReader(strings.NewReader(p), func(r importer.Record) error { evs = append(evs, decode(t, r)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 3 {
+			t.Fatalf("%d events", len(evs))
+		}
+		for i, ev := range evs {
+			want := fromMail[2-i]
+			if ev.EventID != want.EventID || ev.ThreadID != want.ThreadID || ev.Sender != want.Sender || !ev.OccurredAt.Equal(want.OccurredAt) {
+				t.Fatalf("graph %+v\nmail  %+v", ev, want)
+			}
+		}
+	}
+}

@@ -279,7 +279,7 @@ func (im *Importer) learnMail(v *fastjson.Value) {
 	if conv == "" {
 		return
 	}
-	m := MailMessage(v)
+	m := mailHeader(v)
 	at := int64(1<<63 - 1)
 	if m.DateErr == nil {
 		at = m.Date.UnixNano()
@@ -410,6 +410,23 @@ var msgIDToken = regexp.MustCompile(`<[^<>\s]+>`)
 // same fields a mailbox gives, so mail's rules apply unchanged. The
 // subject is not read.
 func MailMessage(v *fastjson.Value) *mail.Message {
+	m := mailHeader(v)
+	body := "body"
+	if strings.TrimSpace(str(v, "uniqueBody", "content")) != "" {
+		body = "uniqueBody" // the part of the body new in this message
+	}
+	text, truncated := cut(str(v, body, "content"), mail.MaxPartBytes)
+	m.Truncated = truncated
+	if strings.EqualFold(str(v, body, "contentType"), "html") {
+		m.Text, m.FromHTML = mail.HTMLToText(text), true
+	} else {
+		m.Text = strings.ReplaceAll(text, "\r\n", "\n")
+	}
+	return m
+}
+
+// mailHeader is MailMessage without the body.
+func mailHeader(v *fastjson.Value) *mail.Message {
 	m := &mail.Message{MessageID: mail.NormalizeMessageID(str(v, "internetMessageId"))}
 	if id := str(v, "id"); id != "" {
 		m.SourceID = "graph:" + id
@@ -473,17 +490,6 @@ func MailMessage(v *fastjson.Value) *mail.Message {
 	}
 	if x := v.Get("hasAttachments"); x != nil && x.Type() == fastjson.TypeTrue {
 		m.Attachments = 1
-	}
-	body := "body"
-	if strings.TrimSpace(str(v, "uniqueBody", "content")) != "" {
-		body = "uniqueBody" // the part of the body new in this message
-	}
-	text, truncated := cut(str(v, body, "content"), mail.MaxPartBytes)
-	m.Truncated = truncated
-	if strings.EqualFold(str(v, body, "contentType"), "html") {
-		m.Text, m.FromHTML = mail.HTMLToText(text), true
-	} else {
-		m.Text = strings.ReplaceAll(text, "\r\n", "\n")
 	}
 	return m
 }

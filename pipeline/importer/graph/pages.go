@@ -115,17 +115,18 @@ func ReadDocs(r io.Reader, max int64, fn func(Doc) error) error {
 		max = DefaultMaxDocBytes
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
+	lr := &lineReader{br: br}
 	var p fastjson.Parser
 	line := 0
 	var first []byte
 	for {
-		l, err := readLine(br, max)
+		l, err := lr.readLine(max)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 		line++
 		if len(bytes.TrimSpace(l)) > 0 {
-			first = l
+			first = bytes.Clone(l)
 			break
 		}
 		if errors.Is(err, io.EOF) {
@@ -138,7 +139,7 @@ func ReadDocs(r io.Reader, max int64, fn func(Doc) error) error {
 			return err
 		}
 		for {
-			l, err := readLine(br, max)
+			l, err := lr.readLine(max)
 			if err != nil && !errors.Is(err, io.EOF) {
 				return err
 			}
@@ -176,9 +177,17 @@ func ReadDocs(r io.Reader, max int64, fn func(Doc) error) error {
 	return handleDoc(v, 0, buf.Bytes(), fn)
 }
 
-// readLine reads one line (without its end), at most max bytes.
-func readLine(br *bufio.Reader, max int64) ([]byte, error) {
-	var out []byte
+// lineReader reads lines into one reused buffer.
+type lineReader struct {
+	br  *bufio.Reader
+	buf []byte
+}
+
+// readLine reads one line (without its end), at most max bytes. The line
+// is valid until the next call (fastjson copies what it parses).
+func (lr *lineReader) readLine(max int64) ([]byte, error) {
+	br, out := lr.br, lr.buf[:0]
+	defer func() { lr.buf = out[:0] }()
 	for {
 		frag, err := br.ReadSlice('\n')
 		if int64(len(out)+len(frag)) > max+1 {
