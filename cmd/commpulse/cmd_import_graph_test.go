@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -253,4 +254,22 @@ func TestImportGraphEndToEnd(t *testing.T) {
 			t.Fatalf("%d rows after re-import, want %d", n, wantEvents)
 		}
 	})
+}
+
+// TestImportGraphHelp: `import graph -h` says it reads files only, and the
+// import command knows the source.
+func TestImportGraphHelp(t *testing.T) {
+	var stdout, stderr strings.Builder
+	err := runImport(context.Background(), []string{"graph", "-h"}, &stdout, &stderr)
+	if err != flag.ErrHelp {
+		t.Fatalf("err %v", err)
+	}
+	for _, want := range []string{"SAVED TO FILES", "never calls", "docs/importers.md", "--users", "--members", "--broadcast-max"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if err := runImport(context.Background(), []string{"nope"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "graph") {
+		t.Fatalf("err %v", err)
+	}
 }
