@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/graph"
@@ -106,6 +107,7 @@ func runImportGraph(ctx context.Context, args []string, stdout, stderr io.Writer
 	// Every input is checked before anything is sent: a broken page fails
 	// the import here, with nothing written to Kafka or --out.
 	var total int64
+	start := time.Now()
 	for _, in := range inputs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -114,6 +116,10 @@ func runImportGraph(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		total += in.Size
+	}
+	if f.progress > 0 {
+		fmt.Fprintf(stderr, "import graph: checked %d files, %d pages, %d items, %.1f MB in %s\n",
+			len(inputs), im.Pages, im.Items, float64(total)/1e6, time.Since(start).Round(time.Millisecond))
 	}
 	var done atomic.Int64
 	wrap := func(r io.Reader) io.Reader { return &countingReader{r: r, n: &done} }

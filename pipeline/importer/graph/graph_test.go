@@ -611,3 +611,23 @@ func TestThreadAgreesWithoutHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestByteOrderMarks: UTF-8 with a byte order mark and UTF-16 (what
+// Windows PowerShell's Out-File writes) read like UTF-8.
+func TestByteOrderMarks(t *testing.T) {
+	page := `{"value":[` + mkChat("C1", "1", "2026-11-02T09:00:00Z", "ua", "") + `]}`
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range page {
+		utf16 = append(utf16, byte(r), byte(r>>8))
+	}
+	for name, b := range map[string][]byte{"utf-8 bom": append([]byte{0xef, 0xbb, 0xbf}, page...), "utf-16le": utf16} {
+		im := testImporter(t, nil, 0)
+		if err := im.CheckReader(bytes.NewReader(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n := 0
+		if err := im.ImportReader(bytes.NewReader(b), func(importer.Record) error { n++; return nil }); err != nil || n != 1 {
+			t.Fatalf("%s: %v, %d events", name, err, n)
+		}
+	}
+}

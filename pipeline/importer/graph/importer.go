@@ -276,7 +276,7 @@ func (c *convRoot) root() string {
 // and the thread id agrees with import mail's.
 func (im *Importer) learnMail(v *fastjson.Value) {
 	conv := str(v, "conversationId")
-	if conv == "" {
+	if x := v.Get("isDraft"); conv == "" || x != nil && x.Type() == fastjson.TypeTrue {
 		return
 	}
 	m := mailHeader(v)

@@ -25,6 +25,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // DefaultMaxDocBytes bounds one JSON document: a page file, or one line of
@@ -115,6 +117,14 @@ func ReadDocs(r io.Reader, max int64, fn func(Doc) error) error {
 		max = DefaultMaxDocBytes
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
+	// Windows tools write byte order marks: UTF-8's is dropped, UTF-16
+	// (Windows PowerShell's Out-File default) is decoded.
+	if b, _ := br.Peek(3); bytes.HasPrefix(b, []byte{0xef, 0xbb, 0xbf}) {
+		br.Discard(3)
+	} else if bytes.HasPrefix(b, []byte{0xff, 0xfe}) || bytes.HasPrefix(b, []byte{0xfe, 0xff}) {
+		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		br = bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10)
+	}
 	lr := &lineReader{br: br}
 	var p fastjson.Parser
 	line := 0
