@@ -24,7 +24,7 @@ import (
 func init() {
 	register(command{
 		name:    "import",
-		summary: "import real data as pseudonymised events: 'import mail PATH...' reads mbox, Maildir and .eml; 'import slack EXPORT' a Slack workspace export",
+		summary: "import real data as pseudonymised events: 'import mail PATH...' reads mbox, Maildir and .eml; 'import slack EXPORT' a Slack workspace export; 'import graph PATH...' Microsoft Graph mail and Teams pages saved to files",
 		run:     runImport,
 	})
 }
@@ -109,19 +109,21 @@ func parseInterleaved(fs *flag.FlagSet, args []string, lookup func(string) (stri
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: commpulse import mail [flags] PATH... | commpulse import slack [flags] EXPORT"
+	const usage = "usage: commpulse import mail [flags] PATH... | commpulse import slack [flags] EXPORT | commpulse import graph [flags] PATH..."
 	if len(args) > 0 {
 		switch args[0] {
 		case "mail":
 			return runImportMail(ctx, args[1:], stdout, stderr, os.LookupEnv)
 		case "slack":
 			return runImportSlack(ctx, args[1:], stdout, stderr, os.LookupEnv)
+		case "graph":
+			return runImportGraph(ctx, args[1:], stdout, stderr, os.LookupEnv)
 		case "-h", "--help", "-help":
 			fmt.Fprintln(stderr, usage)
 			return flag.ErrHelp
 		}
 	}
-	return usageError{errors.New(usage + " (sources: mail, slack)")}
+	return usageError{errors.New(usage + " (sources: mail, slack, graph)")}
 }
 
 // importSetup is what every import source starts from: the shared

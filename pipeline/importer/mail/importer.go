@@ -58,6 +58,21 @@ func New(cfg Config) (*Importer, error) {
 	return &Importer{Base: b, maxReceived: cfg.MaxReceived}, nil
 }
 
+// NewWithBase returns an Importer that shares b (its counts and duplicate
+// guard): a source that reads mail among other things (Microsoft Graph)
+// applies mail's rules through it, with Convert.
+func NewWithBase(b *importer.Base, maxReceived int) *Importer {
+	if maxReceived <= 0 {
+		maxReceived = DefaultMaxReceived
+	}
+	return &Importer{Base: b, maxReceived: maxReceived}
+}
+
+// Convert applies the rules to one message built by another source (the
+// caller counts it read): its event, or the reason it was counted and
+// produces nothing.
+func (im *Importer) Convert(m *Message) (event.Event, string) { return im.convert(m) }
+
 // NoteGarbage counts an mbox that had bytes before its first separator.
 func (im *Importer) NoteGarbage() { im.Skip(SkipMboxGarbage) }
 
@@ -65,7 +80,10 @@ func (im *Importer) NoteGarbage() { im.Skip(SkipMboxGarbage) }
 // Message-ID, or, without one, of its Date, From, Subject and body text.
 func (im *Importer) EventID(m *Message) string {
 	if m.MessageID != "" {
-		return im.Keyed("m_", "message-id:"+m.MessageID)
+		return MessageEventID(im.Base, m.MessageID)
+	}
+	if m.SourceID != "" {
+		return im.Keyed("m_", "source-id:"+m.SourceID)
 	}
 	body := sha256.Sum256([]byte(m.Text))
 	return im.Keyed("m_", "no-message-id:"+m.DateRaw+"\n"+m.From+"\n"+m.Subject+"\n"+hex.EncodeToString(body[:]))
@@ -76,37 +94,74 @@ func (im *Importer) EventID(m *Message) string {
 func (im *Importer) ThreadID(m *Message, eventID string) string {
 	switch {
 	case len(m.References) > 0:
-		return im.Keyed("t_", "message-id:"+m.References[0])
+		return MessageThreadID(im.Base, m.References[0])
 	case len(m.InReplyTo) > 0:
-		return im.Keyed("t_", "message-id:"+m.InReplyTo[0])
+		return MessageThreadID(im.Base, m.InReplyTo[0])
+	case m.ThreadRoot != "":
+		return MessageThreadID(im.Base, m.ThreadRoot)
+	case m.ThreadKey != "":
+		return im.Keyed("t_", "source-thread:"+m.ThreadKey)
 	case m.MessageID != "":
-		return im.Keyed("t_", "message-id:"+m.MessageID)
+		return MessageThreadID(im.Base, m.MessageID)
 	}
 	return im.Keyed("t_", "event:"+eventID)
+}
+
+// MessageEventID is the event id of a mail with a Message-ID (normalised
+// by NormalizeMessageID): every source of mail (mailboxes here, Microsoft
+// Graph's internetMessageId in pipeline/importer/graph) uses it, so that
+// the same mail imported from two sources is one row after dedup.
+func MessageEventID(b *importer.Base, messageID string) string {
+	return b.Keyed("m_", "message-id:"+messageID)
+}
+
+// MessageThreadID is the thread id of a thread whose root has the
+// (normalised) Message-ID rootID, shared like MessageEventID.
+func MessageThreadID(b *importer.Base, rootID string) string {
+	return b.Keyed("t_", "message-id:"+rootID)
 }
 
 // Exclusion returns why a message is machine mail ("" if it is not), in
 // the order loop, auto-reply, bulk, calendar.
 func (im *Importer) Exclusion(m *Message) string {
-	if m.Received > im.maxReceived || m.Header("X-Loop") != "" {
+	if m.Received > im.maxReceived {
 		return ExcludeLoop
 	}
-	if as := strings.ToLower(strings.TrimSpace(strings.SplitN(m.Header("Auto-Submitted"), ";", 2)[0])); as != "" && as != "no" {
+	r := HeaderExclusion(m.Header)
+	if r == "" && m.HasCalendar {
+		r = ExcludeCalendar
+	}
+	return r
+}
+
+// HeaderExclusion is the part of the machine-mail rules that reads only
+// header fields (get returns a field's first value, "" when absent), in
+// the order loop, auto-reply, bulk, calendar. The Graph importer applies
+// it to a message's internetMessageHeaders, so both sources exclude the
+// same mail.
+func HeaderExclusion(get func(string) string) string {
+	if get("X-Loop") != "" {
+		return ExcludeLoop
+	}
+	if as := strings.ToLower(strings.TrimSpace(strings.SplitN(get("Auto-Submitted"), ";", 2)[0])); as != "" && as != "no" {
 		return ExcludeAutoReply
 	}
-	if m.Header("X-Autoreply") != "" || m.Header("X-Autorespond") != "" {
+	// Exchange and Outlook put X-Auto-Response-Suppress on what they
+	// generate themselves (out-of-office replies, notifications), and
+	// mass senders on what they send, so that nobody auto-replies to them.
+	if get("X-Autoreply") != "" || get("X-Autorespond") != "" || strings.TrimSpace(get("X-Auto-Response-Suppress")) != "" {
 		return ExcludeAutoReply
 	}
-	switch strings.ToLower(strings.TrimSpace(m.Header("Precedence"))) {
+	switch strings.ToLower(strings.TrimSpace(get("Precedence"))) {
 	case "auto_reply":
 		return ExcludeAutoReply
 	case "bulk", "list", "junk":
 		return ExcludeBulk
 	}
-	if m.Header("List-Id") != "" || m.Header("List-Unsubscribe") != "" {
+	if get("List-Id") != "" || get("List-Unsubscribe") != "" {
 		return ExcludeBulk
 	}
-	if m.HasCalendar || strings.Contains(strings.ToLower(m.Header("Content-Class")), "calendarmessage") {
+	if strings.Contains(strings.ToLower(get("Content-Class")), "calendarmessage") {
 		return ExcludeCalendar
 	}
 	return ""

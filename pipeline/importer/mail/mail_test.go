@@ -310,6 +310,7 @@ func TestExclusions(t *testing.T) {
 		{"auto-submitted no", "Auto-Submitted: no\n", ""},
 		{"x-autoreply", "X-Autoreply: yes\n", ExcludeAutoReply},
 		{"x-autorespond", "X-Autorespond: yes\n", ExcludeAutoReply},
+		{"x-auto-response-suppress (Exchange's out-of-office replies)", "X-Auto-Response-Suppress: All\n", ExcludeAutoReply},
 		{"precedence auto_reply", "Precedence: auto_reply\n", ExcludeAutoReply},
 		{"precedence bulk", "Precedence: bulk\n", ExcludeBulk},
 		{"precedence junk", "Precedence: junk\n", ExcludeBulk},

@@ -56,10 +56,23 @@ type Message struct {
 
 	Received int // number of Received headers
 	header   message.Header
+
+	// Set by sources other than mailboxes (Microsoft Graph): SourceID is
+	// the source's stable id of the message, hashed for the event id when
+	// there is no Message-ID; ThreadRoot the (normalised) Message-ID of
+	// the thread's root when the source knows it otherwise (Graph: from
+	// the other messages of the conversation), the thread when References
+	// and In-Reply-To name none; ThreadKey the source's thread (Graph's
+	// conversationId), the thread when no root is known at all.
+	SourceID, ThreadRoot, ThreadKey string
 }
 
 // Header returns a header field (for classification).
 func (m *Message) Header(k string) string { return m.header.Get(k) }
+
+// AddHeader adds a header field, for sources that give the header as name
+// and value pairs (Graph's internetMessageHeaders).
+func (m *Message) AddHeader(k, v string) { m.header.Add(k, v) }
 
 // ErrMalformed wraps every parse failure: the message is skipped.
 var ErrMalformed = errors.New("malformed message")
