@@ -16,15 +16,18 @@ type committer interface {
 // yet: the last record per partition. A failed commit leaves them here; the
 // next batch's commit includes them, and without a next batch (the stream
 // went quiet) the sink retries them on its idle tick, backing off, so the
-// group's offsets and lag do not stay behind what was written.
+// group's offsets and lag do not stay behind what was written. After
+// maxUncommittedBatches the sink stops writing until a commit succeeds.
 type pendingCommits struct {
 	last     map[int]kafka.Message
+	batches  int       // written since the last successful commit
 	failures int       // in a row
 	retryAt  time.Time // of the next idle retry
 }
 
 // add merges the last offset of every partition in msgs.
 func (p *pendingCommits) add(msgs []kafka.Message) {
+	p.batches++
 	for _, m := range msgs {
 		if cur, ok := p.last[m.Partition]; !ok || m.Offset > cur.Offset {
 			p.last[m.Partition] = m
@@ -54,7 +57,7 @@ func (in *Ingest) commit(ctx context.Context, reader committer, p *pendingCommit
 			return // shutdown: redelivered by the next worker
 		}
 		p.failures++
-		d := backoff(p.failures-1, time.Second, 30*time.Second)
+		d := backoff(p.failures-1, in.cfg.RetryMin, in.cfg.RetryMax)
 		p.retryAt = time.Now().Add(d)
 		in.m.CommitErrors.Inc()
 		in.log.Warn("commit failed; retried with the next batch or in a while (a restart before that redelivers, deduplicated)",
@@ -65,6 +68,6 @@ func (in *Ingest) commit(ctx context.Context, reader committer, p *pendingCommit
 		in.log.Info("commits recovered", "failures_in_a_row", p.failures)
 	}
 	clear(p.last)
-	p.failures = 0
+	p.failures, p.batches = 0, 0
 	in.m.Commits.Inc()
 }

@@ -26,16 +26,19 @@ import (
 
 // inFlight is what one worker can hold between fetch and commit: a batch in
 // the sink, one queued, one being built, the message channel (BatchRows
-// each), kafka-go's queue (QueueCapacity 1000) and a record held by each
-// partition reader (docs/architecture.md). Each rebalance can redeliver at
-// most that much per member.
+// each), kafka-go's queue (QueueCapacity 1000), a record held by each
+// partition reader (docs/architecture.md), and the batches already written
+// whose commit failed (at most maxUncommittedBatches: then the sink waits
+// for a commit). Each rebalance can redeliver at most that much per member:
+// what was written uncommitted, and what was fetched before it and is
+// written after it.
 func (e *env) inFlight() int {
 	e.t.Helper()
 	ps, err := partitions(context.Background(), e.cfg.client(), e.cfg.EventsTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return 4*e.cfg.BatchRows + 1000 + len(ps)
+	return (4+maxUncommittedBatches)*e.cfg.BatchRows + 1000 + len(ps)
 }
 
 // groupTraffic counts the requests of one group that reach each broker,

@@ -38,6 +38,10 @@ type coreLog struct {
 	commits []kafka.Message // in commit order
 	// violations are commits of a record that was not acknowledged yet.
 	violations []string
+	// inserts counts acknowledged inserts; insertsAtCommit is inserts at
+	// each successful commit.
+	inserts         int
+	insertsAtCommit []int
 }
 
 func newCoreLog() *coreLog { return &coreLog{written: map[string]bool{}} }
@@ -80,6 +84,7 @@ func (s *fakeSource) CommitMessages(ctx context.Context, msgs ...kafka.Message) 
 	}
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
+	s.log.insertsAtCommit = append(s.log.insertsAtCommit, s.log.inserts)
 	for _, m := range msgs {
 		// Committing m commits everything before it on its partition.
 		for _, r := range s.msgs {
@@ -266,6 +271,7 @@ func (a *ackSink) InsertMessages(ctx context.Context, rows []store.Message) erro
 	}
 	a.log.mu.Lock()
 	defer a.log.mu.Unlock()
+	a.log.inserts++
 	for _, r := range rows {
 		if m, ok := a.byEvent[r.EventID]; ok {
 			a.log.written[at(m.Partition, m.Offset)] = true
@@ -555,5 +561,30 @@ func TestCoreBatching(t *testing.T) {
 				t.Errorf("%d inserts for %d records in batches of %d", w.sink.attempts, tc.n, tc.rows)
 			}
 		})
+	}
+}
+
+// While commits fail, the sink writes at most maxUncommittedBatches batches
+// and then waits for a commit: the batches a rebalance can redeliver as
+// duplicates are bounded.
+func TestCoreBoundsUncommittedBatches(t *testing.T) {
+	recs := stream(40)
+	w := newCore(t, recs)
+	w.in.cfg.BatchRows = 4 // 10 batches
+	fail := errors.New("injected: not coordinator")
+	w.src.commitErr = []error{fail, fail, fail, fail}
+	want := ends(recs)
+	if err := w.run(t, func() bool { return equalOffsets(w.src.committed(), want) }); err != nil {
+		t.Fatal(err)
+	}
+	if !equalOffsets(w.src.committed(), want) {
+		t.Fatalf("committed %v, want %v", w.src.committed(), want)
+	}
+	at := w.log.insertsAtCommit
+	if len(at) == 0 || at[0] > maxUncommittedBatches {
+		t.Fatalf("first successful commit after %v inserts, want <= %d", at, maxUncommittedBatches)
+	}
+	if got := testutil.ToFloat64(w.in.m.CommitErrors); got != 4 {
+		t.Errorf("commit errors %v, want 4", got)
 	}
 }

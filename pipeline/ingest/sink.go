@@ -26,6 +26,9 @@ func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader co
 			if !ok {
 				return nil
 			}
+			if !in.awaitCommits(ctx, reader, offsets) {
+				return nil // shutdown: b is redelivered
+			}
 			err := in.write(ctx, b, dlq)
 			in.m.BatchesPending.Dec()
 			if err != nil {
@@ -46,6 +49,35 @@ func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader co
 			return nil
 		}
 	}
+}
+
+// maxUncommittedBatches bounds the batches written to ClickHouse whose
+// offsets could not be committed yet. Commits fail while the group's
+// coordinator moves or the member is being fenced; writing on regardless
+// would make every batch written meanwhile a duplicate when the partitions
+// are redelivered, without bound. Past the limit the sink waits for a
+// commit to succeed before it writes more, and backpressure stops the fetch.
+// Duplicates per fault are thus at most this many batches.
+const maxUncommittedBatches = 2
+
+// awaitCommits returns at once unless maxUncommittedBatches batches wait
+// for a commit that failed; then it retries the commit, backing off, until
+// it succeeds (true) or ctx ends (false). Erasures keep running meanwhile.
+func (in *Ingest) awaitCommits(ctx context.Context, reader committer, p *pendingCommits) bool {
+	for p.failures > 0 && p.batches >= maxUncommittedBatches {
+		t := time.NewTimer(time.Until(p.retryAt))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+		if err := in.runErasures(ctx); err != nil && ctx.Err() == nil {
+			in.log.Warn("erasure failed, will retry", "err", err)
+		}
+		in.commit(ctx, reader, p)
+	}
+	return ctx.Err() == nil
 }
 
 // write retries until the batch is acknowledged or ctx ends.
