@@ -37,6 +37,7 @@ type ingestFlags struct {
 	batchBytes int
 	batchIvl   time.Duration
 	workers    int
+	inserts    int
 	maxBytes   int
 	shutdown   time.Duration
 	create     bool
@@ -80,6 +81,7 @@ func (f *ingestFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.batchBytes, "batch-bytes", d.BatchBytes, "bytes of Kafka records per ClickHouse batch (bounds the memory of batches of long e-mails)")
 	fs.DurationVar(&f.batchIvl, "batch-interval", d.BatchInterval, "maximum age of a batch before it is written")
 	fs.IntVar(&f.workers, "workers", d.Workers, "goroutines that decode and score a batch")
+	fs.IntVar(&f.inserts, "inserts", d.Inserts, "batches written to ClickHouse at once (offsets are still committed in order)")
 	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", d.ShutdownTimeout, "time allowed on SIGTERM to flush, commit and leave the group")
 	fs.BoolVar(&f.create, "create-topics", d.CreateTopics, "create missing topics at start")
@@ -102,7 +104,7 @@ func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
 	cfg.Brokers = f.kafka.brokers
 	cfg.Group = f.topics.group
 	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.topics.events, f.topics.directory, f.topics.consent, f.topics.dlq
-	cfg.BatchRows, cfg.BatchBytes, cfg.BatchInterval, cfg.Workers = f.batchRows, f.batchBytes, f.batchIvl, f.workers
+	cfg.BatchRows, cfg.BatchBytes, cfg.BatchInterval, cfg.Workers, cfg.Inserts = f.batchRows, f.batchBytes, f.batchIvl, f.workers, f.inserts
 	cfg.Limits.MaxBytes = f.maxBytes
 	cfg.Limits.Pseudonym = f.pattern.re
 	cfg.DLQRetention = f.dlqRetain

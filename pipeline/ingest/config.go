@@ -38,6 +38,11 @@ type Config struct {
 	BatchInterval time.Duration
 	// Workers decode and score a batch in parallel (default GOMAXPROCS).
 	Workers int
+	// Inserts is how many batches are written to ClickHouse at once
+	// (default 2). Offsets are still committed in batch order. Two overlap
+	// the client's encoding of one batch with the server's work on the
+	// other; more only help a ClickHouse with cores to spare.
+	Inserts int
 	// Limits bounds what the decoder accepts (event size, recipients).
 	Limits event.Limits
 
@@ -119,6 +124,7 @@ func Defaults() Config {
 		DLQTopic:        "comms.dlq",
 		BatchRows:       50000,
 		BatchBytes:      16 << 20,
+		Inserts:         2,
 		BatchInterval:   time.Second,
 		Workers:         runtime.GOMAXPROCS(0),
 		Limits:          event.DefaultLimits,
@@ -158,6 +164,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.FetchMaxBytes, d.FetchMaxBytes)
 	defaults.Fill(&c.BatchRows, d.BatchRows)
 	defaults.Fill(&c.BatchBytes, d.BatchBytes)
+	defaults.Fill(&c.Inserts, d.Inserts)
 	defaults.Fill(&c.Workers, d.Workers)
 	defaults.Fill(&c.Partitions, d.Partitions)
 	defaults.Fill(&c.DLQRetention, d.DLQRetention)
@@ -177,6 +184,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("batch-bytes %d: must be in 65536..1073741824", c.BatchBytes)
 	case c.BatchInterval < time.Millisecond:
 		return fmt.Errorf("batch-interval %s: must be >= 1ms", c.BatchInterval)
+	case c.Inserts < 1 || c.Inserts > 16:
+		return fmt.Errorf("inserts %d: must be in 1..16", c.Inserts)
 	case c.Workers < 1 || c.Workers > 256:
 		return fmt.Errorf("workers %d: must be in 1..256", c.Workers)
 	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:

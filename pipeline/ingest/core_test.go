@@ -118,8 +118,9 @@ type fakeSink struct {
 	attempts int
 	rows     map[string]store.Message
 	erased   [][]string
-	before   func(attempt int)
-	block    chan struct{} // if set, an insert waits for it to close
+	before   func(attempt int, rows []store.Message)
+	after    func(attempt int) // after a successful insert
+	block    chan struct{}     // if set, an insert waits for it to close
 }
 
 func (f *fakeSink) InsertMessages(ctx context.Context, rows []store.Message) error {
@@ -128,7 +129,7 @@ func (f *fakeSink) InsertMessages(ctx context.Context, rows []store.Message) err
 	attempt, before, block := f.attempts, f.before, f.block
 	f.mu.Unlock()
 	if before != nil {
-		before(attempt)
+		before(attempt, rows)
 	}
 	if block != nil {
 		select {
@@ -148,6 +149,9 @@ func (f *fakeSink) InsertMessages(ctx context.Context, rows []store.Message) err
 	}
 	for _, r := range rows {
 		f.rows[r.EventID] = r
+	}
+	if f.after != nil {
+		defer f.after(attempt)
 	}
 	return nil
 }
@@ -396,7 +400,7 @@ func TestCoreRefiltersAfterOptOut(t *testing.T) {
 	w := newCore(t, recs)
 	w.in.cfg.BatchRows = len(recs)
 	w.sink.fail = 1
-	w.sink.before = func(attempt int) {
+	w.sink.before = func(attempt int, _ []store.Message) {
 		if attempt == 1 { // alice opts out during the first, failing attempt
 			c, _ := json.Marshal(event.Consent{Person: alice, OptedIn: false})
 			w.in.applyConsent([]byte(alice), c)
@@ -501,7 +505,7 @@ func TestCoreDrain(t *testing.T) {
 			}
 			started := make(chan struct{})
 			w.sink.block = make(chan struct{})
-			w.sink.before = func(attempt int) {
+			w.sink.before = func(attempt int, _ []store.Message) {
 				if attempt == 1 {
 					close(started)
 				}
@@ -586,5 +590,34 @@ func TestCoreBoundsUncommittedBatches(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(w.in.m.CommitErrors); got != 4 {
 		t.Errorf("commit errors %v, want 4", got)
+	}
+}
+
+// Two inserts run at once; when the later batch is written first, its
+// offsets wait for the earlier batch: commits follow batch order.
+func TestCoreCommitsInBatchOrder(t *testing.T) {
+	recs := stream(12)
+	w := newCore(t, recs)
+	w.in.cfg.BatchRows, w.in.cfg.Inserts = 6, 2 // two batches
+	second := make(chan struct{})
+	var once sync.Once
+	w.sink.before = func(_ int, rows []store.Message) {
+		if rows[0].EventID == "e-0" {
+			<-second // the first batch's insert waits for the second's
+		}
+	}
+	w.sink.after = func(int) { once.Do(func() { close(second) }) }
+	want := ends(recs)
+	if err := w.run(t, func() bool { return equalOffsets(w.src.committed(), want) }); err != nil {
+		t.Fatal(err)
+	}
+	if !equalOffsets(w.src.committed(), want) {
+		t.Fatalf("committed %v, want %v", w.src.committed(), want)
+	}
+	if v := w.log.violations; len(v) > 0 {
+		t.Fatalf("committed before written: %v", v)
+	}
+	if n := len(w.sink.stored()); n != len(recs) {
+		t.Fatalf("stored %d rows, want %d", n, len(recs))
 	}
 }

@@ -67,6 +67,13 @@ func (in *Ingest) reapplyErasures(ctx context.Context) error {
 	return in.runErasures(ctx)
 }
 
+// erasePending reports whether an opt-out waits to be erased.
+func (in *Ingest) erasePending() bool {
+	in.eraseMu.Lock()
+	defer in.eraseMu.Unlock()
+	return len(in.erase) > 0
+}
+
 // runErasures erases everyone pending. It runs on the sink goroutine (or
 // before it starts), serialised with inserts; see Gate for why that is safe.
 func (in *Ingest) runErasures(ctx context.Context) error {

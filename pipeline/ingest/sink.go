@@ -15,32 +15,109 @@ type dlqWriter interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// sinkLoop writes each batch (DLQ, then ClickHouse), and only then commits.
+// written is a batch whose write finished (err non-nil only at shutdown).
+type written struct {
+	seq int
+	b   *batch
+	err error
+}
+
+// sinkLoop writes batches (DLQ, then ClickHouse) on up to Inserts writers
+// at once, and commits their offsets in batch order as they complete: a
+// later batch that finished first waits for the earlier ones, so a commit
+// never covers a record that is not written. Overlapping inserts is what
+// keeps ClickHouse busy while the client encodes the next batch (the sink
+// was the pipeline's bottleneck with one).
+//
+// Erasures run only when no insert is in flight: an insert that began
+// before an opt-out may still carry the person's rows (re-filtering happens
+// at the start of each attempt), and a delete mutation must come after it
+// to cover them. Opt-outs are rare; draining the writers for one is cheap.
 func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader committer, dlq dlqWriter) error {
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
 	offsets := &pendingCommits{last: map[int]kafka.Message{}}
+	results := make(chan written, in.cfg.Inserts)
+	var (
+		nextSeq, commitSeq int // next batch to start; next batch to commit
+		inFlight           int
+		done               = map[int]written{}
+		stopped            bool // a write ended by shutdown: commit nothing after it
+	)
+	// finish takes a completed write and commits every batch that is now
+	// complete in order.
+	finish := func(w written) {
+		inFlight--
+		in.m.BatchesPending.Dec()
+		done[w.seq] = w
+		added := false
+		for {
+			d, ok := done[commitSeq]
+			if !ok {
+				break
+			}
+			delete(done, commitSeq)
+			commitSeq++
+			if d.err != nil || stopped {
+				stopped = true // only shutdown interrupts write: redelivered
+				continue
+			}
+			offsets.add(d.b.msgs)
+			added = true
+		}
+		if added && !stopped {
+			in.commit(ctx, reader, offsets)
+		}
+	}
+	erase := func() {
+		for inFlight > 0 {
+			finish(<-results)
+		}
+		if err := in.runErasures(ctx); err != nil && ctx.Err() == nil {
+			in.log.Warn("erasure failed, will retry", "err", err)
+		}
+	}
+	defer func() { // drain: the writes in flight end (written, or ctx ended)
+		for inFlight > 0 {
+			finish(<-results)
+		}
+	}()
 	for {
+		take := batches
+		if inFlight >= in.cfg.Inserts {
+			take = nil // every writer is busy
+		}
 		select {
-		case b, ok := <-batches:
+		case b, ok := <-take:
 			if !ok {
 				return nil
 			}
-			if !in.awaitCommits(ctx, reader, offsets) {
+			if in.erasePending() {
+				erase()
+			}
+			if !in.awaitCommits(ctx, reader, offsets, func() {
+				for inFlight > 0 {
+					finish(<-results)
+				}
+			}) || stopped {
+				in.m.BatchesPending.Dec()
 				return nil // shutdown: b is redelivered
 			}
-			err := in.write(ctx, b, dlq)
-			in.m.BatchesPending.Dec()
-			if err != nil {
-				// Only shutdown interrupts write; the batch stays
-				// uncommitted and will be redelivered.
+			seq := nextSeq
+			nextSeq++
+			inFlight++
+			go func() { results <- written{seq: seq, b: b, err: in.write(ctx, b, dlq)} }()
+		case w := <-results:
+			finish(w)
+			if in.erasePending() {
+				erase()
+			}
+			if stopped {
 				return nil
 			}
-			offsets.add(b.msgs)
-			in.commit(ctx, reader, offsets)
 		case <-idle.C:
-			if err := in.runErasures(ctx); err != nil && ctx.Err() == nil {
-				in.log.Warn("erasure failed, will retry", "err", err)
+			if in.erasePending() {
+				erase()
 			}
 			if offsets.due(time.Now()) {
 				in.commit(ctx, reader, offsets)
@@ -63,7 +140,13 @@ const maxUncommittedBatches = 2
 // awaitCommits returns at once unless maxUncommittedBatches batches wait
 // for a commit that failed; then it retries the commit, backing off, until
 // it succeeds (true) or ctx ends (false). Erasures keep running meanwhile.
-func (in *Ingest) awaitCommits(ctx context.Context, reader committer, p *pendingCommits) bool {
+//
+// settle is called first: it completes the writes in flight, so that their
+// batches count and are included in the commit retried.
+func (in *Ingest) awaitCommits(ctx context.Context, reader committer, p *pendingCommits, settle func()) bool {
+	if p.failures > 0 {
+		settle()
+	}
 	for p.failures > 0 && p.batches >= maxUncommittedBatches {
 		t := time.NewTimer(time.Until(p.retryAt))
 		select {
@@ -112,10 +195,8 @@ func (in *Ingest) write(ctx context.Context, b *batch, dlq dlqWriter) error {
 	}); err != nil {
 		return err
 	}
-	// An opt-out that arrived during the insert is erased right after it.
-	if err := in.runErasures(ctx); err != nil {
-		in.log.Warn("erasure failed, will retry", "err", err)
-	}
+	// An opt-out that arrived during the insert is erased right after it,
+	// by the sink loop once no insert is in flight.
 	in.m.SinkFlush.Observe(time.Since(start).Seconds())
 	in.m.SinkRows.WithLabelValues("messages").Add(float64(len(b.rows)))
 	in.m.Processed.Add(float64(len(b.rows)))
