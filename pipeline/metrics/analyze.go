@@ -1,6 +1,9 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
 
 // Analyze holds the metrics of the analyze stage. Label values are fixed
 // sets (granularity, metric, severity, stage): never a team below k or a
@@ -31,25 +34,25 @@ type Analyze struct {
 
 // NewAnalyze creates and registers the analyzer metrics on reg.
 func NewAnalyze(reg prometheus.Registerer) *Analyze {
+	f := promauto.With(reg)
 	m := &Analyze{
-		WindowSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "analyzer_window_seconds",
+		WindowSeconds: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "analyzer_window_seconds",
 			Help:    "Time to analyze one window (read, compute, write), by granularity.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"granularity"}),
-		Windows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_total",
+		Windows: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_total",
 			Help: "Windows analyzed, by granularity."}, []string{"granularity"}),
-		Suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_suppressed_total",
+		Suppressed: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_windows_suppressed_total",
 			Help: "Team day windows not published because the team had fewer than k senders (day windows only: an hourly count would show when a small team wrote)."}, []string{"granularity"}),
-		Anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "anomalies_total",
+		Anomalies: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "anomalies_total",
 			Help: "Anomalies detected (once per team, metric and window), by metric and severity."}, []string{"metric", "severity"}),
-		Alerts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_total",
+		Alerts: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_total",
 			Help: "Alert records written to the alerts topic."}),
-		LastClosedWindow: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "analyzer_last_window_timestamp_seconds",
+		LastClosedWindow: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "analyzer_last_window_timestamp_seconds",
 			Help: "Start of the last analyzed window, Unix seconds, by granularity."}, []string{"granularity"}),
-		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_errors_total",
+		Errors: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_errors_total",
 			Help: "Failed analyzer attempts, by stage (retried on the next tick)."}, []string{"stage"}),
-		Ready: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "analyzer_ready",
+		Ready: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "analyzer_ready",
 			Help: "1 when the analyzer's last attempt reached ClickHouse."}),
 	}
-	reg.MustRegister(m.WindowSeconds, m.Windows, m.Suppressed, m.Anomalies, m.Alerts, m.LastClosedWindow, m.Errors, m.Ready)
 	return m
 }

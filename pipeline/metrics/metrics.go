@@ -10,6 +10,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 const namespace = "commpulse"
@@ -37,53 +38,52 @@ type Ingest struct {
 	OptedOut       prometheus.Gauge
 }
 
-// NewIngest creates and registers the ingest metrics on reg.
+// NewIngest creates the ingest metrics, registered on reg (promauto.With:
+// each metric is named once).
 func NewIngest(reg prometheus.Registerer) *Ingest {
+	f := promauto.With(reg)
 	m := &Ingest{
-		Consumed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "consumed_total",
+		Consumed: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "consumed_total",
 			Help: "Kafka records fetched from the events topic."}),
-		Processed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "processed_total",
+		Processed: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "processed_total",
 			Help: "Events accepted and written to ClickHouse (acknowledged)."}),
-		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "dropped_total",
+		Dropped: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "dropped_total",
 			Help: "Valid events not processed, by reason (not_opted_in, opted_out)."}, []string{"reason"}),
-		DLQ: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "dlq_total",
+		DLQ: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "dlq_total",
 			Help: "Malformed events sent to the dead-letter topic, by reason."}, []string{"reason"}),
-		SinkRows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sink_rows_total",
+		SinkRows: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sink_rows_total",
 			Help: "Rows acknowledged by ClickHouse, by table."}, []string{"table"}),
-		SinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sink_errors_total",
+		SinkErrors: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sink_errors_total",
 			Help: "Failed ClickHouse writes (each is retried), by table."}, []string{"table"}),
-		SinkFlush: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "sink_flush_seconds",
+		SinkFlush: f.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "sink_flush_seconds",
 			Help:    "Time to write one batch to ClickHouse, including retries.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
-		Scoring: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "scoring_seconds",
+		Scoring: f.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "scoring_seconds",
 			Help:    "Time to decode and score one batch of events.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
-		Unscored: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "unscored_total",
+		Unscored: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "unscored_total",
 			Help: "Accepted events without a sentiment score, by status (no_text, not_english, no_signal)."}, []string{"status"}),
-		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "consumer_lag",
+		ConsumerLag: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "consumer_lag",
 			Help: "Records between the group's committed offset and the end of each events partition."}, []string{"partition"}),
-		EventToRow: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "event_to_row_latency_seconds",
+		EventToRow: f.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "event_to_row_latency_seconds",
 			Help:    "From the Kafka record timestamp to ClickHouse acknowledging its row.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
-		Commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "commits_total",
+		Commits: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "commits_total",
 			Help: "Offset commits after acknowledged batches."}),
-		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "commit_errors_total",
+		CommitErrors: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "commit_errors_total",
 			Help: "Failed offset commits (the batch will be redelivered and deduplicated)."}),
-		ReaderRebuilds: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "reader_rebuilds_total",
+		ReaderRebuilds: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "reader_rebuilds_total",
 			Help: "Kafka group readers rebuilt by the stall watchdog (an assigned partition with records to fetch delivered none for --stall-timeout)."}),
-		Erasures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "erasures_total",
+		Erasures: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "erasures_total",
 			Help: "Persons whose rows were erased after an opt-out."}),
-		Ready: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "ready",
+		Ready: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "ready",
 			Help: "1 when connected to Kafka and ClickHouse and caught up on directory and consent."}),
-		BatchesPending: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "batches_pending",
+		BatchesPending: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "batches_pending",
 			Help: "Batches waiting for or in a ClickHouse write (bounded)."}),
-		DirectorySize: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "directory_people",
+		DirectorySize: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "directory_people",
 			Help: "People known from the directory topic."}),
-		OptedOut: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "opted_out_people",
+		OptedOut: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "opted_out_people",
 			Help: "People currently opted out."}),
 	}
-	reg.MustRegister(m.Consumed, m.Processed, m.Dropped, m.DLQ, m.SinkRows, m.SinkErrors, m.SinkFlush,
-		m.Scoring, m.Unscored, m.ConsumerLag, m.EventToRow, m.Commits, m.CommitErrors, m.ReaderRebuilds, m.Erasures,
-		m.Ready, m.BatchesPending, m.DirectorySize, m.OptedOut)
 	return m
 }
