@@ -221,7 +221,6 @@ type Drift struct {
 	cfg      DriftConfig
 	kind     DriftKind
 	side     float64 // +1: alarms on increases, -1: on decreases
-	ucb      float64 // variance factor of the upper confidence bound, per reference size
 	ref      [2][]driftDay
 	s        float64
 	run      []driftDay

@@ -57,9 +57,6 @@ func (r *rolling) quantile(q float64) float64 {
 	return r.sorted[i]*(1-f) + r.sorted[i+1]*f
 }
 
-// countBelow returns how many values are < v.
-func (r *rolling) countBelow(v float64) int { return sort.SearchFloat64s(r.sorted, v) }
-
 // countAtMost returns how many values are <= v.
 func (r *rolling) countAtMost(v float64) int {
 	return sort.Search(len(r.sorted), func(i int) bool { return r.sorted[i] > v })

@@ -23,7 +23,6 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end through Kafka and ClickHouse")
 	}
-	const k = 5
 	e := newCH(t)
 	_, brokers := kafkatest.Start(t)
 	start := time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)

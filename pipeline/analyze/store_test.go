@@ -43,19 +43,6 @@ func (e *chEnv) count(q string, args ...any) int {
 	return int(n)
 }
 
-// recorder is an Alerter that keeps what it was given.
-type recorder struct {
-	mu     sync.Mutex
-	alerts []Alert
-}
-
-func (r *recorder) Publish(_ context.Context, as []Alert) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.alerts = append(r.alerts, as...)
-	return nil
-}
-
 // fixedClock is an injectable clock.
 type fixedClock struct {
 	mu sync.Mutex

@@ -27,13 +27,6 @@ func (g Granularity) Floor(t time.Time) time.Time {
 	return t.UTC().Truncate(g.Step())
 }
 
-func (g Granularity) valid() error {
-	if g != Hour && g != Day {
-		return fmt.Errorf("analyze: granularity %q: want hour or day", string(g))
-	}
-	return nil
-}
-
 // LastClosed returns the start of the newest window of g that is closed at
 // now, i.e. whose end plus lateness is not after now.
 func LastClosed(g Granularity, lateness time.Duration, now time.Time) time.Time {

@@ -128,7 +128,7 @@ func TestDeadLetterRandomKey(t *testing.T) {
 		}
 		return string(a)
 	}
-	if key() == key() {
+	if a, b := key(), key(); a == b {
 		t.Fatal("two workers without a configured key share a DLQ key")
 	}
 }

@@ -184,7 +184,6 @@ type Message struct {
 		Name        string `json:"name"`
 		FirstName   string `json:"first_name"`
 	} `json:"user_profile"`
-	time time.Time
 }
 
 // ParseDay decodes a day file: a JSON array of messages. A file that is
@@ -228,7 +227,6 @@ func tsLess(a, b string) bool {
 // participants of its threads so far (user ids, in order).
 type convState struct {
 	conv    *Conversation
-	members []string
 	threads map[string][]string
 }
 
