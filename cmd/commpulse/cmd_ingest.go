@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"commpulse/internal/backoff"
 	"commpulse/nlp"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/health"
@@ -179,6 +180,10 @@ func serveIngest(ctx context.Context, f ingestFlags, chCfg store.Config, log *sl
 	return nil
 }
 
+// migrateBackoff paces migrateWithRetry: 30 attempts reach about two and a
+// half minutes, for a ClickHouse that starts after us.
+var migrateBackoff = backoff.New(time.Second, 8*time.Second)
+
 // migrateWithRetry waits for ClickHouse at start (compose brings services up
 // in parallel) and applies the migrations.
 func migrateWithRetry(ctx context.Context, st *store.Store, log *slog.Logger) error {
@@ -194,10 +199,8 @@ func migrateWithRetry(ctx context.Context, st *store.Store, log *slog.Logger) er
 			return fmt.Errorf("migrate (attempt %d): %w", attempt, err)
 		}
 		log.Warn("clickhouse not ready for migrations, retrying", "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
+		if !migrateBackoff.Wait(ctx, attempt-1) {
 			return ctx.Err()
-		case <-time.After(2 * time.Second):
 		}
 	}
 }

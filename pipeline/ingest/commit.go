@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"commpulse/internal/backoff"
 )
 
 // committer commits offsets; *groupReader implements it.
@@ -57,7 +59,7 @@ func (in *Ingest) commit(ctx context.Context, reader committer, p *pendingCommit
 			return // shutdown: redelivered by the next worker
 		}
 		p.failures++
-		d := backoff(p.failures-1, in.cfg.RetryMin, in.cfg.RetryMax)
+		d := backoff.New(in.cfg.RetryMin, in.cfg.RetryMax).Delay(p.failures - 1)
 		p.retryAt = time.Now().Add(d)
 		in.m.CommitErrors.Inc()
 		in.log.Warn("commit failed; retried with the next batch or in a while (a restart before that redelivers, deduplicated)",

@@ -37,6 +37,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
+	"commpulse/internal/backoff"
 	"commpulse/nlp"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/metrics"
@@ -208,9 +209,9 @@ func (in *Ingest) starting(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			d := backoff(attempt, time.Second, 15*time.Second)
+			d := backoff.New(time.Second, 15*time.Second).Delay(attempt)
 			in.log.Warn("kafka not reachable to create topics, retrying", "in", d, "err", err)
-			if !sleep(ctx, d) {
+			if !backoff.Sleep(ctx, d) {
 				return ctx.Err()
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"commpulse/internal/backoff"
 )
 
 // groupReader is the events consumer: a kafka-go group Reader that the stall
@@ -126,7 +128,7 @@ func (g *groupReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 			return m, err
 		}
 		failures++
-		d := backoff(failures-1, 100*time.Millisecond, 5*time.Second)
+		d := backoff.New(100*time.Millisecond, 5*time.Second).Delay(failures - 1)
 		g.log.Warn("kafka reader reported an error it retries by itself; fetching again",
 			"err", err, "failures_in_a_row", failures, "in", d)
 		select {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/backoff"
 	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 )
@@ -279,9 +280,9 @@ func (in *Ingest) retry(ctx context.Context, what string, op func() error) error
 			in.sinkOK.Store(false)
 			in.setReady()
 		}
-		d := backoff(attempt, in.cfg.RetryMin, in.cfg.RetryMax)
+		d := backoff.New(in.cfg.RetryMin, in.cfg.RetryMax).Delay(attempt)
 		in.log.Warn("write failed, retrying", "target", what, "attempt", attempt+1, "in", d, "err", err)
-		if !sleep(ctx, d) {
+		if !backoff.Sleep(ctx, d) {
 			return ctx.Err()
 		}
 	}

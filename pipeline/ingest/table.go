@@ -10,6 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
+
+	"commpulse/internal/backoff"
 )
 
 // followTable reads a compacted topic (a table keyed by person) from the
@@ -39,7 +41,7 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 			return ctx.Err()
 		}
 		log.Warn("table topic not readable yet, retrying", "topic", topic, "err", err)
-		if !sleep(ctx, backoff(attempt, time.Second, 10*time.Second)) {
+		if !backoff.New(time.Second, 10*time.Second).Wait(ctx, attempt) {
 			return ctx.Err()
 		}
 	}
@@ -92,26 +94,4 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 		})
 	}
 	return g.Wait()
-}
-
-// backoff returns the delay before retry attempt n (0-based): exponential
-// from lo, capped at hi.
-func backoff(n int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 0; i < n && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
-}
-
-// sleep waits d or until ctx is done; it reports whether it slept fully.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

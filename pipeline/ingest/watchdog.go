@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"commpulse/internal/backoff"
 )
 
 // The stall watchdog.
@@ -75,7 +77,7 @@ func newStallWatch(timeout time.Duration) *stallWatch {
 
 // threshold is the stalled time that triggers the next rebuild.
 func (w *stallWatch) threshold() time.Duration {
-	return backoff(w.streak, w.timeout, 8*w.timeout)
+	return backoff.Policy{Min: w.timeout, Max: 8 * w.timeout}.Delay(w.streak) // no jitter: a threshold
 }
 
 // observe takes one poll and returns the partitions stalled for at least the
