@@ -24,21 +24,21 @@ import (
 // dedup are bounded by what the workers held in flight when the group
 // rebalanced.
 
-// inFlight is what one worker can hold between fetch and commit: a batch in
-// the sink, one queued, one being built, the message channel (BatchRows
+// inFlight is what one worker can hold between fetch and commit: one batch
+// queued for the sink, one being built, the message channel (BatchRows
 // each), kafka-go's queue (QueueCapacity 1000), a record held by each
-// partition reader (docs/architecture.md), and the batches already written
-// whose commit failed (at most maxUncommittedBatches: then the sink waits
-// for a commit). Each rebalance can redeliver at most that much per member:
-// what was written uncommitted, and what was fetched before it and is
-// written after it.
+// partition reader (docs/architecture.md), and the batches written or being
+// written whose commit has not succeeded (at most maxUncommittedBatches +
+// Inserts: then the sink waits for a commit). Each rebalance can redeliver
+// at most that much per member: what was written uncommitted, and what was
+// fetched before it and is written after it.
 func (e *env) inFlight() int {
 	e.t.Helper()
 	ps, err := partitions(context.Background(), e.cfg.client(), e.cfg.EventsTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return (4+maxUncommittedBatches)*e.cfg.BatchRows + 1000 + len(ps)
+	return (3+maxUncommittedBatches+e.cfg.withDefaults().Inserts)*e.cfg.BatchRows + 1000 + len(ps)
 }
 
 // groupTraffic counts the requests of one group that reach each broker,

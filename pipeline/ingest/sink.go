@@ -135,7 +135,8 @@ func (in *Ingest) sinkLoop(ctx context.Context, batches <-chan *batch, reader co
 // would make every batch written meanwhile a duplicate when the partitions
 // are redelivered, without bound. Past the limit the sink waits for a
 // commit to succeed before it writes more, and backpressure stops the fetch.
-// Duplicates per fault are thus at most this many batches.
+// Batches written but not committed are thus at most this many plus the
+// Inserts-1 that may finish while an earlier one is still being written.
 const maxUncommittedBatches = 2
 
 // awaitCommits returns at once unless maxUncommittedBatches batches wait
