@@ -19,7 +19,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -overlay deploy/docker/nodemo.overlay.json -tags timetzdata -trimpath -ldflags='-s -w' -o /out/commpulse ./cmd/commpulse && \
-    go build -trimpath -ldflags='-s -w' -o /out/probe ./deploy/probe && \
+    go build -trimpath -ldflags='-s -w' -o /out/probe ./cmd/probe && \
     ! readelf -l /out/commpulse /out/probe | grep -q INTERP && \
     mkdir -p /out/tmp && chmod 1777 /out/tmp
 

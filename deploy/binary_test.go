@@ -142,12 +142,12 @@ func binaries(t testing.TB) (commpulse, probe string) {
 			switch b.pkg {
 			case "./cmd/commpulse":
 				built.commpulse = out
-			case "./deploy/probe":
+			case "./cmd/probe":
 				built.probe = out
 			}
 		}
 		if built.commpulse == "" || built.probe == "" {
-			built.err = fmt.Errorf("the Dockerfile does not build both ./cmd/commpulse and ./deploy/probe")
+			built.err = fmt.Errorf("the Dockerfile does not build both ./cmd/commpulse and ./cmd/probe")
 		}
 	})
 	if built.err != nil {

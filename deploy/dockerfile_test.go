@@ -183,7 +183,7 @@ func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 		}
 	}
 	// What the build stage needs must stay in the context; secrets must not.
-	for _, need := range []string{"go.mod", "go.sum", "cmd", "pipeline", "nlp", "anomaly", "network", "deploy/probe", "deploy/docker"} {
+	for _, need := range []string{"go.mod", "go.sum", "cmd", "pipeline", "nlp", "anomaly", "network", "internal", "deploy/docker"} {
 		if ignored[need] {
 			t.Errorf(".dockerignore drops %s, which the build needs", need)
 		}
