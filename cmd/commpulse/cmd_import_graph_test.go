@@ -14,7 +14,7 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store/storetest"
 )
 
@@ -212,7 +212,7 @@ func TestImportGraphEndToEnd(t *testing.T) {
 		t.Fatalf("import mail: %q", stdout.String())
 	}
 
-	ps, _ := security.NewPseudonymizer(keyBytes)
+	ps, _ := privacy.NewPseudonymizer(keyBytes)
 	h := startImportIngest(t, ctx, brokers, st, db, ps)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.metric("commpulse_sink_rows_total") >= wantEvents+1 })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {

@@ -16,7 +16,7 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store/storetest"
 )
 
@@ -232,7 +232,7 @@ func TestImportSlackEndToEnd(t *testing.T) {
 	}
 	const wantEvents = 17
 
-	ps, _ := security.NewPseudonymizer(keyBytes)
+	ps, _ := privacy.NewPseudonymizer(keyBytes)
 	h := startImportIngest(t, ctx, brokers, st, db, ps)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {

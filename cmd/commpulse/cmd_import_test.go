@@ -20,8 +20,8 @@ import (
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/privacytest"
-	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
 )
@@ -232,7 +232,7 @@ func TestImportMailEndToEnd(t *testing.T) {
 	}
 	const wantEvents = 12
 
-	ps, _ := security.NewPseudonymizer(keyBytes)
+	ps, _ := privacy.NewPseudonymizer(keyBytes)
 	h := startImportIngest(t, ctx, brokers, st, db, ps)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
@@ -279,7 +279,7 @@ type importIngest struct {
 	reg     *prometheus.Registry
 }
 
-func startImportIngest(t *testing.T, ctx context.Context, brokers []string, st *store.Store, db string, ps *security.Pseudonymizer) *importIngest {
+func startImportIngest(t *testing.T, ctx context.Context, brokers []string, st *store.Store, db string, ps *privacy.Pseudonymizer) *importIngest {
 	t.Helper()
 	cfg := ingest.Defaults()
 	cfg.Brokers = brokers

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 )
 
@@ -69,7 +69,7 @@ func runPerson(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // loadPseudonymizer reads ingest's re-keying key (none: ids unchanged).
-func loadPseudonymizer(keyFile string) (*security.Pseudonymizer, error) {
+func loadPseudonymizer(keyFile string) (*privacy.Pseudonymizer, error) {
 	if keyFile == "" {
 		return nil, nil
 	}
@@ -77,7 +77,7 @@ func loadPseudonymizer(keyFile string) (*security.Pseudonymizer, error) {
 	if err != nil {
 		return nil, usageError{fmt.Errorf("pseudonym-key-file: %w", err)}
 	}
-	ps, err := security.NewPseudonymizer(key)
+	ps, err := privacy.NewPseudonymizer(key)
 	if err != nil {
 		return nil, usageError{err}
 	}

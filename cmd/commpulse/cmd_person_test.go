@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
 )
@@ -26,7 +26,7 @@ func TestPersonExport(t *testing.T) {
 	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := security.NewPseudonymizer(key)
+	ps, err := privacy.NewPseudonymizer(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/kafkatest"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/privacytest"
-	"commpulse/pipeline/security"
 	"commpulse/pipeline/store/storetest"
 	"commpulse/pipeline/synth"
 )
@@ -87,7 +87,7 @@ func dlqHostile(sender, recipient string) []dlqCase {
 func TestDLQLeaksNothing(t *testing.T) {
 	_, brokers := kafkatest.Start(t)
 	st, _, db := storetest.Migrated(t)
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("attack-dlq-key-", 3)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("attack-dlq-key-", 3)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 //
 // It is exactly what the project itself produces: the generator
 // (pipeline/synth) issues "p_" + 16 hex, keyed re-pseudonymisation
-// (security.Pseudonymizer) "h_" + 32 hex, so a producer that pre-keys its
+// (privacy.Pseudonymizer) "h_" + 32 hex, so a producer that pre-keys its
 // ids with the same scheme passes too. Hex cannot spell a name, an e-mail
 // address or a phone number, which is the point: the policy says what a
 // pseudonym is instead of guessing what personal data looks like. Producers

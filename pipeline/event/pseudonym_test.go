@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/synth"
 )
 
@@ -13,7 +13,7 @@ import (
 // heuristics only pick the reason of a rejection.
 func TestPersonIDPolicy(t *testing.T) {
 	custom := event.MustPseudonymPattern(`[0-9]{8}|[a-z]+-[a-z]+`)
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestPersonIDPolicy(t *testing.T) {
 // so does its keyed form.
 func TestGeneratedIDsArePseudonyms(t *testing.T) {
 	org := synth.MustNew(synth.Config{Seed: 7, Teams: 4, Limit: 2000})
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

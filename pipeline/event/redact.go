@@ -47,7 +47,7 @@ const MaxDeadLetterRecipients = 100
 
 // DeadLetterIDs maps the ids a DLQ body keeps.
 type DeadLetterIDs struct {
-	// Hash is a keyed one-way hash (security.Pseudonymizer.ID) for event
+	// Hash is a keyed one-way hash (privacy.Pseudonymizer.ID) for event
 	// ids. nil drops them.
 	Hash func(string) string
 	// Person maps a valid pseudonym to the form it is stored in (the

@@ -1,13 +1,14 @@
 package event
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode"
-
-	"commpulse/pipeline/security"
 )
 
 // The DLQ probe must know exactly the fields the decoder knows (fields): a field the
@@ -95,10 +96,7 @@ func hostileDLQ() []struct {
 }
 
 func TestDeadLetterKeepsNothingHostile(t *testing.T) {
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := keyedID(strings.Repeat("k", 32))
 	for _, tc := range hostileDLQ() {
 		t.Run(tc.name, func(t *testing.T) {
 			_, derr := Decode([]byte(tc.in), Limits{}, now)
@@ -124,10 +122,7 @@ func TestDeadLetterKeepsNothingHostile(t *testing.T) {
 
 // What a DLQ body keeps of an event that is well-formed but for one field.
 func TestDeadLetterKeeps(t *testing.T) {
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := keyedID(strings.Repeat("k", 32))
 	in := with(`"text":"Great job on the release, thanks all!"`, `"Text":"`+secret+`","extra":1`)
 	in = strings.Replace(in, "p_11aa22bb33cc44dd", "jane.doe@corp.example", 1)
 	t.Run("producer ids", func(t *testing.T) {
@@ -155,4 +150,14 @@ func TestDeadLetterKeeps(t *testing.T) {
 			t.Fatalf("%+v", d)
 		}
 	})
+}
+
+// keyedID is a keyed hash in privacy.Pseudonymizer's format, which these
+// tests cannot import (privacy imports event).
+type keyedID string
+
+func (k keyedID) ID(s string) string {
+	m := hmac.New(sha256.New, []byte(k))
+	m.Write([]byte(s))
+	return "h_" + hex.EncodeToString(m.Sum(nil)[:16])
 }

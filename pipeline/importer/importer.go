@@ -19,7 +19,7 @@ import (
 	"unicode/utf8"
 
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/synth"
 )
 
@@ -55,7 +55,7 @@ type Config struct {
 	// Pseudonymizer maps every address, domain and message id to a keyed
 	// hash. Required: without a key there is no pseudonymisation at the
 	// source.
-	Pseudonymizer *security.Pseudonymizer
+	Pseudonymizer *privacy.Pseudonymizer
 	// Domains are the company's mail domains; their sub-domains count too.
 	// Addresses outside them become one external participant per domain.
 	Domains []string
@@ -201,7 +201,7 @@ func (b *Base) InternalDomain(d string) bool {
 	return false
 }
 
-// PersonID is the pseudonym of a company address: security.Pseudonymizer.ID
+// PersonID is the pseudonym of a company address: privacy.Pseudonymizer.ID
 // of the normalised address, the same function ingest's
 // --pseudonym-key-file applies.
 func (b *Base) PersonID(addr string) string {

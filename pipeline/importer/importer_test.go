@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 )
 
 func TestRedact(t *testing.T) {
@@ -47,7 +47,7 @@ func TestLists(t *testing.T) {
 
 func testBase(t *testing.T) *Base {
 	t.Helper()
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("b", 32)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("b", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"commpulse/internal/defaults"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 )
 
 // Config configures an ingest worker. Zero fields take the defaults of
@@ -108,7 +108,7 @@ type Config struct {
 	// (HMAC). The gate still works on the producer's ids. It also keys the
 	// hashes in DLQ records (record key, event id); without it those use a
 	// random per-process key, so they cannot be linked across restarts.
-	Pseudonymizer *security.Pseudonymizer
+	Pseudonymizer *privacy.Pseudonymizer
 
 	Logger *slog.Logger
 }

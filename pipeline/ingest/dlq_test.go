@@ -12,7 +12,7 @@ import (
 	"commpulse/internal/testio"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 )
 
@@ -33,7 +33,7 @@ func TestDeadLetterRecord(t *testing.T) {
 	const email = "jane.doe@corp.example"
 	good := `{"schema":1,"event_id":"01JD3Q6R8W2K9V7T5N4M3B2A1Z","occurred_at":"2026-11-20T10:00:00Z","channel":"chat",` +
 		`"sender":"p_5f2c9a1e0b7d4c38","recipients":["p_0a9b8c7d6e5f4a3b"],"consent":true,"lang":"en"`
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/synth"
 )
 
@@ -96,7 +96,7 @@ func TestHostileInput(t *testing.T) {
 	e.cfg.Limits.MaxBytes = 1 << 20
 	// DLQ keys are keyed hashes of the original keys (the case names): a
 	// known key lets the test find each case's record.
-	ps, err := security.NewPseudonymizer([]byte(strings.Repeat("h", 32)))
+	ps, err := privacy.NewPseudonymizer([]byte(strings.Repeat("h", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

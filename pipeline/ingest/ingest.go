@@ -42,7 +42,6 @@ import (
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
 )
 
@@ -69,7 +68,7 @@ type Ingest struct {
 	log    *slog.Logger
 	// dlqKey hashes the record keys and event ids of DLQ records: the
 	// configured Pseudonymizer, or a random per-process one.
-	dlqKey *security.Pseudonymizer
+	dlqKey *privacy.Pseudonymizer
 
 	tablesReady atomic.Bool
 	kafkaOK     atomic.Bool
@@ -114,7 +113,7 @@ func New(cfg Config, sink Sink, scorer Scorer, reg prometheus.Registerer) (*Inge
 	}
 	if in.dlqKey == nil {
 		var err error
-		if in.dlqKey, err = security.NewRandomPseudonymizer(); err != nil {
+		if in.dlqKey, err = privacy.NewRandomPseudonymizer(); err != nil {
 			return nil, fmt.Errorf("ingest: DLQ key: %w", err)
 		}
 		in.log.Info("no pseudonym key configured: DLQ record keys are hashed with a random per-process key and cannot be linked across restarts")

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/security"
 	"commpulse/pipeline/security/securitytest"
 	"commpulse/pipeline/synth"
@@ -33,7 +34,7 @@ func TestTLSSASLAndPseudonymisation(t *testing.T) {
 			e.cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			e.cfg.SASL = sasl
 			key := []byte(strings.Repeat("k", 32))
-			ps, err := security.NewPseudonymizer(key)
+			ps, err := privacy.NewPseudonymizer(key)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/mail"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 )
 
 var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -25,9 +25,9 @@ const (
 	frankAAD = "f7f7f7f7-0000-4000-8000-0000000f7a4c"
 )
 
-func testPseudonymizer(t testing.TB) *security.Pseudonymizer {
+func testPseudonymizer(t testing.TB) *privacy.Pseudonymizer {
 	t.Helper()
-	ps, err := security.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
+	ps, err := privacy.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/importer"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 )
 
 func TestMboxReader(t *testing.T) {
@@ -171,7 +171,7 @@ func TestHTMLToText(t *testing.T) {
 
 func testImporter(t testing.TB, consent map[string]bool) *Importer {
 	t.Helper()
-	ps, err := security.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
+	ps, err := privacy.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +467,7 @@ func TestInputs(t *testing.T) {
 }
 
 func TestNewRequires(t *testing.T) {
-	ps, _ := security.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
+	ps, _ := privacy.NewPseudonymizer([]byte(strings.Repeat("k", 32)))
 	for _, tc := range []struct {
 		name string
 		cfg  Config

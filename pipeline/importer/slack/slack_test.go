@@ -16,14 +16,14 @@ import (
 
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/importer"
-	"commpulse/pipeline/security"
+	"commpulse/pipeline/privacy"
 )
 
 var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-func testPseudonymizer(t testing.TB) *security.Pseudonymizer {
+func testPseudonymizer(t testing.TB) *privacy.Pseudonymizer {
 	t.Helper()
-	ps, err := security.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
+	ps, err := privacy.NewPseudonymizer([]byte("test-key-0123456789abcdef0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}
