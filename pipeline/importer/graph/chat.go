@@ -167,12 +167,10 @@ func (im *Importer) convertChat(v *fastjson.Value, ctx string) (event.Event, boo
 			others[u] = true
 		}
 	}
-	var recips []string
-	internalRecips, external := 0, !sender.internal
+	rs := im.NewRecipients(sender.id, sender.internal)
 	if len(others) > im.broadcastMax {
 		im.Note(NoteBroadcast, 1)
 	} else {
-		seen := map[string]bool{sender.id: true}
 		done := map[string]bool{uid: true}
 		for _, u := range candidates {
 			if done[u] {
@@ -180,30 +178,12 @@ func (im *Importer) convertChat(v *fastjson.Value, ctx string) (event.Event, boo
 			}
 			done[u] = true
 			p := im.personOf(u)
-			if seen[p.id] {
-				continue
-			}
-			seen[p.id] = true
-			if !im.optedIn(p) {
-				im.Drop(importer.DropRecipNotOptIn)
-				continue
-			}
-			recips = append(recips, p.id)
-			if p.internal {
-				internalRecips++
-			} else {
-				external = true
-			}
+			rs.Add(p.id, p.internal, im.optedIn(p))
 		}
 	}
-	if !sender.internal && internalRecips == 0 {
-		return skip(importer.SkipNoParticipants)
-	}
-	if len(recips) > event.DefaultLimits.MaxRecipients {
-		return skip(importer.SkipTooManyRecips)
-	}
-	if external {
-		im.Note(importer.NoteExternalPartics, 1)
+	recips, why := rs.Done()
+	if why != "" {
+		return skip(why)
 	}
 	if n := len(array(v, "attachments")); n > 0 {
 		im.Note(NoteAttachments, n)

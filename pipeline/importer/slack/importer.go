@@ -372,12 +372,10 @@ func (im *Importer) convert(st *convState, m *Message, people map[string]person,
 			others++
 		}
 	}
-	var recips []string
-	internalRecips, external := 0, !sender.internal
+	rs := im.NewRecipients(sender.id, sender.internal)
 	if others > im.broadcastMax {
 		im.Note(NoteBroadcast, 1)
 	} else {
-		seen := map[string]bool{sender.id: true}
 		for _, u := range candidates {
 			if u == m.User {
 				continue
@@ -387,30 +385,16 @@ func (im *Importer) convert(st *convState, m *Message, people map[string]person,
 				im.Drop(DropUnknownRecip)
 				continue
 			}
-			if p.bot || seen[p.id] {
+			if p.bot {
 				continue
 			}
-			seen[p.id] = true
-			if p.internal && (p.addr == "" && im.HasConsentList() || p.addr != "" && !im.OptedIn(p.addr)) {
-				im.Drop(importer.DropRecipNotOptIn)
-				continue
-			}
-			recips = append(recips, p.id)
-			if p.internal {
-				internalRecips++
-			} else {
-				external = true
-			}
+			optedIn := !p.internal || (p.addr == "" && !im.HasConsentList()) || (p.addr != "" && im.OptedIn(p.addr))
+			rs.Add(p.id, p.internal, optedIn)
 		}
 	}
-	if !sender.internal && internalRecips == 0 {
-		return skip(importer.SkipNoParticipants)
-	}
-	if len(recips) > event.DefaultLimits.MaxRecipients {
-		return skip(importer.SkipTooManyRecips)
-	}
-	if external {
-		im.Note(importer.NoteExternalPartics, 1)
+	recips, why := rs.Done()
+	if why != "" {
+		return skip(why)
 	}
 	if len(m.Files) > 0 {
 		im.Note(NoteFiles, len(m.Files))
