@@ -5,7 +5,7 @@
 #   docker build -t commpulse:dev .
 #
 # Build stage: the Go toolchain of the go.mod line, pinned. CGO_ENABLED=0,
-# and the overlay leaves out cmd_demo.go: `commpulse demo` loads the embedded
+# and the nodemo build tag leaves out cmd_demo.go: `commpulse demo` loads the embedded
 # ClickHouse engine with purego, whose dynamic imports make the binary
 # dynamically linked, and the image runs ingest, analyze, migrate and
 # generate against real services instead. The build fails if the result is
@@ -18,7 +18,7 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -overlay deploy/docker/nodemo.overlay.json -tags timetzdata -trimpath -ldflags='-s -w' -o /out/commpulse ./cmd/commpulse && \
+    go build -tags timetzdata,nodemo -trimpath -ldflags='-s -w' -o /out/commpulse ./cmd/commpulse && \
     go build -trimpath -ldflags='-s -w' -o /out/probe ./cmd/probe && \
     ! readelf -l /out/commpulse /out/probe | grep -q INTERP && \
     mkdir -p /out/tmp && chmod 1777 /out/tmp

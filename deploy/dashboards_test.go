@@ -17,13 +17,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/chlocal"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
 	"commpulse/pipeline/analyze"
-	"commpulse/pipeline/chlocal"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 // The ClickHouse dashboards are checked the way Grafana runs them: the

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"commpulse/pipeline/chlocal"
+	"commpulse/internal/chlocal"
 )
 
 func TestMain(m *testing.M) {

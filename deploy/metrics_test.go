@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"commpulse/internal/chlocal"
+	"commpulse/internal/kafkatest"
 	"commpulse/internal/testio"
-	"commpulse/pipeline/chlocal"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/metrics"
 )
 

@@ -1,3 +1,10 @@
+// The demo starts an embedded ClickHouse engine (libchdb through purego,
+// whose dynamic imports make the binary dynamically linked). The image is
+// built with -tags nodemo, which leaves this file out so its binary stays
+// static; every other command is the same in both builds.
+
+//go:build !nodemo
+
 package main
 
 import (
@@ -17,12 +24,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
+	"commpulse/internal/chlocal"
+	"commpulse/internal/synth"
 	"commpulse/pipeline/analyze"
-	"commpulse/pipeline/chlocal"
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 func init() {

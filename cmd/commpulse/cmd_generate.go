@@ -11,7 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"commpulse/pipeline/synth"
+	"commpulse/internal/synth"
 )
 
 func init() {

@@ -15,8 +15,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/synth"
 )
 
 // readTopic reads every record of topic, partition by partition, up to the

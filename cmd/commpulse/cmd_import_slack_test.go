@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"commpulse/internal/kafkatest"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store/storetest"
 )

@@ -16,12 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/privacytest"
 	"commpulse/nlp"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/privacytest"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
 )

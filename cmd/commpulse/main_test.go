@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 )
 
 // TestMain gives the tests that need ClickHouse (privacy-report, person

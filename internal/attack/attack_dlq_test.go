@@ -19,14 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/privacytest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/privacytest"
 	"commpulse/pipeline/store/storetest"
-	"commpulse/pipeline/synth"
 )
 
 // The findings replayed here: the DLQ copied the Kafka key (the sender,

@@ -18,14 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
-	"commpulse/pipeline/synth"
 )
 
 // erasureEnv is a migrated database filled by a real ingest from kfake,

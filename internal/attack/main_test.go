@@ -3,7 +3,7 @@ package attack
 import (
 	"testing"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 )
 
 // TestMain is shared by every file of the package (a package has one): it

@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 	"commpulse/pipeline/store"
 )
 

@@ -17,11 +17,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/publish"
-	"commpulse/pipeline/synth"
 )
 
 const alertsTopic = "comms.alerts"

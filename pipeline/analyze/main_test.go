@@ -3,7 +3,7 @@ package analyze
 import (
 	"testing"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"commpulse/internal/synth"
 	"commpulse/network"
 	"commpulse/nlp"
 	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 // The alert budget (issue 14, docs/detectors.md "Alert budget"): on a

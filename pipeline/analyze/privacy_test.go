@@ -8,11 +8,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/privacytest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
 	"commpulse/pipeline/ingest"
-	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/privacytest"
-	"commpulse/pipeline/synth"
 )
 
 // Privacy regression (issue 7): after a full generated run through ingest

@@ -11,7 +11,7 @@ import (
 // a one-letter prefix, an underscore and 16 to 64 lowercase hex digits.
 //
 // It is exactly what the project itself produces: the generator
-// (pipeline/synth) issues "p_" + 16 hex, keyed re-pseudonymisation
+// (internal/synth) issues "p_" + 16 hex, keyed re-pseudonymisation
 // (privacy.Pseudonymizer) "h_" + 32 hex, so a producer that pre-keys its
 // ids with the same scheme passes too. Hex cannot spell a name, an e-mail
 // address or a phone number, which is the point: the policy says what a

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/synth"
 )
 
 // The person-id policy: the pattern alone decides what is accepted; the

@@ -18,9 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/synth"
 )
 
 // Reasons every source uses (the keys of Stats' maps).

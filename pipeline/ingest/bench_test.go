@@ -18,10 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 // noScorer turns scoring off, to measure what scoring costs end to end.

@@ -21,10 +21,10 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/internal/testio"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/synth"
 )
 
 var (

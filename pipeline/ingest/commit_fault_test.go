@@ -11,9 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"commpulse/pipeline/kafkatest"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 // Commit faults, injected by the broker (kfake faults), each with the

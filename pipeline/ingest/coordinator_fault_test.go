@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/synth"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 )
 
 // Group coordinator faults, injected by the broker (kfake), each with the

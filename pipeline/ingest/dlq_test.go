@@ -9,9 +9,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/kafkatest"
 	"commpulse/internal/testio"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 )

@@ -17,12 +17,12 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/chlocal"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/nlp"
-	"commpulse/pipeline/chlocal"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
-	"commpulse/pipeline/synth"
 )
 
 // env is one integration-test world: a broker, a ClickHouse database, and

@@ -10,10 +10,10 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/synth"
 )
 
 // hostile returns poison records, each with the outcome the contract

@@ -18,12 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/privacytest"
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/kafkatest"
 	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/privacytest"
 	"commpulse/pipeline/store"
-	"commpulse/pipeline/synth"
 )
 
 // Acceptance 1 and 4: 100k events with 1% malformed and 1% not opted in.

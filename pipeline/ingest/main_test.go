@@ -6,8 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/chlocal/chtest"
 	"commpulse/nlp"
-	"commpulse/pipeline/chlocal/chtest"
 )
 
 func TestMain(m *testing.M) {

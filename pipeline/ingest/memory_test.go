@@ -14,7 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"commpulse/pipeline/synth"
+	"commpulse/internal/synth"
 )
 
 // rssBytes reads the resident set size of a process from /proc.

@@ -11,11 +11,11 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"commpulse/internal/securitytest"
+	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
 	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/security"
-	"commpulse/pipeline/security/securitytest"
-	"commpulse/pipeline/synth"
 )
 
 // Kafka over TLS with SASL (SCRAM and PLAIN), and keyed pseudonymisation of

@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/synth"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 )
 
 // memberFence keeps one worker's group member (by its client id) from

@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
-	"commpulse/pipeline/kafkatest"
-	"commpulse/pipeline/synth"
+	"commpulse/internal/kafkatest"
+	"commpulse/internal/synth"
 )
 
 // stalledPartition is the events partition the stall tests slow down or

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 )
 
 // Every statement erasure builds names persons only through the erasures

@@ -17,7 +17,7 @@ import (
 // ClickHouse production servers (>= 25.8) get SQL: a role per job with its
 // grants, and one user per role that holds the role (AccessModel.SQL, applied
 // by `commpulse migrate --roles`, printed by `--print-roles-sql`). The
-// embedded server (pipeline/chlocal) cannot enable SQL-driven access control
+// embedded server (internal/chlocal) cannot enable SQL-driven access control
 // (no writeable access storage), so it gets the same users with the same
 // grants as an XML users file (AccessModel.UsersXML, chlocal.Config.
 // ConfigFile). Both renderings come from AccessModel.users, and a test parses

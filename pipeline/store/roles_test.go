@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal/chtest"
 )
 
 var testModel = AccessModel{Database: "cpdb", Passwords: map[Role]string{

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/pipeline/chlocal/chtest"
-	"commpulse/pipeline/security/securitytest"
+	"commpulse/internal/chlocal/chtest"
+	"commpulse/internal/securitytest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/pipeline/chlocal"
-	"commpulse/pipeline/chlocal/chtest"
+	"commpulse/internal/chlocal"
+	"commpulse/internal/chlocal/chtest"
 	"commpulse/pipeline/store"
 )
 

@@ -42,7 +42,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"commpulse/pipeline/chlocal"
+	"commpulse/internal/chlocal"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"commpulse/pipeline/synth"
+	"commpulse/internal/synth"
 )
 
 // Start returns the addresses of a one-broker cluster that accepts topic

@@ -3,7 +3,7 @@ package synth_test
 import (
 	"fmt"
 
-	"commpulse/pipeline/synth"
+	"commpulse/internal/synth"
 )
 
 // Generate a small organisation with a planted sentiment drop, and count
