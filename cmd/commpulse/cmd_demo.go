@@ -249,9 +249,8 @@ func printSummary(ctx context.Context, w io.Writer, chAddr string, analyzed bool
 		return err
 	}
 	defer st.Close()
-	db := st.Database()
-	var rows, scored uint64
-	if err := st.Conn().QueryRow(ctx, "SELECT count(), countIf(compound IS NOT NULL) FROM "+db+".messages FINAL").Scan(&rows, &scored); err != nil {
+	rows, scored, err := st.MessageTotals(ctx)
+	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
 	fmt.Fprintf(w, "summary: %d messages in ClickHouse (%d with a sentiment score), no text stored\n", rows, scored)
@@ -259,34 +258,18 @@ func printSummary(ctx context.Context, w io.Writer, chAddr string, analyzed bool
 		fmt.Fprintln(w, "(no team figures: they are published by analyze, which --analyze=false skipped)")
 		return nil
 	}
-	q := `SELECT team, count() AS days, round(sum(messages)),
-		round(sum(mean_compound * scored_messages) / sum(scored_messages), 3),
-		round(sum(negative_share * scored_messages) / sum(scored_messages), 3)
-		FROM ` + db + `.team_stats_k WHERE granularity = 'day' AND scored_messages > 0 GROUP BY team ORDER BY team`
-	r, err := st.Conn().Query(ctx, q)
+	teams, err := st.TeamDaySummaries(ctx)
 	if err != nil {
 		return fmt.Errorf("summary by team: %w", err)
 	}
-	defer r.Close()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "team\tdays published\tmessages\tmean compound\tnegative share\n")
-	n := 0
-	for r.Next() {
-		var (
-			team      string
-			days      uint64
-			msgs      float64
-			mean, neg float64
-		)
-		if err := r.Scan(&team, &days, &msgs, &mean, &neg); err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%+.3f\t%.3f\n", team, days, msgs, mean, neg)
-		n++
+	for _, t := range teams {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%+.3f\t%.3f\n", t.Team, t.Days, t.Messages, t.MeanCompound, t.NegativeShare)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d teams shown: published team-days only (at least k senders, with noise; docs/privacy.md)\n\n", n)
-	return r.Err()
+	fmt.Fprintf(w, "%d teams shown: published team-days only (at least k senders, with noise; docs/privacy.md)\n\n", len(teams))
+	return nil
 }
 
 // relativeDays rewrites "-Nd" scenario starts into dates N days before today.
@@ -327,29 +310,16 @@ func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, privacy publis
 		return fmt.Errorf("analyze: %w", err)
 	}
 	fmt.Fprintf(w, "analyze:    %d windows in %s\n\n", n, time.Since(t0).Round(time.Millisecond))
-	rows, err := st.Conn().Query(ctx, `SELECT toDate(window_start), team, metric, direction, severity, round(value, 3), round(expected, 3)
-		FROM `+st.Database()+`.anomalies_k WHERE granularity = 'day' AND severity != 'info'
-		ORDER BY window_start, team, metric`)
+	found, err := st.DayAnomalies(ctx)
 	if err != nil {
-		return fmt.Errorf("read anomalies: %w", err)
+		return err
 	}
-	defer rows.Close()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "day\tteam\tmetric\tdirection\tseverity\tvalue\texpected")
-	found := 0
-	for rows.Next() {
-		var (
-			day                    time.Time
-			team, metric, dir, sev string
-			value, expected        float64
-		)
-		if err := rows.Scan(&day, &team, &metric, &dir, &sev, &value, &expected); err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\n", day.Format("2006-01-02"), team, metric, dir, sev, value, expected)
-		found++
+	for _, a := range found {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\n", a.Day.Format("2006-01-02"), a.Team, a.Metric, a.Direction, a.Severity, a.Value, a.Expected)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d daily anomalies (warning or critical); all are also in ClickHouse table anomalies\n\n", found)
-	return rows.Err()
+	fmt.Fprintf(w, "%d daily anomalies (warning or critical); all are also in ClickHouse table anomalies\n\n", len(found))
+	return nil
 }

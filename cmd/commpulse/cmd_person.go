@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"commpulse/pipeline/privacy"
 	"commpulse/pipeline/store"
 )
@@ -84,60 +82,16 @@ func loadPseudonymizer(keyFile string) (*privacy.Pseudonymizer, error) {
 	return ps, nil
 }
 
-// exportPerson writes, as JSON Lines, every stored row that names id in a
-// column of store.PersonTables (the one list of person columns: messages as
-// sender and as recipient, edges both ways, node_metrics, erasures). Rows
-// are read without FINAL: a redelivered event not merged yet is shown as
-// often as it is stored. The id travels as a server-side query parameter,
-// not spliced into the statement text. It returns the number of rows.
+// exportPerson writes, as JSON Lines, every stored row that names id
+// (store.ExportPerson: every column of store.PersonTables, messages as
+// sender and as recipient, edges both ways, node_metrics, erasures). It
+// returns the number of rows.
 func exportPerson(ctx context.Context, st *store.Store, id string, w io.Writer) (int, error) {
-	db := st.Database()
-	existing := map[string]bool{}
-	rows, err := st.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ?", db)
-	if err != nil {
-		return 0, fmt.Errorf("export: list tables: %w", err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("export: list tables: %w", err)
-		}
-		existing[name] = true
-	}
-	rows.Close()
-	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"id": id}))
 	enc := json.NewEncoder(w)
-	n := 0
-	for _, pc := range store.PersonTables {
-		if !existing[pc.Table] {
-			continue
+	return st.ExportPerson(ctx, id, func(pc store.PersonColumn, row json.RawMessage) error {
+		if err := enc.Encode(personExportLine{Table: pc.Table, Column: pc.Column, Person: id, Row: row}); err != nil {
+			return fmt.Errorf("export: write: %w", err)
 		}
-		cond := pc.Column + " = {id:String}"
-		if pc.Array {
-			cond = "has(" + pc.Column + ", {id:String})"
-		}
-		rows, err := st.Conn().Query(pctx, fmt.Sprintf("SELECT formatRowNoNewline('JSONEachRow', *) FROM %s.%s WHERE %s", db, pc.Table, cond))
-		if err != nil {
-			return n, fmt.Errorf("export from %s.%s: %w", pc.Table, pc.Column, err)
-		}
-		for rows.Next() {
-			var row string
-			if err := rows.Scan(&row); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("export from %s.%s: %w", pc.Table, pc.Column, err)
-			}
-			if err := enc.Encode(personExportLine{Table: pc.Table, Column: pc.Column, Person: id, Row: json.RawMessage(row)}); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("export: write: %w", err)
-			}
-			n++
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return n, fmt.Errorf("export from %s.%s: %w", pc.Table, pc.Column, err)
-		}
-	}
-	return n, nil
+		return nil
+	})
 }

@@ -332,21 +332,16 @@ func yesNo(b bool) string {
 // the server's formatQuerySingleLine, which spells INTERVAL 180 DAY as
 // toIntervalDay(180)).
 func compareLive(ctx context.Context, st *store.Store, objs []schemaObject) ([]string, error) {
-	conn := st.Conn()
-	rows, err := conn.Query(ctx, "SELECT name, engine, engine_full FROM system.tables WHERE database = ? AND name != 'schema_migrations'", st.Database())
+	tables, err := st.Tables(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("live: list tables: %w", err)
+		return nil, fmt.Errorf("live: %w", err)
 	}
 	live := map[string][2]string{}
-	for rows.Next() {
-		var name, engine, full string
-		if err := rows.Scan(&name, &engine, &full); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("live: list tables: %w", err)
+	for name, t := range tables {
+		if name != "schema_migrations" {
+			live[name] = [2]string{t.Engine, t.EngineFull}
 		}
-		live[name] = [2]string{engine, full}
 	}
-	rows.Close()
 	if len(live) == 0 {
 		return nil, errors.New("live: no tables in the database; run `commpulse migrate` first")
 	}
@@ -355,8 +350,8 @@ func compareLive(ctx context.Context, st *store.Store, objs []schemaObject) ([]s
 			return "", nil
 		}
 		expr = strings.TrimSuffix(strings.TrimSpace(expr), " DELETE") // the default action, not shown by the server
-		var out string
-		if err := conn.QueryRow(ctx, "SELECT formatQuerySingleLine(?)", "SELECT "+expr).Scan(&out); err != nil {
+		out, err := st.FormatQuery(ctx, "SELECT "+expr)
+		if err != nil {
 			return "", fmt.Errorf("live: normalise TTL %q: %w", expr, err)
 		}
 		return out, nil

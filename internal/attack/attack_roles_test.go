@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"commpulse/internal/chlocal"
@@ -91,16 +90,12 @@ func (s *rolesStack) store(t *testing.T, r store.Role) *store.Store {
 // conn opens a native connection as role r's user with the right password.
 func (s *rolesStack) conn(t *testing.T, r store.Role) driver.Conn {
 	t.Helper()
-	c, err := clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{s.srv.Addr()},
-		Auth:        clickhouse.Auth{Database: s.db, Username: s.model.UserName(r), Password: s.model.Passwords[r]},
-		DialTimeout: 5 * time.Second,
-	})
+	st, err := store.Open(store.Config{Addr: []string{s.srv.Addr()}, Database: s.db, Username: s.model.UserName(r), Password: s.model.Passwords[r]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	t.Cleanup(func() { _ = st.Close() })
+	return st.Conn()
 }
 
 // rolesHTTP runs q over HTTP as user:pw with extra URL parameters and
@@ -345,11 +340,12 @@ func TestRolesOnEmbeddedServer(t *testing.T) {
 	t.Run("server grants match the model", func(t *testing.T) {
 		// SHOW GRANTS as the engine's own user, compared privilege by
 		// privilege with the model.
-		c, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.srv.Addr()}, DialTimeout: 5 * time.Second})
+		st, err := store.Open(store.Config{Addr: []string{s.srv.Addr()}, Database: "default"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer st.Close()
+		c := st.Conn()
 		for _, r := range store.Roles {
 			user := s.model.UserName(r)
 			rows, err := c.Query(ctx, "SHOW GRANTS FOR "+user)

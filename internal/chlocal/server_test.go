@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"commpulse/pipeline/store"
 )
 
 // startServer starts a server on a fresh data dir (or dir when non-empty),
@@ -53,16 +54,12 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Logf("%s", p); return len
 
 func connect(t *testing.T, srv *Server, dial func(ctx context.Context, addr string) (net.Conn, error)) driver.Conn {
 	t.Helper()
-	opts := &clickhouse.Options{
-		Addr:        []string{srv.Addr()},
-		DialTimeout: 2 * time.Second,
-		DialContext: dial,
-	}
-	conn, err := clickhouse.Open(opts)
+	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: "default", DialTimeout: 2 * time.Second, Dial: dial})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
+	t.Cleanup(func() { _ = st.Close() })
+	conn := st.Conn()
 	return conn
 }
 

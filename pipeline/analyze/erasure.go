@@ -52,7 +52,7 @@ func (c *Config) SetBetweenReadAndWrite(f func(ctx context.Context, windowStart 
 // that began at readStart (see store.InFlightSelect). The query names no
 // person; the ids come back as data.
 func (d db) inFlightErased(ctx context.Context, readStart time.Time) (map[string]bool, error) {
-	rows, err := d.conn.Query(ctx, store.InFlightSelect(d.name, readStart.Add(-erasureMargin)))
+	rows, err := d.conn.Query(ctx, store.InFlightSelect(readStart.Add(-erasureMargin)))
 	if err != nil {
 		return nil, fmt.Errorf("read in-flight erasures: %w", err)
 	}
@@ -106,7 +106,7 @@ func (a *Analyzer) eraseInFlight(ctx context.Context, readStart, windowStart tim
 	if err != nil || len(gone) == 0 {
 		return err
 	}
-	sel := store.InFlightSelect(a.db.name, readStart.Add(-erasureMargin))
+	sel := store.InFlightSelect(readStart.Add(-erasureMargin))
 	scope := fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
 	seen := map[string]bool{}
 	for _, pc := range store.PersonTables {
@@ -121,7 +121,7 @@ func (a *Analyzer) eraseInFlight(ctx context.Context, readStart, windowStart tim
 		if n == 0 {
 			continue
 		}
-		if err := a.db.conn.Exec(ctx, store.EraseSQL(a.db.name, pc.Table, sel, scope)); err != nil {
+		if err := a.db.conn.Exec(ctx, store.EraseSQL(pc.Table, sel, scope)); err != nil {
 			return fmt.Errorf("erase in-flight erased rows of %s: %w", pc.Table, err)
 		}
 		a.log.Info("erased rows of a person erased while their window was computed", "table", pc.Table, "rows", n,

@@ -54,7 +54,7 @@ func ErasableTables() []string {
 	return out
 }
 
-// EraseSQL returns the statement that physically erases from db.table the
+// EraseSQL returns the statement that physically erases from table the
 // persons that the subquery sel selects, in the rows matching scope (empty:
 // all rows), or "" when table holds no erasable person column. Rows naming a
 // person in a String column are deleted; a person in an Array column is
@@ -73,10 +73,10 @@ func ErasableTables() []string {
 // pending person in one batch.
 //
 // sel names persons only through the erasures table (for example
-// "SELECT person FROM db.erasures WHERE batch = '...'"), so the statement
+// "SELECT person FROM erasures WHERE batch = '...'"), so the statement
 // text, which ClickHouse keeps in system.mutations and the query log,
 // carries no person id.
-func EraseSQL(db, table, sel, scope string) string {
+func EraseSQL(table, sel, scope string) string {
 	var match, arrays []string
 	for _, pc := range PersonTables {
 		if pc.Table != table || pc.Record {
@@ -109,7 +109,7 @@ func EraseSQL(db, table, sel, scope string) string {
 		cmds = append(cmds, fmt.Sprintf("UPDATE %s WHERE %s", strings.Join(set, ", "),
 			scoped(scope, fmt.Sprintf("arrayExists(r -> r IN (%s), %s)", sel, col))))
 	}
-	return fmt.Sprintf("ALTER TABLE %s.%s %s SETTINGS mutations_sync = 2", db, table, strings.Join(cmds, ", "))
+	return fmt.Sprintf("ALTER TABLE %s %s SETTINGS mutations_sync = 2", table, strings.Join(cmds, ", "))
 }
 
 // MatchSQL is the condition "a row of table names a person selected by sel"
@@ -140,8 +140,8 @@ func scoped(scope, cond string) string {
 }
 
 // batchSelect selects the persons of one erasure batch.
-func batchSelect(db, batch string) string {
-	return fmt.Sprintf("SELECT person FROM %s.erasures WHERE batch = '%s'", db, batch)
+func batchSelect(batch string) string {
+	return fmt.Sprintf("SELECT person FROM erasures WHERE batch = '%s'", batch)
 }
 
 // InFlightSelect selects the persons whose erasure may not have reached a
@@ -149,9 +149,9 @@ func batchSelect(db, batch string) string {
 // not done (deletes still running, or interrupted), and those with any row
 // written at or after since. Times are rendered as a literal (the statement
 // names no person; a time is not personal).
-func InFlightSelect(db string, since time.Time) string {
-	return fmt.Sprintf("SELECT person FROM %s.erasures GROUP BY person HAVING max(erased_at) >= toDateTime64('%s', 3, 'UTC') OR NOT argMax(done, (erased_at, done))",
-		db, since.UTC().Format("2006-01-02 15:04:05.000"))
+func InFlightSelect(since time.Time) string {
+	return fmt.Sprintf("SELECT person FROM erasures GROUP BY person HAVING max(erased_at) >= toDateTime64('%s', 3, 'UTC') OR NOT argMax(done, (erased_at, done))",
+		since.UTC().Format("2006-01-02 15:04:05.000"))
 }
 
 func newBatch() (string, error) {
@@ -182,7 +182,6 @@ func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
 	if len(persons) == 0 {
 		return nil
 	}
-	db := s.cfg.Database
 	batch, err := newBatch()
 	if err != nil {
 		return err
@@ -190,16 +189,16 @@ func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
 	if err := s.recordErasure(ctx, persons, batch, false); err != nil {
 		return err
 	}
-	existing, err := s.tables(ctx)
+	existing, err := s.Tables(ctx)
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}
-	sel := batchSelect(db, batch)
+	sel := batchSelect(batch)
 	for _, t := range ErasableTables() {
-		if !existing[t] {
+		if _, ok := existing[t]; !ok {
 			continue
 		}
-		if err := s.conn.Exec(ctx, EraseSQL(db, t, sel, "")); err != nil {
+		if err := s.conn.Exec(ctx, EraseSQL(t, sel, "")); err != nil {
 			return fmt.Errorf("erase from %s: %w", t, err)
 		}
 	}
@@ -207,7 +206,7 @@ func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
 }
 
 func (s *Store) recordErasure(ctx context.Context, persons []string, batch string, done bool) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".erasures (person, erased_at, batch, done)")
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO erasures (person, erased_at, batch, done)")
 	if err != nil {
 		return fmt.Errorf("record erasure (done=%v): %w", done, err)
 	}
@@ -224,23 +223,6 @@ func (s *Store) recordErasure(ctx context.Context, persons []string, batch strin
 	return nil
 }
 
-func (s *Store) tables(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.cfg.Database)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
-		}
-		out[name] = true
-	}
-	return out, rows.Err()
-}
-
 // Erased returns which of persons have a finished erasure (their latest
 // erasures row is done). It reads every finished erasure and intersects in
 // memory rather than sending the ids in the query, which would put them in
@@ -255,7 +237,7 @@ func (s *Store) Erased(ctx context.Context, persons []string) (map[string]bool, 
 	for _, p := range persons {
 		want[p] = true
 	}
-	rows, err := s.conn.Query(ctx, "SELECT person FROM "+s.cfg.Database+".erasures GROUP BY person HAVING argMax(done, (erased_at, done))")
+	rows, err := s.conn.Query(ctx, "SELECT person FROM erasures GROUP BY person HAVING argMax(done, (erased_at, done))")
 	if err != nil {
 		return nil, fmt.Errorf("read erasures: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestEraseSQLNamesNoPerson(t *testing.T) {
 	sel := "SELECT person FROM db.erasures WHERE batch = 'b'"
 	for _, table := range ErasableTables() {
-		q := EraseSQL("db", table, sel, "window_days = 1")
+		q := EraseSQL(table, sel, "window_days = 1")
 		if q == "" {
 			t.Fatalf("%s: no statement", table)
 		}
@@ -26,10 +26,10 @@ func TestEraseSQLNamesNoPerson(t *testing.T) {
 			t.Fatalf("%s: placeholders would splice values into the text: %s", table, q)
 		}
 	}
-	if q := EraseSQL("db", "erasures", sel, ""); q != "" {
+	if q := EraseSQL("erasures", sel, ""); q != "" {
 		t.Fatalf("the erasure record is erasable: %s", q)
 	}
-	if q := EraseSQL("db", "team_stats", sel, ""); q != "" {
+	if q := EraseSQL("team_stats", sel, ""); q != "" {
 		t.Fatalf("a team-level table is erasable: %s", q)
 	}
 }

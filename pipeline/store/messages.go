@@ -38,7 +38,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+`.messages
+	batch, err := s.conn.PrepareBatch(ctx, `INSERT INTO messages
 		(event_id, occurred_at, ingested_at, channel, sender, team, recipients, recipient_teams,
 		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version)`)
 	if err != nil {

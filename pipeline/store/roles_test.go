@@ -302,7 +302,12 @@ func TestAccessModelCoversMigratedSchema(t *testing.T) {
 // ClickHouse 26 SQL. Running it is left to a production server.
 func TestAccessModelSQLParses(t *testing.T) {
 	srv := chtest.Server(t)
-	conn := chtest.Conn(t, srv, "default")
+	st, err := Open(Config{Addr: []string{srv.Addr()}, Database: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	conn := st.Conn()
 	stmts, err := testModel.SQL()
 	if err != nil {
 		t.Fatal(err)
@@ -314,11 +319,6 @@ func TestAccessModelSQLParses(t *testing.T) {
 		}
 	}
 	// And the embedded engine does refuse to run it, as documented.
-	st, err := Open(Config{Addr: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	if err := st.ApplyRoles(context.Background(), testModel); err == nil {
 		t.Error("ApplyRoles worked on the embedded engine; update the docs")
 	} else if strings.Contains(err.Error(), "pw-0123456789") {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -28,6 +29,9 @@ type Config struct {
 	Password    string
 	TLS         *tls.Config
 	DialTimeout time.Duration
+	// Dial, when set, replaces the driver's TCP dial (a proxy; the tests'
+	// fault injection).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 	// TTLDays is the retention of person-level rows (messages, edges,
 	// node_metrics). It is applied when the tables are created.
 	TTLDays int
@@ -64,21 +68,38 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Store is a ClickHouse connection pool plus the database name.
+// Store is a ClickHouse connection pool on the configured database, so
+// queries name tables without a database: `SELECT ... FROM messages`. Only
+// DDL names the database, through the {{db}} placeholder of Render
+// (migrations, the access model), because it creates or grants on it.
 type Store struct {
 	conn driver.Conn
 	cfg  Config
 }
 
 // Open connects (lazily: the first query dials) and validates the config.
+// The pool is bound to cfg.Database, which must exist before the first
+// query; Migrate creates it through a short-lived bootstrap connection.
 func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	conn, err := dial(cfg, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{conn: conn, cfg: cfg}, nil
+}
+
+// dial is the one place commpulse opens a ClickHouse connection pool.
+// database "" is the server's default database for the user (the bootstrap
+// connection of Migrate).
+func dial(cfg Config, database string) (driver.Conn, error) {
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr: cfg.Addr,
-		Auth: clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
-		TLS:  cfg.TLS,
+		Addr:        cfg.Addr,
+		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
+		TLS:         cfg.TLS,
+		DialContext: cfg.Dial,
 		// Short dial timeouts keep an outage from stalling a flush for long:
 		// the retry loop, not the driver, decides how long to wait.
 		DialTimeout:     cfg.DialTimeout,
@@ -91,11 +112,11 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
 	}
-	return &Store{conn: conn, cfg: cfg}, nil
+	return conn, nil
 }
 
 // Conn exposes the driver connection for packages that run their own queries
-// (the analyzer). Table names must be qualified with Database().
+// (the analyzer). It is bound to Database().
 func (s *Store) Conn() driver.Conn { return s.conn }
 
 // Database is the database all tables live in.
@@ -106,6 +127,21 @@ func (s *Store) Close() error { return s.conn.Close() }
 
 // Ping checks that ClickHouse answers.
 func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+// createDatabase creates the configured database through a bootstrap
+// connection on the user's default database: the pool itself cannot
+// connect until the database exists.
+func (s *Store) createDatabase(ctx context.Context) error {
+	conn, err := dial(s.cfg, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, s.render("CREATE DATABASE IF NOT EXISTS {{db}}")); err != nil {
+		return fmt.Errorf("create database %s: %w", s.cfg.Database, err)
+	}
+	return nil
+}
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -179,19 +215,16 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	pre := []string{
-		"CREATE DATABASE IF NOT EXISTS {{db}}",
-		`CREATE TABLE IF NOT EXISTS {{db}}.schema_migrations
-		 (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-		 ENGINE = ReplacingMergeTree ORDER BY version`,
+	if err := s.createDatabase(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	for _, q := range pre {
-		if err := s.conn.Exec(ctx, s.render(q)); err != nil {
-			return nil, fmt.Errorf("migrate: prepare schema_migrations: %w", err)
-		}
+	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
+		 (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+		 ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("migrate: prepare schema_migrations: %w", err)
 	}
 	done := map[int]bool{}
-	rows, err := s.conn.Query(ctx, s.render("SELECT version FROM {{db}}.schema_migrations FINAL"))
+	rows, err := s.conn.Query(ctx, "SELECT version FROM schema_migrations FINAL")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
 	}
@@ -220,7 +253,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 				}
 			}
 		}
-		if err := s.conn.Exec(ctx, s.render("INSERT INTO {{db}}.schema_migrations (version, name) VALUES (?, ?)"), uint32(m.Version), m.Name); err != nil {
+		if err := s.conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
 			return applied, fmt.Errorf("migration %s: record: %w", m.Name, err)
 		}
 		applied = append(applied, m.Version)
@@ -258,20 +291,17 @@ func (s *Store) perPublishedView(ctx context.Context, stmt string) ([]string, er
 // publishedViews maps each published view that exists to its CREATE
 // statement.
 func (s *Store) publishedViews(ctx context.Context) (map[string]string, error) {
-	rows, err := s.conn.Query(ctx, "SELECT name, create_table_query FROM system.tables WHERE database = ? AND name IN ?", s.cfg.Database, PublishedViews)
+	tables, err := s.Tables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list published views: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]string{}
-	for rows.Next() {
-		var name, create string
-		if err := rows.Scan(&name, &create); err != nil {
-			return nil, fmt.Errorf("list published views: %w", err)
+	for _, v := range PublishedViews {
+		if t, ok := tables[v]; ok {
+			out[v] = t.Create
 		}
-		out[name] = create
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CheckPublishedViews fails when a published view that exists runs with

@@ -9,7 +9,7 @@
 //	func TestSink(t *testing.T) {
 //		srv := chtest.Server(t)         // started on first use, shared
 //		db := chtest.NewDatabase(t, srv) // dropped when the test ends
-//		conn := chtest.Conn(t, srv, db)  // clickhouse-go, closed when the test ends
+//		st, _ := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
 //		...
 //	}
 //
@@ -32,15 +32,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"commpulse/internal/chlocal"
 )
@@ -97,47 +96,36 @@ func NewDatabase(t testing.TB, srv *chlocal.Server) string {
 		name = name[:40]
 	}
 	name = "t_" + name + "_" + hex.EncodeToString(r[:])
-	conn := open(t, srv, "default")
-	defer conn.Close()
-	ctx := context.Background()
-	if err := conn.Exec(ctx, "CREATE DATABASE `"+name+"`"); err != nil {
+	if err := exec(srv, "CREATE DATABASE `"+name+"`"); err != nil {
 		t.Fatalf("chtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		conn := open(t, srv, "default")
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+name+"` SYNC"); err != nil {
+		if err := exec(srv, "DROP DATABASE IF EXISTS `"+name+"` SYNC"); err != nil {
 			t.Logf("chtest: drop database %s: %v", name, err)
 		}
 	})
 	return name
 }
 
-// Conn opens a clickhouse-go native connection to database db on srv and
-// closes it in t.Cleanup.
-func Conn(t testing.TB, srv *chlocal.Server, db string) driver.Conn {
-	t.Helper()
-	c := open(t, srv, db)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// Options returns clickhouse-go options for database db on srv.
-func Options(srv *chlocal.Server, db string) *clickhouse.Options {
-	return &clickhouse.Options{
-		Addr:        []string{srv.Addr()},
-		Auth:        clickhouse.Auth{Database: db},
-		DialTimeout: 5 * time.Second,
-	}
-}
-
-func open(t testing.TB, srv *chlocal.Server, db string) driver.Conn {
-	t.Helper()
-	c, err := clickhouse.Open(Options(srv, db))
+// exec runs one statement through the server's HTTP interface as the
+// default user. Tests reach the native protocol through pipeline/store, the
+// one place that opens clickhouse-go pools; chtest cannot import it (the
+// store's own tests use chtest), so it uses the other protocol.
+func exec(srv *chlocal.Server, stmt string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+srv.HTTPAddr()+"/", strings.NewReader(stmt))
 	if err != nil {
-		t.Fatalf("chtest: open %s: %v", srv.Addr(), err)
+		return err
 	}
-	return c
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }

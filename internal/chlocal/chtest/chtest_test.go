@@ -1,11 +1,27 @@
-package chtest
+package chtest_test
 
 import (
 	"context"
 	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"commpulse/internal/chlocal"
+	. "commpulse/internal/chlocal/chtest"
+	"commpulse/pipeline/store"
 )
 
 func TestMain(m *testing.M) { Main(m) }
+
+func conn(t *testing.T, srv *chlocal.Server, db string) driver.Conn {
+	t.Helper()
+	st, err := store.Open(store.Config{Addr: []string{srv.Addr()}, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st.Conn()
+}
 
 func TestDatabasesAreIsolatedAndDropped(t *testing.T) {
 	srv := Server(t)
@@ -17,7 +33,7 @@ func TestDatabasesAreIsolatedAndDropped(t *testing.T) {
 		t.Run(sub, func(t *testing.T) {
 			db := NewDatabase(t, srv)
 			names = append(names, db)
-			conn := Conn(t, srv, db)
+			conn := conn(t, srv, db)
 			ctx := context.Background()
 			// The same table name in each test's own database.
 			if err := conn.Exec(ctx, "CREATE TABLE events (n UInt8) ENGINE = MergeTree ORDER BY n"); err != nil {
@@ -35,7 +51,7 @@ func TestDatabasesAreIsolatedAndDropped(t *testing.T) {
 	if len(names) != 2 || names[0] == names[1] {
 		t.Fatalf("database names %v, want two distinct", names)
 	}
-	conn := Conn(t, srv, "default")
+	conn := conn(t, srv, "default")
 	for _, db := range names {
 		var n uint64
 		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
