@@ -141,14 +141,14 @@ func (in *Ingest) one(m kafka.Message, now time.Time) (store.Message, *deadLette
 	if err != nil {
 		return store.Message{}, in.deadLetter(m, err), ""
 	}
-	team, rteams, drop := in.gate.Admit(&ev)
+	adm, drop := in.gate.Admit(&ev)
 	if drop != "" {
 		return store.Message{}, nil, drop
 	}
 	row := store.Message{
 		EventID: ev.EventID, OccurredAt: ev.OccurredAt, Channel: ev.Channel,
-		Sender: ev.Sender, Team: team, Recipients: ev.Recipients, RecipientTeams: rteams,
-		ThreadID: ev.ThreadID, Lang: ev.Lang, ScorerVersion: nlp.Version,
+		Sender: ev.Sender, Team: adm.SenderTeam, Recipients: ev.Recipients, RecipientTeams: adm.RecipientTeams,
+		AfterHours: adm.AfterHours, ThreadID: ev.ThreadID, Lang: ev.Lang, ScorerVersion: nlp.Version,
 	}
 	if ev.Text == "" {
 		row.Status = nlp.NoText.String()

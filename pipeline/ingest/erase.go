@@ -17,7 +17,11 @@ func (in *Ingest) applyDirectory(key, value []byte) {
 		in.gate.ApplyDirectory(person, nil)
 	} else {
 		var d event.Directory
-		if err := json.Unmarshal(value, &d); err != nil || d.Person == "" || d.Team == "" {
+		err := json.Unmarshal(value, &d)
+		if err == nil {
+			err = d.Validate()
+		}
+		if err != nil {
 			in.log.Warn("skipping malformed directory record", "err", err)
 			return
 		}

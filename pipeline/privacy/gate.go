@@ -8,6 +8,7 @@
 package privacy
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,7 @@ const UnknownTeam = ""
 // Gate is safe for concurrent use.
 type Gate struct {
 	mu       sync.RWMutex
-	team     map[string]string
+	team     map[string]membership
 	optedOut map[string]time.Time
 	// optOuts counts opt-outs ever applied; a batch remembers the value it
 	// was scored under and is re-filtered only if it changed.
@@ -43,7 +44,49 @@ type Gate struct {
 
 // NewGate returns an empty gate: nobody opted out, nobody in a team.
 func NewGate() *Gate {
-	return &Gate{team: map[string]string{}, optedOut: map[string]time.Time{}}
+	return &Gate{team: map[string]membership{}, optedOut: map[string]time.Time{}}
+}
+
+// membership is one person's directory entry: a v1 team for all time, or
+// the effective-dated periods of a v2 record, sorted by valid_from.
+type membership struct {
+	team    string
+	periods []event.DirectoryPeriod
+}
+
+// at returns the period in force at t (the latest-starting one when
+// periods overlap), or ok=false; a v1 entry is one period for all time.
+func (m membership) at(t time.Time) (event.DirectoryPeriod, bool) {
+	if m.periods == nil {
+		return event.DirectoryPeriod{Team: m.team}, m.team != ""
+	}
+	// The periods of one person are a handful: a scan from the newest.
+	for i := len(m.periods) - 1; i >= 0; i-- {
+		p := m.periods[i]
+		if !t.Before(p.ValidFrom) && (p.ValidTo.IsZero() || t.Before(p.ValidTo)) {
+			return p, true
+		}
+	}
+	return event.DirectoryPeriod{}, false
+}
+
+func (m membership) teamAt(t time.Time) string {
+	p, _ := m.at(t)
+	return p.Team
+}
+
+// Admission is what the gate decides about an admitted event.
+type Admission struct {
+	// SenderTeam and RecipientTeams (in ev.Recipients order) are the teams
+	// at the event's time; UnknownTeam for people the directory does not
+	// place then.
+	SenderTeam     string
+	RecipientTeams []string
+	// AfterHours is set when the sender's directory period at the event's
+	// time gives a time zone: whether the event is outside their local
+	// working hours. Nil leaves the judgement to analyze's organisation
+	// default.
+	AfterHours *bool
 }
 
 // ApplyDirectory applies one record of the directory topic. A nil record is a
@@ -55,7 +98,12 @@ func (g *Gate) ApplyDirectory(person string, d *event.Directory) {
 		delete(g.team, person)
 		return
 	}
-	g.team[person] = d.Team
+	m := membership{team: d.Team}
+	if len(d.Periods) > 0 {
+		m.periods = slices.Clone(d.Periods)
+		slices.SortStableFunc(m.periods, func(a, b event.DirectoryPeriod) int { return a.ValidFrom.Compare(b.ValidFrom) })
+	}
+	g.team[person] = m
 }
 
 // ApplyConsent applies one record of the consent topic and reports whether it
@@ -78,11 +126,11 @@ func (g *Gate) ApplyConsent(person string, c *event.Consent) (newlyOptedOut bool
 	return false
 }
 
-// Team returns the person's team, or UnknownTeam.
-func (g *Gate) Team(person string) string {
+// Team returns the person's team at t, or UnknownTeam.
+func (g *Gate) Team(person string, t time.Time) string {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return g.team[person]
+	return g.team[person].teamAt(t)
 }
 
 // OptedOut reports whether the person opted out.
@@ -116,25 +164,32 @@ func (g *Gate) Sizes() (people, optedOut int) {
 
 // Admit decides whether ev may be processed. It removes opted-out recipients
 // from ev.Recipients in place (they must not be stored either) and returns
-// the teams of the remaining recipients, in the same order.
-func (g *Gate) Admit(ev *event.Event) (senderTeam string, recipientTeams []string, drop DropReason) {
+// the teams, at the event's time, of the sender and of the remaining
+// recipients, in the same order.
+func (g *Gate) Admit(ev *event.Event) (Admission, DropReason) {
 	if !ev.Consent {
-		return "", nil, DropNotOptedIn
+		return Admission{}, DropNotOptedIn
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if _, out := g.optedOut[ev.Sender]; out {
-		return "", nil, DropOptedOut
+		return Admission{}, DropOptedOut
 	}
 	kept := ev.Recipients[:0]
-	recipientTeams = make([]string, 0, len(ev.Recipients))
+	a := Admission{RecipientTeams: make([]string, 0, len(ev.Recipients))}
 	for _, r := range ev.Recipients {
 		if _, out := g.optedOut[r]; out {
 			continue
 		}
 		kept = append(kept, r)
-		recipientTeams = append(recipientTeams, g.team[r])
+		a.RecipientTeams = append(a.RecipientTeams, g.team[r].teamAt(ev.OccurredAt))
 	}
 	ev.Recipients = kept
-	return g.team[ev.Sender], recipientTeams, ""
+	if p, ok := g.team[ev.Sender].at(ev.OccurredAt); ok {
+		a.SenderTeam = p.Team
+		if after, ok := p.AfterHours(ev.OccurredAt); ok {
+			a.AfterHours = &after
+		}
+	}
+	return a, ""
 }

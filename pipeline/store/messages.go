@@ -26,6 +26,10 @@ type Message struct {
 	Pos, Neu, Neg  float32
 	Label          int8 // -1, 0, 1
 	ScorerVersion  string
+	// AfterHours is whether the message was sent outside the sender's local
+	// working hours, when the directory gives their time zone; nil leaves
+	// it to analyze's organisation default (stored as NULL).
+	AfterHours *bool
 }
 
 // InsertMessages writes rows in one batch. The batch is built column by
@@ -40,7 +44,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 	}
 	batch, err := s.conn.PrepareBatch(ctx, `INSERT INTO messages
 		(event_id, occurred_at, ingested_at, channel, sender, team, recipients, recipient_teams,
-		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version)`)
+		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version, after_hours)`)
 	if err != nil {
 		return fmt.Errorf("prepare messages batch: %w", err)
 	}
@@ -54,6 +58,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 		tokens                                                            = make([]uint32, n)
 		compound, pos, neu, neg                                           = make([]*float32, n), make([]*float32, n), make([]*float32, n), make([]*float32, n)
 		labels                                                            = make([]*int8, n)
+		after                                                             = make([]*uint8, n)
 	)
 	for i := range rows {
 		r := &rows[i]
@@ -65,8 +70,15 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 		if r.Scored {
 			compound[i], pos[i], neu[i], neg[i], labels[i] = &r.Compound, &r.Pos, &r.Neu, &r.Neg, &r.Label
 		}
+		if r.AfterHours != nil {
+			v := uint8(0)
+			if *r.AfterHours {
+				v = 1
+			}
+			after[i] = &v
+		}
 	}
-	cols := []any{ids, occurred, ingested, channels, senders, teams, recips, rteams, rcount, threads, langs, tokens, statuses, compound, pos, neu, neg, labels, versions}
+	cols := []any{ids, occurred, ingested, channels, senders, teams, recips, rteams, rcount, threads, langs, tokens, statuses, compound, pos, neu, neg, labels, versions, after}
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
 			return fmt.Errorf("append messages column %d: %w", i, err)
