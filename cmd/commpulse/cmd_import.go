@@ -66,7 +66,7 @@ func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
 	fs.Var(&f.domains, domainFlag, domainHelp)
 	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")
-	fs.StringVar(&f.directoryFile, "directory", "", "CSV address,team: writes directory records (otherwise the directory is left to other tools)")
+	fs.StringVar(&f.directoryFile, "directory", "", "directory CSV: address,team, or an HRIS export with a header (email or employee_id, team, manager, time_zone, valid_from, valid_to, ...; docs/importers.md); writes directory records (otherwise the directory is left to other tools)")
 	fs.StringVar(&f.out, "out", "", "write JSON Lines {topic,key,value} to this file instead of Kafka")
 	fs.DurationVar(&f.progress, "progress-interval", 3*time.Second, "how often progress is written to stderr (0: never)")
 }
@@ -132,7 +132,7 @@ type importSetup struct {
 	cfg          importer.Config
 	consentAddrs []string
 	consentAt    time.Time
-	teams        map[string]string
+	teams        importer.Directory
 	teamsAt      time.Time
 }
 

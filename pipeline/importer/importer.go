@@ -307,26 +307,6 @@ func (b *Base) ConsentRecords(addrs []string, at time.Time) []Record {
 	return out
 }
 
-// DirectoryRecords returns a directory record per company address.
-func (b *Base) DirectoryRecords(teams map[string]string, validFrom time.Time) []Record {
-	addrs := make([]string, 0, len(teams))
-	for a := range teams {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	var out []Record
-	for _, a := range addrs {
-		n := NormalizeAddress(a)
-		if n == "" || !b.Internal(n) {
-			continue
-		}
-		p := b.PersonID(n)
-		out = append(out, Record{Topic: b.cfg.Topics.Directory, Key: []byte(p),
-			Value: synth.MarshalDirectory(event.Directory{Person: p, Team: teams[a], ValidFrom: validFrom})})
-	}
-	return out
-}
-
 // NormalizeAddress trims and lower-cases an addr-spec; "" when it is not
 // one (no '@', or an empty side).
 func NormalizeAddress(a string) string {

@@ -37,7 +37,7 @@ func TestLists(t *testing.T) {
 		t.Fatalf("bad line: %v", err)
 	}
 	d, err := ReadDirectoryCSV(strings.NewReader("address,team\na@example.com, team-a\n"))
-	if err != nil || d["a@example.com"] != "team-a" {
+	if err != nil || d.Dated || len(d.People["a@example.com"]) != 1 || d.People["a@example.com"][0].Team != "team-a" {
 		t.Fatalf("%v %v", d, err)
 	}
 	if _, err := ReadDirectoryCSV(strings.NewReader("a@example.com\n")); err == nil {

@@ -25,21 +25,6 @@ func ReadConsentCSV(r io.Reader) ([]string, error) {
 	return out, err
 }
 
-// ReadDirectoryCSV reads address,team lines (same skipping rules as
-// ReadConsentCSV; a header "address,team" is skipped).
-func ReadDirectoryCSV(r io.Reader) (map[string]string, error) {
-	out := map[string]string{}
-	err := readCSV(r, func(line int, rec []string) error {
-		a := NormalizeAddress(rec[0])
-		if a == "" || len(rec) < 2 || strings.TrimSpace(rec[1]) == "" {
-			return fmt.Errorf("line %d: want address,team", line)
-		}
-		out[a] = strings.TrimSpace(rec[1])
-		return nil
-	})
-	return out, err
-}
-
 func readCSV(r io.Reader, fn func(line int, rec []string) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
