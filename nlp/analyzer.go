@@ -106,6 +106,7 @@ const (
 // concurrent use; build one per process and share it.
 type Analyzer struct {
 	lx       *lexicon
+	themes   *themeLexicon
 	negTh    float64
 	posTh    float64
 	langTest bool
@@ -131,7 +132,7 @@ func WithLanguageCheck(on bool) Option {
 // New returns an Analyzer. The lexicons are embedded and parsed once per
 // process, so New is cheap after the first call and cannot fail.
 func New(opts ...Option) *Analyzer {
-	a := &Analyzer{lx: sharedLexicon(), negTh: -0.05, posTh: 0.05, langTest: true}
+	a := &Analyzer{lx: sharedLexicon(), themes: sharedThemes(), negTh: -0.05, posTh: 0.05, langTest: true}
 	for _, o := range opts {
 		o(a)
 	}
@@ -322,8 +323,10 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	if a.langTest && ev.notEnglish(st) {
 		return Score{Status: NotEnglish, Tokens: n}
 	}
+	var themes Theme
+	themes, s.key = a.themes.themes(toks, s.key)
 	if !signal {
-		return Score{Status: NoSignal, Tokens: n}
+		return Score{Status: NoSignal, Tokens: n, Themes: themes}
 	}
 	capsDiff := capsWords > 0 && capsWords < words
 
@@ -432,7 +435,7 @@ func (a *Analyzer) score(text string, s *scratch, ex *[]Contribution) Score {
 	} else if negSum > posSum {
 		negSum += punct
 	}
-	sc := Score{Compound: compound, Tokens: n, Status: Scored}
+	sc := Score{Compound: compound, Tokens: n, Status: Scored, Themes: themes}
 	if total := posSum + negSum + neu; total > 0 {
 		sc.Pos, sc.Neg = posSum/total, negSum/total
 		sc.Neu = 1 - sc.Pos - sc.Neg

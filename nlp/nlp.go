@@ -62,4 +62,8 @@ type Score struct {
 	Label    Label
 	Tokens   int // number of tokens seen
 	Status   Status
+	// Themes are what the message is about (see Theme), for every English
+	// message with words, scored or not (NoSignal): "deadline tomorrow"
+	// rates nothing and is still about workload.
+	Themes Theme
 }
