@@ -20,8 +20,8 @@ func TestThemes(t *testing.T) {
 		{"Thank you for staying late, I know everyone is exhausted", []string{"workload", "recognition"}},
 		{"Deadline tomorrow.", []string{"workload"}}, // no rated word (NoSignal): still a theme
 		{"Let's meet at 3 to go over the slides", nil},
-		{"The blockchain demo went well", nil}, // no stemming: "block" words only as listed
-		{"We were waiting. On Monday it shipped", nil}, // a phrase does not cross a sentence break
+		{"The blockchain demo went well", nil},                            // no stemming: "block" words only as listed
+		{"We were waiting. On Monday it shipped", nil},                    // a phrase does not cross a sentence break
 		{"Das Projekt ist leider blockiert und alle sind erschöpft", nil}, // not English: no themes
 	}
 	for _, tt := range tests {
@@ -40,7 +40,7 @@ func TestThemeNamesAreStableBits(t *testing.T) {
 	if got := ThemeNames(); !slices.Equal(got[:len(want)], want) {
 		t.Fatalf("theme bits %v, want %v first", got, want)
 	}
-	if Theme(1<<1|1<<3).Names()[1] != "blockers" {
+	if Theme(1<<1 | 1<<3).Names()[1] != "blockers" {
 		t.Fatal("Names does not follow bit order")
 	}
 }

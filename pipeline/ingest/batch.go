@@ -154,7 +154,7 @@ func (in *Ingest) one(m kafka.Message, now time.Time) (store.Message, *deadLette
 		row.Status = nlp.NoText.String()
 	} else {
 		s := in.scorer.Score(ev.Text)
-		row.Status, row.Tokens = s.Status.String(), uint32(s.Tokens)
+		row.Status, row.Tokens, row.Themes = s.Status.String(), uint32(s.Tokens), uint16(s.Themes)
 		if s.Status == nlp.Scored {
 			row.Scored = true
 			row.Compound, row.Pos, row.Neu, row.Neg = float32(s.Compound), float32(s.Pos), float32(s.Neu), float32(s.Neg)

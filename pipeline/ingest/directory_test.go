@@ -10,6 +10,7 @@ import (
 
 	"commpulse/internal/kafkatest"
 	"commpulse/internal/synth"
+	"commpulse/nlp"
 	"commpulse/pipeline/event"
 )
 
@@ -61,7 +62,7 @@ func TestDirectoryPeriodsAtEventTime(t *testing.T) {
 	kafkatest.Produce(t, e.brokers, e.cfg.EventsTopic, evs)
 	w := e.start(nil)
 	defer w.stop(t)
-	waitFor(t, "all events stored", time.Minute, func() bool { return e.count("SELECT count() FROM messages") == len(cases) })
+	waitFor(t, "all events stored", 3*time.Minute, func() bool { return e.count("SELECT count() FROM messages") == len(cases) })
 	rows, err := e.st.Conn().Query(context.Background(), "SELECT event_id, team, recipient_teams[1], ifNull(toInt8(after_hours), -1) FROM messages")
 	if err != nil {
 		t.Fatal(err)
@@ -83,5 +84,40 @@ func TestDirectoryPeriodsAtEventTime(t *testing.T) {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Each message's themes (nlp.Theme bits) are stored, and nothing of the
+// words that matched.
+func TestThemesStored(t *testing.T) {
+	e := newEnv(t)
+	const a, b = "p_00000000000000a1", "p_00000000000000b2"
+	kafkatest.Produce(t, e.brokers, e.cfg.ConsentTopic, []kafka.Message{
+		{Key: []byte(a), Value: synth.MarshalConsent(event.Consent{Person: a, OptedIn: true})},
+	})
+	texts := map[string]string{
+		"t1": "Thanks a lot, great job on the release!",
+		"t2": "I'm swamped and blocked on the broken build again",
+		"t3": "See you at the standup",
+	}
+	want := map[string]nlp.Theme{}
+	var evs []kafka.Message
+	for id, text := range texts {
+		want[id] = nlp.New().Score(text).Themes
+		ev := event.Event{Schema: event.SchemaVersion, EventID: id, OccurredAt: time.Now().Add(-time.Hour), Channel: event.ChannelChat,
+			Sender: a, Recipients: []string{b}, Consent: true, Text: text}
+		evs = append(evs, kafka.Message{Key: []byte(a), Value: synth.Marshal(ev)})
+	}
+	if want["t1"].Names()[0] != "recognition" || len(want["t2"].Names()) != 2 || want["t3"] != 0 {
+		t.Fatalf("fixture themes %v %v %v", want["t1"].Names(), want["t2"].Names(), want["t3"].Names())
+	}
+	kafkatest.Produce(t, e.brokers, e.cfg.EventsTopic, evs)
+	w := e.start(nil)
+	defer w.stop(t)
+	waitFor(t, "all events stored", 3*time.Minute, func() bool { return e.count("SELECT count() FROM messages") == len(texts) })
+	for id := range texts {
+		if got := e.count("SELECT toUInt64(any(themes)) FROM messages WHERE event_id = ?", id); nlp.Theme(got) != want[id] {
+			t.Errorf("%s: stored themes %v, want %v", id, nlp.Theme(got).Names(), want[id].Names())
+		}
 	}
 }

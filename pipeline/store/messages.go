@@ -30,6 +30,9 @@ type Message struct {
 	// working hours, when the directory gives their time zone; nil leaves
 	// it to analyze's organisation default (stored as NULL).
 	AfterHours *bool
+	// Themes is the nlp.Theme bit set of the message (what it was about),
+	// never the words that matched.
+	Themes uint16
 }
 
 // InsertMessages writes rows in one batch. The batch is built column by
@@ -44,7 +47,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 	}
 	batch, err := s.conn.PrepareBatch(ctx, `INSERT INTO messages
 		(event_id, occurred_at, ingested_at, channel, sender, team, recipients, recipient_teams,
-		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version, after_hours)`)
+		 recipient_count, thread_id, lang, token_count, status, compound, pos, neu, neg, label, scorer_version, after_hours, themes)`)
 	if err != nil {
 		return fmt.Errorf("prepare messages batch: %w", err)
 	}
@@ -59,6 +62,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 		compound, pos, neu, neg                                           = make([]*float32, n), make([]*float32, n), make([]*float32, n), make([]*float32, n)
 		labels                                                            = make([]*int8, n)
 		after                                                             = make([]*uint8, n)
+		themes                                                            = make([]uint16, n)
 	)
 	for i := range rows {
 		r := &rows[i]
@@ -70,6 +74,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 		if r.Scored {
 			compound[i], pos[i], neu[i], neg[i], labels[i] = &r.Compound, &r.Pos, &r.Neu, &r.Neg, &r.Label
 		}
+		themes[i] = r.Themes
 		if r.AfterHours != nil {
 			v := uint8(0)
 			if *r.AfterHours {
@@ -78,7 +83,7 @@ func (s *Store) InsertMessages(ctx context.Context, rows []Message) error {
 			after[i] = &v
 		}
 	}
-	cols := []any{ids, occurred, ingested, channels, senders, teams, recips, rteams, rcount, threads, langs, tokens, statuses, compound, pos, neu, neg, labels, versions, after}
+	cols := []any{ids, occurred, ingested, channels, senders, teams, recips, rteams, rcount, threads, langs, tokens, statuses, compound, pos, neu, neg, labels, versions, after, themes}
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c); err != nil {
 			return fmt.Errorf("append messages column %d: %w", i, err)
