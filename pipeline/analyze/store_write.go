@@ -39,7 +39,7 @@ func releaseGraph(g network.GraphMetrics, nodes float64) graphRelease {
 // team_network rows and graph_metrics. Each table's old rows of the window
 // are deleted first, so a person erased or a team fallen below k since the
 // last run leaves nothing behind.
-func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount,
+func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
 	teams []publish.NetRelease, graph graphRelease, k int, eps float64, now time.Time) error { // eps: the window's releases so far
 	where := "window_days = ? AND window_start = ?"
 	wd := uint16(days)
@@ -67,19 +67,10 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			inter                      = make([]uint32, n)
 			nows                       = make([]time.Time, n)
 		)
-		j := 0 // counts and res.Edges are both sorted by (src, dst)
 		for i, e := range res.Edges {
 			starts[i], wds[i], nows[i] = start, wd, now
 			srcs[i], dsts[i], steams[i], dteams[i] = e.Src, e.Dst, team[e.Src], team[e.Dst]
-			weights[i] = e.Weight
-			for j < len(counts) && (counts[j].src < e.Src || counts[j].src == e.Src && counts[j].dst < e.Dst) {
-				j++
-			}
-			if j < len(counts) && counts[j].src == e.Src && counts[j].dst == e.Dst {
-				inter[i] = counts[j].n
-			} else {
-				inter[i] = uint32(e.Count)
-			}
+			weights[i], inter[i] = e.Weight, uint32(e.Count)
 		}
 		for i, col := range []any{starts, wds, srcs, dsts, steams, dteams, weights, inter, nows} {
 			if err := b.Column(i).Append(col); err != nil {
