@@ -354,7 +354,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	for _, t := range net.teams {
 		kSafe[t.Team] = true
 	}
-	hist, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	hist, err := a.personHistories(ctx, day, net.res.Nodes)
 	if err != nil {
 		return a.fail("read", err)
 	}
