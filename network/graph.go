@@ -115,9 +115,10 @@ func build(in Input) (*window, error) {
 		key        uint64
 		w          float64
 		cnt, small int
+		at         int // index in in.Pairs
 	}
 	rows := make([]row, 0, len(in.Pairs))
-	for _, p := range in.Pairs {
+	for at, p := range in.Pairs {
 		s, d := seen[p.Src], seen[p.Dst]
 		if s == d {
 			continue
@@ -127,10 +128,16 @@ func build(in Input) (*window, error) {
 		if w == 0 {
 			w = float64(c)
 		}
-		rows = append(rows, row{key: pairKey(s, d), w: w, cnt: c, small: p.Small})
+		rows = append(rows, row{key: pairKey(s, d), w: w, cnt: c, small: p.Small, at: at})
 	}
-	// Stable, so a repeated pair's weights add up in input order.
-	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.key, b.key) })
+	// Ties broken by input position, so a repeated pair's weights add up in
+	// input order (a stable sort took twice as long on 500,000 pairs).
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.at, b.at)
+	})
 	merged := rows[:0] // in place, like adj below
 	for _, r := range rows {
 		if last := len(merged) - 1; last >= 0 && merged[last].key == r.key {
