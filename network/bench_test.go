@@ -11,7 +11,8 @@ import (
 // teamSize, with exactly edges distinct directed sender -> recipient pairs:
 // 60% inside the team, 25% inside the department (10 teams), 15% anywhere,
 // which gives the community structure a real organisation has. Each pair is
-// one interaction of weight 1..5 in a thread of 2..12 participants.
+// one interaction of weight 1..5 in a thread of 2..12 participants (small
+// when of at most DefaultSmallThreadMaxSize).
 func syntheticWindow(people, teamSize, edges int, seed uint64) Input {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	id := func(i int) string { return fmt.Sprintf("p%06d", i) }
@@ -21,8 +22,8 @@ func syntheticWindow(people, teamSize, edges int, seed uint64) Input {
 	}
 	dept := teamSize * 10
 	seen := make(map[[2]int]bool, edges)
-	in.Interactions = make([]Interaction, 0, edges)
-	for len(in.Interactions) < edges {
+	in.Pairs = make([]Pair, 0, edges)
+	for len(in.Pairs) < edges {
 		u := rng.IntN(people)
 		var v int
 		switch r := rng.Float64(); {
@@ -37,12 +38,12 @@ func syntheticWindow(people, teamSize, edges int, seed uint64) Input {
 			continue
 		}
 		seen[[2]int{u, v}] = true
-		in.Interactions = append(in.Interactions, Interaction{
-			Sender:     id(u),
-			Recipients: []string{id(v)},
-			ThreadSize: 2 + rng.IntN(11),
-			Weight:     float64(1 + rng.IntN(5)),
-		})
+		p := Pair{Src: id(u), Dst: id(v), Count: 1}
+		if size := 2 + rng.IntN(11); size <= DefaultSmallThreadMaxSize {
+			p.Small = 1
+		}
+		p.Weight = float64(1 + rng.IntN(5))
+		in.Pairs = append(in.Pairs, p)
 	}
 	return in
 }

@@ -15,11 +15,9 @@ func csrOf(t *testing.T, n int, edges [][2]int) *window {
 		in.Active = append(in.Active, fmt.Sprintf("v%04d", i))
 	}
 	for _, e := range edges {
-		in.Interactions = append(in.Interactions, Interaction{
-			Sender: fmt.Sprintf("v%04d", e[0]), Recipients: []string{fmt.Sprintf("v%04d", e[1])}})
+		in.Pairs = append(in.Pairs, Pair{Src: fmt.Sprintf("v%04d", e[0]), Dst: fmt.Sprintf("v%04d", e[1])})
 	}
-	cfg, _ := Config{}.withDefaults()
-	g, err := build(in, cfg)
+	g, err := build(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +67,7 @@ func TestBetweennessKnownGraphs(t *testing.T) {
 // pivots the error stays within the stated bound, and shrinks with k.
 func TestBetweennessSampled(t *testing.T) {
 	in := syntheticWindow(400, 20, 3000, 5)
-	cfg, _ := Config{}.withDefaults()
-	g, err := build(in, cfg)
+	g, err := build(in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,17 +35,13 @@ func detectCommunities(g *window, cfg Config) communities {
 	for i := range g.ids {
 		ug.AddNode(simple.Node(i))
 	}
-	for i, k := range g.key {
-		u, v := splitKey(k)
+	g.eachTie(func(u, v int32, i, j int) {
 		w := g.w[i]
-		if j, ok := g.pairAt[pairKey(v, u)]; ok {
-			if v < u {
-				continue // added when the (v, u) pair was visited
-			}
+		if j >= 0 {
 			w += g.w[j]
 		}
 		ug.SetWeightedEdge(ug.NewWeightedEdge(simple.Node(u), simple.Node(v), w))
-	}
+	})
 
 	var comms [][]graph.Node
 	if len(g.key) == 0 {

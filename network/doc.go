@@ -3,9 +3,11 @@
 // for a fixed Config.Seed the output is deterministic up to the convergence
 // tolerance of PageRank.
 //
-// The input of a window is a list of Interactions (a sender, its recipients,
-// the size of the thread and a weight), a person -> team directory and the
-// persons known to be active. Compute aggregates them into
+// The input of a window is a list of aggregated directed Pairs (a sender, a
+// recipient, how many interactions, their summed weight and how many were
+// in small threads), a person -> team directory and the persons known to be
+// active. The caller aggregates messages into pairs (analyze does it in
+// ClickHouse); Compute turns them into
 //
 //   - Edges: one row per directed sender -> recipient pair with summed weight
 //     and interaction count (the edges table),
@@ -20,8 +22,8 @@
 // Which graph each metric is computed on matters and is fixed here:
 //
 //   - degrees, strengths, reciprocity and PageRank use the directed, weighted
-//     graph (edge u -> v weighs the sum of the weights of u's interactions
-//     that reached v);
+//     graph (edge u -> v weighs Pair.Weight: the sum of the weights of u's
+//     interactions that reached v);
 //   - betweenness, density, E-I index, cross-team breadth and isolation use the
 //     undirected, unweighted tie graph (u and v are tied if either wrote to
 //     the other), because a communication "path" through a broker does not

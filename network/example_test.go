@@ -6,15 +6,18 @@ import (
 	"commpulse/network"
 )
 
-// The analyze step turns a window's deduplicated messages into
-// Interactions, passes the directory, and writes the three slices of the
-// Result to the edges, node_metrics and team_network tables.
+// The analyze step aggregates a window's deduplicated messages into
+// directed Pairs (in ClickHouse), passes the directory, and writes the
+// three slices of the Result to the edges, node_metrics and team_network
+// tables. Here p1 wrote once to p2 and p3 together (a thread of three),
+// p2 answered p1 and p3 wrote to p4, all in small threads.
 func ExampleCompute() {
 	in := network.Input{
-		Interactions: []network.Interaction{
-			{Sender: "p1", Recipients: []string{"p2", "p3"}, ThreadSize: 3},
-			{Sender: "p2", Recipients: []string{"p1"}},
-			{Sender: "p3", Recipients: []string{"p4"}},
+		Pairs: []network.Pair{
+			{Src: "p1", Dst: "p2", Count: 1, Small: 1},
+			{Src: "p1", Dst: "p3", Count: 1, Small: 1},
+			{Src: "p2", Dst: "p1", Count: 1, Small: 1},
+			{Src: "p3", Dst: "p4", Count: 1, Small: 1},
 		},
 		Teams:  map[string]string{"p1": "core", "p2": "core", "p3": "core", "p4": "ops"},
 		Active: []string{"p5"}, // active, but wrote to nobody resolvable

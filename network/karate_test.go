@@ -59,14 +59,12 @@ var karateOfficer = map[int]bool{
 func karateID(i int) string { return fmt.Sprintf("k%02d", i) }
 
 // karateInput returns the club as a window: every undirected tie is one
-// interaction in each direction, and the two factions are the teams.
+// direct message in each direction, and the two factions are the teams.
 func karateInput() Input {
 	in := Input{Teams: map[string]string{}}
 	for _, e := range karateEdges {
 		a, b := karateID(e[0]), karateID(e[1])
-		in.Interactions = append(in.Interactions,
-			Interaction{Sender: a, Recipients: []string{b}},
-			Interaction{Sender: b, Recipients: []string{a}})
+		in.Pairs = append(in.Pairs, Pair{Src: a, Dst: b, Small: 1}, Pair{Src: b, Dst: a, Small: 1})
 	}
 	for i := range 34 {
 		team := "mr-hi"

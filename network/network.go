@@ -8,38 +8,55 @@ import (
 	"sync"
 )
 
-// Interaction is one message (or meeting) of a window as the network sees it:
-// who sent it, who received it, and how large the conversation was.
-type Interaction struct {
-	// Sender is the pseudonymous id of the author. Required.
-	Sender string
-	// Recipients are the pseudonymous ids the message reached. Duplicates and
-	// the sender itself are ignored. An interaction without recipients still
-	// makes its sender active.
-	Recipients []string
-	// ThreadSize is the number of distinct participants of the conversation
-	// the message belongs to. Zero means "unknown": 1 + the number of distinct
-	// recipients is used. It decides whether the interaction counts towards
-	// NodeMetrics.InternalNetworkSize (Config.SmallThreadMaxSize).
-	ThreadSize int
-	// Weight is added to every sender -> recipient edge. Zero means 1. Callers
-	// that want a broadcast to count less than a direct message can pass
-	// 1/len(Recipients); the package does not decide that for them.
-	Weight float64
+// Pair is one directed sender -> recipient pair of a window with its
+// interactions already aggregated: how many there were, what they weighed,
+// and how many of them happened in small threads.
+//
+// Why pairs and not one row per message: every metric depends on a message
+// only through its (sender, recipient) pair, its weight, and whether its
+// thread was small (InternalNetworkSize). Aggregating those per pair is
+// what a database does well (analyze reads GROUP BY sender, recipient), and
+// a window then costs the size of its edge set (500,000 pairs for a
+// 10,000-person day) instead of its messages. The price is that Compute
+// never sees a thread: the caller sizes threads and counts Small against
+// Config.SmallThreadMaxSize, and de-duplicates a message's recipients (a
+// message reaching the same person twice is one interaction of the pair).
+type Pair struct {
+	// Src and Dst are the pseudonymous ids of the sender and the recipient.
+	// Required. A pair with Src == Dst (a message to oneself) adds no edge:
+	// it only makes Src a node, like Input.Active.
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+	// Count is the number of interactions (messages) from Src that reached
+	// Dst; it is Edge.Count. Zero means 1.
+	Count int `json:"count"`
+	// Weight is the summed weight of those interactions: the edge weight
+	// of strengths, PageRank, communities and ExternalShare. Zero means
+	// Count (every interaction weighs 1). Callers that want a broadcast to
+	// count less than a direct message can sum 1/len(recipients); the
+	// package does not decide that for them.
+	Weight float64 `json:"weight"`
+	// Small is how many of the Count interactions belonged to threads of at
+	// most Config.SmallThreadMaxSize participants, in [0, Count]. It
+	// decides NodeMetrics.InternalNetworkSize.
+	Small int `json:"small"`
 }
 
 // Input is everything Compute needs to know about one window.
 type Input struct {
-	Interactions []Interaction
+	// Pairs are the window's directed pairs. A pair may appear more than
+	// once (an edge list with repeated rows): its Count, Weight and Small
+	// add up. Order does not matter.
+	Pairs []Pair
 	// Teams maps a person to their formal team (the directory). Persons not
 	// in the map have an unknown team: they are nodes of the graph, but they
 	// belong to no team, never count as a team member and are left out of the
 	// community/team agreement figures.
 	Teams map[string]string
 	// Active lists persons known to be active in the window beyond those
-	// appearing in Interactions, for example people whose only messages had
-	// no resolvable recipient. They become nodes without ties (and are
-	// therefore isolated). Ids already in Interactions may be repeated here.
+	// appearing in Pairs, for example people whose only messages had no
+	// resolvable recipient. They become nodes without ties (and are
+	// therefore isolated). Ids already in Pairs may be repeated here.
 	Active []string
 }
 
@@ -50,10 +67,13 @@ type Config struct {
 	// only when it has at least k active members in the window. Default 5.
 	MinGroupSize int
 	// SmallThreadMaxSize is the largest thread (in participants) that counts
-	// as "small" for InternalNetworkSize. Default 5.
+	// as "small" for InternalNetworkSize: the bound Pair.Small is counted
+	// against. Compute sees no threads and only validates it; it is here so
+	// that the caller that counts Small and the Config that documents
+	// InternalNetworkSize agree on one number. Default 5.
 	SmallThreadMaxSize int
 	// InternalMinInteractions is how many small-thread interactions (either
-	// direction) a pair needs for the partner to count in the person's
+	// direction: Pair.Small of u->v plus v->u) a pair needs for the partner to count in the person's
 	// InternalNetworkSize. Default 2.
 	InternalMinInteractions int
 	// Damping is the PageRank damping factor. Default 0.85.
@@ -163,8 +183,8 @@ func (c Config) withDefaults() (Config, error) {
 type Edge struct {
 	Src    string  `json:"src"`
 	Dst    string  `json:"dst"`
-	Weight float64 `json:"weight"` // sum of Interaction.Weight
-	Count  int     `json:"count"`  // number of interactions
+	Weight float64 `json:"weight"` // sum of Pair.Weight
+	Count  int     `json:"count"`  // sum of Pair.Count: the number of interactions
 }
 
 // NodeMetrics are the figures of one active person in one window.
@@ -279,14 +299,15 @@ type Result struct {
 var ErrInvalidInput = errors.New("network: invalid input")
 
 // Compute builds the window's graph and computes every metric. It fails only
-// on an invalid Config or Input (empty sender or recipient id, negative or
-// non-finite weight); an empty window yields an empty Result.
+// on an invalid Config or Input (empty id, negative count, Small outside
+// [0, Count], negative or non-finite weight); an empty window yields an
+// empty Result.
 func Compute(in Input, cfg Config) (*Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	g, err := build(in, cfg)
+	g, err := build(in)
 	if err != nil {
 		return nil, err
 	}

@@ -15,22 +15,9 @@ func loadWindow(t *testing.T, name string) Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Teams        map[string]string `json:"teams"`
-		Active       []string          `json:"active"`
-		Interactions []struct {
-			Sender     string   `json:"sender"`
-			Recipients []string `json:"recipients"`
-			ThreadSize int      `json:"thread_size"`
-			Weight     float64  `json:"weight"`
-		} `json:"interactions"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
+	var in Input
+	if err := json.Unmarshal(raw, &in); err != nil {
 		t.Fatalf("%s: %v", name, err)
-	}
-	in := Input{Teams: f.Teams, Active: f.Active}
-	for _, it := range f.Interactions {
-		in.Interactions = append(in.Interactions, Interaction(it))
 	}
 	return in
 }
@@ -58,8 +45,8 @@ func TestSmallWindowNodes(t *testing.T) {
 		t.Errorf("nodes = %d, want 11", res.Graph.Nodes)
 	}
 	// a1->a2 a2->a1 a1->a3 a3->a1 a4->{a1,a2,a3,a5,b1} b1->a1 a1->b1
-	// b1->b2 b2->b1 b3->b4 x1->a1: the duplicate a2 and the self-address
-	// of the second message collapse.
+	// b1->b2 b2->b1 b3->b4 x1->a1: the repeated a1->a2 row adds up and the
+	// self pair a1->a1 adds nothing.
 	if res.Graph.Edges != 15 {
 		t.Errorf("edges = %d, want 15", res.Graph.Edges)
 	}
@@ -73,7 +60,7 @@ func TestSmallWindowNodes(t *testing.T) {
 		switch {
 		case e.Src == "a1" && e.Dst == "a2":
 			if e.Count != 2 || e.Weight != 2 {
-				t.Errorf("a1->a2 = %+v, want count 2 weight 2 (weight 0 means 1)", e)
+				t.Errorf("a1->a2 = %+v, want count 2 weight 2 (two rows; count 0 means 1, weight 0 means count)", e)
 			}
 		case e.Src == "b1" && e.Dst == "b2":
 			if e.Weight != 2.5 {
@@ -94,11 +81,12 @@ func TestSmallWindowNodes(t *testing.T) {
 	}{
 		// Partners a2 a3 a4 b1 x1, reciprocated with a2 a3 b1. Internal:
 		// a2 (3 small-thread messages) and b1 (2 DMs); a3 has only one
-		// small-thread message, the reply was in a 10-person thread.
+		// small-thread message, the reply (small 0) was in a 10-person
+		// thread.
 		{person: "a1", team: "a", in: 5, out: 3, reciprocity: 3.0 / 5, internal: 2, crossTeam: 1, inStr: 5, outStr: 4},
 		{person: "a2", team: "a", in: 2, out: 1, reciprocity: 1.0 / 2, internal: 1, inStr: 3, outStr: 1},
 		// A broadcaster nobody answers: isolated, and the 6-person thread
-		// is not small.
+		// is not small (small 0 on all five pairs).
 		{person: "a4", team: "a", in: 0, out: 5, reciprocity: 0, isolated: true, crossTeam: 1, outStr: 5},
 		// A pure receiver is isolated too.
 		{person: "a5", team: "a", in: 1, isolated: true, inStr: 1},
@@ -200,7 +188,7 @@ func TestFourActiveMembersNoRow(t *testing.T) {
 		in.Teams[p] = "quartet"
 		for _, r := range []string{"q1", "q2", "q3", "q4"} {
 			if r != p {
-				in.Interactions = append(in.Interactions, Interaction{Sender: p, Recipients: []string{r}})
+				in.Pairs = append(in.Pairs, Pair{Src: p, Dst: r})
 			}
 		}
 	}
@@ -228,21 +216,24 @@ func TestFourActiveMembersNoRow(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	ok := Interaction{Sender: "a", Recipients: []string{"b"}}
+	ok := []Pair{{Src: "a", Dst: "b"}}
 	tests := []struct {
 		name  string
 		in    Input
 		cfg   Config
 		input bool // error wraps ErrInvalidInput
 	}{
-		{name: "empty sender", in: Input{Interactions: []Interaction{{Recipients: []string{"b"}}}}, input: true},
-		{name: "empty recipient", in: Input{Interactions: []Interaction{{Sender: "a", Recipients: []string{""}}}}, input: true},
-		{name: "negative weight", in: Input{Interactions: []Interaction{{Sender: "a", Recipients: []string{"b"}, Weight: -1}}}, input: true},
-		{name: "NaN weight", in: Input{Interactions: []Interaction{{Sender: "a", Recipients: []string{"b"}, Weight: math.NaN()}}}, input: true},
+		{name: "empty sender", in: Input{Pairs: []Pair{{Dst: "b"}}}, input: true},
+		{name: "empty recipient", in: Input{Pairs: []Pair{{Src: "a"}}}, input: true},
+		{name: "negative weight", in: Input{Pairs: []Pair{{Src: "a", Dst: "b", Weight: -1}}}, input: true},
+		{name: "NaN weight", in: Input{Pairs: []Pair{{Src: "a", Dst: "b", Weight: math.NaN()}}}, input: true},
+		{name: "negative count", in: Input{Pairs: []Pair{{Src: "a", Dst: "b", Count: -1}}}, input: true},
+		{name: "small above count", in: Input{Pairs: []Pair{{Src: "a", Dst: "b", Count: 2, Small: 3}}}, input: true},
+		{name: "negative small", in: Input{Pairs: []Pair{{Src: "a", Dst: "b", Small: -1}}}, input: true},
 		{name: "empty active", in: Input{Active: []string{""}}, input: true},
-		{name: "damping", in: Input{Interactions: []Interaction{ok}}, cfg: Config{Damping: 1.5}},
-		{name: "k", in: Input{Interactions: []Interaction{ok}}, cfg: Config{MinGroupSize: -1}},
-		{name: "samples", in: Input{Interactions: []Interaction{ok}}, cfg: Config{BetweennessSamples: -3}},
+		{name: "damping", in: Input{Pairs: ok}, cfg: Config{Damping: 1.5}},
+		{name: "k", in: Input{Pairs: ok}, cfg: Config{MinGroupSize: -1}},
+		{name: "samples", in: Input{Pairs: ok}, cfg: Config{BetweennessSamples: -3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

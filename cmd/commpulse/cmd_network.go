@@ -24,8 +24,9 @@ func init() {
 
 // runNetwork is the offline front end of package network, for checks on
 // known graphs: it reads an edge list, optionally a person,team directory,
-// and prints network.Result as JSON. Each CSV row becomes one direct message
-// (a thread of two) of the given weight.
+// and prints network.Result as JSON. Each CSV row becomes one network.Pair:
+// one direct message (a thread of two, so small) of the given weight;
+// repeated rows add up.
 func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("network", stderr)
 	var (
@@ -57,9 +58,9 @@ func runNetwork(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		src, dst := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		in.Interactions = append(in.Interactions, network.Interaction{Sender: src, Recipients: []string{dst}, ThreadSize: 2, Weight: w})
+		in.Pairs = append(in.Pairs, network.Pair{Src: src, Dst: dst, Count: 1, Weight: w, Small: 1})
 		if *undirected {
-			in.Interactions = append(in.Interactions, network.Interaction{Sender: dst, Recipients: []string{src}, ThreadSize: 2, Weight: w})
+			in.Pairs = append(in.Pairs, network.Pair{Src: dst, Dst: src, Count: 1, Weight: w, Small: 1})
 		}
 		return nil
 	})

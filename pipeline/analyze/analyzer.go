@@ -354,7 +354,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	for _, t := range net.teams {
 		kSafe[t.Team] = true
 	}
-	hist, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	hist, err := a.personHistories(ctx, day, net.res.Nodes)
 	if err != nil {
 		return a.fail("read", err)
 	}
@@ -439,7 +439,7 @@ type netWindow struct {
 // team and graph figures, and writes them with the person-level rows.
 func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, gen uint32, now time.Time) (netWindow, error) {
 	t0 := time.Now() // also the erasure read mark: erasures from here on may be missing from the read
-	in, counts, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
+	in, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
@@ -466,7 +466,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 	// every recipient as a node, so the node count moves by a degree.
 	nodes, _ := a.pub.Nodes(from, days, gen, len(in.Active))
 	t2 := time.Now()
-	if err := a.db.writeNetwork(ctx, from, days, res, counts, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days)*float64(gen+1), now); err != nil {
+	if err := a.db.writeNetwork(ctx, from, days, res, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days)*float64(gen+1), now); err != nil {
 		return netWindow{}, a.fail("write", err)
 	}
 	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {

@@ -41,8 +41,8 @@
 // slow decline), and silos and volume spikes on their first day, which the
 // level detector's four-value baselines can miss; it is rebuilt by the
 // same replay. Person isolation is
-// a rule over node_metrics history (Isolation), read from ClickHouse each
-// day.
+// a rule over the day network just computed and the node_metrics of the
+// HistoryDays before it (Isolation), read from ClickHouse each day.
 //
 // # Alerts
 //

@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"context"
 	"errors"
 	"time"
 
+	"commpulse/network"
 	"commpulse/pipeline/publish"
 )
 
@@ -52,6 +54,35 @@ type PersonHistory struct {
 	IsolatedDays  int
 	IsolatedToday bool
 	WorkingDayNow bool
+}
+
+// personHistories returns the PersonHistory of every person isolated in
+// the day network of day: nodes is the computed network.Result of that
+// window (after in-flight erasures were dropped), the same rows written to
+// node_metrics, used as they are rather than read back. Their earlier days
+// come from db.isolationHistory, the HistoryDays before day, read only when
+// someone is isolated.
+func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []network.NodeMetrics) ([]PersonHistory, error) {
+	var today []network.NodeMetrics
+	for _, n := range nodes {
+		if n.Isolated {
+			today = append(today, n)
+		}
+	}
+	if len(today) == 0 {
+		return nil, nil
+	}
+	past, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PersonHistory, len(today))
+	for i, n := range today {
+		p := past[n.Person]
+		out[i] = PersonHistory{Team: n.Team, ActiveDays: p.active, IsolatedDays: p.isolated,
+			IsolatedToday: true, WorkingDayNow: workday(day)}
+	}
+	return out, nil
 }
 
 // Newly reports whether h is a newly isolated person.

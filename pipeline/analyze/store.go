@@ -345,32 +345,19 @@ func (d db) teamWeights(ctx context.Context, from, to time.Time) ([]teamWeight, 
 	return out, rows.Err()
 }
 
-// pairCount is the number of messages of one directed pair of a window.
-type pairCount struct {
-	src, dst string
-	n        uint32
-}
-
 // windowInput reads the network input of [from, to) from the deduplicated
 // messages. Pairs are aggregated in ClickHouse (GROUP BY sender, recipient),
 // so the Go side sees one row per directed pair however many messages there
-// were. network.Interaction has no count field, so each pair becomes at most
-// InternalMinInteractions+1 interactions: the small-thread interactions
-// (capped at the threshold, which is all InternalNetworkSize compares:
-// min(x,T)+min(y,T) >= T exactly when x+y >= T) and one interaction carrying
-// the remaining weight. Weights (message counts) are therefore exact; the
-// true message count of each pair is returned in counts, for the edges table.
-// Rows come ordered by (sender, recipient), bytewise like Go's string
-// order, so counts is sorted the way network.Result.Edges is and the writer
-// merges the two instead of hashing 500,000 string pairs.
-func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, []pairCount, error) {
+// were, and passes it on as one network.Pair: its message count (also its
+// weight) and how many of those messages were in threads of at most
+// cfg.SmallThreadMaxSize participants. A message's recipients are
+// de-duplicated and the sender is never their own recipient. Rows come
+// ordered by (sender, recipient), bytewise like Go's string order, which is
+// the order network.Compute sorts pairs into: its sort finds them sorted.
+func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, error) {
 	small := cfg.SmallThreadMaxSize
 	if small == 0 {
 		small = network.DefaultSmallThreadMaxSize
-	}
-	minInt := cfg.InternalMinInteractions
-	if minInt == 0 {
-		minInt = network.DefaultInternalMinInteractions
 	}
 	q := d.q(`WITH
 		msgs AS (SELECT sender, recipients, thread_id FROM {db}.messages FINAL
@@ -386,12 +373,9 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 	GROUP BY sender, dst ORDER BY sender, dst`)
 	rows, err := d.conn.Query(ctx, q, from, to, uint64(small))
 	if err != nil {
-		return network.Input{}, nil, fmt.Errorf("read window pairs: %w", err)
+		return network.Input{}, fmt.Errorf("read window pairs: %w", err)
 	}
-	var (
-		in     network.Input
-		counts []pairCount
-	)
+	var in network.Input
 	for rows.Next() {
 		var (
 			src, dst string
@@ -399,21 +383,13 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 		)
 		if err := rows.Scan(&src, &dst, &n, &ns); err != nil {
 			rows.Close()
-			return network.Input{}, nil, fmt.Errorf("scan window pairs: %w", err)
+			return network.Input{}, fmt.Errorf("scan window pairs: %w", err)
 		}
-		counts = append(counts, pairCount{src, dst, uint32(n)})
-		rc := []string{dst}
-		emit := min(ns, uint64(minInt))
-		for range emit {
-			in.Interactions = append(in.Interactions, network.Interaction{Sender: src, Recipients: rc, ThreadSize: 2, Weight: 1})
-		}
-		if rest := n - emit; rest > 0 {
-			in.Interactions = append(in.Interactions, network.Interaction{Sender: src, Recipients: rc, ThreadSize: small + 1, Weight: float64(rest)})
-		}
+		in.Pairs = append(in.Pairs, network.Pair{Src: src, Dst: dst, Count: int(n), Weight: float64(n), Small: int(ns)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return network.Input{}, nil, fmt.Errorf("read window pairs: %w", err)
+		return network.Input{}, fmt.Errorf("read window pairs: %w", err)
 	}
 
 	// The team of every person seen in the window (the latest one, should a
@@ -428,7 +404,7 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 	) GROUP BY p`)
 	rows, err = d.conn.Query(ctx, q, from, to)
 	if err != nil {
-		return network.Input{}, nil, fmt.Errorf("read window teams: %w", err)
+		return network.Input{}, fmt.Errorf("read window teams: %w", err)
 	}
 	defer rows.Close()
 	in.Teams = map[string]string{}
@@ -438,7 +414,7 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 			sent uint8
 		)
 		if err := rows.Scan(&p, &t, &sent); err != nil {
-			return network.Input{}, nil, fmt.Errorf("scan window teams: %w", err)
+			return network.Input{}, fmt.Errorf("scan window teams: %w", err)
 		}
 		if t != "" {
 			in.Teams[p] = t
@@ -447,5 +423,5 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 			in.Active = append(in.Active, p)
 		}
 	}
-	return in, counts, rows.Err()
+	return in, rows.Err()
 }

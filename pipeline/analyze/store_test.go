@@ -487,3 +487,54 @@ func TestNetCellsTeamChangeIsBounded(t *testing.T) {
 		t.Errorf("removing the mover's day moved the weights by %v, more than the cap", l1)
 	}
 }
+
+// The isolation rule takes the day's isolated persons from the computed
+// network and reads only the working days of the HistoryDays before it:
+// not the day itself, not a weekend, not an older day, not a rolling
+// window.
+func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC) // a Wednesday
+	at := func(d int) time.Time { return day.AddDate(0, 0, d) }
+	q := strings.ReplaceAll(`INSERT INTO {db}.node_metrics (window_start, window_days, person, team, isolated, computed_at) VALUES
+		(?, 1, 'p1', 'a', false, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', false, '2026-11-20 00:00:00'),
+		(?, 28, 'p1', 'a', true, '2026-11-20 00:00:00'),
+		(?, 1, 'p2', 'a', true, '2026-11-20 00:00:00'),
+		(?, 1, 'p2', 'a', false, '2026-11-21 00:00:00')`, "{db}", e.db)
+	// Mon, Tue, Sun (weekend), the Friday before the window, the day
+	// itself, a rolling window, and p2's Monday written twice (the later
+	// row wins).
+	if err := e.st.Conn().Exec(ctx, q, at(-2), at(-1), at(-3), at(-5), day, at(-2), at(-2), at(-2)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db{conn: e.st.Conn(), name: e.db}.isolationHistory(ctx, day, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]pastDays{"p1": {active: 2, isolated: 1}, "p2": {active: 1, isolated: 0}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("isolationHistory = %v, want %v", got, want)
+	}
+
+	a, _ := newAnalyzer(t, e, Config{Isolation: IsolationRule{HistoryDays: 3, MinHistory: 1, MaxIsolatedShare: 0.5}}, nil)
+	hist, err := a.personHistories(ctx, day, []network.NodeMetrics{
+		{Person: "p1", Team: "a", Isolated: true},
+		{Person: "p2", Team: "a"},
+		{Person: "p3", Team: "b", Isolated: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHist := []PersonHistory{
+		{Team: "a", ActiveDays: 2, IsolatedDays: 1, IsolatedToday: true, WorkingDayNow: true},
+		{Team: "b", IsolatedToday: true, WorkingDayNow: true},
+	}
+	if fmt.Sprint(hist) != fmt.Sprint(wantHist) {
+		t.Errorf("personHistories = %v, want %v", hist, wantHist)
+	}
+}

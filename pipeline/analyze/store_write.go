@@ -39,7 +39,7 @@ func releaseGraph(g network.GraphMetrics, nodes float64) graphRelease {
 // team_network rows and graph_metrics. Each table's old rows of the window
 // are deleted first, so a person erased or a team fallen below k since the
 // last run leaves nothing behind.
-func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result, counts []pairCount,
+func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
 	teams []publish.NetRelease, graph graphRelease, k int, eps float64, now time.Time) error { // eps: the window's releases so far
 	where := "window_days = ? AND window_start = ?"
 	wd := uint16(days)
@@ -67,19 +67,10 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 			inter                      = make([]uint32, n)
 			nows                       = make([]time.Time, n)
 		)
-		j := 0 // counts and res.Edges are both sorted by (src, dst)
 		for i, e := range res.Edges {
 			starts[i], wds[i], nows[i] = start, wd, now
 			srcs[i], dsts[i], steams[i], dteams[i] = e.Src, e.Dst, team[e.Src], team[e.Dst]
-			weights[i] = e.Weight
-			for j < len(counts) && (counts[j].src < e.Src || counts[j].src == e.Src && counts[j].dst < e.Dst) {
-				j++
-			}
-			if j < len(counts) && counts[j].src == e.Src && counts[j].dst == e.Dst {
-				inter[i] = counts[j].n
-			} else {
-				inter[i] = uint32(e.Count)
-			}
+			weights[i], inter[i] = e.Weight, uint32(e.Count)
 		}
 		for i, col := range []any{starts, wds, srcs, dsts, steams, dteams, weights, inter, nows} {
 			if err := b.Column(i).Append(col); err != nil {
@@ -138,34 +129,39 @@ func (d db) writeNetwork(ctx context.Context, start time.Time, days int, res *ne
 	return nil
 }
 
-// isolationHistory returns, for every person isolated in the day window
-// 'day', their activity and isolation on the previous working days within
-// histDays (day windows only).
-func (d db) isolationHistory(ctx context.Context, day time.Time, histDays int) ([]PersonHistory, error) {
-	q := d.q(`WITH today AS (SELECT person, toString(team) AS team FROM {db}.node_metrics FINAL
-			WHERE window_days = 1 AND window_start = ? AND isolated)
-	SELECT t.team, countIf(h.person != '') AS active, countIf(h.isolated) AS isolated
-	FROM today AS t LEFT JOIN (
-		SELECT person, isolated FROM {db}.node_metrics FINAL
-		WHERE window_days = 1 AND window_start >= ? AND window_start < ? AND toDayOfWeek(window_start, 0, 'UTC') <= 5
-	) AS h ON t.person = h.person
-	GROUP BY t.person, t.team`)
-	rows, err := d.conn.Query(ctx, q, day, day.AddDate(0, 0, -histDays), day)
+// pastDays is one person's record over the working days before a day
+// window: on how many they were a node of the day network, and on how
+// many of those isolated.
+type pastDays struct{ active, isolated int }
+
+// isolationHistory reads, for every person, their pastDays over the
+// working days (Monday to Friday) of the day windows [day-histDays, day):
+// the node_metrics rows with window_days = 1 in that range, a range of the
+// table's key (window_days, window_start, person). It reads histDays days
+// of rows whatever the length of the stored history, so a catch-up over n
+// days costs n times one day's read. The day itself is not read: its
+// isolated persons come from the network just computed (personHistories).
+// The query names no person; every person of those days comes back.
+func (d db) isolationHistory(ctx context.Context, day time.Time, histDays int) (map[string]pastDays, error) {
+	q := d.q(`SELECT person, count() AS active, countIf(isolated) AS isolated
+	FROM {db}.node_metrics FINAL
+	WHERE window_days = 1 AND window_start >= ? AND window_start < ? AND toDayOfWeek(window_start, 0, 'UTC') <= 5
+	GROUP BY person`)
+	rows, err := d.conn.Query(ctx, q, day.AddDate(0, 0, -histDays), day)
 	if err != nil {
 		return nil, fmt.Errorf("read isolation history: %w", err)
 	}
 	defer rows.Close()
-	var out []PersonHistory
+	out := map[string]pastDays{}
 	for rows.Next() {
 		var (
-			team           string
+			person         string
 			active, isoDay uint64
 		)
-		if err := rows.Scan(&team, &active, &isoDay); err != nil {
+		if err := rows.Scan(&person, &active, &isoDay); err != nil {
 			return nil, fmt.Errorf("scan isolation history: %w", err)
 		}
-		out = append(out, PersonHistory{Team: team, ActiveDays: int(active), IsolatedDays: int(isoDay),
-			IsolatedToday: true, WorkingDayNow: workday(day)})
+		out[person] = pastDays{active: int(active), isolated: int(isoDay)}
 	}
 	return out, rows.Err()
 }
