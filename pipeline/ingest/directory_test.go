@@ -21,10 +21,22 @@ import (
 func TestDirectoryPeriodsAtEventTime(t *testing.T) {
 	e := newEnv(t)
 	const a, b = "p_00000000000000a1", "p_00000000000000b2"
+	// Recent days (messages older than the retention TTL would be merged
+	// away): a Monday three weeks back is in support, from the Monday after
+	// in platform.
+	mon := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -21)
+	for mon.Weekday() != time.Monday {
+		mon = mon.AddDate(0, 0, -1)
+	}
+	switchAt := mon.AddDate(0, 0, 7)
+	// hour returns day d after mon at hh:mm UTC.
+	hour := func(d, hh, mm int) string {
+		return mon.AddDate(0, 0, d).Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute).Format(time.RFC3339)
+	}
 	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
-	v2, err := json.Marshal(event.Directory{Person: a, Team: "platform", ValidFrom: at("2026-02-01T00:00:00Z"), Periods: []event.DirectoryPeriod{
-		{Team: "support", ValidFrom: at("2025-01-01T00:00:00Z"), ValidTo: at("2026-02-01T00:00:00Z"), TimeZone: "Europe/Berlin", WorkStartHour: 7, WorkEndHour: 15},
-		{Team: "platform", ValidFrom: at("2026-02-01T00:00:00Z"), TimeZone: "America/New_York"},
+	v2, err := json.Marshal(event.Directory{Person: a, Team: "platform", ValidFrom: switchAt, Periods: []event.DirectoryPeriod{
+		{Team: "support", ValidFrom: mon.AddDate(-1, 0, 0), ValidTo: switchAt, TimeZone: "Europe/Berlin", WorkStartHour: 7, WorkEndHour: 15},
+		{Team: "platform", ValidFrom: switchAt, TimeZone: "Asia/Tokyo"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -46,12 +58,15 @@ func TestDirectoryPeriodsAtEventTime(t *testing.T) {
 		at       string
 		want     want
 	}{
-		"e1": {a, b, "2026-01-14T07:00:00Z", want{"support", "ops", 0}},  // 08:00 in Berlin, hours 7-15
-		"e2": {a, b, "2026-01-14T15:00:00Z", want{"support", "ops", 1}},  // 16:00 in Berlin
-		"e3": {a, b, "2026-02-16T15:00:00Z", want{"platform", "ops", 0}}, // Monday 10:00 in New York
-		"e4": {a, b, "2026-02-17T00:30:00Z", want{"platform", "ops", 1}}, // 19:30 in New York
-		"e5": {b, a, "2026-01-14T07:00:00Z", want{"ops", "support", -1}}, // v1 sender: no time zone
-		"e6": {b, a, "2026-02-16T15:00:00Z", want{"ops", "platform", -1}},
+		// Berlin is UTC+1 or +2: 08:00 UTC is 09:00-10:00 local (inside
+		// 7-15), 16:00 UTC is 17:00-18:00 (after), in either season.
+		"e1": {a, b, hour(2, 8, 0), want{"support", "ops", 0}},
+		"e2": {a, b, hour(2, 16, 0), want{"support", "ops", 1}},
+		// Tokyo is UTC+9 all year: 01:00 UTC is 10:00, 10:00 UTC is 19:00.
+		"e3": {a, b, hour(9, 1, 0), want{"platform", "ops", 0}},
+		"e4": {a, b, hour(9, 10, 0), want{"platform", "ops", 1}},
+		"e5": {b, a, hour(2, 8, 0), want{"ops", "support", -1}}, // v1 sender: no time zone
+		"e6": {b, a, hour(9, 1, 0), want{"ops", "platform", -1}},
 	}
 	var evs []kafka.Message
 	for id, c := range cases {
