@@ -77,6 +77,12 @@ func smallOrg(from, to time.Time, seed uint64) []store.Message {
 					Recipients: rc, RecipientTeams: []string{team, team}, ThreadID: fmt.Sprintf("th%d", n%7),
 					Lang: "en", Status: "no_text",
 				}
+				if i%2 == 0 {
+					// Senders with a time zone in the directory: ingest's
+					// stamp, not the UTC rule, decides.
+					ah := r.IntN(3) == 0
+					m.AfterHours = &ah
+				}
 				if r.IntN(5) != 0 {
 					c := float32(math.Round((r.Float64()*2-1)*1000) / 1000)
 					m.Scored, m.Compound, m.Status = true, c, "scored"
@@ -147,7 +153,7 @@ func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS 
 			byTeamSender[k] = p
 		}
 		p.n++
-		if afterHours(m.OccurredAt, 9, 18) {
+		if messageAfterHours(m, 9, 18) {
 			p.ah++
 		}
 		if m.Scored {
@@ -536,5 +542,46 @@ func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
 	}
 	if fmt.Sprint(hist) != fmt.Sprint(wantHist) {
 		t.Errorf("personHistories = %v, want %v", hist, wantHist)
+	}
+}
+
+// messageAfterHours is the model of afterHoursSQL: the stamped flag, else
+// the UTC rule.
+func messageAfterHours(m store.Message, start, end int) bool {
+	if m.AfterHours != nil {
+		return *m.AfterHours
+	}
+	return afterHours(m.OccurredAt, start, end)
+}
+
+// A person's time zone in the directory decides their after-hours share:
+// the same messages, sent at 10:00 UTC on a weekday, are all after hours
+// for a team whose senders ingest stamped (their local evening) and none
+// for the same team unstamped (the organisation default, UTC 9-18).
+func TestAfterHoursShareFollowsTheTimeZone(t *testing.T) {
+	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC) // a Wednesday
+	cell := func(t *testing.T, stamp *bool) publish.DayCell {
+		e := newCH(t)
+		var rows []store.Message
+		for i := range 6 {
+			rows = append(rows, store.Message{EventID: fmt.Sprintf("tz%d", i), OccurredAt: day.Add(10 * time.Hour), IngestedAt: day,
+				Channel: "chat", Sender: fmt.Sprintf("s%d", i), Team: "a", Recipients: []string{"s0"}, RecipientTeams: []string{"a"},
+				Status: "no_text", AfterHours: stamp})
+		}
+		if err := e.st.InsertMessages(context.Background(), rows); err != nil {
+			t.Fatal(err)
+		}
+		cells, err := db{conn: e.st.Conn(), name: e.db}.dayCells(context.Background(), day, day.AddDate(0, 0, 1), 1000, 1000, 9, 18)
+		if err != nil || len(cells) != 1 {
+			t.Fatalf("dayCells: %v %v", cells, err)
+		}
+		return cells[0]
+	}
+	evening := true
+	if c := cell(t, nil); c.AfterHours != 0 || c.Messages != 6 {
+		t.Errorf("no time zone (UTC 9-18 default): after-hours %v of %v messages, want 0 of 6", c.AfterHours, c.Messages)
+	}
+	if c := cell(t, &evening); c.AfterHours != 6 {
+		t.Errorf("a time zone where 10:00 UTC is evening: after-hours %v of %v messages, want 6", c.AfterHours, c.Messages)
 	}
 }

@@ -56,10 +56,13 @@ func afterHours(t time.Time, start, end int) bool {
 	return t.Hour() < start || t.Hour() >= end
 }
 
-// afterHoursSQL is the ClickHouse condition of afterHours on occurred_at.
-// toDayOfWeek is 1 = Monday .. 7 = Sunday.
+// afterHoursSQL is the ClickHouse condition "the message is after hours":
+// the flag ingest stamped in the sender's local working hours when the
+// directory gives their time zone (messages.after_hours), else the
+// organisation default, afterHours on occurred_at in UTC. toDayOfWeek is
+// 1 = Monday .. 7 = Sunday.
 func afterHoursSQL(start, end int) string {
-	return fmt.Sprintf("(toDayOfWeek(occurred_at, 0, 'UTC') >= 6 OR toHour(occurred_at, 'UTC') < %d OR toHour(occurred_at, 'UTC') >= %d)", start, end)
+	return fmt.Sprintf("ifNull(after_hours, toUInt8(toDayOfWeek(occurred_at, 0, 'UTC') >= 6 OR toHour(occurred_at, 'UTC') < %d OR toHour(occurred_at, 'UTC') >= %d)) = 1", start, end)
 }
 
 // workday reports whether the UTC day of t is Monday to Friday.
