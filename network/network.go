@@ -72,6 +72,15 @@ type Config struct {
 	// that the caller that counts Small and the Config that documents
 	// InternalNetworkSize agree on one number. Default 5.
 	SmallThreadMaxSize int
+	// BroadcastMaxRecipients: a message to more distinct recipients than
+	// this is a broadcast (an announcement, an all-hands mail). It counts
+	// for volume but creates no ties, so that one announcement does not tie
+	// its sender to the whole company. Like SmallThreadMaxSize it is applied
+	// by the caller that builds the Pairs (Compute sees no messages) and
+	// documented here. Default 25, the low end of Worklytics' 25-100 range:
+	// well above Viva's "meaningful interaction" (a small group) so that a
+	// team thread still ties, low enough that a department mail does not.
+	BroadcastMaxRecipients int
 	// InternalMinInteractions is how many small-thread interactions (either
 	// direction: Pair.Small of u->v plus v->u) a pair needs for the partner to count in the person's
 	// InternalNetworkSize. Default 2.
@@ -114,6 +123,7 @@ type Config struct {
 const (
 	DefaultMinGroupSize             = 5
 	DefaultSmallThreadMaxSize       = 5
+	DefaultBroadcastMaxRecipients   = 25
 	DefaultInternalMinInteractions  = 2
 	DefaultDamping                  = 0.85
 	DefaultPageRankTolerance        = 1e-10
@@ -132,6 +142,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SmallThreadMaxSize == 0 {
 		c.SmallThreadMaxSize = DefaultSmallThreadMaxSize
+	}
+	if c.BroadcastMaxRecipients == 0 {
+		c.BroadcastMaxRecipients = DefaultBroadcastMaxRecipients
 	}
 	if c.InternalMinInteractions == 0 {
 		c.InternalMinInteractions = DefaultInternalMinInteractions
@@ -159,6 +172,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("network: min group size %d < 1", c.MinGroupSize)
 	case c.SmallThreadMaxSize < 2:
 		return c, fmt.Errorf("network: small thread max size %d < 2", c.SmallThreadMaxSize)
+	case c.BroadcastMaxRecipients < 1:
+		return c, fmt.Errorf("network: broadcast max recipients %d < 1", c.BroadcastMaxRecipients)
 	case c.InternalMinInteractions < 1:
 		return c, fmt.Errorf("network: internal min interactions %d < 1", c.InternalMinInteractions)
 	case !(c.Damping > 0 && c.Damping < 1):

@@ -355,9 +355,12 @@ func (d db) teamWeights(ctx context.Context, from, to time.Time) ([]teamWeight, 
 // ordered by (sender, recipient), bytewise like Go's string order, which is
 // the order network.Compute sorts pairs into: its sort finds them sorted.
 func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, error) {
-	small := cfg.SmallThreadMaxSize
+	small, broadcast := cfg.SmallThreadMaxSize, cfg.BroadcastMaxRecipients
 	if small == 0 {
 		small = network.DefaultSmallThreadMaxSize
+	}
+	if broadcast == 0 {
+		broadcast = network.DefaultBroadcastMaxRecipients
 	}
 	q := d.q(`WITH
 		msgs AS (SELECT sender, recipients, thread_id FROM {db}.messages FINAL
@@ -369,9 +372,12 @@ func (d db) windowInput(ctx context.Context, from, to time.Time, cfg network.Con
 			FROM msgs AS m LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
 	SELECT sender, dst, count() AS n, countIf(size <= ?) AS ns
 	FROM sized ARRAY JOIN arrayDistinct(recipients) AS dst
-	WHERE dst != sender AND dst != ''
+	WHERE dst != sender AND dst != '' AND length(arrayDistinct(recipients)) <= ?
 	GROUP BY sender, dst ORDER BY sender, dst`)
-	rows, err := d.conn.Query(ctx, q, from, to, uint64(small))
+	// A broadcast (more distinct recipients than BroadcastMaxRecipients)
+	// adds no pair: it still counts for volume (team_stats) and makes its
+	// sender active.
+	rows, err := d.conn.Query(ctx, q, from, to, uint64(small), uint64(broadcast))
 	if err != nil {
 		return network.Input{}, fmt.Errorf("read window pairs: %w", err)
 	}

@@ -585,3 +585,53 @@ func TestAfterHoursShareFollowsTheTimeZone(t *testing.T) {
 		t.Errorf("a time zone where 10:00 UTC is evening: after-hours %v of %v messages, want 6", c.AfterHours, c.Messages)
 	}
 }
+
+// A broadcast (more distinct recipients than BroadcastMaxRecipients) adds
+// no edge, while its sender stays active; a message at the limit ties.
+func TestBroadcastAddsNoEdges(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
+	people := func(prefix string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+		}
+		return out
+	}
+	msg := func(id, sender string, to []string) store.Message {
+		return store.Message{EventID: id, OccurredAt: day.Add(10 * time.Hour), IngestedAt: day, Channel: "email",
+			Sender: sender, Team: "a", Recipients: to, RecipientTeams: make([]string, len(to)), Status: "no_text"}
+	}
+	rows := []store.Message{
+		msg("all-hands", "ceo", people("r", 26)), // 26 > 25: a broadcast
+		msg("team-mail", "lead", people("r", 25)), // at the limit: ties
+		msg("chat", "ana", []string{"bo"}),
+	}
+	if err := e.st.InsertMessages(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	in, err := db{conn: e.st.Conn(), name: e.db}.windowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[string]int{}
+	for _, p := range in.Pairs {
+		from[p.Src]++
+	}
+	if from["ceo"] != 0 || from["lead"] != 25 || from["ana"] != 1 {
+		t.Fatalf("pairs by sender %v, want ceo 0 (broadcast), lead 25, ana 1", from)
+	}
+	if !slices.Contains(in.Active, "ceo") {
+		t.Errorf("the broadcaster is not active: %v", in.Active)
+	}
+	in, err = db{conn: e.st.Conn(), name: e.db}.windowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{BroadcastMaxRecipients: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range in.Pairs {
+		if p.Src == "lead" {
+			t.Fatalf("BroadcastMaxRecipients 10: the 25-recipient mail still ties")
+		}
+	}
+}
