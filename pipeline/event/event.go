@@ -7,6 +7,14 @@ import "time"
 // SchemaVersion is the only event schema this build accepts.
 const SchemaVersion = 1
 
+// Topics names the three input topics of the pipeline: events, and the
+// compacted directory and consent tables.
+type Topics struct{ Events, Directory, Consent string }
+
+// DefaultTopics are the topic names of the design, the defaults of every
+// producer (generate, the importers) and of ingest.
+var DefaultTopics = Topics{Events: "comms.events", Directory: "comms.directory", Consent: "comms.consent"}
+
 // Channels accepted in Event.Channel.
 const (
 	ChannelChat    = "chat"
