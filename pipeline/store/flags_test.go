@@ -1,0 +1,45 @@
+package store
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFlags(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parse := func(t *testing.T, args ...string) (Flags, error) {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		f := DefaultFlags()
+		f.RegisterFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f, f.Validate()
+	}
+	f, err := parse(t)
+	if err != nil || strings.Join(f.Addr, ",") != DefaultAddr || f.Database != DefaultDatabase || f.Username != DefaultUser ||
+		f.TTLDays != DefaultTTLDays || f.TLS != nil || f.DialTimeout == 0 {
+		t.Fatalf("defaults: %+v, %v", f.Config, err)
+	}
+	f, err = parse(t, "--ch-addr", "a:1,b:2", "--ch-password-file", pwFile, "--retention-days", "30")
+	if err != nil || len(f.Addr) != 2 || f.Password != "s3cret" || f.TTLDays != 30 {
+		t.Fatalf("flags: %v %d %v", f.Addr, f.TTLDays, err)
+	}
+	if _, err := parse(t, "--ch-password", "x", "--ch-password-file", pwFile); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("password and file: %v", err)
+	}
+	if _, err := parse(t, "--ch-tls-ca-file", pwFile); err == nil || !strings.HasPrefix(err.Error(), "clickhouse: ") {
+		t.Fatalf("CA without TLS: %v", err)
+	}
+	if _, err := parse(t, "--ch-database", "no-dashes"); err == nil {
+		t.Fatal("bad database accepted")
+	}
+}
