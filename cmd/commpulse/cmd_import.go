@@ -19,6 +19,7 @@ import (
 	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/mail"
 	"commpulse/pipeline/importer/slack"
+	"commpulse/pipeline/kafkaconn"
 )
 
 func init() {
@@ -49,8 +50,8 @@ func (d *domainList) Set(v string) error {
 
 // importFlags are the flags every `commpulse import <source>` has.
 type importFlags struct {
-	kafka                      kafkaFlags
-	events, directory, consent string
+	kafka                      kafkaconn.Config
+	topics                     importer.Topics
 	keyFile                    string
 	domains                    domainList
 	consentFile, directoryFile string
@@ -59,10 +60,12 @@ type importFlags struct {
 }
 
 func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
-	f.kafka.bind(fs)
-	fs.StringVar(&f.events, "events-topic", importer.DefaultTopics.Events, "topic of communication events")
-	fs.StringVar(&f.directory, "directory-topic", importer.DefaultTopics.Directory, "compacted topic person -> team (written only with --directory)")
-	fs.StringVar(&f.consent, "consent-topic", importer.DefaultTopics.Consent, "compacted topic person -> consent (written only with --consent-file)")
+	f.kafka = kafkaconn.Defaults()
+	f.kafka.RegisterFlags(fs)
+	f.topics = importer.DefaultTopics
+	fs.StringVar(&f.topics.Events, "events-topic", f.topics.Events, "topic of communication events")
+	fs.StringVar(&f.topics.Directory, "directory-topic", f.topics.Directory, "compacted topic person -> team (written only with --directory)")
+	fs.StringVar(&f.topics.Consent, "consent-topic", f.topics.Consent, "compacted topic person -> consent (written only with --consent-file)")
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
 	fs.Var(&f.domains, domainFlag, domainHelp)
 	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")
@@ -150,7 +153,7 @@ func (f *importFlags) setup(domainFlag string) (*importSetup, error) {
 	}
 	s := &importSetup{cfg: importer.Config{
 		Pseudonymizer: ps, Domains: append([]string(nil), f.domains...),
-		Topics: importer.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
+		Topics: f.topics,
 	}}
 	if f.consentFile != "" {
 		if s.consentAddrs, s.consentAt, err = readList(f.consentFile, "consent-file", importer.ReadConsentCSV); err != nil {
@@ -216,7 +219,7 @@ func (f *importFlags) where() string {
 	if f.out != "" {
 		return f.out
 	}
-	return "kafka " + strings.Join(f.kafka.brokers, ",")
+	return "kafka " + strings.Join(f.kafka.Brokers, ",")
 }
 
 func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -303,11 +306,9 @@ type recordBuffer struct {
 	sent int
 }
 
-const importBatch = 1000
-
 func (b *recordBuffer) add(r importer.Record) error {
 	b.recs = append(b.recs, r)
-	if len(b.recs) >= importBatch {
+	if len(b.recs) >= bulkBatch {
 		return b.flush()
 	}
 	return nil
@@ -329,22 +330,13 @@ func (f *importFlags) openSink() (recordSink, error) {
 	if f.out != "" {
 		return newFileSink(f.out)
 	}
-	tc, mech, err := f.kafka.security()
-	if err != nil {
-		return nil, err
+	if err := f.kafka.Validate(); err != nil {
+		return nil, usageError{err}
 	}
-	// The same writer settings as generate (large batches, a short
-	// BatchTimeout, acks from all replicas), with the transport carrying
-	// the shared --kafka-tls / --kafka-sasl settings.
-	w := &kafka.Writer{
-		Addr:                   kafka.TCP(f.kafka.brokers...),
-		Balancer:               &kafka.Hash{},
-		BatchSize:              importBatch,
-		BatchTimeout:           10 * time.Millisecond,
-		RequiredAcks:           kafka.RequireAll,
-		AllowAutoTopicCreation: true,
-		Transport:              &kafka.Transport{TLS: tc, SASL: mech},
-	}
+	// The same writer as generate's, with the --kafka-tls / --kafka-sasl
+	// settings of the connection.
+	w := f.kafka.Writer("")
+	w.BatchSize = bulkBatch
 	return kafkaSink{w}, nil
 }
 
