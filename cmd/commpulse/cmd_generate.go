@@ -39,10 +39,8 @@ func (f *generateFlags) bind(fs *flag.FlagSet) {
 	f.kafka = kafkaconn.Defaults()
 	f.kafka.RegisterFlags(fs)
 	f.topics = synth.DefaultTopics
+	f.topics.RegisterFlags(fs)
 	fs.StringVar(&f.topics.Events, "topic", f.topics.Events, "topic of communication events (alias of --events-topic)")
-	fs.StringVar(&f.topics.Events, "events-topic", f.topics.Events, "topic of communication events")
-	fs.StringVar(&f.topics.Directory, "directory-topic", f.topics.Directory, "compacted topic person -> team")
-	fs.StringVar(&f.topics.Consent, "consent-topic", f.topics.Consent, "compacted topic person -> consent")
 	fs.Int64Var(&f.cfg.Seed, "seed", 1, "random seed; the same flags give the same records")
 	fs.IntVar(&f.cfg.Teams, "teams", 8, "number of teams (team-1 .. team-N)")
 	fs.IntVar(&f.cfg.Days, "days", 28, "days of traffic to generate")

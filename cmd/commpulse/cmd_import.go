@@ -63,9 +63,9 @@ func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
 	f.kafka = kafkaconn.Defaults()
 	f.kafka.RegisterFlags(fs)
 	f.topics = importer.DefaultTopics
-	fs.StringVar(&f.topics.Events, "events-topic", f.topics.Events, "topic of communication events")
-	fs.StringVar(&f.topics.Directory, "directory-topic", f.topics.Directory, "compacted topic person -> team (written only with --directory)")
-	fs.StringVar(&f.topics.Consent, "consent-topic", f.topics.Consent, "compacted topic person -> consent (written only with --consent-file)")
+	f.topics.RegisterFlags(fs)
+	fs.Lookup("directory-topic").Usage += " (written only with --directory)"
+	fs.Lookup("consent-topic").Usage += " (written only with --consent-file)"
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
 	fs.Var(&f.domains, domainFlag, domainHelp)
 	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")

@@ -6,6 +6,7 @@ package flagvalue
 import (
 	"errors"
 	"flag"
+	"io"
 	"strings"
 )
 
@@ -34,4 +35,14 @@ func (l *list) Set(v string) error {
 	}
 	*l = out
 	return nil
+}
+
+// Parse parses args with a fresh FlagSet on which register (a config's
+// RegisterFlags) registered its flags; errors are returned, not printed.
+// It is how a config's flags are tried without a command.
+func Parse(register func(*flag.FlagSet), args ...string) error {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	register(fs)
+	return fs.Parse(args)
 }

@@ -1,20 +1,16 @@
 package kafkaconn
 
 import (
-	"flag"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"commpulse/internal/flagvalue"
+	"commpulse/internal/securitytest"
 )
 
 func TestRegisterFlagsAndValidate(t *testing.T) {
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pwFile := securitytest.SecretFile(t, "s3cret")
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -32,11 +28,8 @@ func TestRegisterFlagsAndValidate(t *testing.T) {
 		{name: "tls files without tls", args: []string{"--kafka-tls-ca-file", pwFile}, err: "kafka: TLS files given"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
 			c := Defaults()
-			c.RegisterFlags(fs)
-			if err := fs.Parse(tc.args); (err != nil) != tc.parseErr {
+			if err := flagvalue.Parse(c.RegisterFlags, tc.args...); (err != nil) != tc.parseErr {
 				t.Fatalf("parse: %v", err)
 			} else if err != nil {
 				return

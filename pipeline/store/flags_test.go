@@ -1,25 +1,18 @@
 package store
 
 import (
-	"flag"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"commpulse/internal/flagvalue"
+	"commpulse/internal/securitytest"
 )
 
 func TestFlags(t *testing.T) {
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pwFile := securitytest.SecretFile(t, "s3cret")
 	parse := func(t *testing.T, args ...string) (Flags, error) {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
 		f := DefaultFlags()
-		f.RegisterFlags(fs)
-		if err := fs.Parse(args); err != nil {
+		if err := flagvalue.Parse(f.RegisterFlags, args...); err != nil {
 			t.Fatal(err)
 		}
 		return f, f.Validate()
