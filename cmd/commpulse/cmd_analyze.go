@@ -8,12 +8,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/health"
+	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/store"
 )
 
@@ -98,8 +97,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer ka.Close()
 		alerts = ka
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := metrics.NewRegistry()
 	a, err := analyze.New(cfg, st, alerts, reg)
 	if err != nil {
 		return usageError{err}

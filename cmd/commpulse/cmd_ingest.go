@@ -9,14 +9,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/internal/backoff"
 	"commpulse/nlp"
 	"commpulse/pipeline/health"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/store"
 )
 
@@ -98,8 +97,7 @@ func serveIngest(ctx context.Context, cfg ingest.Config, chCfg store.Config, f i
 			return err
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := metrics.NewRegistry()
 	in, err := ingest.New(cfg, st, nlp.New(), reg)
 	if err != nil {
 		return usageError{err}
