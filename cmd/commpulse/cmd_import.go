@@ -77,12 +77,13 @@ func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
 // importMailFlags are the flags of `commpulse import mail`.
 type importMailFlags struct {
 	importFlags
-	maxReceived int
+	cfg mail.Config
 }
 
 func (f *importMailFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each")
-	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a message with more Received headers is a mail loop and is excluded")
+	f.cfg = mail.Defaults()
+	f.cfg.RegisterFlags(fs)
 }
 
 // parseInterleaved parses flags and positional arguments in any order
@@ -237,7 +238,8 @@ func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	im, err := mail.New(mail.Config{Config: s.cfg, MaxReceived: f.maxReceived})
+	f.cfg.Config = s.cfg
+	im, err := mail.New(f.cfg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -468,12 +470,13 @@ func startProgress(w io.Writer, name string, every time.Duration, total int64, d
 // importSlackFlags are the flags of `commpulse import slack`.
 type importSlackFlags struct {
 	importFlags
-	broadcastMax int
+	cfg slack.Config
 }
 
 func (f *importSlackFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); users whose e-mail is elsewhere become one external participant per domain, as in import mail")
-	fs.IntVar(&f.broadcastMax, "broadcast-max", slack.DefaultBroadcastMax, "a message with more potential recipients (channel members, thread participants) than this (1..1000) gets none")
+	f.cfg = slack.Defaults()
+	f.cfg.RegisterFlags(fs)
 }
 
 func runImportSlack(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -510,7 +513,8 @@ flags:
 	if err != nil {
 		return err
 	}
-	im, err := slack.New(slack.Config{Config: s.cfg, BroadcastMax: f.broadcastMax})
+	f.cfg.Config = s.cfg
+	im, err := slack.New(f.cfg)
 	if err != nil {
 		return usageError{err}
 	}
