@@ -121,6 +121,7 @@ func (c *Config) Validate() error {
 		if c.SASL, err = security.KafkaSASL(c.SASLMechanism, c.SASLUser, pw); err != nil {
 			return err
 		}
+		c.SASLPassword = "" // the mechanism holds it now: one copy fewer
 	}
 	return nil
 }
