@@ -32,8 +32,8 @@ func TestAnalyzeFlags(t *testing.T) {
 			}
 		}},
 		{name: "env", env: map[string]string{"COMMPULSE_K": "9", "COMMPULSE_LATENESS_DAY": "2h"}, check: func(t *testing.T, f analyzeFlags) {
-			if f.privacy.K != 9 || f.latenessDay != 2*time.Hour {
-				t.Fatalf("env not applied: k %d lateness %s", f.privacy.K, f.latenessDay)
+			if f.cfg.Privacy.K != 9 || f.cfg.LatenessDay != 2*time.Hour {
+				t.Fatalf("env not applied: k %d lateness %s", f.cfg.Privacy.K, f.cfg.LatenessDay)
 			}
 		}},
 		{name: "bad since", args: []string{"--since", "yesterday"}, wantErr: true},
@@ -41,8 +41,8 @@ func TestAnalyzeFlags(t *testing.T) {
 		{name: "k of two is refused (finding: --k 2 was accepted)", args: []string{"--k", "2"}, wantErr: true},
 		{name: "k of four is refused", env: map[string]string{"COMMPULSE_K": "4"}, wantErr: true},
 		{name: "epsilon override", args: []string{"--privacy-epsilon", "day-sentiment=3,hour-messages=0"}, check: func(t *testing.T, f analyzeFlags) {
-			if f.privacy.Epsilon.DaySentiment != 3 || f.privacy.Epsilon.HourMessages != 0 {
-				t.Fatalf("epsilon not applied: %+v", f.privacy.Epsilon)
+			if f.cfg.Privacy.Epsilon.DaySentiment != 3 || f.cfg.Privacy.Epsilon.HourMessages != 0 {
+				t.Fatalf("epsilon not applied: %+v", f.cfg.Privacy.Epsilon)
 			}
 		}},
 		{name: "unknown epsilon figure", args: []string{"--privacy-epsilon", "day-names=1"}, wantErr: true},

@@ -28,6 +28,7 @@ import (
 	"commpulse/internal/synth"
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/kafkaconn"
 	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 )
@@ -41,10 +42,7 @@ type demoFlags struct {
 	kafkaPort int
 	chPort    int
 	httpAddr  string
-	seed      int64
-	teams     int
-	days      int
-	count     int
+	org       synth.Config // seed, teams, days, count
 	rate      float64
 	once      bool
 	privacy   publish.Policy
@@ -68,10 +66,10 @@ func (f *demoFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker (0: any free port)")
 	fs.IntVar(&f.chPort, "ch-port", 9000, "port of the embedded ClickHouse native protocol (0: any free port)")
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9100", "address of /metrics, /healthz, /readyz")
-	fs.Int64Var(&f.seed, "seed", 1, "seed of the synthetic organisation")
-	fs.IntVar(&f.teams, "teams", 12, "teams in the synthetic organisation")
-	fs.IntVar(&f.days, "days", 28, "days of traffic to generate, ending today (analyze needs about 3 weeks of history)")
-	fs.IntVar(&f.count, "count", 0, "stop after this many events (0: all of --days)")
+	fs.Int64Var(&f.org.Seed, "seed", 1, "seed of the synthetic organisation")
+	fs.IntVar(&f.org.Teams, "teams", 12, "teams in the synthetic organisation")
+	fs.IntVar(&f.org.Days, "days", 28, "days of traffic to generate, ending today (analyze needs about 3 weeks of history)")
+	fs.IntVar(&f.org.Limit, "count", 0, "stop after this many events (0: all of --days)")
 	fs.Float64Var(&f.rate, "rate", 20000, "events per second to produce (0: as fast as possible)")
 	fs.BoolVar(&f.once, "once", false, "exit after the summary instead of serving until Ctrl-C")
 	f.privacy = publish.DefaultPolicy()
@@ -90,7 +88,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if f.days < 1 || f.teams < 1 {
+	if f.org.Days < 1 || f.org.Teams < 1 {
 		return usageError{errors.New("days and teams must be >= 1")}
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
@@ -128,12 +126,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	say("clickhouse: %s (native), http://%s (embedded server, ClickHouse %s)", srv.Addr(), srv.HTTPAddr(), chlocal.LibVersion)
 
-	var inf ingestFlags
-	ifs := flag.NewFlagSet("", flag.ContinueOnError)
-	inf.bind(ifs)
-	inf.kafka.brokers = brokers
-	inf.httpAddr = f.httpAddr
-	inf.batchIvl = 500 * time.Millisecond
+	inCfg := ingest.Defaults()
+	inCfg.Brokers = brokers
+	inCfg.BatchInterval = 500 * time.Millisecond
+	inCfg.Logger = log
 	chCfg := store.Config{Addr: []string{srv.Addr()}, Database: store.DefaultDatabase}
 	if err := chCfg.Validate(); err != nil {
 		return err
@@ -144,11 +140,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usageError{fmt.Errorf("scenarios: %w", err)}
 	}
-	org, err := synth.New(synth.Config{
-		Seed: f.seed, Teams: f.teams, Days: f.days, Limit: f.count,
-		Start:         today.AddDate(0, 0, -f.days),
-		MalformedRate: 0.005, NotOptedInRate: 0.01, Scenarios: scen,
-	})
+	oc := f.org
+	oc.Start = today.AddDate(0, 0, -oc.Days)
+	oc.MalformedRate, oc.NotOptedInRate, oc.Scenarios = 0.005, 0.01, scen
+	org, err := synth.New(oc)
 	if err != nil {
 		return usageError{err}
 	}
@@ -159,7 +154,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	g, gctx := errgroup.WithContext(ctx)
 	started := make(chan *ingest.Ingest, 1)
 	g.Go(func() error {
-		return serveIngest(gctx, inf, chCfg, log, func(in *ingest.Ingest, addr string) {
+		return serveIngest(gctx, inCfg, chCfg, ingestServe{httpAddr: f.httpAddr, migrate: true}, log, func(in *ingest.Ingest, addr string) {
 			say("metrics:    http://%s/metrics  (also /healthz, /readyz)", addr)
 			started <- in
 		})
@@ -172,7 +167,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	produced := make(chan synth.Stats, 1)
 	g.Go(func() error {
-		st, err := produceToKafka(gctx, brokers, org, synth.ProduceOptions{Rate: f.rate})
+		st, err := produceToKafka(gctx, kafkaconn.Brokers(brokers...), org, synth.ProduceOptions{Rate: f.rate})
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("generate: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"commpulse/internal/synth"
+	"commpulse/pipeline/kafkaconn"
 )
 
 func init() {
@@ -22,51 +23,45 @@ func init() {
 	})
 }
 
-// generateFlags are the flags of `commpulse generate`; demo can bind them too.
+// generateFlags are the flags of `commpulse generate`: the Kafka
+// connection's, the topics, and the generator's.
 type generateFlags struct {
-	brokers                    stringList
-	events, directory, consent string
-	seed                       int64
-	teams, days, count         int
-	start                      string
-	rate                       float64
-	malformedRate, notOptedIn  float64
-	scenarios                  string
-	truth                      string
+	kafka  kafkaconn.Config
+	topics synth.Topics
+	cfg    synth.Config
+	start  string
+	rate   float64
+	scen   string
+	truth  string
 }
 
 func (f *generateFlags) bind(fs *flag.FlagSet) {
-	f.brokers = stringList{"localhost:9092"}
-	fs.Var(&f.brokers, "brokers", "Kafka bootstrap brokers, comma-separated")
-	fs.StringVar(&f.events, "topic", synth.DefaultTopics.Events, "topic of communication events (alias of --events-topic)")
-	fs.StringVar(&f.events, "events-topic", synth.DefaultTopics.Events, "topic of communication events")
-	fs.StringVar(&f.directory, "directory-topic", synth.DefaultTopics.Directory, "compacted topic person -> team")
-	fs.StringVar(&f.consent, "consent-topic", synth.DefaultTopics.Consent, "compacted topic person -> consent")
-	fs.Int64Var(&f.seed, "seed", 1, "random seed; the same flags give the same records")
-	fs.IntVar(&f.teams, "teams", 8, "number of teams (team-1 .. team-N)")
-	fs.IntVar(&f.days, "days", 28, "days of traffic to generate")
+	f.kafka = kafkaconn.Defaults()
+	f.kafka.RegisterFlags(fs)
+	f.topics = synth.DefaultTopics
+	f.topics.RegisterFlags(fs)
+	fs.StringVar(&f.topics.Events, "topic", f.topics.Events, "topic of communication events (alias of --events-topic)")
+	fs.Int64Var(&f.cfg.Seed, "seed", 1, "random seed; the same flags give the same records")
+	fs.IntVar(&f.cfg.Teams, "teams", 8, "number of teams (team-1 .. team-N)")
+	fs.IntVar(&f.cfg.Days, "days", 28, "days of traffic to generate")
 	fs.StringVar(&f.start, "start", synth.DefaultStart.Format("2006-01-02"), "first day generated (UTC date or RFC 3339)")
-	fs.IntVar(&f.count, "count", 0, "stop after this many events (0 = all events of --days)")
+	fs.IntVar(&f.cfg.Limit, "count", 0, "stop after this many events (0 = all events of --days)")
 	fs.Float64Var(&f.rate, "rate", 0, "events per second (0 = as fast as possible)")
-	fs.Float64Var(&f.malformedRate, "malformed-rate", 0, "share of events that break the contract (they must end in the DLQ)")
-	fs.Float64Var(&f.notOptedIn, "not-opted-in-rate", 0, "share of events with consent=false (they must be dropped)")
-	fs.StringVar(&f.scenarios, "scenarios", "", synth.ScenarioSpecHelp)
+	fs.Float64Var(&f.cfg.MalformedRate, "malformed-rate", 0, "share of events that break the contract (they must end in the DLQ)")
+	fs.Float64Var(&f.cfg.NotOptedInRate, "not-opted-in-rate", 0, "share of events with consent=false (they must be dropped)")
+	fs.StringVar(&f.scen, "scenarios", "", synth.ScenarioSpecHelp)
 	fs.StringVar(&f.truth, "truth", "", "write the ground truth of the planted scenarios as JSON to this file")
 }
 
-// config turns the flags into a generator Config.
+// config returns the generator Config of the flags.
 func (f *generateFlags) config() (synth.Config, error) {
-	scen, err := synth.ParseScenarios(f.scenarios)
-	if err != nil {
-		return synth.Config{}, usageError{err}
+	cfg := f.cfg
+	var err error
+	if cfg.Scenarios, err = synth.ParseScenarios(f.scen); err != nil {
+		return cfg, usageError{err}
 	}
-	start, err := parseDay(f.start)
-	if err != nil {
-		return synth.Config{}, usageError{fmt.Errorf("start: %w", err)}
-	}
-	cfg := synth.Config{
-		Seed: f.seed, Teams: f.teams, Days: f.days, Start: start, Limit: f.count,
-		MalformedRate: f.malformedRate, NotOptedInRate: f.notOptedIn, Scenarios: scen,
+	if cfg.Start, err = parseDay(f.start); err != nil {
+		return cfg, usageError{fmt.Errorf("start: %w", err)}
 	}
 	if f.rate < 0 {
 		return cfg, usageError{errors.New("rate must be >= 0")}
@@ -107,17 +102,20 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
+	if err := f.kafka.Validate(); err != nil {
+		return usageError{err}
+	}
 	opts := synth.ProduceOptions{
-		Topics:        synth.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
+		Topics:        f.topics,
 		Rate:          f.rate,
 		ProgressEvery: 3 * time.Second,
 		Progress: func(s synth.Stats) {
 			fmt.Fprintf(stderr, "generate: %d events sent, %.0f events/s\n", s.Events, s.EventRate())
 		},
 	}
-	st, err := produceToKafka(ctx, f.brokers, org, opts)
+	st, err := produceToKafka(ctx, f.kafka, org, opts)
 	if err != nil {
-		return fmt.Errorf("produce to %v: %w (sent so far: %s)", f.brokers, err, st)
+		return fmt.Errorf("produce to %v: %w (sent so far: %s)", f.kafka.Brokers, err, st)
 	}
 	fmt.Fprintf(stdout, "generate: %s\n", st)
 	return nil
@@ -135,30 +133,24 @@ func writeTruth(path string, t synth.Truth) error {
 }
 
 // produceToKafka writes org (directory, consents, then events) to Kafka with
-// a kafka-go Writer tuned for bulk loads. It is shared by generate and demo.
+// a writer of conn tuned for bulk loads. It is shared by generate and demo.
 //
 // kafka-go's synchronous WriteMessages waits for its batches to be
 // acknowledged, so throughput comes from large calls (synth.Produce writes
-// chunks of 5000) split into batches of 1000 with a short BatchTimeout; the
-// default BatchTimeout of 1 s would add up to a second per call. A fresh
-// Transport avoids the default one's pooled connections, which go stale when
-// a broker restarts on the same address.
-func produceToKafka(ctx context.Context, brokers []string, org *synth.Org, opts synth.ProduceOptions) (synth.Stats, error) {
-	w := &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Balancer:               &kafka.Hash{},
-		BatchSize:              1000,
-		BatchTimeout:           10 * time.Millisecond,
-		RequiredAcks:           kafka.RequireAll,
-		AllowAutoTopicCreation: true,
-		Transport:              &kafka.Transport{},
-	}
+// chunks of 5000) split into batches of bulkBatch with the writer's short
+// BatchTimeout (kafkaconn.Config.Writer).
+func produceToKafka(ctx context.Context, conn kafkaconn.Config, org *synth.Org, opts synth.ProduceOptions) (synth.Stats, error) {
+	w := conn.Writer("")
+	w.BatchSize = bulkBatch
 	st, err := synth.Produce(ctx, kafkaRecordWriter{w}, org, opts)
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close kafka writer: %w", cerr)
 	}
 	return st, err
 }
+
+// bulkBatch is the writer batch of bulk loads (generate, demo, import).
+const bulkBatch = 1000
 
 // kafkaRecordWriter adapts a *kafka.Writer to synth.Writer.
 type kafkaRecordWriter struct{ w *kafka.Writer }

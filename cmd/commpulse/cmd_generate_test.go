@@ -17,6 +17,7 @@ import (
 
 	"commpulse/internal/synth"
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/kafkaconn"
 )
 
 // readTopic reads every record of topic, partition by partition, up to the
@@ -249,7 +250,7 @@ func BenchmarkGenerateToKafka(b *testing.B) {
 	org := synth.MustNew(synth.Config{Seed: 1, Days: 14})
 	events := 0
 	for b.Loop() {
-		st, err := produceToKafka(context.Background(), cluster.ListenAddrs(), org, synth.ProduceOptions{})
+		st, err := produceToKafka(context.Background(), kafkaconn.Brokers(cluster.ListenAddrs()...), org, synth.ProduceOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/mail"
 	"commpulse/pipeline/importer/slack"
+	"commpulse/pipeline/kafkaconn"
 )
 
 func init() {
@@ -49,8 +50,8 @@ func (d *domainList) Set(v string) error {
 
 // importFlags are the flags every `commpulse import <source>` has.
 type importFlags struct {
-	kafka                      kafkaFlags
-	events, directory, consent string
+	kafka                      kafkaconn.Config
+	topics                     importer.Topics
 	keyFile                    string
 	domains                    domainList
 	consentFile, directoryFile string
@@ -59,10 +60,12 @@ type importFlags struct {
 }
 
 func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
-	f.kafka.bind(fs)
-	fs.StringVar(&f.events, "events-topic", importer.DefaultTopics.Events, "topic of communication events")
-	fs.StringVar(&f.directory, "directory-topic", importer.DefaultTopics.Directory, "compacted topic person -> team (written only with --directory)")
-	fs.StringVar(&f.consent, "consent-topic", importer.DefaultTopics.Consent, "compacted topic person -> consent (written only with --consent-file)")
+	f.kafka = kafkaconn.Defaults()
+	f.kafka.RegisterFlags(fs)
+	f.topics = importer.DefaultTopics
+	f.topics.RegisterFlags(fs)
+	fs.Lookup("directory-topic").Usage += " (written only with --directory)"
+	fs.Lookup("consent-topic").Usage += " (written only with --consent-file)"
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "REQUIRED: file with a secret key (>= 32 bytes); every address becomes HMAC-SHA256 under it, as ingest's --pseudonym-key-file does")
 	fs.Var(&f.domains, domainFlag, domainHelp)
 	fs.StringVar(&f.consentFile, "consent-file", "", "CSV of opted-in addresses (first column): others are dropped, and consent records are written for these")
@@ -74,12 +77,13 @@ func (f *importFlags) bind(fs *flag.FlagSet, domainFlag, domainHelp string) {
 // importMailFlags are the flags of `commpulse import mail`.
 type importMailFlags struct {
 	importFlags
-	maxReceived int
+	cfg mail.Config
 }
 
 func (f *importMailFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each")
-	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a message with more Received headers is a mail loop and is excluded")
+	f.cfg = mail.Defaults()
+	f.cfg.RegisterFlags(fs)
 }
 
 // parseInterleaved parses flags and positional arguments in any order
@@ -150,7 +154,7 @@ func (f *importFlags) setup(domainFlag string) (*importSetup, error) {
 	}
 	s := &importSetup{cfg: importer.Config{
 		Pseudonymizer: ps, Domains: append([]string(nil), f.domains...),
-		Topics: importer.Topics{Events: f.events, Directory: f.directory, Consent: f.consent},
+		Topics: f.topics,
 	}}
 	if f.consentFile != "" {
 		if s.consentAddrs, s.consentAt, err = readList(f.consentFile, "consent-file", importer.ReadConsentCSV); err != nil {
@@ -216,7 +220,7 @@ func (f *importFlags) where() string {
 	if f.out != "" {
 		return f.out
 	}
-	return "kafka " + strings.Join(f.kafka.brokers, ",")
+	return "kafka " + strings.Join(f.kafka.Brokers, ",")
 }
 
 func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -234,7 +238,8 @@ func runImportMail(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	im, err := mail.New(mail.Config{Config: s.cfg, MaxReceived: f.maxReceived})
+	f.cfg.Config = s.cfg
+	im, err := mail.New(f.cfg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -303,11 +308,9 @@ type recordBuffer struct {
 	sent int
 }
 
-const importBatch = 1000
-
 func (b *recordBuffer) add(r importer.Record) error {
 	b.recs = append(b.recs, r)
-	if len(b.recs) >= importBatch {
+	if len(b.recs) >= bulkBatch {
 		return b.flush()
 	}
 	return nil
@@ -329,22 +332,13 @@ func (f *importFlags) openSink() (recordSink, error) {
 	if f.out != "" {
 		return newFileSink(f.out)
 	}
-	tc, mech, err := f.kafka.security()
-	if err != nil {
-		return nil, err
+	if err := f.kafka.Validate(); err != nil {
+		return nil, usageError{err}
 	}
-	// The same writer settings as generate (large batches, a short
-	// BatchTimeout, acks from all replicas), with the transport carrying
-	// the shared --kafka-tls / --kafka-sasl settings.
-	w := &kafka.Writer{
-		Addr:                   kafka.TCP(f.kafka.brokers...),
-		Balancer:               &kafka.Hash{},
-		BatchSize:              importBatch,
-		BatchTimeout:           10 * time.Millisecond,
-		RequiredAcks:           kafka.RequireAll,
-		AllowAutoTopicCreation: true,
-		Transport:              &kafka.Transport{TLS: tc, SASL: mech},
-	}
+	// The same writer as generate's, with the --kafka-tls / --kafka-sasl
+	// settings of the connection.
+	w := f.kafka.Writer("")
+	w.BatchSize = bulkBatch
 	return kafkaSink{w}, nil
 }
 
@@ -476,12 +470,13 @@ func startProgress(w io.Writer, name string, every time.Duration, total int64, d
 // importSlackFlags are the flags of `commpulse import slack`.
 type importSlackFlags struct {
 	importFlags
-	broadcastMax int
+	cfg slack.Config
 }
 
 func (f *importSlackFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); users whose e-mail is elsewhere become one external participant per domain, as in import mail")
-	fs.IntVar(&f.broadcastMax, "broadcast-max", slack.DefaultBroadcastMax, "a message with more potential recipients (channel members, thread participants) than this (1..1000) gets none")
+	f.cfg = slack.Defaults()
+	f.cfg.RegisterFlags(fs)
 }
 
 func runImportSlack(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -518,7 +513,8 @@ flags:
 	if err != nil {
 		return err
 	}
-	im, err := slack.New(slack.Config{Config: s.cfg, BroadcastMax: f.broadcastMax})
+	f.cfg.Config = s.cfg
+	im, err := slack.New(f.cfg)
 	if err != nil {
 		return usageError{err}
 	}

@@ -11,7 +11,6 @@ import (
 
 	"commpulse/pipeline/importer"
 	"commpulse/pipeline/importer/graph"
-	"commpulse/pipeline/importer/mail"
 )
 
 // pathList is a repeatable flag of paths.
@@ -30,16 +29,15 @@ func (p *pathList) Set(v string) error {
 type importGraphFlags struct {
 	importFlags
 	users, members pathList
-	broadcastMax   int
-	maxReceived    int
+	cfg            graph.Config
 }
 
 func (f *importGraphFlags) bind(fs *flag.FlagSet) {
 	f.importFlags.bind(fs, "domain", "REQUIRED: company mail domain (repeatable or comma-separated); other domains become one external participant each, as in import mail")
 	fs.Var(&f.users, "users", "users file or directory (GET /users pages: id, mail, userPrincipalName, userType): maps Teams' Azure AD ids to addresses, so a person gets the id import mail and import slack give (repeatable)")
 	fs.Var(&f.members, "members", "members file or directory (GET /users/{id}/chats?$expand=members, or /chats/{id}/members and /teams/{id}/channels/{id}/members pages): a chat's or channel's recipients (repeatable)")
-	fs.IntVar(&f.broadcastMax, "broadcast-max", graph.DefaultBroadcastMax, "a Teams message with more potential recipients than this (1..1000) gets none")
-	fs.IntVar(&f.maxReceived, "max-received", mail.DefaultMaxReceived, "a mail with more Received headers (internetMessageHeaders) is a mail loop and is excluded")
+	f.cfg = graph.Defaults()
+	f.cfg.RegisterFlags(fs)
 }
 
 const importGraphUsage = `usage: commpulse import graph --pseudonym-key-file K --domain D [--users F] [--members F] [flags] PATH...
@@ -86,7 +84,8 @@ func runImportGraph(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	im, err := graph.New(graph.Config{Config: s.cfg, BroadcastMax: f.broadcastMax, MaxReceived: f.maxReceived})
+	f.cfg.Config = s.cfg
+	im, err := graph.New(f.cfg)
 	if err != nil {
 		return usageError{err}
 	}

@@ -7,18 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/internal/backoff"
 	"commpulse/nlp"
-	"commpulse/pipeline/event"
 	"commpulse/pipeline/health"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/store"
 )
 
@@ -26,92 +23,35 @@ func init() {
 	register(command{name: "ingest", summary: "consume events from Kafka, score them, write them to ClickHouse", run: runIngest})
 }
 
-// ingestFlags are the flags of `commpulse ingest`, shared with `demo`.
+// ingestFlags are the flags of `commpulse ingest`: ingest's and
+// ClickHouse's own, and the command's.
 type ingestFlags struct {
-	kafka      kafkaFlags
-	topics     struct{ events, directory, consent, dlq, group string }
-	ch         clickhouseFlags
-	log        logFlags
-	httpAddr   string
-	migrate    bool
-	batchRows  int
-	batchBytes int
-	batchIvl   time.Duration
-	workers    int
-	inserts    int
-	maxBytes   int
-	shutdown   time.Duration
-	create     bool
-	keyFile    string
-	pattern    pseudonymPattern
-	dlqRetain  time.Duration
-	stall      time.Duration
-}
-
-// pseudonymPattern is the --pseudonym-pattern value: compiled (and
-// anchored) when it is set, so a bad pattern fails at start naming the flag
-// or the COMMPULSE_ variable.
-type pseudonymPattern struct {
-	src string
-	re  *regexp.Regexp
-}
-
-func (p *pseudonymPattern) String() string { return p.src }
-func (p *pseudonymPattern) Set(v string) error {
-	re, err := event.ParsePseudonymPattern(v)
-	if err != nil {
-		return err
-	}
-	p.src, p.re = v, re
-	return nil
+	cfg     ingest.Config
+	ch      store.Flags
+	log     logFlags
+	keyFile string
+	ingestServe
 }
 
 func (f *ingestFlags) bind(fs *flag.FlagSet) {
-	d := ingest.Defaults()
-	f.kafka.bind(fs)
-	fs.StringVar(&f.topics.events, "events-topic", d.EventsTopic, "topic of communication events")
-	fs.StringVar(&f.topics.directory, "directory-topic", d.DirectoryTopic, "compacted topic person -> team")
-	fs.StringVar(&f.topics.consent, "consent-topic", d.ConsentTopic, "compacted topic person -> consent")
-	fs.StringVar(&f.topics.dlq, "dlq-topic", d.DLQTopic, "dead-letter topic for malformed events")
-	fs.StringVar(&f.topics.group, "group", d.Group, "consumer group id")
-	f.ch.bind(fs)
+	f.cfg = ingest.Defaults()
+	f.cfg.RegisterFlags(fs)
+	f.ch = store.DefaultFlags()
+	f.ch.RegisterFlags(fs)
 	f.log.bind(fs)
 	fs.StringVar(&f.httpAddr, "http-addr", ":9100", "address of /metrics, /healthz and /readyz (127.0.0.1:9100 for loopback only)")
 	fs.BoolVar(&f.migrate, "migrate", true, "apply ClickHouse migrations at start")
-	fs.IntVar(&f.batchRows, "batch-rows", d.BatchRows, "rows per ClickHouse batch (flushed earlier by --batch-bytes or --batch-interval)")
-	fs.IntVar(&f.batchBytes, "batch-bytes", d.BatchBytes, "bytes of Kafka records per ClickHouse batch (bounds the memory of batches of long e-mails)")
-	fs.DurationVar(&f.batchIvl, "batch-interval", d.BatchInterval, "maximum age of a batch before it is written")
-	fs.IntVar(&f.workers, "workers", d.Workers, "goroutines that decode and score a batch")
-	fs.IntVar(&f.inserts, "inserts", d.Inserts, "batches written to ClickHouse at once (offsets are still committed in order)")
-	fs.IntVar(&f.maxBytes, "max-event-bytes", d.Limits.MaxBytes, "events larger than this go to the DLQ (reason oversize)")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", d.ShutdownTimeout, "time allowed on SIGTERM to flush, commit and leave the group")
-	fs.BoolVar(&f.create, "create-topics", d.CreateTopics, "create missing topics at start")
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "file with a secret key (>= 32 bytes): person ids are re-keyed with HMAC-SHA256 before storage, and DLQ keys hashed with it")
-	f.pattern = pseudonymPattern{src: event.DefaultPseudonymPattern, re: d.Limits.Pseudonym}
-	fs.Var(&f.pattern, "pseudonym-pattern", "regexp (RE2, anchored) every sender and recipient id must match; others go to the DLQ (not_pseudonym or pii_id)")
-	fs.DurationVar(&f.dlqRetain, "dlq-retention", d.DLQRetention, "retention.ms of the DLQ topic when ingest creates it")
-	fs.DurationVar(&f.stall, "stall-timeout", d.StallTimeout, "rebuild the Kafka reader (leave and rejoin the group) when an assigned events partition with records waiting delivers none for this long")
 }
 
+// config returns the ingest config of the flags, with the pseudonymizer of
+// --pseudonym-key-file and log.
 func (f *ingestFlags) config(log *slog.Logger) (ingest.Config, error) {
-	cfg := ingest.Defaults()
+	cfg := f.cfg
 	var err error
-	if cfg.TLS, cfg.SASL, err = f.kafka.security(); err != nil {
-		return cfg, err
-	}
 	if cfg.Pseudonymizer, err = loadPseudonymizer(f.keyFile); err != nil {
 		return cfg, err
 	}
-	cfg.Brokers = f.kafka.brokers
-	cfg.Group = f.topics.group
-	cfg.EventsTopic, cfg.DirectoryTopic, cfg.ConsentTopic, cfg.DLQTopic = f.topics.events, f.topics.directory, f.topics.consent, f.topics.dlq
-	cfg.BatchRows, cfg.BatchBytes, cfg.BatchInterval, cfg.Workers, cfg.Inserts = f.batchRows, f.batchBytes, f.batchIvl, f.workers, f.inserts
-	cfg.Limits.MaxBytes = f.maxBytes
-	cfg.Limits.Pseudonym = f.pattern.re
-	cfg.DLQRetention = f.dlqRetain
-	cfg.StallTimeout = f.stall
-	cfg.ShutdownTimeout = f.shutdown
-	cfg.CreateTopics = f.create
 	cfg.Logger = log
 	return cfg, nil
 }
@@ -124,20 +64,26 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	chCfg, err := f.ch.config()
+	chCfg, err := chConfig(&f.ch)
 	if err != nil {
 		return err
 	}
-	return serveIngest(ctx, f, chCfg, log, nil)
-}
-
-// serveIngest runs ingest with its HTTP endpoint until ctx ends. onReady, if
-// set, receives the worker once it runs (the demo uses it for its summary).
-func serveIngest(ctx context.Context, f ingestFlags, chCfg store.Config, log *slog.Logger, onStart func(*ingest.Ingest, string)) error {
 	cfg, err := f.config(log)
 	if err != nil {
 		return err
 	}
+	return serveIngest(ctx, cfg, chCfg, f.ingestServe, log, nil)
+}
+
+// ingestServe is how serveIngest runs, besides the configs.
+type ingestServe struct {
+	httpAddr string // of /metrics, /healthz, /readyz
+	migrate  bool   // apply the migrations at start
+}
+
+// serveIngest runs ingest with its HTTP endpoint until ctx ends. onStart, if
+// set, receives the worker once it runs (the demo uses it for its summary).
+func serveIngest(ctx context.Context, cfg ingest.Config, chCfg store.Config, f ingestServe, log *slog.Logger, onStart func(*ingest.Ingest, string)) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -151,8 +97,7 @@ func serveIngest(ctx context.Context, f ingestFlags, chCfg store.Config, log *sl
 			return err
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := metrics.NewRegistry()
 	in, err := ingest.New(cfg, st, nlp.New(), reg)
 	if err != nil {
 		return usageError{err}

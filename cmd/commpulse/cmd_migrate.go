@@ -55,14 +55,14 @@ func (r *rolesFlags) model(db string) (store.AccessModel, error) {
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
-	var ch clickhouseFlags
-	ch.bind(fs)
+	ch := store.DefaultFlags()
+	ch.RegisterFlags(fs)
 	var roles rolesFlags
 	roles.bind(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := ch.config()
+	cfg, err := chConfig(&ch)
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,8 @@ func runPerson(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{errors.New("usage: commpulse person export --person ID [flags]")}
 	}
 	fs := newFlagSet("person export", stderr)
-	var ch clickhouseFlags
-	ch.bind(fs)
+	ch := store.DefaultFlags()
+	ch.RegisterFlags(fs)
 	var person, keyFile string
 	fs.StringVar(&person, "person", "", "the person's id as the producer sends it (with --pseudonym-key-file), or as stored")
 	fs.StringVar(&keyFile, "pseudonym-key-file", "", "ingest's re-keying key: --person is mapped with it to the stored id")
@@ -49,7 +49,7 @@ func runPerson(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cfg, err := ch.config()
+	cfg, err := chConfig(&ch)
 	if err != nil {
 		return err
 	}

@@ -223,7 +223,7 @@ func runPrivacyReport(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	chCfg, err := f.analyze.ch.config()
+	chCfg, err := chConfig(&f.analyze.ch)
 	if err != nil {
 		return err
 	}

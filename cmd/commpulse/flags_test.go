@@ -41,8 +41,8 @@ func TestParseFlagsEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.batchRows != tc.wantRows || f.batchIvl != tc.wantIvl {
-				t.Fatalf("batch-rows=%d batch-interval=%s", f.batchRows, f.batchIvl)
+			if f.cfg.BatchRows != tc.wantRows || f.cfg.BatchInterval != tc.wantIvl {
+				t.Fatalf("batch-rows=%d batch-interval=%s", f.cfg.BatchRows, f.cfg.BatchInterval)
 			}
 		})
 	}

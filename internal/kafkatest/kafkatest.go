@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"commpulse/internal/synth"
+	"commpulse/pipeline/kafkaconn"
 )
 
 // Start returns the addresses of a one-broker cluster that accepts topic
@@ -44,11 +45,8 @@ func Start(t testing.TB, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 // (the default BatchTimeout of 1 s makes small writes crawl).
 func Produce(t testing.TB, brokers []string, topic string, msgs []kafka.Message) {
 	t.Helper()
-	w := &kafka.Writer{
-		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{},
-		BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, AllowAutoTopicCreation: true,
-		RequiredAcks: kafka.RequireAll, Transport: &kafka.Transport{},
-	}
+	w := kafkaconn.Brokers(brokers...).Writer(topic)
+	w.BatchSize, w.BatchTimeout = 1000, 5*time.Millisecond
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -67,7 +65,7 @@ func ReadAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
+	cl := kafkaconn.Brokers(brokers...).Client()
 	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		t.Fatalf("metadata %s: %v", topic, err)
@@ -288,7 +286,8 @@ func ExpireSessions(c *kfake.Cluster) (stop func()) {
 	done := make(chan struct{})
 	var once sync.Once
 	go func() {
-		cl := &kafka.Client{Addr: kafka.TCP(c.ListenAddrs()...), Transport: &kafka.Transport{}, Timeout: 5 * time.Second}
+		cl := kafkaconn.Brokers(c.ListenAddrs()...).Client()
+		cl.Timeout = 5 * time.Second
 		defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()

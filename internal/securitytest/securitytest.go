@@ -1,5 +1,6 @@
-// Package securitytest provides TLS fixtures for tests: a self-signed server
-// certificate for 127.0.0.1 and a TLS-terminating TCP proxy.
+// Package securitytest provides security fixtures for tests: a self-signed
+// server certificate for 127.0.0.1, a TLS-terminating TCP proxy, and secret
+// files.
 package securitytest
 
 import (
@@ -12,6 +13,8 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -77,4 +80,15 @@ func TLSProxy(t testing.TB, upstream string) (string, *x509.CertPool) {
 		}
 	}()
 	return ln.Addr().String(), pool
+}
+
+// SecretFile writes secret, with a trailing newline as editors leave it, to
+// a file only the owner may read, and returns its path.
+func SecretFile(t testing.TB, secret string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"commpulse/pipeline/event"
 )
 
 // Record is one Kafka record to produce.
@@ -22,12 +24,10 @@ type Writer interface {
 }
 
 // Topics names the three input topics of the pipeline.
-type Topics struct {
-	Events, Directory, Consent string
-}
+type Topics = event.Topics
 
 // DefaultTopics are the topic names of the design.
-var DefaultTopics = Topics{Events: "comms.events", Directory: "comms.directory", Consent: "comms.consent"}
+var DefaultTopics = event.DefaultTopics
 
 // ProduceOptions tune Produce. The zero value writes as fast as possible to
 // DefaultTopics in chunks of 5000.

@@ -3,10 +3,14 @@ package analyze
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"commpulse/internal/defaults"
+	"commpulse/pipeline/kafkaconn"
 )
 
 // Alert is the JSON record written to the alerts topic, one per anomaly.
@@ -37,14 +41,50 @@ type KafkaAlerter struct {
 	W *kafka.Writer
 }
 
-// NewKafkaAlerter returns an alerter writing to topic with acks from all
-// in-sync replicas.
+// AlertsConfig is where alerts are published: a Kafka connection and a
+// topic. Zero fields take the defaults of DefaultAlertsConfig.
+type AlertsConfig struct {
+	// Config is the Kafka connection: brokers, TLS, SASL, timeouts.
+	kafkaconn.Config
+	Topic string
+	// Disabled stores anomalies without publishing them.
+	Disabled bool
+}
+
+// DefaultAlertsConfig returns the default alerts configuration.
+func DefaultAlertsConfig() AlertsConfig {
+	return AlertsConfig{Config: kafkaconn.Defaults(), Topic: "comms.alerts"}
+}
+
+// RegisterFlags registers the alerts flags on fs (the Kafka connection's
+// among them), bound to c's fields with c's values as defaults: call it on
+// DefaultAlertsConfig().
+func (c *AlertsConfig) RegisterFlags(fs *flag.FlagSet) {
+	c.Config.RegisterFlags(fs)
+	fs.StringVar(&c.Topic, "alerts-topic", c.Topic, "topic for anomaly alerts (one JSON record per anomaly)")
+	fs.BoolVar(&c.Disabled, "no-alerts", c.Disabled, "store anomalies without publishing them to the alerts topic")
+}
+
+// Validate fills the zero fields from DefaultAlertsConfig and resolves the
+// Kafka connection, unless alerts are disabled.
+func (c *AlertsConfig) Validate() error {
+	if c.Disabled {
+		return nil
+	}
+	defaults.Fill(&c.Topic, DefaultAlertsConfig().Topic)
+	return c.Config.Validate()
+}
+
+// Alerter returns the alerter of c (validated; Disabled is the caller's
+// to check).
+func (c AlertsConfig) Alerter() *KafkaAlerter {
+	return &KafkaAlerter{W: c.Writer(c.Topic)}
+}
+
+// NewKafkaAlerter returns an alerter writing to topic over a plain
+// connection to brokers, with acks from all in-sync replicas.
 func NewKafkaAlerter(brokers []string, topic string) *KafkaAlerter {
-	return &KafkaAlerter{W: &kafka.Writer{
-		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{},
-		RequiredAcks: kafka.RequireAll, AllowAutoTopicCreation: true,
-		BatchTimeout: 10 * time.Millisecond, Transport: &kafka.Transport{},
-	}}
+	return AlertsConfig{Config: kafkaconn.Brokers(brokers...), Topic: topic}.Alerter()
 }
 
 // Publish writes alerts synchronously.

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"time"
@@ -72,6 +73,9 @@ type Config struct {
 	HourChunk int
 	// Logger receives progress logs (never a person id). Default discards.
 	Logger *slog.Logger
+
+	// sinceFlag is --since as given; Validate parses it into Since.
+	sinceFlag string
 
 	// betweenReadAndWrite is a test hook (SetBetweenReadAndWrite, erasure.go).
 	betweenReadAndWrite func(ctx context.Context, windowStart time.Time, days int)
@@ -148,9 +152,40 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field (after defaults).
-func (c Config) Validate() error {
-	c = c.withDefaults()
+// RegisterFlags registers analyze's flags on fs (the publication policy's
+// among them), bound to c's fields with c's values as defaults: call it on
+// Defaults().
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	c.Privacy.RegisterFlags(fs)
+	fs.DurationVar(&c.LatenessHour, "lateness-hour", c.LatenessHour, "allowed lateness of hour windows")
+	fs.DurationVar(&c.LatenessDay, "lateness-day", c.LatenessDay, "allowed lateness of day windows")
+	fs.StringVar(&c.sinceFlag, "since", c.sinceFlag, "re-process windows from this instant (2026-11-02 or RFC 3339); default: resume")
+	fs.DurationVar(&c.Tick, "tick", c.Tick, "how often to look for newly closed windows")
+	fs.IntVar(&c.WorkStartHour, "work-start-hour", c.WorkStartHour, "start of working hours, UTC, for the after-hours share")
+	fs.IntVar(&c.WorkEndHour, "work-end-hour", c.WorkEndHour, "end of working hours, UTC")
+	fs.IntVar(&c.RollingDays, "rolling-days", c.RollingDays, "length of the rolling network window (negative: off)")
+}
+
+// parseSince sets Since from --since.
+func (c *Config) parseSince() error {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, c.sinceFlag); err == nil {
+			c.Since, c.sinceFlag = t.UTC(), ""
+			return nil
+		}
+	}
+	return fmt.Errorf("since %q: want 2026-11-02, 2026-11-02T10:00 or RFC 3339", c.sinceFlag)
+}
+
+// Validate fills the zero fields from Defaults, parses --since and reports
+// the first invalid field.
+func (c *Config) Validate() error {
+	*c = c.withDefaults()
+	if c.sinceFlag != "" {
+		if err := c.parseSince(); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.LatenessHour < 0 || c.LatenessDay < 0:
 		return errors.New("analyze: lateness must be >= 0")

@@ -4,6 +4,7 @@ package event
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +12,23 @@ import (
 
 // SchemaVersion is the only event schema this build accepts.
 const SchemaVersion = 1
+
+// Topics names the three input topics of the pipeline: events, and the
+// compacted directory and consent tables.
+type Topics struct{ Events, Directory, Consent string }
+
+// DefaultTopics are the topic names of the design, the defaults of every
+// producer (generate, the importers) and of ingest.
+var DefaultTopics = Topics{Events: "comms.events", Directory: "comms.directory", Consent: "comms.consent"}
+
+// RegisterFlags registers --events-topic, --directory-topic and
+// --consent-topic on fs, bound to t's fields with t's values as defaults:
+// call it on DefaultTopics.
+func (t *Topics) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&t.Events, "events-topic", t.Events, "topic of communication events")
+	fs.StringVar(&t.Directory, "directory-topic", t.Directory, "compacted topic person -> team")
+	fs.StringVar(&t.Consent, "consent-topic", t.Consent, "compacted topic person -> consent")
+}
 
 // Channels accepted in Event.Channel.
 const (

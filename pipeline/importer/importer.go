@@ -39,10 +39,10 @@ const (
 const DefaultMaxTextBytes = 32 << 10
 
 // Topics the records go to.
-type Topics struct{ Events, Directory, Consent string }
+type Topics = event.Topics
 
 // DefaultTopics are ingest's defaults.
-var DefaultTopics = Topics{Events: "comms.events", Directory: "comms.directory", Consent: "comms.consent"}
+var DefaultTopics = event.DefaultTopics
 
 // Record is one Kafka record.
 type Record struct {

@@ -1,6 +1,27 @@
 package importer
 
-import "commpulse/pipeline/event"
+import (
+	"fmt"
+
+	"commpulse/pipeline/event"
+)
+
+// DefaultBroadcastMax is the chat sources' (Slack, Teams): a recipient set
+// larger than this is no recipient set (a message to a large channel is not
+// a message to each member).
+const DefaultBroadcastMax = 50
+
+// BroadcastMax returns n, or DefaultBroadcastMax for 0, and refuses a
+// value outside 1..event.DefaultLimits.MaxRecipients.
+func BroadcastMax(n int) (int, error) {
+	if n == 0 {
+		n = DefaultBroadcastMax
+	}
+	if n < 1 || n > event.DefaultLimits.MaxRecipients {
+		return 0, fmt.Errorf("broadcast max %d: want 1..%d", n, event.DefaultLimits.MaxRecipients)
+	}
+	return n, nil
+}
 
 // Recipients collects the recipients of one chat message (Slack, Teams):
 // each person once and never the sender, people who did not opt in dropped

@@ -1,24 +1,24 @@
 package ingest
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
 
-	"github.com/segmentio/kafka-go/sasl"
-
 	"commpulse/internal/defaults"
 	"commpulse/pipeline/event"
+	"commpulse/pipeline/kafkaconn"
 	"commpulse/pipeline/privacy"
 )
 
 // Config configures an ingest worker. Zero fields take the defaults of
-// Defaults(); Validate names the first bad field.
+// Defaults(); Validate fills them and names the first bad field.
 type Config struct {
-	Brokers        []string
+	// Config is the Kafka connection: brokers, TLS, SASL, timeouts.
+	kafkaconn.Config
+
 	Group          string
 	EventsTopic    string
 	DirectoryTopic string
@@ -101,9 +101,6 @@ type Config struct {
 	// retention is reported at start, not altered.
 	DLQRetention time.Duration
 
-	TLS  *tls.Config
-	SASL sasl.Mechanism
-
 	// Pseudonymizer, if set, re-keys every person id before it is stored
 	// (HMAC). The gate still works on the producer's ids. It also keys the
 	// hashes in DLQ records (record key, event id); without it those use a
@@ -116,11 +113,11 @@ type Config struct {
 // Defaults returns the default configuration (the one place defaults live).
 func Defaults() Config {
 	return Config{
-		Brokers:         []string{"localhost:9092"},
+		Config:          kafkaconn.Defaults(),
 		Group:           "commpulse-ingest",
-		EventsTopic:     "comms.events",
-		DirectoryTopic:  "comms.directory",
-		ConsentTopic:    "comms.consent",
+		EventsTopic:     event.DefaultTopics.Events,
+		DirectoryTopic:  event.DefaultTopics.Directory,
+		ConsentTopic:    event.DefaultTopics.Consent,
 		DLQTopic:        "comms.dlq",
 		BatchRows:       50000,
 		BatchBytes:      16 << 20,
@@ -145,9 +142,6 @@ func Defaults() Config {
 // withDefaults fills zero fields from Defaults.
 func (c Config) withDefaults() Config {
 	d := Defaults()
-	if len(c.Brokers) == 0 {
-		c.Brokers = d.Brokers
-	}
 	defaults.Fill(&c.Group, d.Group)
 	defaults.Fill(&c.EventsTopic, d.EventsTopic)
 	defaults.Fill(&c.DirectoryTopic, d.DirectoryTopic)
@@ -174,9 +168,14 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field by name.
-func (c Config) Validate() error {
-	c = c.withDefaults()
+// Validate fills the zero fields from Defaults, resolves the Kafka
+// connection (TLS and SASL files) and reports the first invalid field by
+// its flag name.
+func (c *Config) Validate() error {
+	*c = c.withDefaults()
+	if err := c.Config.Validate(); err != nil {
+		return err
+	}
 	switch {
 	case c.BatchRows < 1 || c.BatchRows > 1_000_000:
 		return fmt.Errorf("batch-rows %d: must be in 1..1000000", c.BatchRows)
@@ -220,11 +219,6 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s %q: same topic as %s", field, t, other)
 		}
 		seen[t] = field
-	}
-	for _, b := range c.Brokers {
-		if b == "" {
-			return errors.New("brokers: empty address")
-		}
 	}
 	return nil
 }

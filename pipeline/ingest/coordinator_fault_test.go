@@ -34,7 +34,7 @@ import (
 // fetched before it and is written after it.
 func (e *env) inFlight() int {
 	e.t.Helper()
-	ps, err := partitions(context.Background(), e.cfg.client(), e.cfg.EventsTopic)
+	ps, err := partitions(context.Background(), e.cfg.Client(), e.cfg.EventsTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -172,7 +172,7 @@ func TestEnsureTopicsDLQRetention(t *testing.T) {
 	if err := ensureTopics(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := topicRetention(ctx, cfg.client(), cfg.DLQTopic)
+	ms, err := topicRetention(ctx, cfg.Client(), cfg.DLQTopic)
 	if err != nil || ms != (2*time.Hour).Milliseconds() {
 		t.Fatalf("created DLQ retention.ms = %d (%v), want %d", ms, err, (2 * time.Hour).Milliseconds())
 	}

@@ -102,7 +102,6 @@ func New(cfg Config, sink Sink, scorer Scorer, reg prometheus.Registerer) (*Inge
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
 	}
-	cfg = cfg.withDefaults()
 	if sink == nil || scorer == nil {
 		return nil, errors.New("ingest: sink and scorer are required")
 	}
@@ -253,13 +252,11 @@ func (in *Ingest) starting(ctx context.Context) error {
 		return cfg.eventsReader(clientID, in.log)
 	})
 	in.stalls = newStallWatch(cfg.StallTimeout)
-	in.dlq = &kafka.Writer{
-		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Transport: cfg.transport(),
-		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond,
-		// Without CreateTopics the operator owns the topics: the broker
-		// must not create a DLQ without retention behind their back.
-		AllowAutoTopicCreation: cfg.CreateTopics,
-	}
+	in.dlq = cfg.Writer(cfg.DLQTopic)
+	in.dlq.BatchTimeout = 5 * time.Millisecond
+	// Without CreateTopics the operator owns the topics: the broker must
+	// not create a DLQ without retention behind their back.
+	in.dlq.AllowAutoTopicCreation = cfg.CreateTopics
 	return nil
 }
 
@@ -279,7 +276,7 @@ func (in *Ingest) running(ctx context.Context) error {
 		return nil
 	}
 	pollLag := func(gctx context.Context) error {
-		cl := in.cfg.client()
+		cl := in.cfg.Client()
 		t := time.NewTicker(in.cfg.LagInterval)
 		defer t.Stop()
 		for {

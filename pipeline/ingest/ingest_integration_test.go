@@ -129,7 +129,7 @@ func (e *env) committedToEnd() bool {
 // that has not reached its end ("p3 first 0 end 5120 committed 4800").
 func (e *env) offsetReport() (bool, string) {
 	ctx := context.Background()
-	cl := e.cfg.client()
+	cl := e.cfg.Client()
 	defer cl.Transport.(*kafka.Transport).CloseIdleConnections() // polled often: no pile of pooled connections
 	ps, err := partitions(ctx, cl, e.cfg.EventsTopic)
 	if err != nil {
@@ -166,7 +166,7 @@ func (e *env) offsetReport() (bool, string) {
 func (e *env) groupReport() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl := e.cfg.client()
+	cl := e.cfg.Client()
 	defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
 	resp, err := cl.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{e.cfg.Group}})
 	if err != nil {

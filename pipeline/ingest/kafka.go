@@ -11,17 +11,6 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// transport builds a fresh kafka-go transport for the config. A fresh one
-// per component matters: after a broker restart, a shared pooled transport
-// hands out dead connections (see docs/architecture.md).
-func (c Config) transport() *kafka.Transport {
-	return &kafka.Transport{TLS: c.TLS, SASL: c.SASL, DialTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
-}
-
-func (c Config) dialer() *kafka.Dialer {
-	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: c.TLS, SASLMechanism: c.SASL}
-}
-
 // clientIDPrefix starts the Kafka client id of every events reader (see
 // groupReader).
 const clientIDPrefix = "commpulse-ingest"
@@ -33,7 +22,7 @@ const closeReaderWait = 30 * time.Second
 
 // eventsReader builds the group reader of the events topic.
 func (c Config) eventsReader(clientID string, log *slog.Logger) *kafka.Reader {
-	d := c.dialer()
+	d := c.Dialer()
 	d.ClientID = clientID
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers: c.Brokers, GroupID: c.Group, Topic: c.EventsTopic, Dialer: d,
@@ -66,16 +55,12 @@ func debugLogger(log *slog.Logger, what string) kafka.Logger {
 	})
 }
 
-func (c Config) client() *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.transport(), Timeout: 10 * time.Second}
-}
-
 // ensureTopics creates the topics that do not exist yet. The directory and
 // consent topics are compacted: they are tables keyed by person. The DLQ is
 // created with retention.ms = DLQRetention; if it exists already, a longer
 // or missing retention is logged as a warning (it is the operator's topic).
 func ensureTopics(ctx context.Context, c Config) error {
-	cl := c.client()
+	cl := c.Client()
 	compact := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
 	retention := []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.DLQRetention.Milliseconds(), 10)}}
 	req := &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{

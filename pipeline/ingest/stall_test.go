@@ -21,7 +21,7 @@ const stalledPartition = 0
 func (e *env) committedOf(p int) (committed, end int64) {
 	e.t.Helper()
 	ctx := context.Background()
-	cl := e.cfg.client()
+	cl := e.cfg.Client()
 	defer cl.Transport.(*kafka.Transport).CloseIdleConnections() // polled often: no pile of pooled connections
 	ends, err := listOffsets(ctx, cl, e.cfg.EventsTopic, []int{p})
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // group: every ingest replica needs the whole table, not a share of it.
 func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 	apply func(key, value []byte), caughtUp chan<- struct{}) error {
-	cl := c.client()
+	cl := c.Client()
 	var (
 		ps   []int
 		ends map[int]offsetRange
@@ -66,7 +66,7 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 		end := ends[p]
 		g.Go(func() error {
 			r := kafka.NewReader(kafka.ReaderConfig{
-				Brokers: c.Brokers, Topic: topic, Partition: p, Dialer: c.dialer(),
+				Brokers: c.Brokers, Topic: topic, Partition: p, Dialer: c.Dialer(),
 				MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 500 * time.Millisecond,
 			})
 			defer r.Close()

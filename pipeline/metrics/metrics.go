@@ -10,10 +10,20 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 const namespace = "commpulse"
+
+// NewRegistry returns the registry a long-running command serves on
+// /metrics: the Go runtime and process collectors, and room for the
+// stage's metrics (NewIngest, NewAnalyze).
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
 
 // Ingest holds the metrics of the ingest stage.
 type Ingest struct {

@@ -40,7 +40,7 @@ const (
 
 // DefaultBroadcastMax is the Slack importer's: a recipient set larger than
 // this is no recipient set.
-const DefaultBroadcastMax = 50
+const DefaultBroadcastMax = importer.DefaultBroadcastMax
 
 // Config of an Importer.
 type Config struct {
@@ -90,11 +90,8 @@ func New(cfg Config) (*Importer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.BroadcastMax == 0 {
-		cfg.BroadcastMax = DefaultBroadcastMax
-	}
-	if cfg.BroadcastMax < 1 || cfg.BroadcastMax > event.DefaultLimits.MaxRecipients {
-		return nil, fmt.Errorf("broadcast max %d: want 1..%d", cfg.BroadcastMax, event.DefaultLimits.MaxRecipients)
+	if cfg.BroadcastMax, err = importer.BroadcastMax(cfg.BroadcastMax); err != nil {
+		return nil, err
 	}
 	if cfg.MaxDocBytes <= 0 {
 		cfg.MaxDocBytes = DefaultMaxDocBytes

@@ -41,7 +41,7 @@ const (
 
 // DefaultBroadcastMax: a recipient set larger than this is no recipient
 // set (a message to a large channel is not a message to each member).
-const DefaultBroadcastMax = 50
+const DefaultBroadcastMax = importer.DefaultBroadcastMax
 
 // Subtypes of a person's own message (imported); every other subtype is
 // excluded.
@@ -82,11 +82,8 @@ func New(cfg Config) (*Importer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.BroadcastMax == 0 {
-		cfg.BroadcastMax = DefaultBroadcastMax
-	}
-	if cfg.BroadcastMax < 1 || cfg.BroadcastMax > event.DefaultLimits.MaxRecipients {
-		return nil, fmt.Errorf("broadcast max %d: want 1..%d", cfg.BroadcastMax, event.DefaultLimits.MaxRecipients)
+	if cfg.BroadcastMax, err = importer.BroadcastMax(cfg.BroadcastMax); err != nil {
+		return nil, err
 	}
 	if cfg.MaxDayFileBytes <= 0 {
 		cfg.MaxDayFileBytes = DefaultMaxDayFileBytes
