@@ -336,6 +336,7 @@ func BenchmarkCatchUp30kOrg(b *testing.B) {
 		}
 		if tc != nil {
 			tc.profile(b)
+			serverState(b, st, db)
 		}
 		st.Close()
 	}
@@ -491,5 +492,31 @@ func (c *timedConn) profile(b *testing.B) {
 	b.Logf("%6s %9s %9s %9s  %s", "runs", "total_ms", "early_ms", "late_ms", "statement")
 	for _, r := range out[:min(len(out), 30)] {
 		b.Logf("%6d %9.0f %9.1f %9.1f  %s", r.n, ms(r.total), ms(r.early), ms(r.late), r.q)
+	}
+}
+
+// serverState logs the active parts and the mutations (done and pending)
+// of each table of db.
+func serverState(b *testing.B, st *store.Store, db string) {
+	ctx := context.Background()
+	rows, err := st.Conn().Query(ctx, `SELECT p.table, p.parts, p.rows, ifNull(m.total, 0), ifNull(m.pending, 0)
+		FROM (SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = ? AND active GROUP BY table) AS p
+		LEFT JOIN (SELECT table, count() AS total, countIf(NOT is_done) AS pending FROM system.mutations WHERE database = ? GROUP BY table) AS m
+		ON p.table = m.table ORDER BY p.table`, db, db)
+	if err != nil {
+		b.Logf("server state: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			table                   string
+			parts, n, muts, pending uint64
+		)
+		if err := rows.Scan(&table, &parts, &n, &muts, &pending); err != nil {
+			b.Logf("server state: %v", err)
+			return
+		}
+		b.Logf("%-18s %4d parts %9d rows %5d mutations (%d pending)", table, parts, n, muts, pending)
 	}
 }
