@@ -290,6 +290,7 @@ func (a *Analyzer) releaseHours(cells []publish.HourCell, gens map[time.Time]uin
 
 // processHours analyzes the hour windows ws (consecutive) in one pass.
 func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
+	t0 := time.Now()
 	from, to := ws[0], ws[len(ws)-1].Add(time.Hour)
 	now := a.cfg.Now()
 	cells, err := a.db.hourCells(ctx, from, to, a.cfg.Privacy.CapVolume)
@@ -313,13 +314,15 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err := a.db.markDone(ctx, marks, now); err != nil {
 		return a.fail("write", err)
 	}
-	a.log.Debug("hour windows analyzed", "from", from, "to", to, "team_rows", len(kept), "anomalies", len(found), "alerted", fresh)
+	a.log.Debug("hour windows analyzed", "from", from, "to", to, "team_rows", len(kept), "anomalies", len(found), "alerted", fresh,
+		"took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
 // processDay analyzes one day window: team stats, the day and rolling
 // networks, and the day's anomalies.
 func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
+	t0 := time.Now()
 	to := day.Add(24 * time.Hour)
 	now := a.cfg.Now()
 	k := a.cfg.Privacy.K
@@ -371,7 +374,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	}
 	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
 		"suppressed", suppressed[day], "network_teams", len(net.teams), "nodes", net.res.Graph.Nodes,
-		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh)
+		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
