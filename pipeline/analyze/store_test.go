@@ -604,7 +604,7 @@ func TestBroadcastAddsNoEdges(t *testing.T) {
 			Sender: sender, Team: "a", Recipients: to, RecipientTeams: make([]string, len(to)), Status: "no_text"}
 	}
 	rows := []store.Message{
-		msg("all-hands", "ceo", people("r", 26)), // 26 > 25: a broadcast
+		msg("all-hands", "ceo", people("r", 26)),  // 26 > 25: a broadcast
 		msg("team-mail", "lead", people("r", 25)), // at the limit: ties
 		msg("chat", "ana", []string{"bo"}),
 	}
