@@ -23,7 +23,7 @@ import (
 // makes them one at a time); Ready may be called from any goroutine.
 type Analyzer struct {
 	cfg    Config
-	db     db
+	db     Store
 	pub    *publish.Publisher
 	alerts Alerter
 	m      *metrics.Analyze
@@ -40,10 +40,11 @@ type Analyzer struct {
 	started bool
 }
 
-// New returns an Analyzer reading and writing the database of st. alerts
+// New returns an Analyzer reading and writing through st (a *store.Store
+// in production). alerts
 // may be nil (anomalies are then stored and counted, not published).
 // Metrics are registered on reg.
-func New(cfg Config, st *store.Store, alerts Alerter, reg prometheus.Registerer) (*Analyzer, error) {
+func New(cfg Config, st Store, alerts Alerter, reg prometheus.Registerer) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func New(cfg Config, st *store.Store, alerts Alerter, reg prometheus.Registerer)
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return &Analyzer{
-		cfg: cfg, db: db{conn: st.Conn(), name: st.Database()}, pub: pub, alerts: alerts,
+		cfg: cfg, db: st, pub: pub, alerts: alerts,
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
 		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{},
 		since: cfg.Since,
@@ -138,7 +139,7 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 	case !a.since.IsZero():
 		first = g.Floor(a.since)
 	default:
-		last, ok, err := a.db.lastDone(ctx, g)
+		last, ok, err := a.db.LastDone(ctx, g)
 		if err != nil {
 			return time.Time{}, false, a.fail("read", err)
 		}
@@ -146,7 +147,7 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 			first = last.Add(g.Step())
 			break
 		}
-		earliest, ok, err := a.db.earliestMessage(ctx)
+		earliest, ok, err := a.db.EarliestMessage(ctx)
 		if err != nil {
 			return time.Time{}, false, a.fail("read", err)
 		}
@@ -172,7 +173,7 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 		b = newBank(g, a.cfg.DailyDetector, &a.cfg.DailyDrift, a.pub.DayNoise())
 	}
 	minScored := a.minScored(g)
-	hist, err := a.db.statsHistory(ctx, g, before)
+	hist, err := a.db.StatsHistory(ctx, g, before)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +182,7 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 	}
 	points := len(hist)
 	if g == Day {
-		nh, err := a.db.networkHistory(ctx, before)
+		nh, err := a.db.NetworkHistory(ctx, before)
 		if err != nil {
 			return nil, err
 		}
@@ -293,16 +294,16 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	t0 := time.Now()
 	from, to := ws[0], ws[len(ws)-1].Add(time.Hour)
 	now := a.cfg.Now()
-	cells, err := a.db.hourCells(ctx, from, to, a.cfg.Privacy.CapVolume)
+	cells, err := a.db.HourCells(ctx, from, to, a.cfg.Privacy.CapVolume)
 	if err != nil {
 		return a.fail("read", err)
 	}
-	gens, err := a.db.generations(ctx, Hour, from, to)
+	gens, err := a.db.Generations(ctx, Hour, from, to)
 	if err != nil {
 		return a.fail("read", err)
 	}
 	kept, suppressed := a.releaseHours(cells, gens)
-	if err := a.db.writeTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, now); err != nil {
+	if err := a.db.WriteTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, now); err != nil {
 		return a.fail("write", err)
 	}
 	found := a.detectHours(a.banks[Hour], kept)
@@ -311,7 +312,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 		return err
 	}
 	marks := a.marks(Hour, ws, gens, kept, suppressed, found)
-	if err := a.db.markDone(ctx, marks, now); err != nil {
+	if err := a.db.MarkDone(ctx, marks, now); err != nil {
 		return a.fail("write", err)
 	}
 	a.log.Debug("hour windows analyzed", "from", from, "to", to, "team_rows", len(kept), "anomalies", len(found), "alerted", fresh,
@@ -326,17 +327,17 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	to := day.Add(24 * time.Hour)
 	now := a.cfg.Now()
 	k := a.cfg.Privacy.K
-	cells, err := a.db.dayCells(ctx, day, to, a.cfg.Privacy.CapVolume, a.cfg.Privacy.CapSentiment, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	cells, err := a.db.DayCells(ctx, day, to, a.cfg.Privacy.CapVolume, a.cfg.Privacy.CapSentiment, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
 	if err != nil {
 		return a.fail("read", err)
 	}
-	gens, err := a.db.generations(ctx, Day, day, to)
+	gens, err := a.db.Generations(ctx, Day, day, to)
 	if err != nil {
 		return a.fail("read", err)
 	}
 	gen := gens[day]
 	kept, suppressed := a.releaseDays(cells, gens)
-	if err := a.db.writeTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
+	if err := a.db.WriteTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
 		return a.fail("write", err)
 	}
 	net, err := a.network(ctx, day, to, 1, gen, now)
@@ -369,7 +370,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := a.db.markDone(ctx, a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), now); err != nil {
+	if err := a.db.MarkDone(ctx, a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), now); err != nil {
 		return a.fail("write", err)
 	}
 	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
@@ -442,7 +443,7 @@ type netWindow struct {
 // team and graph figures, and writes them with the person-level rows.
 func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, gen uint32, now time.Time) (netWindow, error) {
 	t0 := time.Now() // also the erasure read mark: erasures from here on may be missing from the read
-	in, err := a.db.windowInput(ctx, from, to, a.cfg.Network)
+	in, err := a.db.WindowInput(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
@@ -454,7 +455,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 	if err := a.dropErased(ctx, t0, from, days, res); err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
-	weights, err := a.db.teamWeights(ctx, from, to)
+	weights, err := a.db.TeamWeights(ctx, from, to)
 	if err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
@@ -469,7 +470,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 	// every recipient as a node, so the node count moves by a degree.
 	nodes, _ := a.pub.Nodes(from, days, gen, len(in.Active))
 	t2 := time.Now()
-	if err := a.db.writeNetwork(ctx, from, days, res, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days)*float64(gen+1), now); err != nil {
+	if err := a.db.WriteNetwork(ctx, from, days, res, teams, releaseGraph(res.Graph, nodes), a.cfg.Privacy.K, a.pub.NetEpsilon(days)*float64(gen+1), now); err != nil {
 		return netWindow{}, a.fail("write", err)
 	}
 	if err := a.eraseInFlight(ctx, t0, from, days); err != nil {
@@ -489,7 +490,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 // teams bounded by capVolume (a sender of n > cap pair-messages counts each
 // at cap/n), and its isolated members (published only when counts of
 // people are switched on).
-func netCells(from time.Time, days int, weights []teamWeight, res *network.Result, capVolume float64) []publish.NetCell {
+func netCells(from time.Time, days int, weights []store.TeamWeight, res *network.Result, capVolume float64) []publish.NetCell {
 	type acc struct {
 		senders          int
 		internal, extern float64
@@ -508,8 +509,8 @@ func netCells(from time.Time, days int, weights []teamWeight, res *network.Resul
 	for i := 0; i < len(weights); {
 		j := i
 		var total float64
-		for j < len(weights) && weights[j].sender == weights[i].sender {
-			total += float64(weights[j].internal + weights[j].external)
+		for j < len(weights) && weights[j].Sender == weights[i].Sender {
+			total += float64(weights[j].Internal + weights[j].External)
 			j++
 		}
 		w := 1.0
@@ -517,10 +518,10 @@ func netCells(from time.Time, days int, weights []teamWeight, res *network.Resul
 			w = capVolume / total
 		}
 		for _, tw := range weights[i:j] {
-			c := get(tw.team)
+			c := get(tw.Team)
 			c.senders++
-			c.internal += w * float64(tw.internal)
-			c.extern += w * float64(tw.external)
+			c.internal += w * float64(tw.Internal)
+			c.extern += w * float64(tw.External)
 		}
 		i = j
 	}
@@ -546,7 +547,7 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 	for i := range found {
 		found[i].DetectedAt = now
 	}
-	stored, err := a.db.storedAnomalies(ctx, g, from, to)
+	stored, err := a.db.StoredAnomalies(ctx, g, from, to)
 	if err != nil {
 		return 0, a.fail("read", err)
 	}
@@ -562,7 +563,7 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 		}
 		a.m.Alerts.Add(float64(len(fresh)))
 	}
-	if err := a.db.writeAnomalies(ctx, g, from, to, found); err != nil {
+	if err := a.db.WriteAnomalies(ctx, g, from, to, found); err != nil {
 		return 0, a.fail("write", err)
 	}
 	for _, al := range fresh {
@@ -572,21 +573,21 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 }
 
 // marks builds the progress rows of windows ws.
-func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint32, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []windowDone {
-	idx := map[time.Time]*windowDone{}
-	out := make([]windowDone, len(ws))
+func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint32, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []store.WindowDone {
+	idx := map[time.Time]*store.WindowDone{}
+	out := make([]store.WindowDone, len(ws))
 	for i, w := range ws {
-		out[i] = windowDone{g: g, start: w, generation: gens[w.UTC()]}
+		out[i] = store.WindowDone{Granularity: g, Start: w, Generation: gens[w.UTC()]}
 		idx[w] = &out[i]
 	}
 	for _, s := range kept {
 		if d := idx[s.WindowStart]; d != nil {
-			d.teams++
+			d.Teams++
 		}
 	}
 	for w, n := range suppressed {
 		if d := idx[w]; d != nil {
-			d.suppressed = uint32(n)
+			d.Suppressed = uint32(n)
 			// Day windows only: an hourly count of suppressed team-windows
 			// is exact and would show, on a quiet night, when a small team
 			// wrote (the metric is for operators, but cheap to keep coarse).
@@ -597,7 +598,7 @@ func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint3
 	}
 	for _, an := range found {
 		if d := idx[an.WindowStart]; d != nil {
-			d.anomalies++
+			d.Anomalies++
 		}
 	}
 	return out

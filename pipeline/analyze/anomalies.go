@@ -27,16 +27,6 @@ const (
 	DetectorDrift     = "drift"
 )
 
-// Severity of an anomaly.
-type Severity string
-
-// Severities, from the score in [0, 1].
-const (
-	Info     Severity = "info"
-	Warning  Severity = "warning"
-	Critical Severity = "critical"
-)
-
 // Severity thresholds on the detector score. A point is an anomaly at the
 // detector's own AlarmScore (0.333: a surprise of 5, p <= 1e-5 for the level
 // detector); it is a warning from a surprise of 10 (p <= 1e-10) and critical
@@ -57,29 +47,6 @@ func SeverityOf(score float64) Severity {
 	default:
 		return Info
 	}
-}
-
-// Anomaly is one row of the anomalies table and one alert.
-type Anomaly struct {
-	WindowStart time.Time   `json:"window_start"`
-	Granularity Granularity `json:"granularity"`
-	Team        string      `json:"team"`
-	Metric      string      `json:"metric"`
-	Value       float64     `json:"value"`
-	Expected    float64     `json:"expected"`
-	Low         float64     `json:"low"`
-	High        float64     `json:"high"`
-	Score       float64     `json:"score"`
-	Severity    Severity    `json:"severity"`
-	Direction   string      `json:"direction"`
-	Detector    string      `json:"detector"`
-	DetectedAt  time.Time   `json:"detected_at"`
-}
-
-// Key identifies the anomaly for de-duplication: one per granularity, team,
-// metric and window. It is the Kafka key of its alert.
-func (a Anomaly) Key() string {
-	return fmt.Sprintf("%s|%s|%s|%s", a.Team, a.Metric, a.Granularity, a.WindowStart.UTC().Format(time.RFC3339))
 }
 
 // fromExplanation turns a detector verdict into an Anomaly, or reports false

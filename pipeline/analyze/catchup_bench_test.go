@@ -308,14 +308,19 @@ func BenchmarkCatchUp30kOrg(b *testing.B) {
 			b.Logf("first pass in %s", time.Since(t1).Round(time.Millisecond))
 			since = start
 		}
-		a, err := New(Config{Now: clock.Now, Since: since, Logger: slog.New(wt)}, st, nil, nilRegistry{})
+		var (
+			tc  *timedConn
+			ast = st
+		)
+		if os.Getenv("COMMPULSE_CATCHUP_PROFILE") != "" {
+			ast = st.WithConn(func(c driver.Conn) driver.Conn {
+				tc = &timedConn{Conn: c, runs: map[string][]time.Duration{}}
+				return tc
+			})
+		}
+		a, err := New(Config{Now: clock.Now, Since: since, Logger: slog.New(wt)}, ast, nil, nilRegistry{})
 		if err != nil {
 			b.Fatal(err)
-		}
-		var tc *timedConn
-		if os.Getenv("COMMPULSE_CATCHUP_PROFILE") != "" {
-			tc = &timedConn{Conn: a.db.conn, runs: map[string][]time.Duration{}}
-			a.db.conn = tc
 		}
 		chPID := srv.PID()
 		goCPU0, chCPU0 := selfCPU(), procCPU(chPID)

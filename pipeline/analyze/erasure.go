@@ -2,11 +2,9 @@ package analyze
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"commpulse/network"
-	"commpulse/pipeline/store"
 )
 
 // Erasure while a window is in flight.
@@ -23,7 +21,7 @@ import (
 //     read began, or not finished): the common case writes nothing to undo;
 //   - eraseInFlight, after the write, asks again and erases those persons'
 //     rows of the window with the same synchronous mutation ingest uses
-//     (store.EraseSQL): it catches an erasure recorded during the write.
+//     (store.EraseInFlight): it catches an erasure recorded during the write.
 //
 // Why that is enough: ingest erases messages first and the analyze tables
 // after, and marks the erasure done only then. An analyzer that could have
@@ -48,26 +46,6 @@ func (c *Config) SetBetweenReadAndWrite(f func(ctx context.Context, windowStart 
 	c.betweenReadAndWrite = f
 }
 
-// inFlightErased returns the persons whose erasure may have missed a read
-// that began at readStart (see store.InFlightSelect). The query names no
-// person; the ids come back as data.
-func (d db) inFlightErased(ctx context.Context, readStart time.Time) (map[string]bool, error) {
-	rows, err := d.conn.Query(ctx, store.InFlightSelect(readStart.Add(-erasureMargin)))
-	if err != nil {
-		return nil, fmt.Errorf("read in-flight erasures: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, fmt.Errorf("scan in-flight erasures: %w", err)
-		}
-		out[p] = true
-	}
-	return out, rows.Err()
-}
-
 // dropErased removes from res, in place, the nodes and edges of persons
 // whose erasure is in flight since readStart. Team and graph figures keep
 // the person's contribution: they name no one and are k-safe (see
@@ -76,7 +54,7 @@ func (a *Analyzer) dropErased(ctx context.Context, readStart, windowStart time.T
 	if h := a.cfg.betweenReadAndWrite; h != nil {
 		h(ctx, windowStart, days)
 	}
-	gone, err := a.db.inFlightErased(ctx, readStart)
+	gone, err := a.db.InFlightErased(ctx, readStart.Add(-erasureMargin))
 	if err != nil || len(gone) == 0 {
 		return err
 	}
@@ -99,33 +77,20 @@ func (a *Analyzer) dropErased(ctx context.Context, readStart, windowStart time.T
 // eraseInFlight erases, from the person-level rows of the window
 // (windowStart, days) just written, the persons whose erasure is in flight
 // since readStart. It costs one small query when no erasure is in flight,
-// plus a count per windowed table when one is; the mutation runs only when
-// a row of such a person is there.
+// plus a count per windowed table when one is (store.EraseInFlight); the
+// mutation runs only when a row of such a person is there.
 func (a *Analyzer) eraseInFlight(ctx context.Context, readStart, windowStart time.Time, days int) error {
-	gone, err := a.db.inFlightErased(ctx, readStart)
+	since := readStart.Add(-erasureMargin)
+	gone, err := a.db.InFlightErased(ctx, since)
 	if err != nil || len(gone) == 0 {
 		return err
 	}
-	sel := store.InFlightSelect(readStart.Add(-erasureMargin))
-	scope := fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
-	seen := map[string]bool{}
-	for _, pc := range store.PersonTables {
-		if !pc.Windowed || seen[pc.Table] {
-			continue
+	erased, err := a.db.EraseInFlight(ctx, since, windowStart, days)
+	for table, n := range erased {
+		if n > 0 {
+			a.log.Info("erased rows of a person erased while their window was computed", "table", table, "rows", n,
+				"window", windowStart.Format(time.DateOnly), "days", days)
 		}
-		seen[pc.Table] = true
-		var n uint64
-		if err := a.db.conn.QueryRow(ctx, a.db.q("SELECT count() FROM {db}."+pc.Table+" WHERE "+scope+" AND "+store.MatchSQL(pc.Table, sel))).Scan(&n); err != nil {
-			return fmt.Errorf("count in-flight erased rows of %s: %w", pc.Table, err)
-		}
-		if n == 0 {
-			continue
-		}
-		if err := a.db.conn.Exec(ctx, store.EraseSQL(pc.Table, sel, scope)); err != nil {
-			return fmt.Errorf("erase in-flight erased rows of %s: %w", pc.Table, err)
-		}
-		a.log.Info("erased rows of a person erased while their window was computed", "table", pc.Table, "rows", n,
-			"window", windowStart.Format(time.DateOnly), "days", days)
 	}
-	return nil
+	return err
 }

@@ -72,14 +72,14 @@ func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []n
 	if len(today) == 0 {
 		return nil, nil
 	}
-	past, err := a.db.isolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	past, err := a.db.IsolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]PersonHistory, len(today))
 	for i, n := range today {
 		p := past[n.Person]
-		out[i] = PersonHistory{Team: n.Team, ActiveDays: p.active, IsolatedDays: p.isolated,
+		out[i] = PersonHistory{Team: n.Team, ActiveDays: p.Active, IsolatedDays: p.Isolated,
 			IsolatedToday: true, WorkingDayNow: workday(day)}
 	}
 	return out, nil

@@ -78,7 +78,7 @@ func orgMessages(org *synth.Org) []store.Message {
 // in time order), the exact bounded inputs the analyzer's SQL reads
 // (dayCells, hourCells, teamWeights; the row-for-row model of the first two
 // is checked against ClickHouse by TestTeamStatsKAndIdempotence).
-func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workStart, workEnd int) ([]publish.DayCell, []publish.HourCell, []teamWeight) {
+func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workStart, workEnd int) ([]publish.DayCell, []publish.HourCell, []store.TeamWeight) {
 	type per struct{ n, ah, sc, neg, pos, sum float64 }
 	type hourKey struct {
 		h    int
@@ -87,7 +87,7 @@ func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workSta
 	bySender := map[[2]string]*per{} // (team, sender)
 	nDay, scDay := map[string]float64{}, map[string]float64{}
 	hourN := map[hourKey]map[string]float64{} // (hour, team) -> sender -> n
-	weights := map[[2]string]*teamWeight{}
+	weights := map[[2]string]*store.TeamWeight{}
 	for _, m := range msgs {
 		if m.Team == "" {
 			continue
@@ -121,7 +121,7 @@ func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workSta
 		hourN[hk][m.Sender]++
 		w := weights[k]
 		if w == nil {
-			w = &teamWeight{sender: m.Sender, team: m.Team}
+			w = &store.TeamWeight{Sender: m.Sender, Team: m.Team}
 			weights[k] = w
 		}
 		for i, dst := range m.Recipients {
@@ -129,9 +129,9 @@ func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workSta
 				continue
 			}
 			if m.RecipientTeams[i] == m.Team {
-				w.internal++
+				w.Internal++
 			} else {
-				w.external++
+				w.External++
 			}
 		}
 	}
@@ -188,15 +188,15 @@ func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workSta
 		hours = append(hours, c)
 	}
 
-	ws := make([]teamWeight, 0, len(weights))
+	ws := make([]store.TeamWeight, 0, len(weights))
 	for _, w := range weights {
 		ws = append(ws, *w)
 	}
 	sort.Slice(ws, func(i, j int) bool {
-		if ws[i].sender != ws[j].sender {
-			return ws[i].sender < ws[j].sender
+		if ws[i].Sender != ws[j].Sender {
+			return ws[i].Sender < ws[j].Sender
 		}
-		return ws[i].team < ws[j].team
+		return ws[i].Team < ws[j].Team
 	})
 	return days, hours, ws
 }

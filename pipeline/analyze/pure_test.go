@@ -43,6 +43,17 @@ func TestPending(t *testing.T) {
 	}
 }
 
+// afterHours is the Go model of the organisation default of
+// store.afterHoursSQL: outside working time is before start, at or after
+// end (UTC hours), or on a weekend.
+func afterHours(t time.Time, start, end int) bool {
+	t = t.UTC()
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return true
+	}
+	return t.Hour() < start || t.Hour() >= end
+}
+
 func TestAfterHours(t *testing.T) {
 	for _, tc := range []struct {
 		at   string

@@ -235,11 +235,20 @@ func readStats(t *testing.T, e *chEnv, g Granularity) []TeamStats {
 		if active != nil {
 			s.ActiveMembers = *active
 		}
-		s.ScoredMessages = orZero(scored)
-		s.MeanCompound, s.NegativeShare, s.PositiveShare, s.AfterHoursShare = orNaN(mean), orNaN(neg), orNaN(pos), orNaN(ah)
+		nan := math.NaN()
+		s.ScoredMessages = deref(scored, 0)
+		s.MeanCompound, s.NegativeShare, s.PositiveShare, s.AfterHoursShare = deref(mean, nan), deref(neg, nan), deref(pos, nan), deref(ah, nan)
 		out = append(out, s)
 	}
 	return out
+}
+
+// deref is *p, or def for a NULL.
+func deref(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func newAnalyzer(t *testing.T, e *chEnv, cfg Config, al Alerter) (*Analyzer, *prometheus.Registry) {
@@ -419,11 +428,11 @@ func TestNetworkHistoryJoinsMessages(t *testing.T) {
 		(?, 1, 'team-b', 36, 0.1, '2026-11-04 00:00:00'),
 		(?, 28, 'team-a', 99, 0.5, '2026-11-04 00:00:00'),
 		(?, 1, 'team-a', 21, 0.0, '2026-11-04 00:00:00')`, d1, d1, d1, d2)
-	got, err := db{conn: e.st.Conn(), name: e.db}.networkHistory(ctx, d2.AddDate(0, 0, 1))
+	got, err := e.st.NetworkHistory(ctx, d2.AddDate(0, 0, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []networkPoint{
+	want := []store.NetworkPoint{
 		{WindowStart: d1, Team: "team-a", External: 0.2, Weight: 25, Messages: 120},
 		{WindowStart: d1, Team: "team-b", External: 0.1, Weight: 36, Messages: 0},
 		{WindowStart: d2, Team: "team-a", External: 0, Weight: 21, Messages: 130},
@@ -467,8 +476,7 @@ func TestNetCellsTeamChangeIsBounded(t *testing.T) {
 		if err := e.st.InsertMessages(context.Background(), msgs); err != nil {
 			t.Fatal(err)
 		}
-		d := db{conn: e.st.Conn(), name: e.db}
-		w, err := d.teamWeights(context.Background(), day, day.Add(24*time.Hour))
+		w, err := e.st.TeamWeights(context.Background(), day, day.Add(24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -518,11 +526,11 @@ func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
 	if err := e.st.Conn().Exec(ctx, q, at(-2), at(-1), at(-3), at(-5), day, at(-2), at(-2), at(-2)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := db{conn: e.st.Conn(), name: e.db}.isolationHistory(ctx, day, 3)
+	got, err := e.st.IsolationHistory(ctx, day, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]pastDays{"p1": {active: 2, isolated: 1}, "p2": {active: 1, isolated: 0}}
+	want := map[string]store.PastDays{"p1": {Active: 2, Isolated: 1}, "p2": {Active: 1, Isolated: 0}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("isolationHistory = %v, want %v", got, want)
 	}
@@ -571,7 +579,7 @@ func TestAfterHoursShareFollowsTheTimeZone(t *testing.T) {
 		if err := e.st.InsertMessages(context.Background(), rows); err != nil {
 			t.Fatal(err)
 		}
-		cells, err := db{conn: e.st.Conn(), name: e.db}.dayCells(context.Background(), day, day.AddDate(0, 0, 1), 1000, 1000, 9, 18)
+		cells, err := e.st.DayCells(context.Background(), day, day.AddDate(0, 0, 1), 1000, 1000, 9, 18)
 		if err != nil || len(cells) != 1 {
 			t.Fatalf("dayCells: %v %v", cells, err)
 		}
@@ -611,7 +619,7 @@ func TestBroadcastAddsNoEdges(t *testing.T) {
 	if err := e.st.InsertMessages(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	in, err := db{conn: e.st.Conn(), name: e.db}.windowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{})
+	in, err := e.st.WindowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +633,7 @@ func TestBroadcastAddsNoEdges(t *testing.T) {
 	if !slices.Contains(in.Active, "ceo") {
 		t.Errorf("the broadcaster is not active: %v", in.Active)
 	}
-	in, err = db{conn: e.st.Conn(), name: e.db}.windowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{BroadcastMaxRecipients: 10})
+	in, err = e.st.WindowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{BroadcastMaxRecipients: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,12 +144,12 @@ func batchSelect(batch string) string {
 	return fmt.Sprintf("SELECT person FROM erasures WHERE batch = '%s'", batch)
 }
 
-// InFlightSelect selects the persons whose erasure may not have reached a
+// inFlightSelect selects the persons whose erasure may not have reached a
 // reader that began reading at since: those whose latest erasures row is
 // not done (deletes still running, or interrupted), and those with any row
 // written at or after since. Times are rendered as a literal (the statement
 // names no person; a time is not personal).
-func InFlightSelect(since time.Time) string {
+func inFlightSelect(since time.Time) string {
 	return fmt.Sprintf("SELECT person FROM erasures GROUP BY person HAVING max(erased_at) >= toDateTime64('%s', 3, 'UTC') OR NOT argMax(done, (erased_at, done))",
 		since.UTC().Format("2006-01-02 15:04:05.000"))
 }
@@ -252,4 +252,52 @@ func (s *Store) Erased(ctx context.Context, persons []string) (map[string]bool, 
 		}
 	}
 	return out, rows.Err()
+}
+
+// InFlightErased returns the persons whose erasure may have missed a read
+// that began at since (see inFlightSelect). The query names no person; the
+// ids come back as data.
+func (s *Store) InFlightErased(ctx context.Context, since time.Time) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, inFlightSelect(since))
+	if err != nil {
+		return nil, fmt.Errorf("read in-flight erasures: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("scan in-flight erasures: %w", err)
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}
+
+// EraseInFlight erases, from the person-level rows of the window
+// (windowStart, days), the persons whose erasure is in flight since 'since'
+// (inFlightSelect), with the same synchronous mutation ErasePersons uses,
+// and returns the rows erased per table. It costs one count per windowed
+// table; the mutation runs only where such a person has a row.
+func (s *Store) EraseInFlight(ctx context.Context, since, windowStart time.Time, days int) (map[string]uint64, error) {
+	sel := inFlightSelect(since)
+	scope := fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
+	erased := map[string]uint64{}
+	for _, pc := range PersonTables {
+		if _, seen := erased[pc.Table]; !pc.Windowed || seen {
+			continue
+		}
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+pc.Table+" WHERE "+scope+" AND "+MatchSQL(pc.Table, sel)).Scan(&n); err != nil {
+			return erased, fmt.Errorf("count in-flight erased rows of %s: %w", pc.Table, err)
+		}
+		erased[pc.Table] = n
+		if n == 0 {
+			continue
+		}
+		if err := s.conn.Exec(ctx, EraseSQL(pc.Table, sel, scope)); err != nil {
+			return erased, fmt.Errorf("erase in-flight erased rows of %s: %w", pc.Table, err)
+		}
+	}
+	return erased, nil
 }

@@ -115,9 +115,17 @@ func dial(cfg Config, database string) (driver.Conn, error) {
 	return conn, nil
 }
 
-// Conn exposes the driver connection for packages that run their own queries
-// (the analyzer). It is bound to Database().
+// Conn exposes the driver connection, bound to Database(), for tests and
+// ad-hoc checks. Production code goes through the methods of Store, so
+// that the SQL of commpulse lives in this package.
 func (s *Store) Conn() driver.Conn { return s.conn }
+
+// WithConn returns a Store on the same database whose statements go
+// through wrap(conn): a seam for instrumentation (the catch-up benchmark
+// times every statement with it). Closing either Store closes the pool.
+func (s *Store) WithConn(wrap func(driver.Conn) driver.Conn) *Store {
+	return &Store{conn: wrap(s.conn), cfg: s.cfg}
+}
 
 // Database is the database all tables live in.
 func (s *Store) Database() string { return s.cfg.Database }
