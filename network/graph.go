@@ -228,6 +228,14 @@ func (g *window) localMetrics(dst []NodeMetrics, cfg Config) {
 		dst[u].OutStrength += g.w[i]
 		dst[v].InStrength += g.w[i]
 	}
+	// withTeam[(u, t)]: u's small-thread interactions with members of
+	// another team t, summed over those members (CrossTeamBreadth).
+	withTeam := make(map[uint64]int)
+	cross := func(u, v int32, small int) {
+		if own, t := g.team[u], g.team[v]; own >= 0 && t >= 0 && t != own {
+			withTeam[uint64(u)<<32|uint64(uint32(t))] += small
+		}
+	}
 	g.eachTie(func(u, v int32, i, j int) {
 		small := g.small[i]
 		if j >= 0 {
@@ -239,23 +247,21 @@ func (g *window) localMetrics(dst []NodeMetrics, cfg Config) {
 			dst[u].InternalNetworkSize++
 			dst[v].InternalNetworkSize++
 		}
+		if small > 0 {
+			cross(u, v, small)
+			cross(v, u, small)
+		}
 	})
-	stamp := make([]int32, len(g.teams)) // stamp[t] == u+1: team t already counted for u
+	for key, n := range withTeam {
+		if n >= cfg.InternalMinInteractions {
+			dst[key>>32].CrossTeamBreadth++
+		}
+	}
 	for u := range dst {
 		if partners := dst[u].InDegree + dst[u].OutDegree - int(mutual[u]); partners > 0 {
 			dst[u].Reciprocity = float64(mutual[u]) / float64(partners)
 		}
 		dst[u].Isolated = mutual[u] == 0
-		own := g.team[u]
-		if own < 0 {
-			continue
-		}
-		for _, v := range g.neighbours(int32(u)) {
-			if t := g.team[v]; t >= 0 && t != own && stamp[t] != int32(u)+1 {
-				stamp[t] = int32(u) + 1
-				dst[u].CrossTeamBreadth++
-			}
-		}
 	}
 }
 

@@ -219,9 +219,13 @@ type NodeMetrics struct {
 	// threads of at most Config.SmallThreadMaxSize participants: the people
 	// someone actually works with, as opposed to reaches by broadcast.
 	InternalNetworkSize int `json:"internal_network_size"`
-	// CrossTeamBreadth is the number of distinct other teams among the
-	// person's ties (unknown teams are not counted; 0 for persons without a
-	// team).
+	// CrossTeamBreadth is Viva Insights' network breadth: the number of
+	// distinct other teams with whose members the person had at least
+	// Config.InternalMinInteractions interactions (either direction, summed
+	// over the team's members) in threads of at most
+	// Config.SmallThreadMaxSize participants. A one-off message or a large
+	// thread does not widen it. Unknown teams are not counted; 0 for
+	// persons without a team.
 	CrossTeamBreadth int `json:"cross_team_breadth"`
 	// PageRank on the weighted directed graph; sums to 1 over the window.
 	PageRank float64 `json:"pagerank"`

@@ -86,8 +86,9 @@ func TestSmallWindowNodes(t *testing.T) {
 		{person: "a1", team: "a", in: 5, out: 3, reciprocity: 3.0 / 5, internal: 2, crossTeam: 1, inStr: 5, outStr: 4},
 		{person: "a2", team: "a", in: 2, out: 1, reciprocity: 1.0 / 2, internal: 1, inStr: 3, outStr: 1},
 		// A broadcaster nobody answers: isolated, and the 6-person thread
-		// is not small (small 0 on all five pairs).
-		{person: "a4", team: "a", in: 0, out: 5, reciprocity: 0, isolated: true, crossTeam: 1, outStr: 5},
+		// is not small (small 0 on all five pairs), so its tie to team b
+		// does not widen a4's breadth either.
+		{person: "a4", team: "a", in: 0, out: 5, reciprocity: 0, isolated: true, crossTeam: 0, outStr: 5},
 		// A pure receiver is isolated too.
 		{person: "a5", team: "a", in: 1, isolated: true, inStr: 1},
 		{person: "b1", team: "b", in: 3, out: 2, reciprocity: 2.0 / 3, internal: 2, crossTeam: 1, inStr: 3, outStr: 3.5},
@@ -302,5 +303,42 @@ func TestDeterministic(t *testing.T) {
 		if x.Community != y.Community || x.Betweenness != y.Betweenness || math.Abs(x.PageRank-y.PageRank) > 1e-8 {
 			t.Fatalf("node %s differs: %+v vs %+v", x.Person, x, y)
 		}
+	}
+}
+
+// TestCrossTeamBreadthIsVivaNetworkBreadth: a team widens a person's
+// breadth only with at least InternalMinInteractions small-thread
+// interactions with its members, summed over them; a single message, or a
+// tie in a large thread only, does not.
+func TestCrossTeamBreadthIsVivaNetworkBreadth(t *testing.T) {
+	in := Input{
+		Teams: map[string]string{"p": "a", "c1": "c", "c2": "c", "d1": "d", "e1": "e", "f1": "f"},
+		Pairs: []Pair{
+			{Src: "p", Dst: "c1", Count: 1, Small: 1}, // team c: 1 + 1 over two members
+			{Src: "c2", Dst: "p", Count: 1, Small: 1},
+			{Src: "p", Dst: "d1", Count: 1, Small: 1}, // team d: one message
+			{Src: "p", Dst: "e1", Count: 9, Small: 0}, // team e: a large thread only
+			{Src: "p", Dst: "f1", Count: 2, Small: 2}, // team f: two DMs
+			{Src: "f1", Dst: "p", Count: 1, Small: 1}, // and a reply
+		},
+	}
+	res, err := Compute(in, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		person  string
+		breadth int
+	}{
+		{"p", 2},  // c and f
+		{"c1", 0}, // one message from p
+		{"f1", 1}, // three with p
+		{"e1", 0},
+	} {
+		t.Run(tc.person, func(t *testing.T) {
+			if got := nodeByPerson(t, res, tc.person).CrossTeamBreadth; got != tc.breadth {
+				t.Errorf("breadth %d, want %d", got, tc.breadth)
+			}
+		})
 	}
 }
