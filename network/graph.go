@@ -243,9 +243,15 @@ func (g *window) localMetrics(dst []NodeMetrics, cfg Config) {
 			mutual[v]++
 			small += g.small[j]
 		}
+		// Internal network: partners inside the organisation, i.e. with a
+		// team in the directory; an external domain's participant is not one.
 		if small >= cfg.InternalMinInteractions {
-			dst[u].InternalNetworkSize++
-			dst[v].InternalNetworkSize++
+			if g.team[v] >= 0 {
+				dst[u].InternalNetworkSize++
+			}
+			if g.team[u] >= 0 {
+				dst[v].InternalNetworkSize++
+			}
 		}
 		if small > 0 {
 			cross(u, v, small)

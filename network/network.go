@@ -214,10 +214,13 @@ type NodeMetrics struct {
 	// Reciprocity is |partners written to AND heard from| / |all partners|,
 	// 0 for a person without partners.
 	Reciprocity float64 `json:"reciprocity"`
-	// InternalNetworkSize is the number of partners with at least
-	// Config.InternalMinInteractions interactions (either direction) in
-	// threads of at most Config.SmallThreadMaxSize participants: the people
-	// someone actually works with, as opposed to reaches by broadcast.
+	// InternalNetworkSize is Viva Insights' internal network size: the
+	// number of partners inside the organisation (with a team in the
+	// directory: an external domain's participant is not one) with at
+	// least Config.InternalMinInteractions interactions (either direction)
+	// in threads of at most Config.SmallThreadMaxSize participants: the
+	// people someone actually works with, as opposed to reaches by
+	// broadcast.
 	InternalNetworkSize int `json:"internal_network_size"`
 	// CrossTeamBreadth is Viva Insights' network breadth: the number of
 	// distinct other teams with whose members the person had at least

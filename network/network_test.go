@@ -306,11 +306,12 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// TestCrossTeamBreadthIsVivaNetworkBreadth: a team widens a person's
-// breadth only with at least InternalMinInteractions small-thread
-// interactions with its members, summed over them; a single message, or a
-// tie in a large thread only, does not.
-func TestCrossTeamBreadthIsVivaNetworkBreadth(t *testing.T) {
+// TestVivaDefinitions: a team widens a person's breadth only with at
+// least InternalMinInteractions small-thread interactions with its
+// members, summed over them; a single message, or a tie in a large thread
+// only, does not. The internal network counts partners with a team only:
+// an external domain's participant (no directory record) is outside.
+func TestVivaDefinitions(t *testing.T) {
 	in := Input{
 		Teams: map[string]string{"p": "a", "c1": "c", "c2": "c", "d1": "d", "e1": "e", "f1": "f"},
 		Pairs: []Pair{
@@ -327,17 +328,18 @@ func TestCrossTeamBreadthIsVivaNetworkBreadth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		person  string
-		breadth int
+		person            string
+		breadth, internal int
 	}{
-		{"p", 2},  // c and f
-		{"c1", 0}, // one message from p
-		{"f1", 1}, // three with p
-		{"e1", 0},
+		{"p", 2, 1},  // breadth c and f; internal f1 only (x is external)
+		{"c1", 0, 0}, // one message from p
+		{"f1", 1, 1}, // three with p
+		{"e1", 0, 0},
 	} {
 		t.Run(tc.person, func(t *testing.T) {
-			if got := nodeByPerson(t, res, tc.person).CrossTeamBreadth; got != tc.breadth {
-				t.Errorf("breadth %d, want %d", got, tc.breadth)
+			n := nodeByPerson(t, res, tc.person)
+			if n.CrossTeamBreadth != tc.breadth || n.InternalNetworkSize != tc.internal {
+				t.Errorf("breadth %d, internal %d; want %d, %d", n.CrossTeamBreadth, n.InternalNetworkSize, tc.breadth, tc.internal)
 			}
 		})
 	}
