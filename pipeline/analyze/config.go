@@ -139,6 +139,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.MinScoredDay, d.MinScoredDay)
 	defaults.Fill(&c.MinWeightDay, d.MinWeightDay)
 	defaults.Fill(&c.Isolation, d.Isolation)
+	defaults.Fill(&c.Isolation.SustainedDays, d.Isolation.SustainedDays) // a rule given without its run length takes the default
 	defaults.Fill(&c.Network, d.Network)
 	defaults.Fill(&c.RollingDays, d.RollingDays)
 	defaults.Fill(&c.HourChunk, d.HourChunk)

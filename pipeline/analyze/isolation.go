@@ -7,17 +7,29 @@ import (
 
 	"commpulse/network"
 	"commpulse/pipeline/publish"
+	"commpulse/pipeline/store"
 )
 
-// IsolationRule decides when a person counts as newly isolated in a day
-// window: isolated that day (network.NodeMetrics.Isolated: no reciprocated
-// tie), on a working day, after having been active on at least MinHistory
-// of the previous HistoryDays working days and isolated on at most
-// MaxIsolatedShare of those. Someone who is always isolated (a pure
-// broadcaster) never triggers it; someone who stays isolated stops
-// triggering once isolation became their normal. Weekends are neither
-// judged nor used as history: a Saturday message nobody answers is not a
-// sign of anything.
+// IsolationRule decides when a person counts as newly isolated: what a
+// people-analytics partner means by "cut off", not "quiet today". A member
+// is newly isolated on the working day that completes SustainedDays
+// consecutive working days on each of which they were still active (they
+// sent messages) and had no reciprocated tie (network.NodeMetrics.Isolated:
+// nobody they both wrote to and heard from), after a baseline in which
+// they were connected: on the working days of the HistoryDays before that
+// run, they sent on at least MinHistory days and were isolated on at most
+// MaxIsolatedShare of them.
+//
+// What it leaves out, on purpose:
+//   - someone who wrote nothing (a day off, a focus day, a receiver who did
+//     not answer): they are not active, so not judged;
+//   - one day without an answer: the run must last SustainedDays;
+//   - someone for whom isolation is normal (a pure broadcaster): the
+//     baseline must show ties;
+//   - the days after the run completed: each episode counts once, on the
+//     day it reaches SustainedDays;
+//   - weekends, which are neither judged nor part of a run or a baseline
+//     (a Saturday message nobody answers is not a sign of anything).
 //
 // The rule's output is team-level: the number of newly isolated members of
 // a k-safe team, never who they are.
@@ -25,12 +37,16 @@ type IsolationRule struct {
 	HistoryDays      int
 	MinHistory       int
 	MaxIsolatedShare float64
+	SustainedDays    int
 }
 
-// DefaultIsolationRule: two weeks of history, at least five active days,
-// isolated on at most a quarter of them.
+// DefaultIsolationRule: three working days cut off while still writing,
+// after two weeks (calendar) of history with at least five active working
+// days, isolated on at most a quarter of them. Three days: a single
+// unanswered day is ordinary (people are busy, out, or in meetings), a
+// working week is too late to be early.
 func DefaultIsolationRule() IsolationRule {
-	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25}
+	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25, SustainedDays: 3}
 }
 
 func (r IsolationRule) validate() error {
@@ -41,18 +57,24 @@ func (r IsolationRule) validate() error {
 		return errors.New("analyze: isolation min history must be in [1, history days]")
 	case r.MaxIsolatedShare < 0 || r.MaxIsolatedShare >= 1:
 		return errors.New("analyze: isolation max isolated share must be in [0, 1)")
+	case r.SustainedDays < 1 || r.SustainedDays > r.HistoryDays:
+		return errors.New("analyze: isolation sustained days must be in [1, history days]")
 	}
 	return nil
 }
 
 // PersonHistory is what the rule knows about one person isolated today:
-// on how many earlier working days (within HistoryDays) they were active,
-// and on how many of those isolated.
+// Streak, the consecutive working days just before today on which they
+// sent and were isolated; and over the earlier working days of the
+// history (the baseline, before that run), on how many they sent and on
+// how many of those they were isolated.
 type PersonHistory struct {
 	Team          string
-	ActiveDays    int
+	SentDays      int
 	IsolatedDays  int
+	Streak        int
 	IsolatedToday bool
+	SentToday     bool
 	WorkingDayNow bool
 }
 
@@ -60,8 +82,8 @@ type PersonHistory struct {
 // the day network of day: nodes is the computed network.Result of that
 // window (after in-flight erasures were dropped), the same rows written to
 // node_metrics, used as they are rather than read back. Their earlier days
-// come from db.isolationHistory, the HistoryDays before day, read only when
-// someone is isolated.
+// come from Store.IsolationHistory, the HistoryDays before day, read only
+// when someone is isolated.
 func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []network.NodeMetrics) ([]PersonHistory, error) {
 	var today []network.NodeMetrics
 	for _, n := range nodes {
@@ -76,21 +98,50 @@ func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []n
 	if err != nil {
 		return nil, err
 	}
+	// The working days before day, newest first: a run is consecutive in
+	// these, so a working day without a record (the person was not a node)
+	// ends it.
+	var workdays []time.Time
+	for d := day.AddDate(0, 0, -1); !d.Before(day.AddDate(0, 0, -a.cfg.Isolation.HistoryDays)); d = d.AddDate(0, 0, -1) {
+		if workday(d) {
+			workdays = append(workdays, d)
+		}
+	}
 	out := make([]PersonHistory, len(today))
 	for i, n := range today {
-		p := past[n.Person]
-		out[i] = PersonHistory{Team: n.Team, ActiveDays: p.Active, IsolatedDays: p.Isolated,
-			IsolatedToday: true, WorkingDayNow: workday(day)}
+		h := PersonHistory{Team: n.Team, IsolatedToday: true, SentToday: n.OutDegree > 0, WorkingDayNow: workday(day)}
+		byDay := make(map[time.Time]store.PastDay, len(past[n.Person]))
+		for _, d := range past[n.Person] {
+			byDay[d.Day] = d
+		}
+		for _, d := range workdays {
+			if r, ok := byDay[d]; ok && r.Sent && r.Isolated {
+				h.Streak++
+				delete(byDay, d)
+				continue
+			}
+			break
+		}
+		for _, r := range byDay { // the baseline: what the run left
+			if r.Sent {
+				h.SentDays++
+				if r.Isolated {
+					h.IsolatedDays++
+				}
+			}
+		}
+		out[i] = h
 	}
 	return out, nil
 }
 
-// Newly reports whether h is a newly isolated person.
+// Newly reports whether h is a newly isolated person: today completes
+// their run of SustainedDays, and their baseline was connected.
 func (r IsolationRule) Newly(h PersonHistory) bool {
-	if !h.IsolatedToday || !h.WorkingDayNow || h.ActiveDays < r.MinHistory {
+	if !h.IsolatedToday || !h.SentToday || !h.WorkingDayNow || h.Streak+1 != r.SustainedDays || h.SentDays < r.MinHistory {
 		return false
 	}
-	return float64(h.IsolatedDays) <= r.MaxIsolatedShare*float64(h.ActiveDays)
+	return float64(h.IsolatedDays) <= r.MaxIsolatedShare*float64(h.SentDays)
 }
 
 // anomalies counts newly isolated members per team, for the teams in

@@ -86,17 +86,27 @@ func TestSeverity(t *testing.T) {
 
 func TestIsolationRule(t *testing.T) {
 	r := DefaultIsolationRule()
+	// cut: a person active and isolated today on a working day, with a
+	// baseline of sent days (isolated on some) and a run of streak earlier
+	// working days cut off.
+	cut := func(sent, isolated, streak int) PersonHistory {
+		return PersonHistory{SentDays: sent, IsolatedDays: isolated, Streak: streak, IsolatedToday: true, SentToday: true, WorkingDayNow: true}
+	}
 	for _, tc := range []struct {
 		name string
 		h    PersonHistory
 		want bool
 	}{
-		{"connected before, isolated now", PersonHistory{ActiveDays: 10, IsolatedDays: 0, IsolatedToday: true, WorkingDayNow: true}, true},
-		{"a quarter isolated before", PersonHistory{ActiveDays: 8, IsolatedDays: 2, IsolatedToday: true, WorkingDayNow: true}, true},
-		{"always isolated (broadcaster)", PersonHistory{ActiveDays: 10, IsolatedDays: 9, IsolatedToday: true, WorkingDayNow: true}, false},
-		{"too little history", PersonHistory{ActiveDays: 4, IsolatedToday: true, WorkingDayNow: true}, false},
-		{"weekend", PersonHistory{ActiveDays: 10, IsolatedToday: true, WorkingDayNow: false}, false},
-		{"not isolated today", PersonHistory{ActiveDays: 10, IsolatedToday: false, WorkingDayNow: true}, false},
+		{"connected before, third day cut off", cut(10, 0, 2), true},
+		{"a quarter isolated before", cut(8, 2, 2), true},
+		{"first day cut off", cut(10, 0, 0), false},
+		{"second day cut off", cut(10, 0, 1), false},
+		{"fourth day: the episode counted already", cut(10, 0, 3), false},
+		{"always isolated (broadcaster)", cut(10, 9, 2), false},
+		{"too little history", cut(4, 0, 2), false},
+		{"wrote nothing today (a receiver who did not answer)", func() PersonHistory { h := cut(10, 0, 2); h.SentToday = false; return h }(), false},
+		{"weekend", func() PersonHistory { h := cut(10, 0, 2); h.WorkingDayNow = false; return h }(), false},
+		{"not isolated today", func() PersonHistory { h := cut(10, 0, 2); h.IsolatedToday = false; return h }(), false},
 	} {
 		if got := r.Newly(tc.h); got != tc.want {
 			t.Errorf("%s: Newly = %v, want %v", tc.name, got, tc.want)
@@ -105,10 +115,13 @@ func TestIsolationRule(t *testing.T) {
 	day := time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC)
 	var hist []PersonHistory
 	for range 6 {
-		hist = append(hist, PersonHistory{Team: "a", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true},
-			PersonHistory{Team: "small", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true})
+		a, small := cut(10, 0, 2), cut(10, 0, 2)
+		a.Team, small.Team = "a", "small"
+		hist = append(hist, a, small)
 	}
-	hist = append(hist, PersonHistory{Team: "one", ActiveDays: 10, IsolatedToday: true, WorkingDayNow: true})
+	one := cut(10, 0, 2)
+	one.Team = "one"
+	hist = append(hist, one)
 	kSafe := map[string]bool{"a": true, "one": true, "none": true}
 	// Over many days (fresh noise each), six newly isolated members of team
 	// a are reported on nearly every day, with a noisy count; the team below

@@ -30,7 +30,7 @@ type Store interface {
 	WindowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, error)
 	TeamWeights(ctx context.Context, from, to time.Time) ([]store.TeamWeight, error)
 	NetworkHistory(ctx context.Context, before time.Time) ([]store.NetworkPoint, error)
-	IsolationHistory(ctx context.Context, day time.Time, histDays int) (map[string]store.PastDays, error)
+	IsolationHistory(ctx context.Context, day time.Time, histDays int) (map[string][]store.PastDay, error)
 	WriteNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
 		teams []publish.NetRelease, graph store.GraphRelease, k int, eps float64, now time.Time) error
 

@@ -511,18 +511,18 @@ func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
 	ctx := context.Background()
 	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC) // a Wednesday
 	at := func(d int) time.Time { return day.AddDate(0, 0, d) }
-	q := strings.ReplaceAll(`INSERT INTO {db}.node_metrics (window_start, window_days, person, team, isolated, computed_at) VALUES
-		(?, 1, 'p1', 'a', false, '2026-11-20 00:00:00'),
-		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
-		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
-		(?, 1, 'p1', 'a', true, '2026-11-20 00:00:00'),
-		(?, 1, 'p1', 'a', false, '2026-11-20 00:00:00'),
-		(?, 28, 'p1', 'a', true, '2026-11-20 00:00:00'),
-		(?, 1, 'p2', 'a', true, '2026-11-20 00:00:00'),
-		(?, 1, 'p2', 'a', false, '2026-11-21 00:00:00')`, "{db}", e.db)
+	q := strings.ReplaceAll(`INSERT INTO {db}.node_metrics (window_start, window_days, person, team, out_degree, isolated, computed_at) VALUES
+		(?, 1, 'p1', 'a', 3, false, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', 2, true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', 1, true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', 1, true, '2026-11-20 00:00:00'),
+		(?, 1, 'p1', 'a', 1, false, '2026-11-20 00:00:00'),
+		(?, 28, 'p1', 'a', 1, true, '2026-11-20 00:00:00'),
+		(?, 1, 'p2', 'a', 0, true, '2026-11-20 00:00:00'),
+		(?, 1, 'p2', 'a', 0, false, '2026-11-21 00:00:00')`, "{db}", e.db)
 	// Mon, Tue, Sun (weekend), the Friday before the window, the day
 	// itself, a rolling window, and p2's Monday written twice (the later
-	// row wins).
+	// row wins; p2 only received).
 	if err := e.st.Conn().Exec(ctx, q, at(-2), at(-1), at(-3), at(-5), day, at(-2), at(-2), at(-2)); err != nil {
 		t.Fatal(err)
 	}
@@ -530,22 +530,27 @@ func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]store.PastDays{"p1": {Active: 2, Isolated: 1}, "p2": {Active: 1, Isolated: 0}}
+	want := map[string][]store.PastDay{
+		"p1": {{Day: at(-2), Sent: true}, {Day: at(-1), Sent: true, Isolated: true}},
+		"p2": {{Day: at(-2)}},
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("isolationHistory = %v, want %v", got, want)
 	}
 
 	a, _ := newAnalyzer(t, e, Config{Isolation: IsolationRule{HistoryDays: 3, MinHistory: 1, MaxIsolatedShare: 0.5}}, nil)
 	hist, err := a.personHistories(ctx, day, []network.NodeMetrics{
-		{Person: "p1", Team: "a", Isolated: true},
+		{Person: "p1", Team: "a", OutDegree: 2, Isolated: true},
 		{Person: "p2", Team: "a"},
 		{Person: "p3", Team: "b", Isolated: true},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// p1: Tuesday extends today's run (streak 1); Monday, connected, is
+	// the baseline. p3 wrote nothing today and has no history.
 	wantHist := []PersonHistory{
-		{Team: "a", ActiveDays: 2, IsolatedDays: 1, IsolatedToday: true, WorkingDayNow: true},
+		{Team: "a", SentDays: 1, Streak: 1, IsolatedToday: true, SentToday: true, WorkingDayNow: true},
 		{Team: "b", IsolatedToday: true, WorkingDayNow: true},
 	}
 	if fmt.Sprint(hist) != fmt.Sprint(wantHist) {

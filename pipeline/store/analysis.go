@@ -109,10 +109,14 @@ type TeamWeight struct {
 	Internal, External uint64
 }
 
-// PastDays is one person's record over the working days before a day
-// window: on how many they were a node of the day network, and on how
-// many of those isolated.
-type PastDays struct{ Active, Isolated int }
+// PastDay is one day of a person's record before a day window: that
+// they were a node of the day network, whether they sent anything (an
+// out-degree: a receiver who wrote nothing did not), and whether they were
+// isolated (no reciprocated tie).
+type PastDay struct {
+	Day            time.Time
+	Sent, Isolated bool
+}
 
 // GraphRelease is the published graph_metrics row of a window: a noisy
 // count of the window's senders, and the structural indices (nil when
@@ -466,34 +470,34 @@ func (s *Store) WindowInput(ctx context.Context, from, to time.Time, cfg network
 	return in, rows.Err()
 }
 
-// IsolationHistory reads, for every person, their PastDays over the
-// working days (Monday to Friday) of the day windows [day-histDays, day):
-// the node_metrics rows with window_days = 1 in that range, a range of the
-// table's key (window_days, window_start, person). It reads histDays days
-// of rows whatever the length of the stored history, so a catch-up over n
-// days costs n times one day's read. The day itself is not read: its
-// isolated persons come from the network just computed (personHistories).
+// IsolationHistory reads, for every person, their PastDay records over
+// the working days (Monday to Friday) of the day windows [day-histDays,
+// day), oldest first: the node_metrics rows with window_days = 1 in that
+// range, a range of the table's key (window_days, window_start, person).
+// It reads histDays days of rows whatever the length of the stored
+// history, so a catch-up over n days costs n times one day's read. The day
+// itself is not read: its figures come from the network just computed.
 // The query names no person; every person of those days comes back.
-func (s *Store) IsolationHistory(ctx context.Context, day time.Time, histDays int) (map[string]PastDays, error) {
-	q := `SELECT person, count() AS active, countIf(isolated) AS isolated
+func (s *Store) IsolationHistory(ctx context.Context, day time.Time, histDays int) (map[string][]PastDay, error) {
+	rows, err := s.conn.Query(ctx, `SELECT person, window_start, toBool(out_degree > 0), isolated
 	FROM node_metrics FINAL
 	WHERE window_days = 1 AND window_start >= ? AND window_start < ? AND toDayOfWeek(window_start, 0, 'UTC') <= 5
-	GROUP BY person`
-	rows, err := s.conn.Query(ctx, q, day.AddDate(0, 0, -histDays), day)
+	ORDER BY person, window_start`, day.AddDate(0, 0, -histDays), day)
 	if err != nil {
 		return nil, fmt.Errorf("read isolation history: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]PastDays{}
+	out := map[string][]PastDay{}
 	for rows.Next() {
 		var (
-			person         string
-			active, isoDay uint64
+			person string
+			d      PastDay
 		)
-		if err := rows.Scan(&person, &active, &isoDay); err != nil {
+		if err := rows.Scan(&person, &d.Day, &d.Sent, &d.Isolated); err != nil {
 			return nil, fmt.Errorf("scan isolation history: %w", err)
 		}
-		out[person] = PastDays{Active: int(active), Isolated: int(isoDay)}
+		d.Day = d.Day.UTC()
+		out[person] = append(out[person], d)
 	}
 	return out, rows.Err()
 }
