@@ -548,3 +548,73 @@ func TestAttackErasureRerunEquality(t *testing.T) {
 		t.Errorf("%d figures were republished bit for bit after the erasure (each tells the person had no part in it): %v", same, which)
 	}
 }
+
+// The explanation of an anomaly is the one free-text output: could it carry
+// more than its row? The attacker reads anomalies_k and recomputes every
+// explanation from the row's published figures and the public analyzer
+// configuration: the texts must be identical (so they disclose nothing the
+// row does not), name the team, and hold no person id. The org: one team
+// of 6 over 5 weeks, whose sentiment turns sharply negative on two days.
+func TestAttackExplanationsAddNothing(t *testing.T) {
+	members := []string{"p_e1", "p_e2", "p_e3", "p_e4", "p_e5", "p_e6"}
+	start := monday.AddDate(0, 0, -21)
+	var msgs []store.Message
+	id := 0
+	for d := range 35 {
+		day := start.AddDate(0, 0, d)
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for i, p := range members {
+			for j := range 8 {
+				c := float32(0.3 + 0.05*float32((i+j+d)%3))
+				if d >= 31 && d <= 32 {
+					c = -0.7
+				}
+				id++
+				msgs = append(msgs, msg(id, day.Add(9*time.Hour+time.Duration(i*40+j*5)*time.Minute), p, "epsilon",
+					[]string{members[(i+1+j%3)%6]}, c))
+			}
+		}
+	}
+	e := pubSetup(t, msgs, start.AddDate(0, 0, 35).Add(2*time.Hour))
+	rows, err := e.st.Conn().Query(context.Background(), `SELECT window_start, granularity, team, metric, value, expected, low, high,
+		score, severity, direction, detector, explanation FROM anomalies_k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			a      analyze.Anomaly
+			g, sev string
+		)
+		if err := rows.Scan(&a.WindowStart, &g, &a.Team, &a.Metric, &a.Value, &a.Expected, &a.Low, &a.High,
+			&a.Score, &sev, &a.Direction, &a.Detector, &a.Explanation); err != nil {
+			t.Fatal(err)
+		}
+		a.Granularity, a.Severity = analyze.Granularity(g), analyze.Severity(sev)
+		if n++; n == 1 {
+			t.Logf("for example: %s", a.Explanation)
+		}
+		if again := analyze.Explain(analyze.Defaults(), a); again != a.Explanation {
+			t.Errorf("the explanation holds more than its row:\nstored     %q\nrecomputed %q", a.Explanation, again)
+		}
+		if !strings.Contains(a.Explanation, a.Team) {
+			t.Errorf("explanation %q does not name its team", a.Explanation)
+		}
+		for _, p := range members {
+			if strings.Contains(a.Explanation, p) {
+				t.Errorf("explanation %q names a person", a.Explanation)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("premise: the planted drop raised no published anomaly")
+	}
+	t.Logf("%d anomalies, every explanation recomputed from its row", n)
+}

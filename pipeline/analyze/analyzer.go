@@ -546,6 +546,7 @@ func netCells(from time.Time, days int, weights []store.TeamWeight, res *network
 func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, now time.Time) (int, error) {
 	for i := range found {
 		found[i].DetectedAt = now
+		found[i].Explanation = Explain(a.cfg, found[i])
 	}
 	stored, err := a.db.StoredAnomalies(ctx, g, from, to)
 	if err != nil {

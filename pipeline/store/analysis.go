@@ -81,7 +81,10 @@ type Anomaly struct {
 	Severity    Severity    `json:"severity"`
 	Direction   string      `json:"direction"`
 	Detector    string      `json:"detector"`
-	DetectedAt  time.Time   `json:"detected_at"`
+	// Explanation says in words what moved, against which baseline and
+	// by how much, from the row's own figures (analyze's explain).
+	Explanation string    `json:"explanation"`
+	DetectedAt  time.Time `json:"detected_at"`
 }
 
 // Key identifies the anomaly for de-duplication: one per granularity, team,
