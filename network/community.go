@@ -66,16 +66,13 @@ func detectCommunities(g *window, cfg Config) communities {
 }
 
 // louvainRuns is the number of Louvain runs of a window of ties ties:
-// cfg.LouvainRuns, or when that is zero AutoLouvainRuns up to
-// AutoLouvainMaxTies ties and one above.
+// cfg.LouvainRuns, or when that is zero AutoLouvainRuns within
+// AutoLouvainTieBudget, at least one.
 func louvainRuns(ties int, cfg Config) int {
 	if cfg.LouvainRuns > 0 {
 		return cfg.LouvainRuns
 	}
-	if ties <= AutoLouvainMaxTies {
-		return AutoLouvainRuns
-	}
-	return 1
+	return max(1, min(AutoLouvainRuns, AutoLouvainTieBudget/max(ties, 1)))
 }
 
 // louvainResult is one Louvain run: the community of every node, numbered

@@ -152,3 +152,23 @@ func TestBestLouvainKeepsBestRun(t *testing.T) {
 		}
 	}
 }
+
+func TestLouvainRuns(t *testing.T) {
+	tests := []struct {
+		ties, cfg, want int
+	}{
+		{ties: 78, want: AutoLouvainRuns},
+		{ties: 20_001, want: AutoLouvainRuns},
+		{ties: AutoLouvainTieBudget / AutoLouvainRuns, want: AutoLouvainRuns},
+		{ties: AutoLouvainTieBudget / 4, want: 4},
+		{ties: AutoLouvainTieBudget, want: 1},
+		{ties: 4 * AutoLouvainTieBudget, want: 1},
+		{ties: 4 * AutoLouvainTieBudget, cfg: 3, want: 3},
+		{ties: 78, cfg: 1, want: 1},
+	}
+	for _, tt := range tests {
+		if got := louvainRuns(tt.ties, Config{LouvainRuns: tt.cfg}); got != tt.want {
+			t.Errorf("louvainRuns(%d ties, LouvainRuns %d) = %d, want %d", tt.ties, tt.cfg, got, tt.want)
+		}
+	}
+}
