@@ -19,7 +19,7 @@ const betweennessConfidence = 0.95
 // Brandes (network.Betweenness). Larger ones use betweennessSampled: gonum's
 // exact code is O(n·m) with map-based bookkeeping (10k nodes / 500k ties is
 // hours), and its Brandes core is unexported, so the pivot sampler below is
-// the one graph algorithm of this package written by hand.
+// written by hand (like louvain, for a similar reason).
 func betweenness(g *window, cfg Config) (bc []float64, exact bool, bound float64) {
 	if g.n() <= cfg.ExactBetweennessMaxNodes {
 		return exactBetweenness(g), true, 0

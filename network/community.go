@@ -4,10 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-
-	"gonum.org/v1/gonum/graph"
-	"gonum.org/v1/gonum/graph/community"
-	"gonum.org/v1/gonum/graph/simple"
 )
 
 // communities is the outcome of community detection on one window.
@@ -18,86 +14,126 @@ type communities struct {
 	formalModularity float64 // Q of the team partition
 }
 
-// detectCommunities runs gonum's Louvain (community.Modularize) on the
-// undirected graph weighted by w(u->v) + w(v->u), seeded by cfg.Seed, and
-// scores both its partition and the formal team partition with community.Q.
+// detectCommunities runs Louvain (louvain: gonum's community.Modularize,
+// reimplemented on arrays) on the undirected graph weighted by
+// w(u->v) + w(v->u), seeded by cfg.Seed, and scores both its partition and
+// the formal team partition with modularity (community.Q).
 //
 // Louvain is randomised: a different seed can give a different partition.
-// cfg.LouvainRuns runs are made with seeds derived from cfg.Seed and the
-// partition of highest modularity is kept (see Config.LouvainRuns).
+// louvainRuns(cfg) runs are made with seeds derived from cfg.Seed and the
+// partition of highest modularity is kept, ties going to the lowest run
+// (see Config.LouvainRuns).
 func detectCommunities(g *window, cfg Config) communities {
 	n := g.n()
 	res := communities{label: make([]int, n)}
 	if n == 0 {
 		return res
 	}
-	ug := simple.NewWeightedUndirectedGraph(0, 0)
-	for i := range g.ids {
-		ug.AddNode(simple.Node(i))
-	}
-	g.eachTie(func(u, v int32, i, j int) {
-		w := g.w[i]
-		if j >= 0 {
-			w += g.w[j]
-		}
-		ug.SetWeightedEdge(ug.NewWeightedEdge(simple.Node(u), simple.Node(v), w))
-	})
-
-	var comms [][]graph.Node
+	lg := tieGraph(g)
+	var best louvainResult
 	if len(g.key) == 0 {
-		// gonum's Louvain needs at least one edge; without ties every
-		// person is a community of their own.
-		for i := range n {
-			comms = append(comms, []graph.Node{simple.Node(i)})
+		// Without ties every person is a community of their own.
+		best.label = make([]int32, n)
+		for i := range best.label {
+			best.label[i] = int32(i)
 		}
+		best.count = n
 	} else {
-		runs := cfg.LouvainRuns
-		if runs == 0 {
-			runs = 1
-			if g.ties() <= AutoLouvainMaxTies {
-				runs = AutoLouvainRuns
-			}
-		}
-		best := math.Inf(-1)
-		for r := range runs {
-			src := rand.NewPCG(cfg.Seed, 0x6c6f757661696e+uint64(r)) // "louvain"
-			c := community.Modularize(ug, cfg.Resolution, src).Communities()
-			if q := community.Q(ug, c, cfg.Resolution); q > best {
-				best, comms = q, c
-			}
-		}
+		best = bestLouvain(lg, louvainRuns(g.ties(), cfg), cfg)
 	}
-	// Number communities by decreasing size, ties by smallest member, so the
-	// ids do not depend on gonum's internal order.
-	for _, c := range comms {
-		slices.SortFunc(c, func(a, b graph.Node) int { return int(a.ID() - b.ID()) })
+	for i, c := range best.label {
+		res.label[i] = int(c)
 	}
-	slices.SortFunc(comms, func(a, b []graph.Node) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return int(a[0].ID() - b[0].ID())
-	})
-	for ci, c := range comms {
-		for _, nd := range c {
-			res.label[nd.ID()] = ci
-		}
-	}
-	res.count = len(comms)
+	res.count = best.count
 
-	formal := make([][]graph.Node, len(g.teams))
+	// The formal partition: one group per team, persons without a team each
+	// a group of their own.
+	formal := make([]int32, n)
+	groups := len(g.teams)
 	for i, t := range g.team {
 		if t >= 0 {
-			formal[t] = append(formal[t], simple.Node(i))
+			formal[i] = t
 		} else {
-			formal = append(formal, []graph.Node{simple.Node(i)})
+			formal[i] = int32(groups)
+			groups++
 		}
 	}
 	if len(g.key) > 0 {
-		res.modularity = community.Q(ug, comms, cfg.Resolution)
-		res.formalModularity = community.Q(ug, formal, cfg.Resolution)
+		res.modularity = best.q
+		res.formalModularity = modularity(lg, formal, groups, cfg.Resolution)
 	}
 	return res
+}
+
+// louvainRuns is the number of Louvain runs of a window of ties ties:
+// cfg.LouvainRuns, or when that is zero AutoLouvainRuns within
+// AutoLouvainTieBudget, at least one.
+func louvainRuns(ties int, cfg Config) int {
+	if cfg.LouvainRuns > 0 {
+		return cfg.LouvainRuns
+	}
+	return max(1, min(AutoLouvainRuns, AutoLouvainTieBudget/max(ties, 1)))
+}
+
+// louvainResult is one Louvain run: the community of every node, numbered
+// canonically (see canonicalCommunities), and its modularity.
+type louvainResult struct {
+	label []int32
+	count int
+	q     float64
+}
+
+// bestLouvain makes runs Louvain runs on g, run r drawing from
+// PCG(cfg.Seed, "louvain"+r), and returns the one of highest modularity,
+// the first among equals. The runs are sequential: a run of a 425,000-tie
+// window takes about 30 ms, and Compute already runs community detection
+// beside PageRank and betweenness, which take longer and use the other
+// cores.
+func bestLouvain(g *louvainGraph, runs int, cfg Config) louvainResult {
+	var best louvainResult
+	for r := range runs {
+		src := rand.NewPCG(cfg.Seed, 0x6c6f757661696e+uint64(r)) // "louvain"
+		label, count := louvain(g, cfg.Resolution, src)
+		canonicalCommunities(label, count)
+		if q := modularity(g, label, count, cfg.Resolution); r == 0 || q > best.q {
+			best = louvainResult{label: label, count: count, q: q}
+		}
+	}
+	return best
+}
+
+// canonicalCommunities renumbers label (communities 0..count-1) in place by
+// decreasing size, ties by smallest member, so the ids do not depend on the
+// order Louvain happened to create them in.
+func canonicalCommunities(label []int32, count int) {
+	size := make([]int, count)
+	first := make([]int32, count)
+	for i := range first {
+		first[i] = -1
+	}
+	for u, c := range label {
+		size[c]++
+		if first[c] < 0 {
+			first[c] = int32(u)
+		}
+	}
+	byRank := make([]int32, count)
+	for i := range byRank {
+		byRank[i] = int32(i)
+	}
+	slices.SortFunc(byRank, func(a, b int32) int {
+		if size[a] != size[b] {
+			return size[b] - size[a]
+		}
+		return int(first[a] - first[b])
+	})
+	rank := make([]int32, count)
+	for r, c := range byRank {
+		rank[c] = int32(r)
+	}
+	for u, c := range label {
+		label[u] = rank[c]
+	}
 }
 
 // nmi is the normalised mutual information 2·I(C;T)/(H(C)+H(T)) between the
