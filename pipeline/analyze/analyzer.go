@@ -271,6 +271,23 @@ func (a *Analyzer) releaseDays(cells []publish.DayCell, gens map[time.Time]uint3
 	return kept, suppressed
 }
 
+// releaseThemes passes the same team-day cells through the theme rule:
+// a team-day releases themes only when Day releases its row (the same
+// cell, the same k gate), and epsilon records the loss of the team-day's
+// theme releases so far.
+func (a *Analyzer) releaseThemes(cells []publish.DayCell, gens map[time.Time]uint32) []store.TeamTheme {
+	eps := a.pub.Policy().ThemesEpsilon()
+	var out []store.TeamTheme
+	for _, c := range cells {
+		c.Gen = gens[c.Window.UTC()]
+		for _, r := range a.pub.Themes(c) {
+			out = append(out, store.TeamTheme{WindowStart: r.Window, Team: r.Team, Theme: r.Theme, Messages: r.Messages,
+				Epsilon: eps * float64(c.Gen+1)})
+		}
+	}
+	return out
+}
+
 // releaseHours is releaseDays for team-hours: the message volume only.
 func (a *Analyzer) releaseHours(cells []publish.HourCell, gens map[time.Time]uint32) (kept []TeamStats, suppressed map[time.Time]int) {
 	suppressed = map[time.Time]int{}
@@ -320,8 +337,8 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	return nil
 }
 
-// processDay analyzes one day window: team stats, the day and rolling
-// networks, and the day's anomalies.
+// processDay analyzes one day window: team stats and themes, the day and
+// rolling networks, and the day's anomalies.
 func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	t0 := time.Now()
 	to := day.Add(24 * time.Hour)
@@ -338,6 +355,10 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	gen := gens[day]
 	kept, suppressed := a.releaseDays(cells, gens)
 	if err := a.db.WriteTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
+		return a.fail("write", err)
+	}
+	themes := a.releaseThemes(cells, gens)
+	if err := a.db.WriteTeamThemes(ctx, day, to, themes, k, now); err != nil {
 		return a.fail("write", err)
 	}
 	net, err := a.network(ctx, day, to, 1, gen, now)
@@ -373,7 +394,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err := a.db.MarkDone(ctx, a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), now); err != nil {
 		return a.fail("write", err)
 	}
-	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept),
+	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept), "theme_rows", len(themes),
 		"suppressed", suppressed[day], "network_teams", len(net.teams), "nodes", net.res.Graph.Nodes,
 		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh, "took", time.Since(t0).Round(time.Millisecond))
 	return nil

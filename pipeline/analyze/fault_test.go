@@ -45,6 +45,13 @@ func (f *faultyStore) WriteTeamStats(ctx context.Context, g Granularity, from, t
 	return f.Store.WriteTeamStats(ctx, g, from, to, rows, k, now)
 }
 
+func (f *faultyStore) WriteTeamThemes(ctx context.Context, from, to time.Time, rows []store.TeamTheme, k int, now time.Time) error {
+	if err := f.trip("WriteTeamThemes"); err != nil {
+		return err
+	}
+	return f.Store.WriteTeamThemes(ctx, from, to, rows, k, now)
+}
+
 func (f *faultyStore) WriteNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
 	teams []publish.NetRelease, graph store.GraphRelease, k int, eps float64, now time.Time) error {
 	if err := f.trip("WriteNetwork"); err != nil {
@@ -75,6 +82,7 @@ func published(t *testing.T, e *chEnv) string {
 	for _, q := range []string{
 		`SELECT toString(tuple(window_start, granularity, team, messages, active_members, scored_messages, mean_compound,
 			negative_share, positive_share, after_hours_share, k_applied, epsilon)) FROM team_stats FINAL ORDER BY ALL`,
+		`SELECT toString(tuple(window_start, team, theme, messages, k_applied, epsilon)) FROM team_themes FINAL ORDER BY ALL`,
 		`SELECT toString(tuple(window_start, window_days, team, members_active, weight, external_share, ei_index,
 			isolated_members, k_applied, epsilon)) FROM team_network FINAL ORDER BY ALL`,
 		`SELECT toString(tuple(window_start, window_days, nodes, modularity, formal_modularity)) FROM graph_metrics FINAL ORDER BY ALL`,
@@ -136,7 +144,10 @@ func TestStoreFaultRetriesTheWindow(t *testing.T) {
 	if !strings.Contains(want, "'alpha'") || !strings.Contains(want, "'day',") {
 		t.Fatalf("the clean run published no day row of alpha:\n%s", want)
 	}
-	for _, method := range []string{"DayCells", "WriteTeamStats", "WriteNetwork", "WriteAnomalies", "MarkDone"} {
+	if !strings.Contains(want, "'workload'") {
+		t.Fatalf("the clean run published no theme row of alpha:\n%s", want)
+	}
+	for _, method := range []string{"DayCells", "WriteTeamStats", "WriteTeamThemes", "WriteNetwork", "WriteAnomalies", "MarkDone"} {
 		t.Run(method, func(t *testing.T) {
 			e, first, second := run(t, method)
 			if !errors.Is(first, errInjected) {

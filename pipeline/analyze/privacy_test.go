@@ -93,6 +93,9 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 		"team of 4 in team_stats_k":   "SELECT count() FROM {db}.team_stats_k WHERE team = 'team-small'",
 		"team of 4 in team_network_k": "SELECT count() FROM {db}.team_network_k WHERE team = 'team-small'",
 		"team of 4 in anomalies_k":    "SELECT count() FROM {db}.anomalies_k WHERE team = 'team-small'",
+		"team of 4 in team_themes":    "SELECT count() FROM {db}.team_themes WHERE team = 'team-small'",
+		"theme without a k-safe team_stats row": `SELECT count() FROM {db}.team_themes_k h
+			LEFT ANTI JOIN (SELECT * FROM {db}.team_stats_k WHERE granularity = 'day') s ON h.team = s.team AND h.window_start = s.window_start`,
 		"anomaly without a k-safe team row": `SELECT count() FROM {db}.anomalies_k a
 			LEFT ANTI JOIN {db}.team_stats_k s ON a.team = s.team AND a.granularity = s.granularity AND a.window_start = s.window_start
 			WHERE a.metric NOT IN ('external_share', 'isolated_members')`,
@@ -104,6 +107,6 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 	if n := q("SELECT count() FROM {db}.messages WHERE team = 'team-small'"); n == 0 {
 		t.Fatal("the team of 4 sent nothing; the k check would prove nothing")
 	}
-	t.Logf("privacy: %d distinct stored strings hold none of %d texts; %d metric label values hold no person id; k-safe views clean",
-		scanned, len(texts), labels)
+	t.Logf("privacy: %d distinct stored strings hold none of %d texts; %d metric label values hold no person id; k-safe views clean (%d theme rows of %d team-days)",
+		scanned, len(texts), labels, q("SELECT count() FROM {db}.team_themes_k"), q("SELECT count() FROM {db}.team_stats_k WHERE granularity = 'day'"))
 }

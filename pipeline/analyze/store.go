@@ -25,6 +25,7 @@ type Store interface {
 	HourCells(ctx context.Context, from, to time.Time, capVolume float64) ([]publish.HourCell, error)
 	StatsHistory(ctx context.Context, g Granularity, before time.Time) ([]TeamStats, error)
 	WriteTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error
+	WriteTeamThemes(ctx context.Context, from, to time.Time, rows []store.TeamTheme, k int, now time.Time) error
 
 	// Networks.
 	WindowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, error)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"commpulse/network"
+	"commpulse/nlp"
 	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 	"commpulse/pipeline/store/storetest"
@@ -75,7 +76,7 @@ func smallOrg(from, to time.Time, seed uint64) []store.Message {
 					EventID: fmt.Sprintf("ev%07d", n), OccurredAt: h.Add(time.Duration(r.IntN(3600)) * time.Second),
 					IngestedAt: h, Channel: "chat", Sender: fmt.Sprintf("%s_%d", team, i), Team: team,
 					Recipients: rc, RecipientTeams: []string{team, team}, ThreadID: fmt.Sprintf("th%d", n%7),
-					Lang: "en", Status: "no_text",
+					Lang: "en", Status: "no_text", Themes: smallOrgThemes(n),
 				}
 				if i%2 == 0 {
 					// Senders with a time zone in the directory: ingest's
@@ -110,6 +111,27 @@ func smallOrg(from, to time.Time, seed uint64) []store.Message {
 	return out
 }
 
+// smallOrgThemes are the theme bits of smallOrg's n-th message, from n
+// alone (the random stream stays what the other figures were drawn from):
+// workload on four messages in five, recognition on every other, conflict
+// on one in seven, blockers on one in eleven, change never.
+func smallOrgThemes(n int) uint16 {
+	var t uint16
+	if n%5 != 0 {
+		t |= 1
+	}
+	if n%2 == 0 {
+		t |= 2
+	}
+	if n%7 == 0 {
+		t |= 4
+	}
+	if n%11 == 0 {
+		t |= 8
+	}
+	return t
+}
+
 // testNoiseKey is the noise key of the analyzers the tests build, so a
 // test can compute the exact release the analyzer must have published.
 var testNoiseKey = []byte("commpulse-analyze-tests-noise-key-0123456789")
@@ -130,9 +152,14 @@ func testPublisher(t testing.TB, cfg Config) *publish.Publisher {
 
 // expectDayCell computes in Go the bounded input of one team-day that the
 // SQL must compute: per sender of the day, volume weight min(1, capV/n)
-// and sentiment weight min(1, capS/scored).
+// and sentiment weight min(1, capS/scored). Theme counts are volume
+// figures: bit i of a message's themes counts for nlp.ThemeNames()[i].
 func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS float64) publish.DayCell {
-	type per struct{ n, ah, sc, neg, pos, sum float64 }
+	nThemes := len(nlp.ThemeNames())
+	type per struct {
+		n, ah, sc, neg, pos, sum float64
+		th                       []float64
+	}
 	byTeamSender := map[[2]string]*per{}
 	nDay, scDay := map[string]float64{}, map[string]float64{}
 	for _, m := range rows {
@@ -149,10 +176,15 @@ func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS 
 		k := [2]string{m.Team, m.Sender}
 		p := byTeamSender[k]
 		if p == nil {
-			p = &per{}
+			p = &per{th: make([]float64, nThemes)}
 			byTeamSender[k] = p
 		}
 		p.n++
+		for i := range nThemes {
+			if m.Themes&(1<<i) != 0 {
+				p.th[i]++
+			}
+		}
 		if messageAfterHours(m, 9, 18) {
 			p.ah++
 		}
@@ -167,9 +199,12 @@ func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS 
 			}
 		}
 	}
-	c := publish.DayCell{Window: day, Team: team}
+	c := publish.DayCell{Window: day, Team: team, Themes: make([]float64, nThemes)}
 	for k, p := range byTeamSender {
 		wv := math.Min(1, capV/nDay[k[1]])
+		for i, n := range p.th {
+			c.Themes[i] += wv * n
+		}
 		ws := math.Min(1, capS/math.Max(scDay[k[1]], 1))
 		c.Senders++
 		c.Messages += wv * p.n
@@ -337,7 +372,7 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 	if s := testutil.ToFloat64(a.m.Suppressed.WithLabelValues("day")); s != 4 {
 		t.Errorf("suppressed day windows = %v, want 4 (tiny and silent on both days)", s)
 	}
-	for _, tbl := range []string{"team_network", "anomalies"} {
+	for _, tbl := range []string{"team_network", "team_themes", "anomalies"} {
 		if n := e.count("SELECT count() FROM {db}." + tbl + " WHERE team = 'tiny'"); n != 0 {
 			t.Errorf("%s holds %d rows of the team of 4", tbl, n)
 		}
@@ -357,6 +392,9 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 
 	// Idempotence: re-running every window (Since) leaves exactly the same
 	// rows, without FINAL too (old rows deleted, not just shadowed).
+	// (team_themes is not here: a re-run is a fresh release, and which
+	// noisy theme counts reach the floor changes with it;
+	// TestTeamThemesMatchTheModel checks its re-run against the model.)
 	tables := []string{"team_stats", "edges", "node_metrics", "team_network", "graph_metrics", "anomalies"}
 	before := map[string]int{}
 	for _, tbl := range tables {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"commpulse/nlp"
 )
 
 // MinK is the smallest minimum group size the product accepts: no
@@ -35,6 +37,12 @@ type Budget struct {
 	// person's own messages bounds; calibrating to sensitivity 1 would
 	// understate the loss. NetPeople likewise.
 	DayIsolated float64
+	// DayThemes is the loss of each theme count of a team-day (the
+	// messages about workload, recognition, ...: nlp.ThemeNames): one
+	// person's messages move a count by at most CapVolume, and a message
+	// can carry every theme, so the themes of a team-day together cost
+	// len(nlp.ThemeNames()) times it (Policy.ThemesEpsilon).
+	DayThemes float64
 	// HourMessages is the loss of all hour cells of one day together: a
 	// person's weights are bounded per day, so the L1 sensitivity of the
 	// day's vector of hourly counts is CapVolume however many hours they
@@ -69,6 +77,12 @@ type Policy struct {
 	// members): a noisy count below it is published as "fewer than
 	// MinPeople" (NULL), so no count singles out one or two people.
 	MinPeople int
+	// MinThemeMessages is the smallest published theme count: a theme's
+	// noisy count of a team-day below it is not published (no row), so no
+	// published count reads "a few messages about conflict". The noise,
+	// not this floor, is what hides one person: one person can weigh up to
+	// CapVolume in a count (docs/privacy.md).
+	MinThemeMessages float64
 	// RollingReleases is how many rolling network windows one person-day
 	// falls into (28-day windows released every 7 days: 4).
 	RollingReleases int
@@ -86,14 +100,16 @@ type Policy struct {
 // figures behind them are in docs/privacy.md.
 func DefaultPolicy() Policy {
 	return Policy{
-		K:               MinK,
-		CapVolume:       60,
-		CapSentiment:    10,
-		MinPeople:       3,
-		RollingReleases: 4,
+		K:                MinK,
+		CapVolume:        60,
+		CapSentiment:     10,
+		MinPeople:        3,
+		MinThemeMessages: 60,
+		RollingReleases:  4,
 		Epsilon: Budget{
 			DaySenders: 0.25, DayMessages: 6, DayAfterHours: 0.5,
 			DayScored: 4, DaySentiment: 6, DayNegative: 6, DayPositive: 0.5,
+			DayThemes:    2,
 			HourMessages: 1,
 			NetSenders:   0.25, NetWeight: 8,
 			GraphNodes: 0.25,
@@ -110,6 +126,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("publish: contribution caps %g, %g: must be >= 1", p.CapVolume, p.CapSentiment)
 	case p.MinPeople < 2:
 		return fmt.Errorf("publish: min people %d: must be >= 2", p.MinPeople)
+	case !(p.MinThemeMessages >= 1) || math.IsInf(p.MinThemeMessages, 0):
+		return fmt.Errorf("publish: min theme messages %g: must be finite and >= 1", p.MinThemeMessages)
 	case p.RollingReleases < 1:
 		return errors.New("publish: rolling releases must be >= 1")
 	case p.EpsilonScale < 0 || math.IsNaN(p.EpsilonScale) || math.IsInf(p.EpsilonScale, 0):
@@ -149,7 +167,8 @@ func (b *Budget) Figures() []Figure {
 	return []Figure{
 		{"day-senders", &b.DaySenders}, {"day-messages", &b.DayMessages}, {"day-after-hours", &b.DayAfterHours},
 		{"day-scored", &b.DayScored}, {"day-sentiment", &b.DaySentiment}, {"day-negative", &b.DayNegative},
-		{"day-positive", &b.DayPositive}, {"day-isolated", &b.DayIsolated}, {"hour-messages", &b.HourMessages},
+		{"day-positive", &b.DayPositive}, {"day-isolated", &b.DayIsolated}, {"day-themes", &b.DayThemes},
+		{"hour-messages", &b.HourMessages},
 		{"net-senders", &b.NetSenders}, {"net-weight", &b.NetWeight}, {"net-people", &b.NetPeople},
 		{"graph-nodes", &b.GraphNodes},
 	}
@@ -157,12 +176,20 @@ func (b *Budget) Figures() []Figure {
 
 // PerPersonDay is the privacy loss ε of one person's messages of one day
 // over everything published about it (basic composition): the day and hour
-// team figures, the day network, the RollingReleases rolling windows the
-// day falls into (each at 1/RollingReleases of the day network's budget),
-// and the organisation's node count of each of those network windows.
+// team figures, the day's theme counts, the day network, the
+// RollingReleases rolling windows the day falls into (each at
+// 1/RollingReleases of the day network's budget), and the organisation's
+// node count of each of those network windows.
 func (p Policy) PerPersonDay() float64 {
 	b := p.budget()
-	return p.DayEpsilon() + b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
+	return p.DayEpsilon() + p.ThemesEpsilon() + b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
+}
+
+// ThemesEpsilon is the privacy loss of one team-day's theme release: every
+// theme of nlp.ThemeNames at DayThemes (team_themes.epsilon), published or
+// not, since the floor is applied to the noisy count.
+func (p Policy) ThemesEpsilon() float64 {
+	return float64(len(nlp.ThemeNames())) * p.budget().DayThemes
 }
 
 // DayEpsilon is the privacy loss of one released team-day row
@@ -179,6 +206,7 @@ func (p *Policy) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&p.CapVolume, "privacy-cap-volume", p.CapVolume, "per person-day weight bound of volume figures (messages)")
 	fs.Float64Var(&p.CapSentiment, "privacy-cap-sentiment", p.CapSentiment, "per person-day weight bound of sentiment figures")
 	fs.IntVar(&p.MinPeople, "privacy-min-people", p.MinPeople, "smallest published count of people (isolated members)")
+	fs.Float64Var(&p.MinThemeMessages, "privacy-min-theme-messages", p.MinThemeMessages, "smallest published theme count of a team-day (noisy; below it no row)")
 	fs.Float64Var(&p.EpsilonScale, "privacy-epsilon-scale", p.EpsilonScale, "multiply every epsilon (0 or 1: as set; 0.25: four times the noise)")
 	fs.Func("privacy-epsilon", "per-figure epsilon overrides, e.g. day-sentiment=2,hour-messages=0.5 (0 disables a figure)", p.setEpsilon)
 	fs.Func("noise-key-file", "file holding the noise key (>= 32 bytes); default: a random key per process", func(path string) error {

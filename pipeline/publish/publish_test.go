@@ -2,10 +2,13 @@ package publish
 
 import (
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"math"
 	"testing"
 	"time"
+
+	"commpulse/nlp"
 )
 
 // TestDiscreteLaplaceDistribution checks the exact sampler against the
@@ -93,6 +96,10 @@ func TestPolicyValidate(t *testing.T) {
 		{"min people 1", func(p *Policy) { p.MinPeople = 1 }, false},
 		{"negative scale", func(p *Policy) { p.EpsilonScale = -1 }, false},
 		{"scale 0.25", func(p *Policy) { p.EpsilonScale = 0.25 }, true},
+		{"min theme messages 0", func(p *Policy) { p.MinThemeMessages = 0 }, false},
+		{"min theme messages NaN", func(p *Policy) { p.MinThemeMessages = math.NaN() }, false},
+		{"min theme messages 10", func(p *Policy) { p.MinThemeMessages = 10 }, true},
+		{"negative day-themes", func(p *Policy) { p.Epsilon.DayThemes = -1 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := DefaultPolicy()
@@ -207,7 +214,7 @@ func TestPerPersonDay(t *testing.T) {
 	got := p.PerPersonDay()
 	b := p.Epsilon
 	want := b.DaySenders + b.DayMessages + b.DayAfterHours + b.DayScored + b.DaySentiment + b.DayNegative + b.DayPositive + b.DayIsolated +
-		b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
+		float64(len(nlp.ThemeNames()))*b.DayThemes + b.HourMessages + 2*(b.NetSenders+b.NetWeight+b.NetPeople+b.GraphNodes)
 	if math.Abs(got-want) > 1e-9 {
 		t.Errorf("PerPersonDay = %g, want %g", got, want)
 	}
@@ -230,5 +237,101 @@ func TestEpsilonScale(t *testing.T) {
 	}
 	if pub.Policy().PerPersonDay() != q.PerPersonDay() {
 		t.Error("the publisher's policy does not report the scaled budget")
+	}
+}
+
+func TestThemeRelease(t *testing.T) {
+	pub := testPublisher(t, 1)
+	names := nlp.ThemeNames()
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	c := DayCell{Window: day, Team: "t", Senders: 10, Messages: 900, Themes: make([]float64, len(names))}
+	for i := range c.Themes {
+		c.Themes[i] = 400 + 10*float64(i)
+	}
+	t.Run("below k publishes no theme", func(t *testing.T) {
+		small := c
+		small.Senders = 4
+		if r := pub.Themes(small); r != nil {
+			t.Errorf("a team-day of 4 senders published themes %v", r)
+		}
+	})
+	t.Run("every theme of a busy team-day, by name, never below the floor", func(t *testing.T) {
+		r := pub.Themes(c)
+		if len(r) != len(names) {
+			t.Fatalf("%d themes published of %d counts of 400 and more: %v", len(r), len(names), r)
+		}
+		for i, x := range r {
+			if x.Theme != names[i] || x.Team != "t" || !x.Window.Equal(day) || x.Messages < pub.Policy().MinThemeMessages {
+				t.Errorf("release %d: %+v", i, x)
+			}
+		}
+	})
+	t.Run("same generation same release, next generation fresh noise", func(t *testing.T) {
+		a, b := pub.Themes(c), pub.Themes(c)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("re-release differs: %v vs %v", a, b)
+		}
+		next := c
+		next.Gen = 1
+		n := pub.Themes(next)
+		for i := range n {
+			if n[i].Messages == a[i].Messages {
+				t.Errorf("generation 1 republished %s of generation 0 (%v)", n[i].Theme, n[i].Messages)
+			}
+		}
+	})
+	t.Run("day-themes 0 publishes nothing", func(t *testing.T) {
+		p := DefaultPolicy()
+		p.Key = make([]byte, 32)
+		p.Epsilon.DayThemes = 0
+		pb, _ := New(p)
+		if r := pb.Themes(c); r != nil {
+			t.Errorf("themes published at epsilon 0: %v", r)
+		}
+	})
+	t.Run("themes nobody used are released and floored like the others", func(t *testing.T) {
+		// A count of 0 (an absent entry too) is noised like any other, so
+		// it is published at the rate the noise's tail gives
+		// (P(L >= m) = q^m'/(1+q) for discrete Laplace, in grid units):
+		// the absence of a row is not "nobody wrote about it". The
+		// published values are never below the floor.
+		empty := DayCell{Window: day, Team: "t", Senders: 10}
+		const n = 4000
+		shown := 0
+		for i := range n {
+			e := empty
+			e.Window = day.AddDate(0, 0, i)
+			for _, r := range pub.Themes(e) {
+				if r.Messages < pub.Policy().MinThemeMessages {
+					t.Fatalf("published %v below the floor", r)
+				}
+				shown++
+			}
+		}
+		pol := pub.Policy()
+		b := (pol.CapVolume + Grid) / Grid / pol.Epsilon.DayThemes // scale in grid units
+		q := math.Exp(-1 / b)
+		want := math.Pow(q, pol.MinThemeMessages/Grid) / (1 + q)
+		got := float64(shown) / float64(n*len(names))
+		se := math.Sqrt(want * (1 - want) / float64(n*len(names)))
+		t.Logf("a theme nobody used is published on %.3f of team-days (noise tail %.3f)", got, want)
+		if math.Abs(got-want) > 5*se {
+			t.Errorf("zero counts published at rate %.4f, want %.4f (se %.4f)", got, want, se)
+		}
+	})
+}
+
+func TestPolicyFlags(t *testing.T) {
+	p := DefaultPolicy()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	p.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--privacy-min-theme-messages", "25", "--privacy-epsilon", "day-themes=0.5,day-sentiment=3"}); err != nil {
+		t.Fatal(err)
+	}
+	if p.MinThemeMessages != 25 || p.Epsilon.DayThemes != 0.5 || p.Epsilon.DaySentiment != 3 {
+		t.Errorf("flags parsed into %+v", p)
+	}
+	if got, want := p.ThemesEpsilon(), 0.5*float64(len(nlp.ThemeNames())); got != want {
+		t.Errorf("ThemesEpsilon = %g, want %g", got, want)
 	}
 }

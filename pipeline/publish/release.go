@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"commpulse/nlp"
 )
 
 // Grid is the resolution a real-valued figure (a weighted count, a sum of
@@ -87,6 +89,11 @@ type DayCell struct {
 	SumCompound float64 // bounded by CapSentiment per sender
 	Negative    float64 // bounded by CapSentiment per sender
 	Positive    float64 // bounded by CapSentiment per sender
+	// Themes holds, by theme bit (Themes[i] is nlp.ThemeNames()[i]), the
+	// messages carrying the theme, each sender's weighted as in Messages
+	// (min(1, CapVolume/n), n their messages of the day), so one person
+	// moves each count by at most CapVolume. Missing entries count 0.
+	Themes []float64
 }
 
 // DayRelease is what is published of a team-day. Shares and the mean are
@@ -132,6 +139,50 @@ func (pub *Publisher) Day(c DayCell) (DayRelease, bool) {
 	}
 	r.NegativeShare, r.PositiveShare = share(neg, r.Scored), share(pos, r.Scored)
 	return r, true
+}
+
+// ThemeRelease is one published theme count of a team-day: the noisy,
+// contribution-bounded number of its messages about Theme (a name of
+// nlp.ThemeNames), at least Policy.MinThemeMessages.
+type ThemeRelease struct {
+	Window   time.Time
+	Team     string
+	Theme    string
+	Messages float64
+}
+
+// Themes releases the theme counts of a team-day. Below K senders nothing
+// (the gate of Day on the same cell: a team-day without a team_stats row
+// has no theme either). Above it every theme of nlp.ThemeNames is released,
+// zeros included, and a theme is kept only when its noisy count is at least
+// MinThemeMessages: the floor applies to the noisy value, so it is
+// post-processing and whether a row exists tells no more than its value
+// would. Releasing only the themes someone used, or flooring the exact
+// count, would let one person's messages switch a row on. Nil when
+// day-themes is 0.
+func (pub *Publisher) Themes(c DayCell) []ThemeRelease {
+	if c.Senders < pub.p.K {
+		return nil
+	}
+	var out []ThemeRelease
+	for i, name := range nlp.ThemeNames() {
+		var exact float64
+		if i < len(c.Themes) {
+			exact = c.Themes[i]
+		}
+		v, ok := pub.noisy(cellCtx("theme:"+name, c.Window, 1, c.Gen, c.Team), exact, pub.p.CapVolume, pub.p.Epsilon.DayThemes)
+		if !ok || v < pub.p.MinThemeMessages {
+			continue
+		}
+		out = append(out, ThemeRelease{Window: c.Window, Team: c.Team, Theme: name, Messages: v})
+	}
+	return out
+}
+
+// ThemeNoise is the standard deviation of the noise on each published
+// theme count.
+func (pub *Publisher) ThemeNoise() float64 {
+	return NoiseSD(pub.p.CapVolume, pub.p.Epsilon.DayThemes)
 }
 
 // atLeastK rounds a noisy count of senders and floors it at k: a row is

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"commpulse/network"
+	"commpulse/nlp"
 	"commpulse/pipeline/publish"
 )
 
 // The analyzer's tables: what it reads (messages, its own history) and
-// what it writes (team_stats, team_network, graph_metrics, edges,
+// what it writes (team_stats, team_themes, team_network, graph_metrics, edges,
 // node_metrics, anomalies, analyzer_windows). The row types live here, as
 // Message does for ingest, so that analyze depends on an interface
 // (analyze.Store) and this package stays the one place that speaks SQL.
@@ -54,6 +55,19 @@ type TeamStats struct {
 	AfterHoursShare float64
 	// Epsilon is the privacy loss of the window's releases so far (written
 	// to team_stats.epsilon).
+	Epsilon float64
+}
+
+// TeamTheme is one published team_themes row (publish.ThemeRelease): a
+// theme's noisy message count of a team-day, what dashboards show as the
+// drivers of the team's sentiment.
+type TeamTheme struct {
+	WindowStart time.Time
+	Team        string
+	Theme       string // a name of nlp.ThemeNames
+	Messages    float64
+	// Epsilon is the privacy loss of the team-day's theme releases so far
+	// (publish.Policy.ThemesEpsilon times the releases).
 	Epsilon float64
 }
 
@@ -150,6 +164,15 @@ func afterHoursSQL(start, end int) string {
 	return fmt.Sprintf("ifNull(after_hours, toUInt8(toDayOfWeek(occurred_at, 0, 'UTC') >= 6 OR toHour(occurred_at, 'UTC') < %d OR toHour(occurred_at, 'UTC') >= %d)) = 1", start, end)
 }
 
+// themeCountsSQL is the aggregate "per theme, how many of the group's
+// messages carry it": an array with one count per theme of
+// nlp.ThemeNames, bit i of messages.themes being theme i (the one place
+// the bit order is kept is nlp/lexicon/themes.txt; ingest stores the bits
+// nlp computed).
+func themeCountsSQL() string {
+	return fmt.Sprintf("sumForEach(arrayMap(i -> toUInt64(bitTest(themes, i)), range(%d)))", len(nlp.ThemeNames()))
+}
+
 func orNaN(p *float64) float64 {
 	if p == nil {
 		return math.NaN()
@@ -229,18 +252,23 @@ func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, e
 // including those below k (publish decides). A sender's weight is bounded
 // per day over all teams: volume figures count each of their messages at
 // min(1, capVolume/n), sentiment figures at min(1, capSentiment/scored).
+// The theme counts (DayCell.Themes, one per bit of messages.themes in
+// nlp.ThemeNames order, every theme present, zeros included) are volume
+// figures: a message carrying a theme counts at the sender's volume weight.
 func (s *Store) DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment float64, workStart, workEnd int) ([]publish.DayCell, error) {
 	q := `SELECT ws, tm, toUInt32(count()) AS senders,
-		sum(n * wv), sum(ah * wv), sum(sc * wsn), sum(sumc * wsn), sum(neg * wsn), sum(pos * wsn)
+		sum(n * wv), sum(ah * wv), sum(sc * wsn), sum(sumc * wsn), sum(neg * wsn), sum(pos * wsn),
+		sumForEach(arrayMap(x -> x * wv, th))
 	FROM (
-		SELECT ws, tm, n, ah, sc, sumc, neg, pos,
+		SELECT ws, tm, n, ah, sc, sumc, neg, pos, th,
 			least(1.0, ? / sum(n) OVER (PARTITION BY ws, sender)) AS wv,
 			least(1.0, ? / greatest(sum(sc) OVER (PARTITION BY ws, sender), 1)) AS wsn
 		FROM (
 			SELECT toDateTime(toStartOfDay(occurred_at, 'UTC'), 'UTC') AS ws, toString(team) AS tm, sender,
 				count() AS n, countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah,
 				countIf(compound IS NOT NULL) AS sc, sum(ifNull(toFloat64(compound), 0)) AS sumc,
-				countIf(label = 'negative' AND compound IS NOT NULL) AS neg, countIf(label = 'positive' AND compound IS NOT NULL) AS pos
+				countIf(label = 'negative' AND compound IS NOT NULL) AS neg, countIf(label = 'positive' AND compound IS NOT NULL) AS pos,
+				` + themeCountsSQL() + ` AS th
 			FROM messages FINAL
 			WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
 			GROUP BY ws, tm, sender))
@@ -256,7 +284,7 @@ func (s *Store) DayCells(ctx context.Context, from, to time.Time, capVolume, cap
 			c       publish.DayCell
 			senders uint32
 		)
-		if err := rows.Scan(&c.Window, &c.Team, &senders, &c.Messages, &c.AfterHours, &c.Scored, &c.SumCompound, &c.Negative, &c.Positive); err != nil {
+		if err := rows.Scan(&c.Window, &c.Team, &senders, &c.Messages, &c.AfterHours, &c.Scored, &c.SumCompound, &c.Negative, &c.Positive, &c.Themes); err != nil {
 			return nil, fmt.Errorf("scan team days: %w", err)
 		}
 		c.Senders = int(senders)

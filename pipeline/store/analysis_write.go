@@ -62,6 +62,31 @@ func (s *Store) WriteTeamStats(ctx context.Context, g Granularity, from, to time
 	return nil
 }
 
+// WriteTeamThemes replaces the team_themes rows of the day windows in
+// [from, to) by the released rows.
+func (s *Store) WriteTeamThemes(ctx context.Context, from, to time.Time, rows []TeamTheme, k int, now time.Time) error {
+	if err := s.clearIfAny(ctx, "team_themes", "window_start >= ? AND window_start < ?", from, to); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO team_themes (window_start, team, theme, messages, k_applied, epsilon, computed_at)`)
+	if err != nil {
+		return fmt.Errorf("prepare team_themes insert: %w", err)
+	}
+	defer b.Abort() //nolint:errcheck // no-op after Send
+	for _, r := range rows {
+		if err := b.Append(r.WindowStart, r.Team, r.Theme, r.Messages, uint16(k), r.Epsilon, now); err != nil {
+			return fmt.Errorf("append team_themes row: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d team_themes rows: %w", len(rows), err)
+	}
+	return nil
+}
+
 // WriteNetwork replaces the network rows of one window (start, days): edges
 // and node_metrics (person-level, never published), the released
 // team_network rows and graph_metrics. Each table's old rows of the window
