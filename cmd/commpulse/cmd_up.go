@@ -29,7 +29,7 @@ import (
 )
 
 func init() {
-	register(command{name: "up", summary: "run embedded Kafka and ClickHouse with ingest, analyze and /metrics, no generated traffic, until Ctrl-C: the place to import your own data", run: runUp})
+	register(command{name: "up", summary: "embedded Kafka and ClickHouse with ingest, analyze and /metrics, no generated traffic, until Ctrl-C: where imports of your own data go", run: runUp})
 }
 
 // upFlags are the flags of `commpulse up`: the stack's, analyze's and the
