@@ -5,8 +5,8 @@
 #   docker build -t commpulse:dev .
 #
 # Build stage: the Go toolchain of the go.mod line, pinned. CGO_ENABLED=0,
-# and the nodemo build tag leaves out cmd_demo.go: `commpulse demo` loads the embedded
-# ClickHouse engine with purego, whose dynamic imports make the binary
+# and the nodemo build tag leaves out the embedded stack (cmd_stack.go) with
+# `commpulse demo` and `commpulse up`: it loads the embedded ClickHouse engine with purego, whose dynamic imports make the binary
 # dynamically linked, and the image runs ingest, analyze, migrate and
 # generate against real services instead. The build fails if the result is
 # not static, so a new dynamic import cannot slip in. The deploy tests build

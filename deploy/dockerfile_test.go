@@ -172,13 +172,21 @@ func TestImageBinariesAreStatic(t *testing.T) {
 	}
 }
 
-// TestImageBinaryHasNoDemo: the image's build (-tags nodemo) leaves the
-// demo out, and every other command is still there.
+// TestImageBinaryHasNoDemo: the image's build (-tags nodemo) leaves out
+// the commands of the embedded engines (demo, up), and every other command
+// is still there.
 func TestImageBinaryHasNoDemo(t *testing.T) {
 	commpulse, _ := binaries(t)
-	out, err := exec.Command(commpulse, "demo").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `unknown command "demo"`) {
-		t.Errorf("image binary: commpulse demo = %v, want unknown command:\n%s", err, out)
+	var out []byte
+	for _, embedded := range []string{"demo", "up"} {
+		var err error
+		out, err = exec.Command(commpulse, embedded).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `unknown command "`+embedded+`"`) {
+			t.Errorf("image binary: commpulse %s = %v, want unknown command:\n%s", embedded, err, out)
+		}
+		if strings.Contains(string(out), "\n  "+embedded+" ") {
+			t.Errorf("image binary lists the %s command:\n%s", embedded, out)
+		}
 	}
 	for _, cmd := range []string{"ingest", "analyze", "migrate", "generate", "import"} {
 		if !strings.Contains(string(out), "\n  "+cmd+" ") {

@@ -46,14 +46,20 @@ func (f *analyzeFlags) bind(fs *flag.FlagSet) {
 }
 
 // config returns the validated analyze config of the flags.
-func (f *analyzeFlags) config() (analyze.Config, error) {
-	cfg := f.cfg
-	// The config reads a zero duration as "the default": a flag of 0 is
-	// refused instead.
+func (f *analyzeFlags) config() (analyze.Config, error) { return analyzeConfig(f.cfg) }
+
+// analyzeConfig validates an analyze config bound to flags (analyze's and
+// up's).
+func analyzeConfig(cfg analyze.Config) (analyze.Config, error) {
+	// The config reads a zero as "the default": a flag of 0 is refused
+	// instead.
 	for name, d := range map[string]time.Duration{"lateness-hour": cfg.LatenessHour, "lateness-day": cfg.LatenessDay, "tick": cfg.Tick} {
 		if d <= 0 {
 			return cfg, usageError{fmt.Errorf("%s %s: must be > 0", name, d)}
 		}
+	}
+	if n := cfg.Network.BroadcastMaxRecipients; n <= 0 {
+		return cfg, usageError{fmt.Errorf("broadcast-max-recipients %d: must be > 0", n)}
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError{err}

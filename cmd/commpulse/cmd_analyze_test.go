@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"commpulse/network"
 )
 
 func TestAnalyzeFlags(t *testing.T) {
@@ -48,6 +50,22 @@ func TestAnalyzeFlags(t *testing.T) {
 		{name: "unknown epsilon figure", args: []string{"--privacy-epsilon", "day-names=1"}, wantErr: true},
 		{name: "zero lateness", args: []string{"--lateness-hour", "0s"}, wantErr: true},
 		{name: "bad hours", args: []string{"--work-start-hour", "19"}, wantErr: true},
+		{name: "broadcast default", check: func(t *testing.T, f analyzeFlags) {
+			if n := f.cfg.Network.BroadcastMaxRecipients; n != network.DefaultBroadcastMaxRecipients {
+				t.Fatalf("broadcast max recipients %d, want %d", n, network.DefaultBroadcastMaxRecipients)
+			}
+		}},
+		{name: "broadcast max", args: []string{"--broadcast-max-recipients", "60"}, check: func(t *testing.T, f analyzeFlags) {
+			cfg, err := f.config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Network.BroadcastMaxRecipients != 60 || cfg.Network.Seed != 1 {
+				t.Fatalf("network config %+v", cfg.Network)
+			}
+		}},
+		{name: "zero broadcast max", args: []string{"--broadcast-max-recipients", "0"}, wantErr: true},
+		{name: "negative broadcast max", env: map[string]string{"COMMPULSE_BROADCAST_MAX_RECIPIENTS": "-1"}, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := newFlagSet("analyze", nil)

@@ -1,7 +1,5 @@
-// The demo starts an embedded ClickHouse engine (libchdb through purego,
-// whose dynamic imports make the binary dynamically linked). The image is
-// built with -tags nodemo, which leaves this file out so its binary stays
-// static; every other command is the same in both builds.
+// The demo runs on the embedded stack (cmd_stack.go) and shares its build
+// tag: the image, built with -tags nodemo, has no demo.
 
 //go:build !nodemo
 
@@ -13,18 +11,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
-	"commpulse/internal/chlocal"
 	"commpulse/internal/synth"
 	"commpulse/pipeline/analyze"
 	"commpulse/pipeline/ingest"
@@ -38,34 +32,17 @@ func init() {
 }
 
 type demoFlags struct {
-	dataDir   string
-	kafkaPort int
-	chPort    int
-	httpAddr  string
+	stackFlags
 	org       synth.Config // seed, teams, days, count
 	rate      float64
 	once      bool
 	privacy   publish.Policy
 	analyze   bool
 	scenarios string
-	log       logFlags
-}
-
-func defaultDataDir() string {
-	if d := os.Getenv("COMMPULSE_DATA_DIR"); d != "" {
-		return d
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "commpulse", "demo")
-	}
-	return "commpulse-demo-data"
 }
 
 func (f *demoFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "where the embedded Kafka and ClickHouse keep their data (kept between runs)")
-	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker (0: any free port)")
-	fs.IntVar(&f.chPort, "ch-port", 9000, "port of the embedded ClickHouse native protocol (0: any free port)")
-	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9100", "address of /metrics, /healthz, /readyz")
+	f.stackFlags.bind(fs, "demo")
 	fs.Int64Var(&f.org.Seed, "seed", 1, "seed of the synthetic organisation")
 	fs.IntVar(&f.org.Teams, "teams", 12, "teams in the synthetic organisation")
 	fs.IntVar(&f.org.Days, "days", 28, "days of traffic to generate, ending today (analyze needs about 3 weeks of history)")
@@ -77,64 +54,19 @@ func (f *demoFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&f.analyze, "analyze", true, "after ingest, analyze the closed windows (team stats, network, anomalies)")
 	fs.StringVar(&f.scenarios, "scenarios", "drop:team-3:-4d:3d,silo:team-5:-3d",
 		"planted scenarios (see 'commpulse generate -h'); a start of -Nd means N days before today")
-	f.log.bind(fs)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
 	var f demoFlags
 	f.bind(fs)
-	log, err := parseWithLogger(fs, args, &f.log, stderr)
+	log, err := f.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if f.org.Days < 1 || f.org.Teams < 1 {
 		return usageError{errors.New("days and teams must be >= 1")}
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
-	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	say("commpulse demo: data in %s", f.dataDir)
-
-	// Kafka: an in-process Kafka-protocol broker that keeps its log on disk.
-	kopts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DataDir(filepath.Join(f.dataDir, "kafka"))}
-	if f.kafkaPort != 0 {
-		kopts = append(kopts, kfake.Ports(f.kafkaPort))
-	}
-	kc, err := kfake.NewCluster(kopts...)
-	if err != nil {
-		return fmt.Errorf("start embedded kafka (port %d busy? try --kafka-port 0): %w", f.kafkaPort, err)
-	}
-	defer kc.Close()
-	brokers := kc.ListenAddrs()
-	say("kafka:      %s (embedded kfake broker)", strings.Join(brokers, ","))
-
-	// ClickHouse: a real server from libchdb.so, fetched on first use.
-	srv, err := chlocal.Start(ctx, chlocal.Config{
-		DataDir: filepath.Join(f.dataDir, "clickhouse"), TCPPort: f.chPort, Progress: stdout,
-	})
-	if err != nil {
-		return fmt.Errorf("start embedded clickhouse: %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Stop(sctx); err != nil {
-			log.Warn("stop clickhouse", "err", err)
-		}
-	}()
-	say("clickhouse: %s (native), http://%s (embedded server, ClickHouse %s)", srv.Addr(), srv.HTTPAddr(), chlocal.LibVersion)
-
-	inCfg := ingest.Defaults()
-	inCfg.Brokers = brokers
-	inCfg.BatchInterval = 500 * time.Millisecond
-	inCfg.Logger = log
-	chCfg := store.Config{Addr: []string{srv.Addr()}, Database: store.DefaultDatabase}
-	if err := chCfg.Validate(); err != nil {
-		return err
-	}
-
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	scen, err := synth.ParseScenarios(relativeDays(f.scenarios, today))
 	if err != nil {
@@ -147,47 +79,34 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usageError{err}
 	}
-	for _, it := range org.Truth().Items {
-		say("planted:    %s in %s from %s to %s", it.Kind, it.Team, it.Start.Format("2006-01-02"), it.End.Format("2006-01-02"))
-	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	started := make(chan *ingest.Ingest, 1)
-	g.Go(func() error {
-		return serveIngest(gctx, inCfg, chCfg, ingestServe{httpAddr: f.httpAddr, migrate: true}, log, func(in *ingest.Ingest, addr string) {
-			say("metrics:    http://%s/metrics  (also /healthz, /readyz)", addr)
-			started <- in
+	s, err := startStack(ctx, "demo", f.stackFlags, stdout, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, it := range org.Truth().Items {
+		s.say("planted:    %s in %s from %s to %s", it.Kind, it.Team, it.Start.Format("2006-01-02"), it.End.Format("2006-01-02"))
+	}
+	err = s.serve(ctx, s.ingestConfig(), nil, func(gctx context.Context, g *errgroup.Group, in *ingest.Ingest) {
+		produced := make(chan synth.Stats, 1)
+		g.Go(func() error {
+			st, err := produceToKafka(gctx, kafkaconn.Brokers(s.brokers...), org, synth.ProduceOptions{Rate: f.rate})
+			if err != nil && gctx.Err() == nil {
+				return fmt.Errorf("generate: %w", err)
+			}
+			produced <- st
+			return nil
+		})
+		g.Go(func() error {
+			// With --once, errStackDone cancels gctx: ingest drains, commits
+			// and leaves the group exactly as on Ctrl-C.
+			return demoProgress(gctx, stdout, in, produced, s.srv.Addr(), f)
 		})
 	})
-	var in *ingest.Ingest
-	select {
-	case in = <-started:
-	case <-gctx.Done():
-		return g.Wait()
-	}
-	produced := make(chan synth.Stats, 1)
-	g.Go(func() error {
-		st, err := produceToKafka(gctx, kafkaconn.Brokers(brokers...), org, synth.ProduceOptions{Rate: f.rate})
-		if err != nil && gctx.Err() == nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-		produced <- st
-		return nil
-	})
-	g.Go(func() error {
-		// With --once, errDemoDone cancels gctx: ingest drains, commits and
-		// leaves the group exactly as on Ctrl-C.
-		return demoProgress(gctx, stdout, in, produced, srv.Addr(), f)
-	})
-	err = g.Wait()
-	if errors.Is(err, errDemoDone) {
-		err = nil
-	}
-	say("demo stopped")
+	s.say("demo stopped")
 	return err
 }
-
-var errDemoDone = errors.New("demo done")
 
 // demoProgress prints progress every two seconds until the generated traffic
 // is all handled, then the summary.
@@ -213,8 +132,7 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 		handled := c.Handled()
 		rate := float64(handled-last) / time.Since(lastAt).Seconds()
 		last, lastAt = handled, time.Now()
-		fmt.Fprintf(w, "progress:   consumed %d, written %d, dropped %d, dlq %d (%.0f events/s)\n",
-			c.Consumed, c.Written, c.Dropped, c.DeadLettered, rate)
+		fmt.Fprintf(w, "progress:   %s (%.0f events/s)\n", countsLine(c), rate)
 		if stats != nil && handled >= int64(stats.Events) {
 			fmt.Fprintf(w, "all %d generated events handled in %s\n", stats.Events, time.Since(started).Round(time.Millisecond))
 			if f.analyze {
@@ -226,7 +144,7 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 				return err
 			}
 			if f.once {
-				return errDemoDone
+				return errStackDone
 			}
 			fmt.Fprintln(w, "serving /metrics; press Ctrl-C to stop")
 			<-ctx.Done()

@@ -12,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/internal/kafkatest"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/store/storetest"
 )
 
 const graphFixtures = "../../pipeline/importer/graph/testdata"
@@ -171,18 +168,9 @@ func TestImportGraphJSONL(t *testing.T) {
 // string, and a re-import adds no row after dedup. The mail that a
 // mailbox import also holds is one row.
 func TestImportGraphEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs ClickHouse")
-	}
-	_, brokers := kafkatest.Start(t)
-	st, _, db := storetest.Migrated(t)
-	dir := t.TempDir()
-	key := filepath.Join(dir, "key")
-	keyBytes := []byte("an-e2e-key-that-is-long-enough-0123456789")
-	os.WriteFile(key, keyBytes, 0o600)
+	e := newImportE2E(t)
+	ctx, brokers, key := e.ctx, e.brokers, e.key
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	importOnce := func() string {
 		var stdout, stderr strings.Builder
 		args := graphArgs(key, "--brokers", strings.Join(brokers, ","), "--users", graphFixtures+"/users.json",
@@ -212,8 +200,8 @@ func TestImportGraphEndToEnd(t *testing.T) {
 		t.Fatalf("import mail: %q", stdout.String())
 	}
 
-	ps, _ := privacy.NewPseudonymizer(keyBytes)
-	h := startImportIngest(t, ctx, brokers, st, db, ps)
+	ps := e.ps
+	h := e.ingest(t)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.metric("commpulse_sink_rows_total") >= wantEvents+1 })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
 		t.Fatalf("%d rows, want %d (the mailbox copy collapses with the Graph one)", n, wantEvents)

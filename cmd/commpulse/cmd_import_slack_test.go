@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"commpulse/internal/kafkatest"
 	"commpulse/pipeline/event"
-	"commpulse/pipeline/privacy"
-	"commpulse/pipeline/store/storetest"
 )
 
 const slackFixtures = "../../pipeline/importer/slack/testdata"
@@ -198,19 +195,10 @@ func TestImportSlackJSONL(t *testing.T) {
 // expected rows, no raw address, name or Slack id in any Kafka record or
 // stored string, and a re-import adds no row after dedup.
 func TestImportSlackEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs ClickHouse")
-	}
-	_, brokers := kafkatest.Start(t)
-	st, _, db := storetest.Migrated(t)
-	dir := t.TempDir()
-	key := filepath.Join(dir, "key")
-	keyBytes := []byte("an-e2e-key-that-is-long-enough-0123456789")
-	os.WriteFile(key, keyBytes, 0o600)
+	e := newImportE2E(t)
+	ctx, brokers, dir, key := e.ctx, e.brokers, e.dir, e.key
 	zipped := zipExport(t, dir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	importOnce := func() string {
 		var stdout, stderr strings.Builder
 		args := []string{"--brokers", strings.Join(brokers, ","), "--pseudonym-key-file", key, "--domain", "example.com",
@@ -232,8 +220,8 @@ func TestImportSlackEndToEnd(t *testing.T) {
 	}
 	const wantEvents = 17
 
-	ps, _ := privacy.NewPseudonymizer(keyBytes)
-	h := startImportIngest(t, ctx, brokers, st, db, ps)
+	ps := e.ps
+	h := e.ingest(t)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
 		t.Fatalf("%d rows, want %d", n, wantEvents)

@@ -199,23 +199,14 @@ func TestImportMailJSONL(t *testing.T) {
 // with the same key -> embedded ClickHouse; no raw address or name in any
 // Kafka record or stored string; a re-import adds no row after dedup.
 func TestImportMailEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs ClickHouse")
-	}
-	_, brokers := kafkatest.Start(t)
-	st, _, db := storetest.Migrated(t)
-	dir := t.TempDir()
-	key := filepath.Join(dir, "key")
-	keyBytes := []byte("an-e2e-key-that-is-long-enough-0123456789")
-	os.WriteFile(key, keyBytes, 0o600)
+	e := newImportE2E(t)
+	ctx, brokers, dir, key := e.ctx, e.brokers, e.dir, e.key
 	gen := filepath.Join(dir, "generated")
 	extra := writeGeneratedMail(t, gen)
 	fixtureConsent, _ := os.ReadFile(mailFixtures + "/consent.csv")
 	consent := filepath.Join(dir, "consent.csv")
 	os.WriteFile(consent, []byte(string(fixtureConsent)+strings.Join(extra, "\n")+"\n"), 0o600)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	importOnce := func() string {
 		var stdout, stderr strings.Builder
 		args := []string{"--brokers", strings.Join(brokers, ","), "--pseudonym-key-file", key, "--domain", "example.com",
@@ -232,8 +223,8 @@ func TestImportMailEndToEnd(t *testing.T) {
 	}
 	const wantEvents = 12
 
-	ps, _ := privacy.NewPseudonymizer(keyBytes)
-	h := startImportIngest(t, ctx, brokers, st, db, ps)
+	ps := e.ps
+	h := e.ingest(t)
 	h.waitUntil("the imported events in ClickHouse", func() bool { return h.count("SELECT count() FROM {db}.messages FINAL") >= wantEvents })
 	if n := h.count("SELECT count() FROM {db}.messages FINAL"); n != wantEvents {
 		t.Fatalf("%d rows, want %d", n, wantEvents)
@@ -264,6 +255,46 @@ func TestImportMailEndToEnd(t *testing.T) {
 			t.Fatalf("%d rows after re-import, want %d", n, wantEvents)
 		}
 	})
+}
+
+// importE2E is what the importers' end-to-end tests start from: a
+// broker, a migrated database, a key in dir and a deadline.
+type importE2E struct {
+	ctx      context.Context
+	brokers  []string
+	st       *store.Store
+	db       string
+	dir, key string // key: the key's file
+	ps       *privacy.Pseudonymizer
+}
+
+func newImportE2E(t *testing.T) importE2E {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs ClickHouse")
+	}
+	e := importE2E{dir: t.TempDir()}
+	_, e.brokers = kafkatest.Start(t)
+	e.st, _, e.db = storetest.Migrated(t)
+	keyBytes := []byte("an-e2e-key-that-is-long-enough-0123456789")
+	e.key = filepath.Join(e.dir, "key")
+	if err := os.WriteFile(e.key, keyBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.ps, err = privacy.NewPseudonymizer(keyBytes); err != nil {
+		t.Fatal(err)
+	}
+	var cancel context.CancelFunc
+	e.ctx, cancel = context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	return e
+}
+
+// ingest starts ingest, keyed like the import, on e's broker and database.
+func (e importE2E) ingest(t *testing.T) *importIngest {
+	t.Helper()
+	return startImportIngest(t, e.ctx, e.brokers, e.st, e.db, e.ps)
 }
 
 // importIngest is a real ingest, keyed like the importer, consuming the
@@ -308,18 +339,31 @@ func startImportIngest(t *testing.T, ctx context.Context, brokers []string, st *
 // count runs a count query ({db} is the database).
 func (h *importIngest) count(q string) int {
 	h.t.Helper()
-	var n uint64
-	if err := h.st.Conn().QueryRow(h.ctx, strings.ReplaceAll(q, "{db}", h.db)).Scan(&n); err != nil {
-		h.t.Fatalf("%s: %v", q, err)
-	}
-	return int(n)
+	return queryCount(h.t, h.ctx, h.st, h.db, q)
 }
 
 func (h *importIngest) waitUntil(what string, cond func() bool) {
 	h.t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
+	waitFor(h.t, what, cond)
+}
+
+// queryCount runs a count query on st ({db} is the database).
+func queryCount(t *testing.T, ctx context.Context, st *store.Store, db, q string) int {
+	t.Helper()
+	var n uint64
+	if err := st.Conn().QueryRow(ctx, strings.ReplaceAll(q, "{db}", db)).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return int(n)
+}
+
+// waitFor polls cond until it holds; the deadline is generous for a busy
+// machine.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); !cond(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
 }

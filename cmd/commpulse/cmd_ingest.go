@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"commpulse/internal/backoff"
@@ -77,12 +78,14 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // ingestServe is how serveIngest runs, besides the configs.
 type ingestServe struct {
-	httpAddr string // of /metrics, /healthz, /readyz
-	migrate  bool   // apply the migrations at start
+	httpAddr string               // of /metrics, /healthz, /readyz
+	migrate  bool                 // apply the migrations at start
+	reg      *prometheus.Registry // of /metrics; nil: a new one
 }
 
 // serveIngest runs ingest with its HTTP endpoint until ctx ends. onStart, if
-// set, receives the worker once it runs (the demo uses it for its summary).
+// set, receives the worker once it runs (the embedded stack of demo and up
+// uses it for their progress and tasks).
 func serveIngest(ctx context.Context, cfg ingest.Config, chCfg store.Config, f ingestServe, log *slog.Logger, onStart func(*ingest.Ingest, string)) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
@@ -97,7 +100,10 @@ func serveIngest(ctx context.Context, cfg ingest.Config, chCfg store.Config, f i
 			return err
 		}
 	}
-	reg := metrics.NewRegistry()
+	reg := f.reg
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
 	in, err := ingest.New(cfg, st, nlp.New(), reg)
 	if err != nil {
 		return usageError{err}

@@ -99,7 +99,7 @@ func Defaults() Config {
 		MinScoredDay:   50,
 		MinWeightDay:   20,
 		Isolation:      DefaultIsolationRule(),
-		Network:        network.Config{Seed: 1},
+		Network:        network.Config{Seed: 1, BroadcastMaxRecipients: network.DefaultBroadcastMaxRecipients},
 		HourChunk:      24,
 		Logger:         slog.New(slog.DiscardHandler),
 	}
@@ -166,6 +166,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.WorkStartHour, "work-start-hour", c.WorkStartHour, "start of working hours, UTC, for the after-hours share")
 	fs.IntVar(&c.WorkEndHour, "work-end-hour", c.WorkEndHour, "end of working hours, UTC")
 	fs.IntVar(&c.RollingDays, "rolling-days", c.RollingDays, "length of the rolling network window (negative: off)")
+	fs.IntVar(&c.Network.BroadcastMaxRecipients, "broadcast-max-recipients", c.Network.BroadcastMaxRecipients,
+		"a message to more distinct recipients than this is a broadcast: it counts for volume but creates no ties")
 }
 
 // parseSince sets Since from --since.
@@ -197,6 +199,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("analyze: working hours %d..%d: want 0 <= start < end <= 24", c.WorkStartHour, c.WorkEndHour)
 	case c.RollingDays > 366:
 		return fmt.Errorf("analyze: rolling days %d: want at most 366", c.RollingDays)
+	case c.Network.BroadcastMaxRecipients < 0:
+		return fmt.Errorf("analyze: broadcast-max-recipients %d: must be > 0", c.Network.BroadcastMaxRecipients)
 	case c.HourChunk < 1:
 		return fmt.Errorf("analyze: hour chunk %d: must be >= 1", c.HourChunk)
 	}
