@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,8 +48,15 @@ func (f *upFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.keyFile, "pseudonym-key-file", "", "secret key (>= 32 bytes) of the person ids: ingest re-keys with it, and the import command printed at start uses it (empty: DATA-DIR/"+upKeyName+", created on first start)")
 }
 
-// upKeyName is the key file up creates in its data dir.
-const upKeyName = "pseudonym.key"
+// The key files up creates in its data dir: the pseudonym key, and the
+// noise key of the publication layer. The noise key must outlive the
+// process: a window released again after a restart under a new key would
+// carry independent noise at the same generation, and averaging the two
+// releases would halve the noise the budget promises.
+const (
+	upKeyName      = "pseudonym.key"
+	upNoiseKeyName = "noise.key"
+)
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("up", stderr)
@@ -63,13 +71,22 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	acfg.Logger = log
-	keyFile, created, err := upKeyFile(f.dataDir, f.keyFile)
+	keyFile, created, err := upKeyFile(f.dataDir, f.keyFile, upKeyName)
 	if err != nil {
 		return err
 	}
 	ps, err := loadPseudonymizer(keyFile)
 	if err != nil {
 		return err
+	}
+	if acfg.Privacy.Key == nil { // no --noise-key-file
+		noiseFile, _, err := upKeyFile(f.dataDir, "", upNoiseKeyName)
+		if err != nil {
+			return err
+		}
+		if acfg.Privacy.Key, err = os.ReadFile(noiseFile); err != nil {
+			return fmt.Errorf("noise key: %w", err)
+		}
 	}
 
 	s, err := startStack(ctx, "up", f.stackFlags, stdout, log)
@@ -107,9 +124,11 @@ const (
 	upExportHint = "export.zip"
 )
 
-// upKeyFile returns the pseudonym key file: the one given, or the data
-// dir's, created with 32 random bytes (mode 0600) on first start.
-func upKeyFile(dataDir, given string) (path string, created bool, err error) {
+// upKeyFile returns a key file: the one given, or the data dir's file
+// name, created on first start with 32 random bytes written as 64 hex
+// digits (mode 0600; text, so that a key file read with surrounding space
+// trimmed, as --noise-key-file is, keeps every byte).
+func upKeyFile(dataDir, given, name string) (path string, created bool, err error) {
 	// Absolute: the import command printed with it runs elsewhere.
 	if given != "" {
 		path, err = filepath.Abs(given)
@@ -118,7 +137,7 @@ func upKeyFile(dataDir, given string) (path string, created bool, err error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("data dir: %w", err)
 	}
-	if path, err = filepath.Abs(filepath.Join(dataDir, upKeyName)); err != nil {
+	if path, err = filepath.Abs(filepath.Join(dataDir, name)); err != nil {
 		return "", false, err
 	}
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -126,11 +145,11 @@ func upKeyFile(dataDir, given string) (path string, created bool, err error) {
 		return path, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("pseudonym key: %w", err)
+		return "", false, fmt.Errorf("%s: %w", name, err)
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	_, err = fh.Write(key)
+	_, err = fh.WriteString(hex.EncodeToString(key))
 	if err == nil {
 		err = fh.Sync()
 	}
@@ -139,7 +158,7 @@ func upKeyFile(dataDir, given string) (path string, created bool, err error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return "", false, fmt.Errorf("pseudonym key: %w", err)
+		return "", false, fmt.Errorf("%s: %w", name, err)
 	}
 	return path, true, nil
 }

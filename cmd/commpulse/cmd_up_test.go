@@ -137,9 +137,13 @@ func TestUpThenImport(t *testing.T) {
 	if !strings.Contains(u.out.String(), "created; keep it") || u.key != filepath.Join(data, upKeyName) {
 		t.Fatalf("a fresh data dir did not get its key %s:\n%s", filepath.Join(data, upKeyName), u.out)
 	}
-	if fi, err := os.Stat(u.key); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
-		t.Fatalf("key file %v %v", fi, err)
+	noiseKey := filepath.Join(data, upNoiseKeyName)
+	for _, k := range []string{u.key, noiseKey} {
+		if fi, err := os.Stat(k); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 64 {
+			t.Fatalf("key file %s: %v %v", k, fi, err)
+		}
 	}
+	noise, _ := os.ReadFile(noiseKey)
 
 	// The printed command, as a user runs it.
 	if u.next[0] != "import" || u.next[1] != "slack" {
@@ -241,6 +245,9 @@ func TestUpThenImport(t *testing.T) {
 		}
 		if again, _ := os.ReadFile(u.key); string(again) != string(key) {
 			t.Fatal("restart changed the key")
+		}
+		if again, _ := os.ReadFile(noiseKey); string(again) != string(noise) {
+			t.Fatal("restart changed the noise key: a window released again would carry independent noise")
 		}
 		st, err := store.Open(store.Config{Addr: []string{u.chAddr}})
 		if err != nil {
