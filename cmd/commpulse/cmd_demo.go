@@ -233,6 +233,9 @@ func demoAnalyze(ctx context.Context, w io.Writer, chAddr string, privacy publis
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\n", a.Day.Format("2006-01-02"), a.Team, a.Metric, a.Direction, a.Severity, a.Value, a.Expected)
 	}
 	tw.Flush()
+	for _, a := range found {
+		fmt.Fprintf(w, "  - %s\n", a.Explanation)
+	}
 	fmt.Fprintf(w, "%d daily anomalies (warning or critical); all are also in ClickHouse table anomalies\n\n", len(found))
 	return nil
 }

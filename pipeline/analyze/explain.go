@@ -22,6 +22,10 @@ type metricWords struct {
 	format func(float64) string
 	// delta writes a difference of two values (points for shares).
 	delta func(float64) string
+	// lo, hi bound the values the metric can take: a usual range is
+	// written within them (a detector's band of a share can reach
+	// below 0%).
+	lo, hi float64
 }
 
 func count(v float64) string   { return fmt.Sprintf("%.0f", v) }
@@ -32,10 +36,10 @@ func compound(v float64) string {
 }
 
 var metricNames = map[string]metricWords{
-	MetricMessages:      {"message volume", func(v float64) string { return count(v) + " messages" }, func(v float64) string { return count(v) + " messages" }},
-	MetricMeanCompound:  {"mean sentiment", compound, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
-	MetricNegativeShare: {"share of negative messages", percent, points},
-	MetricExternalShare: {"share of messages sent to other teams", percent, points},
+	MetricMessages:      {"message volume", func(v float64) string { return count(v) + " messages" }, func(v float64) string { return count(v) + " messages" }, 0, math.Inf(1)},
+	MetricMeanCompound:  {"mean sentiment", compound, func(v float64) string { return fmt.Sprintf("%.2f", v) }, -1, 1},
+	MetricNegativeShare: {"share of negative messages", percent, points, 0, 1},
+	MetricExternalShare: {"share of messages sent to other teams", percent, points, 0, 1},
 }
 
 // baselineWords names the baseline a level detector of cfg compares a
@@ -87,18 +91,19 @@ func Explain(cfg Config, an Anomaly) string {
 	if an.Value < an.Expected {
 		side = "below"
 	}
+	low, high := max(w.lo, min(w.hi, an.Low)), max(w.lo, min(w.hi, an.High))
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s %s %s on %s, %s %s the expected %s", an.Team, w.noun, verb, w.format(an.Value), when(an),
 		w.delta(diff), side, w.format(an.Expected))
 	if an.Detector == DetectorDrift {
 		fmt.Fprintf(&b, " (a sustained drift from the team's own baseline: the days outside %s to %s added up to an alarm).",
-			w.format(an.Low), w.format(an.High))
+			w.format(low), w.format(high))
 	} else {
 		det := cfg.DailyDetector
 		if an.Granularity == Hour {
 			det = cfg.HourlyDetector
 		}
-		fmt.Fprintf(&b, " (usual range %s to %s, from %s).", w.format(an.Low), w.format(an.High), baselineWords(det, an.Granularity))
+		fmt.Fprintf(&b, " (usual range %s to %s, from %s).", w.format(low), w.format(high), baselineWords(det, an.Granularity))
 	}
 	return b.String()
 }

@@ -99,12 +99,13 @@ type PublishedAnomaly struct {
 	Team, Metric        string
 	Direction, Severity string
 	Value, Expected     float64
+	Explanation         string
 }
 
 // DayAnomalies reads the published day anomalies at warning or critical
 // severity, in time, team and metric order.
 func (s *Store) DayAnomalies(ctx context.Context) ([]PublishedAnomaly, error) {
-	rows, err := s.conn.Query(ctx, `SELECT toDate(window_start), team, metric, direction, severity, round(value, 3), round(expected, 3)
+	rows, err := s.conn.Query(ctx, `SELECT toDate(window_start), team, metric, direction, severity, round(value, 3), round(expected, 3), explanation
 		FROM anomalies_k WHERE granularity = 'day' AND severity != 'info'
 		ORDER BY window_start, team, metric`)
 	if err != nil {
@@ -114,7 +115,7 @@ func (s *Store) DayAnomalies(ctx context.Context) ([]PublishedAnomaly, error) {
 	var out []PublishedAnomaly
 	for rows.Next() {
 		var a PublishedAnomaly
-		if err := rows.Scan(&a.Day, &a.Team, &a.Metric, &a.Direction, &a.Severity, &a.Value, &a.Expected); err != nil {
+		if err := rows.Scan(&a.Day, &a.Team, &a.Metric, &a.Direction, &a.Severity, &a.Value, &a.Expected, &a.Explanation); err != nil {
 			return nil, fmt.Errorf("read anomalies: %w", err)
 		}
 		out = append(out, a)
