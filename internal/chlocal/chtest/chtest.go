@@ -50,8 +50,8 @@ var (
 	errSrv error
 )
 
-// Main runs the tests, then closes the shared server if one was started, and
-// exits with the tests' code.
+// Main runs the tests, then closes the shared server and the shared cluster
+// (Cluster) if they were started, and exits with the tests' code.
 func Main(m *testing.M) {
 	chlocal.MaybeRunChild()
 	code := m.Run()
@@ -62,6 +62,7 @@ func Main(m *testing.M) {
 		}
 		cancel()
 	}
+	closeCluster()
 	os.Exit(code)
 }
 
