@@ -385,3 +385,45 @@ func TestClusterMessagesCollapseRedeliveries(t *testing.T) {
 		t.Errorf("MessageTotals = %d, %v; want 200", n, err)
 	}
 }
+
+// Re-running a window on the cluster replaces its rows: the DELETE that
+// clears them runs on every shard's local table (a Distributed table takes
+// none).
+func TestClusterWindowRerunReplacesRows(t *testing.T) {
+	st, shards, _ := clusterForTest(t, Cluster{})
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	write := func(teams int, messages float64) {
+		t.Helper()
+		var rows []TeamStats
+		for i := range teams {
+			rows = append(rows, TeamStats{WindowStart: day, Granularity: Day, Team: fmt.Sprintf("team%02d", i), Messages: messages, ActiveMembers: 9})
+		}
+		if err := st.WriteTeamStats(ctx, Day, day, day.AddDate(0, 0, 1), rows, 5, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(12, 1)
+	for i, sh := range shards {
+		if n := countOn(t, sh, "SELECT count() FROM team_stats_local"); n == 0 {
+			t.Errorf("shard %d holds no team", i+1)
+		}
+	}
+	write(5, 2)
+	// The DELETE is asynchronous (lightweight_deletes_sync = 0): wait for it.
+	deadline := time.Now().Add(30 * time.Second)
+	var n uint64
+	for {
+		if n = countOn(t, st, "SELECT count() FROM team_stats FINAL"); n == 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("left after the re-run: %d rows", n)
+	if n != 5 {
+		t.Errorf("after the re-run: %d rows, want 5", n)
+	}
+	if n := countOn(t, st, "SELECT count() FROM team_stats FINAL WHERE messages != 2"); n != 0 {
+		t.Errorf("%d rows of the first run left", n)
+	}
+}
