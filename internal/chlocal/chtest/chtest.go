@@ -13,6 +13,10 @@
 //		...
 //	}
 //
+// Cluster gives tests a shared two-shard cluster instead (two servers whose
+// remote_servers configuration lists both; ClusterDatabase names a database
+// dropped from every shard afterwards).
+//
 // Main is what stops the engine and removes its data directory when the
 // tests are done; without it the engine child still stops (it sees its
 // parent's pipe close) but the directory stays in os.TempDir. The engine runs
