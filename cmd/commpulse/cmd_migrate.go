@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(command{name: "migrate", summary: "create or upgrade the ClickHouse schema (idempotent); --roles also applies the access model", run: runMigrate})
+	register(command{name: "migrate", summary: "create or upgrade the ClickHouse schema (idempotent; --cluster for a sharded cluster); --roles also applies the access model", run: runMigrate})
 }
 
 // rolesFlags select whether migrate applies or prints the access model
@@ -59,11 +59,20 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ch.RegisterFlags(fs)
 	var roles rolesFlags
 	roles.bind(fs)
+	printSQL := fs.Bool("print-sql", false, "print the schema DDL that migrate runs on a fresh database (with --cluster, --replicated: the cluster's) and exit without connecting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := chConfig(&ch)
 	if err != nil {
+		return err
+	}
+	if *printSQL {
+		script, err := store.SchemaScript(cfg)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, script)
 		return err
 	}
 	var model store.AccessModel

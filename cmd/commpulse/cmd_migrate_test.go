@@ -50,3 +50,25 @@ func TestMigratePrintRolesSQL(t *testing.T) {
 		t.Error("a missing password file was accepted")
 	}
 }
+
+// --print-sql prints the schema without connecting: for a replicated
+// cluster, every statement ON CLUSTER with Replicated local tables.
+func TestMigratePrintSQL(t *testing.T) {
+	var out strings.Builder
+	err := runMigrate(context.Background(), []string{"--print-sql", "--ch-addr", "127.0.0.1:1", "--ch-database", "cpx", "--cluster", "prod", "--replicated"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"CREATE DATABASE IF NOT EXISTS cpx ON CLUSTER prod;",
+		"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/messages_local', '{replica}', ingested_at)",
+		"ENGINE = Distributed(prod, cpx, messages_local, cityHash64(event_id));",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if err := runMigrate(context.Background(), []string{"--print-sql", "--replicated"}, io.Discard, io.Discard); err == nil {
+		t.Error("--replicated without --cluster accepted")
+	}
+}

@@ -24,8 +24,27 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 	// exist when it is issued, never those of parts inserted after it, so
 	// the insert that follows is safe without waiting (waiting cost about a
 	// second per statement on the test server).
-	if err := s.conn.Exec(ctx, "DELETE FROM "+table+" WHERE "+where+" SETTINGS lightweight_deletes_sync = 0", args...); err != nil {
+	del := " WHERE " + where + " SETTINGS lightweight_deletes_sync = 0"
+	if !s.cfg.Cluster.Enabled() {
+		if err := s.conn.Exec(ctx, "DELETE FROM "+table+del, args...); err != nil {
+			return fmt.Errorf("delete %s rows to replace: %w", table, err)
+		}
+		return nil
+	}
+	// A Distributed table takes no DELETE: each shard deletes from its own
+	// rows (rare: only a window written before is cleared).
+	if s.cfg.Cluster.Replicated {
+		return fmt.Errorf("delete %s rows to replace: not implemented on a replicated cluster yet", table)
+	}
+	shs, err := s.openShards(ctx)
+	if err != nil {
 		return fmt.Errorf("delete %s rows to replace: %w", table, err)
+	}
+	defer closeShards(shs)
+	for _, sh := range shs {
+		if err := sh.st.conn.Exec(ctx, "DELETE FROM "+storedIn(table)+del, args...); err != nil {
+			return fmt.Errorf("delete %s rows to replace: %s: %w", table, sh, err)
+		}
 	}
 	return nil
 }

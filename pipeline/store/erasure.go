@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,7 +77,11 @@ func ErasableTables() []string {
 // "SELECT person FROM erasures WHERE batch = '...'"), so the statement
 // text, which ClickHouse keeps in system.mutations and the query log,
 // carries no person id.
-func EraseSQL(table, sel, scope string) string {
+func EraseSQL(table, sel, scope string) string { return eraseSQL(table, table, sel, scope) }
+
+// eraseSQL is EraseSQL for the rows of table stored in target (table
+// itself, or its LocalTable on a shard of a cluster).
+func eraseSQL(table, target, sel, scope string) string {
 	var match, arrays []string
 	for _, pc := range PersonTables {
 		if pc.Table != table || pc.Record {
@@ -109,7 +114,7 @@ func EraseSQL(table, sel, scope string) string {
 		cmds = append(cmds, fmt.Sprintf("UPDATE %s WHERE %s", strings.Join(set, ", "),
 			scoped(scope, fmt.Sprintf("arrayExists(r -> r IN (%s), %s)", sel, col))))
 	}
-	return fmt.Sprintf("ALTER TABLE %s %s SETTINGS mutations_sync = 2", table, strings.Join(cmds, ", "))
+	return fmt.Sprintf("ALTER TABLE %s %s SETTINGS mutations_sync = 2", target, strings.Join(cmds, ", "))
 }
 
 // MatchSQL is the condition "a row of table names a person selected by sel"
@@ -178,9 +183,14 @@ func newBatch() (string, error) {
 //     erases the person again at start.
 //
 // Statements never carry an id: the ids travel only as insert data.
+//
+// On a cluster see erasePersonsCluster.
 func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
 	if len(persons) == 0 {
 		return nil
+	}
+	if s.cfg.Cluster.Enabled() {
+		return s.erasePersonsCluster(ctx, persons)
 	}
 	batch, err := newBatch()
 	if err != nil {
@@ -279,7 +289,37 @@ func (s *Store) InFlightErased(ctx context.Context, since time.Time) (map[string
 // (inFlightSelect), with the same synchronous mutation ErasePersons uses,
 // and returns the rows erased per table. It costs one count per windowed
 // table; the mutation runs only where such a person has a row.
+//
+// On a cluster it does so on every shard's local tables, and the counts are
+// the shards' sums.
 func (s *Store) EraseInFlight(ctx context.Context, since, windowStart time.Time, days int) (map[string]uint64, error) {
+	if !s.cfg.Cluster.Enabled() {
+		return s.eraseInFlight(ctx, since, windowStart, days, func(t string) string { return t })
+	}
+	if s.cfg.Cluster.Replicated {
+		return nil, errReplicatedErasure
+	}
+	shs, err := s.openShards(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("erase in flight: %w", err)
+	}
+	defer closeShards(shs)
+	erased := map[string]uint64{}
+	for _, sh := range shs {
+		n, err := sh.st.eraseInFlight(ctx, since, windowStart, days, storedIn)
+		for t, k := range n {
+			erased[t] += k
+		}
+		if err != nil {
+			return erased, fmt.Errorf("%s: %w", sh, err)
+		}
+	}
+	return erased, nil
+}
+
+// eraseInFlight is EraseInFlight on one server, whose rows of a table are
+// in target(table).
+func (s *Store) eraseInFlight(ctx context.Context, since, windowStart time.Time, days int, target func(string) string) (map[string]uint64, error) {
 	sel := inFlightSelect(since)
 	scope := fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
 	erased := map[string]uint64{}
@@ -288,16 +328,119 @@ func (s *Store) EraseInFlight(ctx context.Context, since, windowStart time.Time,
 			continue
 		}
 		var n uint64
-		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+pc.Table+" WHERE "+scope+" AND "+MatchSQL(pc.Table, sel)).Scan(&n); err != nil {
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+target(pc.Table)+" WHERE "+scope+" AND "+MatchSQL(pc.Table, sel)).Scan(&n); err != nil {
 			return erased, fmt.Errorf("count in-flight erased rows of %s: %w", pc.Table, err)
 		}
 		erased[pc.Table] = n
 		if n == 0 {
 			continue
 		}
-		if err := s.conn.Exec(ctx, EraseSQL(pc.Table, sel, scope)); err != nil {
+		if err := s.conn.Exec(ctx, eraseSQL(pc.Table, target(pc.Table), sel, scope)); err != nil {
 			return erased, fmt.Errorf("erase in-flight erased rows of %s: %w", pc.Table, err)
 		}
 	}
 	return erased, nil
+}
+
+// errReplicatedErasure: erasure on a replicated cluster is not built yet.
+// Each replica runs a mutation itself, evaluating the erasures subquery on
+// its own copy of the erasures table, which may lag (and ClickHouse refuses
+// subqueries in mutations of Replicated tables without
+// allow_nondeterministic_mutations); that needs a design that can be tested
+// with Keeper. See docs/scaling.md.
+var errReplicatedErasure = errors.New("erasure on a replicated cluster (--replicated) is not implemented yet; see docs/scaling.md")
+
+// storedIn is where a table's rows live on a shard of a cluster: the
+// LocalTable of a sharded table, the table itself for one every shard holds
+// whole.
+func storedIn(table string) string {
+	if ClusterLayout[table] == "" {
+		return table
+	}
+	return LocalTable(table)
+}
+
+// erasePersonsCluster is ErasePersons on a cluster, without replication.
+// Distributed tables take no mutation, so it works shard by shard, in the
+// order of ErasePersons, each step on every shard before the next:
+//
+//  1. the erasures row (done = false) on every shard: every shard holds the
+//     whole erasures record (ClusterLayout), so each shard's mutations
+//     select the batch locally, and an analyzer reading any shard sees the
+//     erasure in flight before any row is deleted;
+//  2. the mutations of EraseSQL on every shard's local tables;
+//  3. a check on every shard that no row of an erasable local table names a
+//     person of the batch: the proof that the erasure reached each shard
+//     (the shards are the ones system.clusters lists, see openShards); a
+//     shard that fails is named in the error and nothing is marked done;
+//  4. the done row on every shard. A done row on any shard thus means every
+//     shard was erased; a crash before it leaves the erasure not done
+//     wherever it is read, and ingest erases again at start.
+func (s *Store) erasePersonsCluster(ctx context.Context, persons []string) error {
+	if s.cfg.Cluster.Replicated {
+		return errReplicatedErasure
+	}
+	batch, err := newBatch()
+	if err != nil {
+		return err
+	}
+	shs, err := s.openShards(ctx)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	defer closeShards(shs)
+	for _, sh := range shs {
+		if err := sh.st.recordErasure(ctx, persons, batch, false); err != nil {
+			return fmt.Errorf("erase: %s: %w", sh, err)
+		}
+	}
+	sel := batchSelect(batch)
+	for _, sh := range shs {
+		tables, err := sh.st.erasableTables(ctx)
+		if err != nil {
+			return fmt.Errorf("erase: %s: %w", sh, err)
+		}
+		for _, t := range tables {
+			if err := sh.st.conn.Exec(ctx, eraseSQL(t, storedIn(t), sel, "")); err != nil {
+				return fmt.Errorf("erase: %s: from %s: %w", sh, storedIn(t), err)
+			}
+		}
+	}
+	for _, sh := range shs {
+		tables, err := sh.st.erasableTables(ctx)
+		if err != nil {
+			return fmt.Errorf("erase: %s: check: %w", sh, err)
+		}
+		for _, t := range tables {
+			var n uint64
+			if err := sh.st.conn.QueryRow(ctx, "SELECT count() FROM "+storedIn(t)+" WHERE "+MatchSQL(t, sel)).Scan(&n); err != nil {
+				return fmt.Errorf("erase: %s: check %s: %w", sh, storedIn(t), err)
+			}
+			if n > 0 {
+				return fmt.Errorf("erase: %s: %d rows of %s still name an erased person", sh, n, storedIn(t))
+			}
+		}
+	}
+	for _, sh := range shs {
+		if err := sh.st.recordErasure(ctx, persons, batch, true); err != nil {
+			return fmt.Errorf("erase: %s: %w", sh, err)
+		}
+	}
+	return nil
+}
+
+// erasableTables lists the ErasableTables whose rows exist on this shard of
+// a cluster (their storedIn table does).
+func (s *Store) erasableTables(ctx context.Context) ([]string, error) {
+	existing, err := s.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range ErasableTables() {
+		if _, ok := existing[storedIn(t)]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }

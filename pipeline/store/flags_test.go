@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -34,5 +35,18 @@ func TestFlags(t *testing.T) {
 	}
 	if _, err := parse(t, "--ch-database", "no-dashes"); err == nil {
 		t.Fatal("bad database accepted")
+	}
+	if f.Cluster.Enabled() {
+		t.Fatalf("a cluster by default: %+v", f.Cluster)
+	}
+	f, err = parse(t, "--cluster", "prod", "--cluster-shards", "a:9000, a2:9000;b:9000;", "--replicated")
+	if err != nil || f.Cluster.Name != "prod" || !f.Cluster.Replicated ||
+		fmt.Sprint(f.Cluster.Shards) != "[[a:9000 a2:9000] [b:9000]]" {
+		t.Fatalf("cluster flags: %+v, %v", f.Cluster, err)
+	}
+	for _, bad := range [][]string{{"--replicated"}, {"--cluster-shards", "a:1"}, {"--cluster", "no-dashes"}} {
+		if _, err := parse(t, bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }

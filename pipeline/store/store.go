@@ -35,6 +35,8 @@ type Config struct {
 	// TTLDays is the retention of person-level rows (messages, edges,
 	// node_metrics). It is applied when the tables are created.
 	TTLDays int
+	// Cluster is the sharding layout; the zero value is one server.
+	Cluster Cluster
 }
 
 // Defaults for Config.
@@ -65,7 +67,7 @@ func (c *Config) Validate() error {
 	if c.DialTimeout == 0 {
 		c.DialTimeout = 5 * time.Second
 	}
-	return nil
+	return c.Cluster.Validate()
 }
 
 // Store is a ClickHouse connection pool on the configured database, so
@@ -95,7 +97,7 @@ func Open(cfg Config) (*Store, error) {
 // database "" is the server's default database for the user (the bootstrap
 // connection of Migrate).
 func dial(cfg Config, database string) (driver.Conn, error) {
-	conn, err := clickhouse.Open(&clickhouse.Options{
+	opts := &clickhouse.Options{
 		Addr:        cfg.Addr,
 		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
 		TLS:         cfg.TLS,
@@ -108,7 +110,15 @@ func dial(cfg Config, database string) (driver.Conn, error) {
 		MaxIdleConns:    4,
 		ConnMaxLifetime: 10 * time.Minute,
 		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
-	})
+	}
+	if cfg.Cluster.Enabled() {
+		// An INSERT into a Distributed table returns once every shard has
+		// its rows, not when they are queued on the server that took them:
+		// ingest commits Kafka offsets after InsertMessages returns, and an
+		// erasure must not be overtaken by rows still in a queue.
+		opts.Settings = clickhouse.Settings{"distributed_foreground_insert": 1}
+	}
+	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
 	}
@@ -139,13 +149,13 @@ func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 // createDatabase creates the configured database through a bootstrap
 // connection on the user's default database: the pool itself cannot
 // connect until the database exists.
-func (s *Store) createDatabase(ctx context.Context) error {
+func (s *Store) createDatabase(ctx context.Context, sch schema) error {
 	conn, err := dial(s.cfg, "")
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.Exec(ctx, s.render("CREATE DATABASE IF NOT EXISTS {{db}}")); err != nil {
+	if err := conn.Exec(ctx, s.render(sch.createDatabase())); err != nil {
 		return fmt.Errorf("create database %s: %w", s.cfg.Database, err)
 	}
 	return nil
@@ -218,17 +228,30 @@ func Render(stmt, database string, ttlDays int) string {
 // Migrate applies every migration not yet recorded in schema_migrations.
 // Statements are idempotent (IF NOT EXISTS), so a migration interrupted
 // half-way is simply applied again. It returns the versions applied now.
+// On a cluster (Config.Cluster) it migrates every shard (see
+// migrateCluster).
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	sch, err := s.schema()
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if s.cfg.Cluster.Enabled() {
+		return s.migrateCluster(ctx, sch)
+	}
+	return s.migrate(ctx, sch)
+}
+
+// migrate applies the pending migrations through s's pool, each statement
+// as sch renders it.
+func (s *Store) migrate(ctx context.Context, sch schema) ([]int, error) {
 	ms, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.createDatabase(ctx); err != nil {
+	if err := s.createDatabase(ctx, sch); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
-		 (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-		 ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
+	if err := s.conn.Exec(ctx, s.render(sch.createMigrations())); err != nil {
 		return nil, fmt.Errorf("migrate: prepare schema_migrations: %w", err)
 	}
 	done := map[int]bool{}
@@ -251,13 +274,19 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			continue
 		}
 		for i, stmt := range m.SQL {
-			stmts, err := s.perPublishedView(ctx, s.render(stmt))
+			rendered, err := sch.statements(stmt)
 			if err != nil {
 				return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
 			}
-			for _, q := range stmts {
-				if err := s.conn.Exec(ctx, q); err != nil {
+			for _, r := range rendered {
+				stmts, err := s.perPublishedView(ctx, s.render(r))
+				if err != nil {
 					return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+				}
+				for _, q := range stmts {
+					if err := s.conn.Exec(ctx, q); err != nil {
+						return applied, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+					}
 				}
 			}
 		}

@@ -13,6 +13,10 @@
 //		...
 //	}
 //
+// Cluster gives tests a shared two-shard cluster instead (two servers whose
+// remote_servers configuration lists both; ClusterDatabase names a database
+// dropped from every shard afterwards).
+//
 // Main is what stops the engine and removes its data directory when the
 // tests are done; without it the engine child still stops (it sees its
 // parent's pipe close) but the directory stays in os.TempDir. The engine runs
@@ -50,8 +54,8 @@ var (
 	errSrv error
 )
 
-// Main runs the tests, then closes the shared server if one was started, and
-// exits with the tests' code.
+// Main runs the tests, then closes the shared server and the shared cluster
+// (Cluster) if they were started, and exits with the tests' code.
 func Main(m *testing.M) {
 	chlocal.MaybeRunChild()
 	code := m.Run()
@@ -62,6 +66,7 @@ func Main(m *testing.M) {
 		}
 		cancel()
 	}
+	closeCluster()
 	os.Exit(code)
 }
 
