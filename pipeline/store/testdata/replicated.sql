@@ -322,6 +322,7 @@ ALTER TABLE commpulse.team_stats_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER D
 ALTER TABLE commpulse.team_network_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.anomalies_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.graph_metrics_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
+ALTER TABLE commpulse.team_themes_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 
 -- 0007_local_time.sql
 ALTER TABLE commpulse.messages_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS after_hours Nullable(UInt8) AFTER scorer_version;
@@ -330,6 +331,29 @@ ALTER TABLE commpulse.messages ON CLUSTER prod ADD COLUMN IF NOT EXISTS after_ho
 -- 0008_themes.sql
 ALTER TABLE commpulse.messages_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS themes UInt16 DEFAULT 0 AFTER after_hours;
 ALTER TABLE commpulse.messages ON CLUSTER prod ADD COLUMN IF NOT EXISTS themes UInt16 DEFAULT 0 AFTER after_hours;
+
+-- 0009_team_themes.sql
+CREATE TABLE IF NOT EXISTS commpulse.team_themes_local ON CLUSTER prod
+(
+    window_start DateTime('UTC'),
+    team         LowCardinality(String),
+    theme        LowCardinality(String),
+    messages     Float64,
+    k_applied    UInt16,
+    epsilon      Float64,
+    computed_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/team_themes_local', '{replica}', computed_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (team, theme, window_start)
+TTL window_start + INTERVAL 180 DAY DELETE;
+CREATE TABLE IF NOT EXISTS commpulse.team_themes ON CLUSTER prod AS commpulse.team_themes_local
+ENGINE = Distributed(prod, commpulse, team_themes_local, cityHash64(team));
+CREATE VIEW IF NOT EXISTS commpulse.team_themes_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * EXCEPT computed_at FROM commpulse.team_themes FINAL
+WHERE k_applied >= 5 AND (window_start, team) IN (
+    SELECT window_start, team FROM commpulse.team_stats FINAL
+    WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied);
 
 -- 0010_explanations.sql
 ALTER TABLE commpulse.anomalies_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS explanation String DEFAULT '' AFTER detector;
