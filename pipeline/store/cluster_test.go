@@ -304,6 +304,13 @@ func TestClusterMigrate(t *testing.T) {
 			if tables[v].Engine != "View" {
 				t.Errorf("shard %d: view %s missing", i+1, v)
 			}
+			// A view over Distributed tables must also answer: an IN or
+			// JOIN subquery on another Distributed table is refused by
+			// default (distributed_product_mode = deny).
+			var n uint64
+			if err := sh.Conn().QueryRow(ctx, "SELECT count() FROM "+v).Scan(&n); err != nil {
+				t.Errorf("shard %d: SELECT from view %s: %v", i+1, v, err)
+			}
 		}
 	}
 	again, err := st.Migrate(ctx)

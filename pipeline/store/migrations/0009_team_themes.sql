@@ -25,8 +25,11 @@ TTL window_start + INTERVAL {{ttl_days}} DAY DELETE;
 -- The published view (store.PublishedViews): definer security like the
 -- others, k re-checked on the row and on the team-day's team_stats row, so
 -- a theme of a team-day without a k-safe team_stats row is never shown.
+-- GLOBAL IN: on a cluster both tables are Distributed, and a plain IN over
+-- two of them is refused (distributed_product_mode = deny); on one server
+-- it is the same as IN.
 CREATE VIEW IF NOT EXISTS {{db}}.team_themes_k DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * EXCEPT computed_at FROM {{db}}.team_themes FINAL
-WHERE k_applied >= 5 AND (window_start, team) IN (
+WHERE k_applied >= 5 AND (window_start, team) GLOBAL IN (
     SELECT window_start, team FROM {{db}}.team_stats FINAL
     WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied);

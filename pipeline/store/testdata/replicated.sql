@@ -351,7 +351,7 @@ CREATE TABLE IF NOT EXISTS commpulse.team_themes ON CLUSTER prod AS commpulse.te
 ENGINE = Distributed(prod, commpulse, team_themes_local, cityHash64(team));
 CREATE VIEW IF NOT EXISTS commpulse.team_themes_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * EXCEPT computed_at FROM commpulse.team_themes FINAL
-WHERE k_applied >= 5 AND (window_start, team) IN (
+WHERE k_applied >= 5 AND (window_start, team) GLOBAL IN (
     SELECT window_start, team FROM commpulse.team_stats FINAL
     WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied);
 
