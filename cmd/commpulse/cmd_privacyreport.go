@@ -42,7 +42,7 @@ type schemaColumn struct{ Name, Type string }
 
 var (
 	createTableRE    = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
-	createViewRE     = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
+	createViewRE     = regexp.MustCompile(`(?s)^CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
 	dropRE           = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
 	modifySecurityRE = regexp.MustCompile(`(?i)^ALTER TABLE \S+ MODIFY SQL SECURITY DEFINER DEFINER = \S+$`)
 	addColumnRE      = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
@@ -87,6 +87,9 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				objs = append(objs, o)
 			case createViewRE.MatchString(flat):
 				o := schemaObject{Name: name(createViewRE.FindStringSubmatch(flat)[1]), View: true, Engine: "View", Migration: m.Name}
+				if _, ok := idx[o.Name]; ok {
+					continue // CREATE OR REPLACE of a view already listed
+				}
 				idx[o.Name] = len(objs)
 				objs = append(objs, o)
 			case addColumnRE.MatchString(flat):
