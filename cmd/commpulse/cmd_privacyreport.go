@@ -195,6 +195,8 @@ func privacySettings(cfg analyze.Config) []privacySetting {
 		{"k (--k)", "minimum distinct senders of a team in a window for any team-level figure (never below 5); the *_k views re-check it", strconv.Itoa(p.K)},
 		{"cap volume (--privacy-cap-volume)", "one person's largest weight in a day's volume figures: the sensitivity of the volume noise", f(p.CapVolume)},
 		{"cap sentiment (--privacy-cap-sentiment)", "one person's largest weight in a day's sentiment figures", f(p.CapSentiment)},
+		{"cap themes (--privacy-cap-themes)", "one person's largest weight in each theme count of a day: the sensitivity of the theme noise", f(p.CapThemes)},
+		{"min theme messages (--privacy-min-theme-messages)", "smallest published theme count of a team-day (noisy); below it no row", f(p.MinThemeMessages)},
 		{"min people (--privacy-min-people)", "smallest published count of people (isolated members); below it NULL", strconv.Itoa(p.MinPeople)},
 		{"noise", "discrete Laplace, exact integer sampler, keyed HMAC-SHA256 stream", map[bool]string{true: "key from --noise-key-file", false: "random key per process"}[p.Key != nil]},
 		{"epsilon per person-day", "total privacy loss of one person's messages of one day over every published figure (basic composition)", f(p.PerPersonDay())},
