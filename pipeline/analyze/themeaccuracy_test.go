@@ -22,7 +22,9 @@ const themeAccuracyKeys = 50
 // k-safe team-days and themeAccuracyKeys noise keys, the raw daily count
 // (messages carrying the theme), the bounded count the noise is added to,
 // the share of theme-days published and the mean absolute error of what is
-// published, against the bounded count and against the raw one. It does so
+// published, against the bounded count and against the raw one (and the
+// messages of the median sender-day, which sets how far the cap scales the
+// counts down). It does so
 // for pol and, for comparison, for before (another policy: the one before
 // the theme cap, say). It only logs; it returns the share of theme-days
 // published under pol.
@@ -52,6 +54,13 @@ func logThemeAccuracy(t *testing.T, e *chEnv, from, to time.Time, pol, before pu
 		raw[key{k.day.UTC(), k.team}] = th
 	}
 	rows.Close()
+	var median float64
+	if err := e.st.Conn().QueryRow(ctx, strings.ReplaceAll(`SELECT toFloat64(quantileExact(0.5)(n)) FROM (SELECT count() AS n
+		FROM {db}.messages FINAL WHERE occurred_at >= ? AND occurred_at < ? AND team != '' GROUP BY sender, toDate(occurred_at, 'UTC'))`, "{db}", e.db),
+		from, to).Scan(&median); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("theme accuracy: %v messages on the median sender-day", median)
 
 	var shareNow float64
 	for _, run := range []struct {
