@@ -42,7 +42,7 @@ type schemaColumn struct{ Name, Type string }
 
 var (
 	createTableRE    = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
-	createViewRE     = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
+	createViewRE     = regexp.MustCompile(`(?s)^CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
 	dropRE           = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
 	modifySecurityRE = regexp.MustCompile(`(?i)^ALTER TABLE \S+ MODIFY SQL SECURITY DEFINER DEFINER = \S+$`)
 	addColumnRE      = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
@@ -87,6 +87,9 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				objs = append(objs, o)
 			case createViewRE.MatchString(flat):
 				o := schemaObject{Name: name(createViewRE.FindStringSubmatch(flat)[1]), View: true, Engine: "View", Migration: m.Name}
+				if _, ok := idx[o.Name]; ok {
+					continue // CREATE OR REPLACE of a view already listed
+				}
 				idx[o.Name] = len(objs)
 				objs = append(objs, o)
 			case addColumnRE.MatchString(flat):
@@ -192,6 +195,8 @@ func privacySettings(cfg analyze.Config) []privacySetting {
 		{"k (--k)", "minimum distinct senders of a team in a window for any team-level figure (never below 5); the *_k views re-check it", strconv.Itoa(p.K)},
 		{"cap volume (--privacy-cap-volume)", "one person's largest weight in a day's volume figures: the sensitivity of the volume noise", f(p.CapVolume)},
 		{"cap sentiment (--privacy-cap-sentiment)", "one person's largest weight in a day's sentiment figures", f(p.CapSentiment)},
+		{"cap themes (--privacy-cap-themes)", "one person's largest weight in each theme count of a day: the sensitivity of the theme noise", f(p.CapThemes)},
+		{"min theme messages (--privacy-min-theme-messages)", "smallest published theme count of a team-day (noisy); below it no row", f(p.MinThemeMessages)},
 		{"min people (--privacy-min-people)", "smallest published count of people (isolated members); below it NULL", strconv.Itoa(p.MinPeople)},
 		{"noise", "discrete Laplace, exact integer sampler, keyed HMAC-SHA256 stream", map[bool]string{true: "key from --noise-key-file", false: "random key per process"}[p.Key != nil]},
 		{"epsilon per person-day", "total privacy loss of one person's messages of one day over every published figure (basic composition)", f(p.PerPersonDay())},

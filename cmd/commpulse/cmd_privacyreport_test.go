@@ -96,4 +96,9 @@ func TestPrivacyReportOffline(t *testing.T) {
 	if !strings.Contains(out.String(), "INTERVAL 30 DAY") || strings.Contains(out.String(), "INTERVAL 180 DAY") || !strings.Contains(out.String(), "database hr") {
 		t.Fatalf("retention or database not applied:\n%s", out.String())
 	}
+	for _, want := range []string{"| cap themes (--privacy-cap-themes) | ", "the sensitivity of the theme noise | 10 |", "below it no row | 20 |", "(basic composition) | 46.25 |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
 }

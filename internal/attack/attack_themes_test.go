@@ -83,13 +83,16 @@ func TestAttackThemesTeamOfFour(t *testing.T) {
 		msgs = append(msgs, themeMsgs(&id, monday, i*50, 40, fmt.Sprintf("p_h%d", i), "hexa", all)...)
 	}
 	e := pubSetup(t, msgs, monday.Add(26*time.Hour))
-	cells, err := e.st.DayCells(context.Background(), monday, monday.AddDate(0, 0, 1), 60, 10, 9, 18)
+	pol := analyzerPublisher(t).Policy()
+	cells, err := e.st.DayCells(context.Background(), monday, monday.AddDate(0, 0, 1), pol.CapVolume, pol.CapSentiment, pol.CapThemes, 9, 18)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cells {
-		if c.Team == "quad" && (c.Senders != 4 || c.Themes[0] != 160) {
-			t.Fatalf("premise: the team of four wrote 160 messages about each theme (%+v)", c)
+		// 160 messages about each theme, each of the four counting at
+		// most the theme cap.
+		if c.Team == "quad" && (c.Senders != 4 || c.Themes[0] != 4*pol.CapThemes) {
+			t.Fatalf("premise: the team of four wrote 160 messages about each theme, %v at the theme cap (%+v)", 4*pol.CapThemes, c)
 		}
 	}
 	for _, v := range []string{"team_themes", "team_themes_k", "team_stats_k"} {
@@ -110,12 +113,15 @@ func TestAttackThemesTeamOfFour(t *testing.T) {
 	}
 }
 
-// A theme only one person wrote about: five colleagues write about
-// workload, the sixth sends 5 messages about conflict, and nobody else
-// mentions conflict. The floor (60) on the noisy count keeps small counts
-// off the view, and every theme of a k-safe team is released, zeros
-// included, so a conflict row appears about as often whether or not the
-// person wrote them: its presence does not tell that someone did.
+// A theme only one person wrote about: five colleagues write 30 messages
+// each about workload (each counting 10, the theme cap), the sixth sends 5
+// messages about conflict, and nobody else mentions conflict. The floor
+// (20) on the noisy count keeps small counts off the view, and every theme
+// of a k-safe team is released, zeros included, so a conflict row appears
+// whether or not anybody wrote about it: its presence does not tell that
+// someone did. A heavy writer (60 conflict messages) counts the theme cap
+// (10), not 60: their row is at most e^ε (ε = day-themes) times as likely
+// as with nobody writing about it.
 func TestAttackThemeOfOnePerson(t *testing.T) {
 	var msgs []store.Message
 	id := 0
@@ -131,8 +137,16 @@ func TestAttackThemeOfOnePerson(t *testing.T) {
 	if n := e.count("SELECT count() FROM {db}.team_themes_k WHERE theme = 'conflict'"); n != 0 {
 		t.Errorf("the conflict messages of one person were published")
 	}
+	pol := analyzerPublisher(t).Policy()
+	cell := themesCell(monday, "omega", 6, 155, map[string]float64{"workload": 50, "conflict": 5})
+	cells, err := e.st.DayCells(context.Background(), monday, monday.AddDate(0, 0, 1), pol.CapVolume, pol.CapSentiment, pol.CapThemes, 9, 18)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 1 || fmt.Sprint(cells[0].Themes) != fmt.Sprint(cell.Themes) {
+		t.Fatalf("premise: the stored cells %+v do not count the themes %v", cells, cell.Themes)
+	}
 	work0 := e.floats("SELECT messages FROM {db}.team_themes_k WHERE theme = 'workload'")
-	cell := themesCell(monday, "omega", 6, 155, map[string]float64{"workload": 150, "conflict": 5})
 	got, _ := themeValue(analyzerPublisher(t).Themes(cell), "workload")
 	if len(work0) != 1 || math.Abs(got-work0[0]) > 1e-6 {
 		t.Fatalf("the model of the release (workload %v) is not what the analyzer published (%v)", got, work0)
@@ -145,25 +159,32 @@ func TestAttackThemeOfOnePerson(t *testing.T) {
 			return 0
 		}
 	}
-	without := themesCell(monday, "omega", 5, 150, map[string]float64{"workload": 150})
-	heavy := themesCell(monday, "omega", 6, 210, map[string]float64{"workload": 150, "conflict": 60})
+	without := themesCell(monday, "omega", 5, 150, map[string]float64{"workload": 50})
+	heavy := themesCell(monday, "omega", 6, 210, map[string]float64{"workload": 50, "conflict": 60 * math.Min(1, pol.CapThemes/60)})
 	pWith, pWithout, pHeavy := monteCarlo(t, 0.5, shown(cell)), monteCarlo(t, 0.5, shown(without)), monteCarlo(t, 0.5, shown(heavy))
-	t.Logf("a conflict row is published with probability %.3f when one person wrote 5 conflict messages, %.3f when nobody did, %.3f when one person wrote 60 (the volume cap)",
-		pWith, pWithout, pHeavy)
+	t.Logf("a conflict row is published with probability %.3f when one person wrote 5 conflict messages, %.3f when nobody did, %.3f when one person wrote 60 (counted %v, the theme cap)",
+		pWith, pWithout, pHeavy, heavy.Themes[2])
 	if pWith > 0.15 {
 		t.Errorf("one person's 5 conflict messages published with probability %.3f, want <= 0.15", pWith)
 	}
 	if pWithout == 0 || pWith > 2*pWithout {
 		t.Errorf("a conflict row: probability %.3f with the person, %.3f without: its presence tells who wrote (want at most twice)", pWith, pWithout)
 	}
+	// The whole person at the cap: the ε of the count bounds the ratio
+	// (2,000 keys: a standard error of about 0.009 on pHeavy).
+	if bound := math.Exp(pol.Epsilon.DayThemes)*pWithout + 0.03; pHeavy > bound || pHeavy > 0.25 {
+		t.Errorf("one person's 60 conflict messages published with probability %.3f, want <= 0.25 and <= e^ε × %.3f + 0.03 = %.3f", pHeavy, pWithout, bound)
+	}
 }
 
 // A member leaving between consecutive days: five write 20 workload
-// messages on Monday and Tuesday, a sixth 12 more on Monday only. Monday's
-// workload count minus Tuesday's is the leaver's plus the noise of both (an
-// unpublished day read as the floor). Re-running the two days draws fresh
-// noise, so averaging re-runs would help the attacker: each re-release is
-// counted in epsilon.
+// messages on Monday and Tuesday, a sixth 12 more on Monday only. Each
+// counts at most the theme cap (10): Monday's count is 60, Tuesday's 50.
+// Monday's workload count minus Tuesday's is the leaver's counted 10 plus
+// the noise of both (an unpublished day read as the floor); the attacker
+// wants the leaver's 12. Re-running the two days draws fresh noise, so
+// averaging re-runs would help the attacker: each re-release is counted in
+// epsilon.
 func TestAttackThemesConsecutiveDaysAndReruns(t *testing.T) {
 	var msgs []store.Message
 	id := 0
@@ -177,7 +198,8 @@ func TestAttackThemesConsecutiveDaysAndReruns(t *testing.T) {
 	msgs = append(msgs, themeMsgs(&id, monday, 200, 12, "p_leaver", "lambda", work)...)
 	now := monday.Add(50 * time.Hour)
 	e := pubSetup(t, msgs, now)
-	floor := analyzerPublisher(t).Policy().MinThemeMessages
+	pol := analyzerPublisher(t).Policy()
+	floor := pol.MinThemeMessages
 	read := func() (vals [2]float64, eps []float64) {
 		for d := range 2 {
 			v := e.floats("SELECT messages FROM {db}.team_themes_k WHERE theme = 'workload' AND window_start = ?", monday.AddDate(0, 0, d))
@@ -190,9 +212,19 @@ func TestAttackThemesConsecutiveDaysAndReruns(t *testing.T) {
 	}
 	first, eps := read()
 	t.Logf("attacker's estimate of the leaver's workload messages: %.1f (truth 12)", first[0]-first[1])
-	c1 := themesCell(monday, "lambda", 6, 112, map[string]float64{"workload": 112})
-	c2 := themesCell(monday.AddDate(0, 0, 1), "lambda", 5, 100, map[string]float64{"workload": 100})
-	attack := func(gen uint32) func(pub *publish.Publisher) float64 {
+	c1 := themesCell(monday, "lambda", 6, 112, map[string]float64{"workload": 60})
+	c2 := themesCell(monday.AddDate(0, 0, 1), "lambda", 5, 100, map[string]float64{"workload": 50})
+	for i, c := range []publish.DayCell{c1, c2} {
+		cells, err := e.st.DayCells(context.Background(), c.Window, c.Window.AddDate(0, 0, 1), pol.CapVolume, pol.CapSentiment, pol.CapThemes, 9, 18)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cells) != 1 || fmt.Sprint(cells[0].Themes) != fmt.Sprint(c.Themes) {
+			t.Fatalf("premise: the stored cells of day %d %+v do not count the themes %v", i, cells, c.Themes)
+		}
+	}
+	// attack is the attacker's error against truth.
+	attack := func(gen uint32, truth float64) func(pub *publish.Publisher) float64 {
 		return func(pub *publish.Publisher) float64 {
 			a, b := c1, c2
 			a.Gen, b.Gen = gen, gen
@@ -204,20 +236,22 @@ func TestAttackThemesConsecutiveDaysAndReruns(t *testing.T) {
 			if !ok {
 				vb = floor
 			}
-			return va - vb - 12
+			return va - vb - truth
 		}
 	}
-	if got := attack(0)(analyzerPublisher(t)) + 12; math.Abs(got-(first[0]-first[1])) > 1e-6 {
+	if got := attack(0, 0)(analyzerPublisher(t)); math.Abs(got-(first[0]-first[1])) > 1e-6 {
 		t.Fatalf("the model of the releases (%.3f) is not what the analyzer published (%.3f)", got, first[0]-first[1])
 	}
-	p := monteCarlo(t, 6, attack(0))
-	t.Logf("the estimate misses the leaver's 12 workload messages by >= 6 with probability %.3f (>= 12: %.3f)", p, monteCarlo(t, 12, attack(0)))
-	if p < 0.8 {
-		t.Errorf("consecutive days: miss by >= 6 with probability %.3f, want >= 0.8", p)
+	p, p12 := monteCarlo(t, 6, attack(0, 12)), monteCarlo(t, 12, attack(0, 12))
+	c6, c12 := monteCarlo(t, 6, attack(0, 10)), monteCarlo(t, 12, attack(0, 10))
+	t.Logf("the estimate misses the leaver's 12 workload messages by >= 6 with probability %.3f (>= 12: %.3f); their counted 10 by >= 6: %.3f (>= 12: %.3f)",
+		p, p12, c6, c12)
+	if p < 0.6 || c6 < 0.6 {
+		t.Errorf("consecutive days: miss the 12 messages by >= 6 with probability %.3f, the counted 10 with %.3f, want >= 0.6", p, c6)
 	}
 
 	// Re-runs: a fresh release each time, with its loss counted.
-	per := analyzerPublisher(t).Policy().ThemesEpsilon()
+	per := pol.ThemesEpsilon()
 	for _, v := range eps {
 		if v != per {
 			t.Fatalf("first release: epsilon %v, want %v", eps, per)
@@ -237,7 +271,7 @@ func TestAttackThemesConsecutiveDaysAndReruns(t *testing.T) {
 		if got == first {
 			t.Errorf("release %d republished the first release's theme counts %v: a re-run must draw fresh noise", n, got)
 		}
-		if est := got[0] - got[1]; math.Abs(est-(attack(uint32(n-1))(analyzerPublisher(t))+12)) > 1e-6 {
+		if est := got[0] - got[1]; math.Abs(est-attack(uint32(n-1), 0)(analyzerPublisher(t))) > 1e-6 {
 			t.Errorf("release %d: published difference %.3f is not the model's", n, est)
 		}
 	}

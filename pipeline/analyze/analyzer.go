@@ -344,7 +344,8 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	to := day.Add(24 * time.Hour)
 	now := a.cfg.Now()
 	k := a.cfg.Privacy.K
-	cells, err := a.db.DayCells(ctx, day, to, a.cfg.Privacy.CapVolume, a.cfg.Privacy.CapSentiment, a.cfg.WorkStartHour, a.cfg.WorkEndHour)
+	cells, err := a.db.DayCells(ctx, day, to, a.cfg.Privacy.CapVolume, a.cfg.Privacy.CapSentiment, a.cfg.Privacy.CapThemes,
+		a.cfg.WorkStartHour, a.cfg.WorkEndHour)
 	if err != nil {
 		return a.fail("read", err)
 	}

@@ -116,6 +116,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.Privacy.K, d.Privacy.K)
 	defaults.Fill(&c.Privacy.CapVolume, d.Privacy.CapVolume)
 	defaults.Fill(&c.Privacy.CapSentiment, d.Privacy.CapSentiment)
+	defaults.Fill(&c.Privacy.CapThemes, d.Privacy.CapThemes)
 	defaults.Fill(&c.Privacy.MinPeople, d.Privacy.MinPeople)
 	defaults.Fill(&c.Privacy.MinThemeMessages, d.Privacy.MinThemeMessages)
 	defaults.Fill(&c.Privacy.RollingReleases, d.Privacy.RollingReleases)

@@ -31,11 +31,11 @@ func (f *faultyStore) trip(method string) error {
 	return nil
 }
 
-func (f *faultyStore) DayCells(ctx context.Context, from, to time.Time, capV, capS float64, ws, we int) ([]publish.DayCell, error) {
+func (f *faultyStore) DayCells(ctx context.Context, from, to time.Time, capV, capS, capT float64, ws, we int) ([]publish.DayCell, error) {
 	if err := f.trip("DayCells"); err != nil {
 		return nil, err
 	}
-	return f.Store.DayCells(ctx, from, to, capV, capS, ws, we)
+	return f.Store.DayCells(ctx, from, to, capV, capS, capT, ws, we)
 }
 
 func (f *faultyStore) WriteTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error {

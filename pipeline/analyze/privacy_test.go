@@ -109,4 +109,14 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 	}
 	t.Logf("privacy: %d distinct stored strings hold none of %d texts; %d metric label values hold no person id; k-safe views clean (%d theme rows of %d team-days)",
 		scanned, len(texts), labels, q("SELECT count() FROM {db}.team_themes_k"), q("SELECT count() FROM {db}.team_stats_k WHERE granularity = 'day'"))
+
+	// What the theme counts of this organisation are worth (docs/privacy.md
+	// reports these figures), against the policy before the theme cap (the
+	// counts at the volume weight, cap 60, ε 2 each, floor 60).
+	pol := testPublisher(t, Config{}).Policy()
+	before := pol
+	before.CapThemes, before.Epsilon.DayThemes, before.MinThemeMessages = pol.CapVolume, 2, 60
+	if share := logThemeAccuracy(t, e, start, org.Config().End(), pol, before); share == 0 {
+		t.Error("no theme count published on any theme-day")
+	}
 }

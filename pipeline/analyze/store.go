@@ -21,7 +21,7 @@ type Store interface {
 	MarkDone(ctx context.Context, ws []store.WindowDone, now time.Time) error
 
 	// Team figures.
-	DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment float64, workStart, workEnd int) ([]publish.DayCell, error)
+	DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment, capThemes float64, workStart, workEnd int) ([]publish.DayCell, error)
 	HourCells(ctx context.Context, from, to time.Time, capVolume float64) ([]publish.HourCell, error)
 	StatsHistory(ctx context.Context, g Granularity, before time.Time) ([]TeamStats, error)
 	WriteTeamStats(ctx context.Context, g Granularity, from, to time.Time, rows []TeamStats, k int, now time.Time) error

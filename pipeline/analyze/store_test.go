@@ -151,10 +151,11 @@ func testPublisher(t testing.TB, cfg Config) *publish.Publisher {
 }
 
 // expectDayCell computes in Go the bounded input of one team-day that the
-// SQL must compute: per sender of the day, volume weight min(1, capV/n)
-// and sentiment weight min(1, capS/scored). Theme counts are volume
-// figures: bit i of a message's themes counts for nlp.ThemeNames()[i].
-func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS float64) publish.DayCell {
+// SQL must compute: per sender of the day, volume weight min(1, capV/n),
+// sentiment weight min(1, capS/scored) and theme weight min(1, capT/n)
+// (the same n): bit i of a message's themes counts for
+// nlp.ThemeNames()[i] at the theme weight.
+func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS, capT float64) publish.DayCell {
 	nThemes := len(nlp.ThemeNames())
 	type per struct {
 		n, ah, sc, neg, pos, sum float64
@@ -201,9 +202,9 @@ func expectDayCell(rows []store.Message, team string, day time.Time, capV, capS 
 	}
 	c := publish.DayCell{Window: day, Team: team, Themes: make([]float64, nThemes)}
 	for k, p := range byTeamSender {
-		wv := math.Min(1, capV/nDay[k[1]])
+		wv, wt := math.Min(1, capV/nDay[k[1]]), math.Min(1, capT/nDay[k[1]])
 		for i, n := range p.th {
-			c.Themes[i] += wv * n
+			c.Themes[i] += wt * n
 		}
 		ws := math.Min(1, capS/math.Max(scDay[k[1]], 1))
 		c.Senders++
@@ -333,7 +334,7 @@ func TestTeamStatsKAndIdempotence(t *testing.T) {
 		for w := from; w.Before(to); w = w.Add(g.Step()) {
 			for _, team := range []string{"alpha", "tiny"} {
 				if g == Day {
-					if r, ok := pub.Day(expectDayCell(msgs, team, w, pol.CapVolume, pol.CapSentiment)); ok {
+					if r, ok := pub.Day(expectDayCell(msgs, team, w, pol.CapVolume, pol.CapSentiment, pol.CapThemes)); ok {
 						want = append(want, TeamStats{WindowStart: w, Team: team, Messages: r.Messages, ActiveMembers: uint32(r.Senders),
 							ScoredMessages: r.Scored, MeanCompound: r.MeanCompound, NegativeShare: r.NegativeShare,
 							PositiveShare: r.PositiveShare, AfterHoursShare: r.AfterHoursShare})
@@ -622,7 +623,7 @@ func TestAfterHoursShareFollowsTheTimeZone(t *testing.T) {
 		if err := e.st.InsertMessages(context.Background(), rows); err != nil {
 			t.Fatal(err)
 		}
-		cells, err := e.st.DayCells(context.Background(), day, day.AddDate(0, 0, 1), 1000, 1000, 9, 18)
+		cells, err := e.st.DayCells(context.Background(), day, day.AddDate(0, 0, 1), 1000, 1000, 1000, 9, 18)
 		if err != nil || len(cells) != 1 {
 			t.Fatalf("dayCells: %v %v", cells, err)
 		}

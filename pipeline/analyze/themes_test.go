@@ -46,9 +46,10 @@ func readThemes(t *testing.T, e *chEnv, from string) []store.TeamTheme {
 // the volume cap and a sender who changes team during the day, so the
 // bounded weights are exercised: alpha_0 sends 90 more messages on the
 // first day, all about workload and conflict (about 100 that day, so each
-// weighs 60/100), and alpha_1 writes 20 about blockers as a member of
-// "beta" (one sender: never published; the weight of alpha_1's alpha
-// messages is bounded over both teams).
+// weighs 60/100 in the volumes and 10/100 in the theme counts), and
+// alpha_1 writes 20 about blockers as a member of "beta" (one sender:
+// never published; the weight of alpha_1's alpha messages is bounded over
+// both teams).
 func themedOrg(from, to time.Time) []store.Message {
 	msgs := smallOrg(from, to, 21)
 	for i := range 90 {
@@ -72,7 +73,7 @@ func expectThemes(pub *publish.Publisher, msgs []store.Message, from, to time.Ti
 	var want []store.TeamTheme
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		for _, team := range []string{"alpha", "beta", "silent", "tiny"} {
-			c := expectDayCell(msgs, team, d, pol.CapVolume, pol.CapSentiment)
+			c := expectDayCell(msgs, team, d, pol.CapVolume, pol.CapSentiment, pol.CapThemes)
 			c.Gen = gen
 			for _, r := range pub.Themes(c) {
 				want = append(want, store.TeamTheme{WindowStart: r.Window, Team: r.Team, Theme: r.Theme, Messages: r.Messages,
@@ -109,7 +110,8 @@ func sameThemes(t *testing.T, what string, got, want []store.TeamTheme) {
 
 // The stored theme counts are exactly the release of the bounded cells a Go
 // model of the SQL computes (the SQL counts each theme bit at the sender's
-// volume weight, over all of the sender's teams of the day), only teams with
+// theme weight min(1, CapThemes/n), n over all of the sender's teams of the
+// day, and the volume figures at min(1, CapVolume/n)), only teams with
 // a team_stats row have any, the view shows the same rows, and a re-run
 // replaces them with a fresh release whose epsilon counts both.
 func TestTeamThemesMatchTheModel(t *testing.T) {
@@ -126,7 +128,7 @@ func TestTeamThemesMatchTheModel(t *testing.T) {
 
 	// The cells themselves, before any noise: the SQL's theme counts are
 	// the model's.
-	cells, err := e.st.DayCells(ctx, from, from.AddDate(0, 0, 1), pol.CapVolume, pol.CapSentiment, 9, 18)
+	cells, err := e.st.DayCells(ctx, from, from.AddDate(0, 0, 1), pol.CapVolume, pol.CapSentiment, pol.CapThemes, 9, 18)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestTeamThemesMatchTheModel(t *testing.T) {
 		t.Fatalf("%d team-day cells, want 4 (alpha, beta, silent, tiny)", len(cells))
 	}
 	for _, c := range cells {
-		w := expectDayCell(msgs, c.Team, from, pol.CapVolume, pol.CapSentiment)
+		w := expectDayCell(msgs, c.Team, from, pol.CapVolume, pol.CapSentiment, pol.CapThemes)
 		if len(c.Themes) != len(nlp.ThemeNames()) {
 			t.Fatalf("%s: %d theme counts, want one per theme (%d)", c.Team, len(c.Themes), len(nlp.ThemeNames()))
 		}
@@ -153,6 +155,16 @@ func TestTeamThemesMatchTheModel(t *testing.T) {
 			if c.Themes[0] >= float64(raw)-1 {
 				t.Fatalf("premise: alpha's workload count %v is not bounded below its %d messages", c.Themes[0], raw)
 			}
+			// The theme weight, not the volume weight: at the volume
+			// weight the count would be the model's with capT = capV.
+			atVolume := expectDayCell(msgs, c.Team, from, pol.CapVolume, pol.CapSentiment, pol.CapVolume)
+			if c.Themes[0] >= atVolume.Themes[0]-1 {
+				t.Fatalf("alpha's workload count %v is not below its count at the volume weight %v", c.Themes[0], atVolume.Themes[0])
+			}
+			if most := float64(c.Senders) * pol.CapThemes; c.Themes[0] > most+1e-9 {
+				t.Fatalf("alpha's workload count %v is above %d senders times the theme cap", c.Themes[0], c.Senders)
+			}
+			t.Logf("alpha's workload on %s: %d messages, %.1f at the volume weight, %.1f at the theme weight", from.Format(time.DateOnly), raw, atVolume.Themes[0], c.Themes[0])
 		}
 	}
 

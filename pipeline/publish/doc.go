@@ -13,9 +13,10 @@
 //     data of their own to the window.
 //  2. Contribution bounding: each person's weight in a day's figures is at
 //     most a cap (Policy.CapVolume for volumes, Policy.CapSentiment for
-//     sentiment); a person who sent more counts each message at Cap/n,
-//     which keeps their own mean. The cap is the sensitivity: no one
-//     person can move a published sum by more than it.
+//     sentiment, Policy.CapThemes for each theme count); a person who sent
+//     more counts each message at Cap/n, which keeps their own mean. The
+//     cap is the sensitivity: no one person can move a published sum by
+//     more than it.
 //  3. Noise: discrete Laplace noise calibrated to the cap and to a stated
 //     ε per figure (Budget), from an exact integer sampler fed by a keyed
 //     HMAC-SHA256 stream (noise.go). Ratios (means, shares) are computed

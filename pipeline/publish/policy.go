@@ -39,7 +39,7 @@ type Budget struct {
 	DayIsolated float64
 	// DayThemes is the loss of each theme count of a team-day (the
 	// messages about workload, recognition, ...: nlp.ThemeNames): one
-	// person's messages move a count by at most CapVolume, and a message
+	// person's messages move a count by at most CapThemes, and a message
 	// can carry every theme, so the themes of a team-day together cost
 	// len(nlp.ThemeNames()) times it (Policy.ThemesEpsilon).
 	DayThemes float64
@@ -73,6 +73,12 @@ type Policy struct {
 	// CapSentiment bounds one person's weight in a day's sentiment figures
 	// the same way; the weighting keeps each person's own mean.
 	CapSentiment float64
+	// CapThemes bounds one person's weight in each theme count of a day
+	// the same way, over the same n as CapVolume (the sender's messages of
+	// the day over all teams): each message weighs min(1, CapThemes/n), so
+	// one person adds at most CapThemes to any theme count. It is the
+	// sensitivity of the theme noise.
+	CapThemes float64
 	// MinPeople is the smallest published count of people (isolated
 	// members): a noisy count below it is published as "fewer than
 	// MinPeople" (NULL), so no count singles out one or two people.
@@ -81,7 +87,10 @@ type Policy struct {
 	// noisy count of a team-day below it is not published (no row), so no
 	// published count reads "a few messages about conflict". The noise,
 	// not this floor, is what hides one person: one person can weigh up to
-	// CapVolume in a count (docs/privacy.md).
+	// CapThemes in a count. The default is set so that a theme nobody used
+	// passes it on about 7 in 100 team-days: for the discrete Laplace of
+	// scale b = (CapThemes+Grid)/DayThemes, P(noise >= f) = q^(f/Grid)/(1+q)
+	// with q = exp(-Grid/b), about exp(-f/b)/2 (docs/privacy.md).
 	MinThemeMessages float64
 	// RollingReleases is how many rolling network windows one person-day
 	// falls into (28-day windows released every 7 days: 4).
@@ -103,13 +112,14 @@ func DefaultPolicy() Policy {
 		K:                MinK,
 		CapVolume:        60,
 		CapSentiment:     10,
+		CapThemes:        10,
 		MinPeople:        3,
-		MinThemeMessages: 60,
+		MinThemeMessages: 20,
 		RollingReleases:  4,
 		Epsilon: Budget{
 			DaySenders: 0.25, DayMessages: 6, DayAfterHours: 0.5,
 			DayScored: 4, DaySentiment: 6, DayNegative: 6, DayPositive: 0.5,
-			DayThemes:    2,
+			DayThemes:    1,
 			HourMessages: 1,
 			NetSenders:   0.25, NetWeight: 8,
 			GraphNodes: 0.25,
@@ -122,8 +132,8 @@ func (p Policy) Validate() error {
 	switch {
 	case p.K < MinK:
 		return fmt.Errorf("publish: k %d: must be at least %d", p.K, MinK)
-	case !(p.CapVolume >= 1) || !(p.CapSentiment >= 1):
-		return fmt.Errorf("publish: contribution caps %g, %g: must be >= 1", p.CapVolume, p.CapSentiment)
+	case !(p.CapVolume >= 1) || !(p.CapSentiment >= 1) || !(p.CapThemes >= 1):
+		return fmt.Errorf("publish: contribution caps %g, %g, %g (volume, sentiment, themes): must be >= 1", p.CapVolume, p.CapSentiment, p.CapThemes)
 	case p.MinPeople < 2:
 		return fmt.Errorf("publish: min people %d: must be >= 2", p.MinPeople)
 	case !(p.MinThemeMessages >= 1) || math.IsInf(p.MinThemeMessages, 0):
@@ -205,6 +215,7 @@ func (p *Policy) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&p.K, "min-group-size", p.K, "same as --k")
 	fs.Float64Var(&p.CapVolume, "privacy-cap-volume", p.CapVolume, "per person-day weight bound of volume figures (messages)")
 	fs.Float64Var(&p.CapSentiment, "privacy-cap-sentiment", p.CapSentiment, "per person-day weight bound of sentiment figures")
+	fs.Float64Var(&p.CapThemes, "privacy-cap-themes", p.CapThemes, "per person-day weight bound of each theme count")
 	fs.IntVar(&p.MinPeople, "privacy-min-people", p.MinPeople, "smallest published count of people (isolated members)")
 	fs.Float64Var(&p.MinThemeMessages, "privacy-min-theme-messages", p.MinThemeMessages, "smallest published theme count of a team-day (noisy; below it no row)")
 	fs.Float64Var(&p.EpsilonScale, "privacy-epsilon-scale", p.EpsilonScale, "multiply every epsilon (0 or 1: as set; 0.25: four times the noise)")

@@ -90,6 +90,10 @@ func TestPolicyValidate(t *testing.T) {
 		{"k 4 is refused", func(p *Policy) { p.K = 4 }, false},
 		{"k 10 is allowed", func(p *Policy) { p.K = 10 }, true},
 		{"cap 0", func(p *Policy) { p.CapVolume = 0 }, false},
+		{"cap sentiment 0", func(p *Policy) { p.CapSentiment = 0 }, false},
+		{"cap themes 0", func(p *Policy) { p.CapThemes = 0 }, false},
+		{"cap themes NaN", func(p *Policy) { p.CapThemes = math.NaN() }, false},
+		{"cap themes 1", func(p *Policy) { p.CapThemes = 1 }, true},
 		{"negative epsilon", func(p *Policy) { p.Epsilon.DaySentiment = -1 }, false},
 		{"NaN epsilon", func(p *Policy) { p.Epsilon.DayMessages = math.NaN() }, false},
 		{"short key", func(p *Policy) { p.Key = []byte("short") }, false},
@@ -309,7 +313,7 @@ func TestThemeRelease(t *testing.T) {
 			}
 		}
 		pol := pub.Policy()
-		b := (pol.CapVolume + Grid) / Grid / pol.Epsilon.DayThemes // scale in grid units
+		b := (pol.CapThemes + Grid) / Grid / pol.Epsilon.DayThemes // scale in grid units
 		q := math.Exp(-1 / b)
 		want := math.Pow(q, pol.MinThemeMessages/Grid) / (1 + q)
 		got := float64(shown) / float64(n*len(names))
@@ -321,14 +325,62 @@ func TestThemeRelease(t *testing.T) {
 	})
 }
 
+// The theme counts have their own bound: their noise is calibrated to
+// CapThemes (CapVolume plays no part in it), and the default floor lets a
+// theme nobody used through on the share of team-days it did before the
+// bound (cap 60, ε 2, floor 60): about 7 in 100.
+func TestThemeBoundAndFloor(t *testing.T) {
+	pol := DefaultPolicy()
+	if pol.CapThemes != 10 || pol.Epsilon.DayThemes != 1 || pol.MinThemeMessages != 20 {
+		t.Fatalf("defaults: cap themes %v, day-themes %v, floor %v", pol.CapThemes, pol.Epsilon.DayThemes, pol.MinThemeMessages)
+	}
+	// tail is P(noise >= floor) of the discrete Laplace a zero count gets:
+	// q^(floor/Grid)/(1+q), q = exp(-1/b), b in grid units.
+	tail := func(capT, eps, floor float64) float64 {
+		q := math.Exp(-1 / ((capT + Grid) / Grid / eps))
+		return math.Pow(q, floor/Grid) / (1 + q)
+	}
+	now, before := tail(pol.CapThemes, pol.Epsilon.DayThemes, pol.MinThemeMessages), tail(60, 2, 60)
+	t.Logf("a theme nobody used passes the floor with probability %.4f (before the theme cap: %.4f); noise sd %.2f (before %.2f)",
+		now, before, NoiseSD(pol.CapThemes, pol.Epsilon.DayThemes), NoiseSD(60, 2))
+	if math.Abs(now-before) > 0.001 {
+		t.Errorf("zero-count publication rate %.4f, want about %.4f", now, before)
+	}
+	if sd := NoiseSD(pol.CapThemes, pol.Epsilon.DayThemes); math.Abs(sd-14.16) > 0.01 {
+		t.Errorf("theme noise sd %.3f, want 14.16", sd)
+	}
+
+	pub := testPublisher(t, 1)
+	if got, want := pub.ThemeNoise(), NoiseSD(pol.CapThemes, pol.Epsilon.DayThemes); got != want {
+		t.Errorf("ThemeNoise %v, want %v", got, want)
+	}
+	c := DayCell{Window: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Team: "t", Senders: 10, Themes: []float64{200, 100, 50, 30, 0}}
+	with := func(edit func(*Policy)) string {
+		p := pub.Policy()
+		edit(&p)
+		pb, err := New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(pb.Themes(c))
+	}
+	base := fmt.Sprint(pub.Themes(c))
+	if got := with(func(p *Policy) { p.CapVolume = 200 }); got != base {
+		t.Errorf("the volume cap changed the theme release: %s vs %s", got, base)
+	}
+	if got := with(func(p *Policy) { p.CapThemes = 30 }); got == base {
+		t.Errorf("the theme cap did not change the theme noise: %s", got)
+	}
+}
+
 func TestPolicyFlags(t *testing.T) {
 	p := DefaultPolicy()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	p.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--privacy-min-theme-messages", "25", "--privacy-epsilon", "day-themes=0.5,day-sentiment=3"}); err != nil {
+	if err := fs.Parse([]string{"--privacy-min-theme-messages", "25", "--privacy-cap-themes", "5", "--privacy-epsilon", "day-themes=0.5,day-sentiment=3"}); err != nil {
 		t.Fatal(err)
 	}
-	if p.MinThemeMessages != 25 || p.Epsilon.DayThemes != 0.5 || p.Epsilon.DaySentiment != 3 {
+	if p.MinThemeMessages != 25 || p.CapThemes != 5 || p.Epsilon.DayThemes != 0.5 || p.Epsilon.DaySentiment != 3 {
 		t.Errorf("flags parsed into %+v", p)
 	}
 	if got, want := p.ThemesEpsilon(), 0.5*float64(len(nlp.ThemeNames())); got != want {

@@ -90,9 +90,10 @@ type DayCell struct {
 	Negative    float64 // bounded by CapSentiment per sender
 	Positive    float64 // bounded by CapSentiment per sender
 	// Themes holds, by theme bit (Themes[i] is nlp.ThemeNames()[i]), the
-	// messages carrying the theme, each sender's weighted as in Messages
-	// (min(1, CapVolume/n), n their messages of the day), so one person
-	// moves each count by at most CapVolume. Missing entries count 0.
+	// messages carrying the theme, each sender's weighted at their theme
+	// weight min(1, CapThemes/n), n their messages of the day over all
+	// teams (the n of the volume weight), so one person moves each count
+	// by at most CapThemes. Missing entries count 0.
 	Themes []float64
 }
 
@@ -170,7 +171,7 @@ func (pub *Publisher) Themes(c DayCell) []ThemeRelease {
 		if i < len(c.Themes) {
 			exact = c.Themes[i]
 		}
-		v, ok := pub.noisy(cellCtx("theme:"+name, c.Window, 1, c.Gen, c.Team), exact, pub.p.CapVolume, pub.p.Epsilon.DayThemes)
+		v, ok := pub.noisy(cellCtx("theme:"+name, c.Window, 1, c.Gen, c.Team), exact, pub.p.CapThemes, pub.p.Epsilon.DayThemes)
 		if !ok || v < pub.p.MinThemeMessages {
 			continue
 		}
@@ -182,7 +183,7 @@ func (pub *Publisher) Themes(c DayCell) []ThemeRelease {
 // ThemeNoise is the standard deviation of the noise on each published
 // theme count.
 func (pub *Publisher) ThemeNoise() float64 {
-	return NoiseSD(pub.p.CapVolume, pub.p.Epsilon.DayThemes)
+	return NoiseSD(pub.p.CapThemes, pub.p.Epsilon.DayThemes)
 }
 
 // atLeastK rounds a noisy count of senders and floors it at k: a row is

@@ -251,18 +251,21 @@ func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, e
 // in [from, to) (whole days) from the deduplicated messages, for every team
 // including those below k (publish decides). A sender's weight is bounded
 // per day over all teams: volume figures count each of their messages at
-// min(1, capVolume/n), sentiment figures at min(1, capSentiment/scored).
-// The theme counts (DayCell.Themes, one per bit of messages.themes in
-// nlp.ThemeNames order, every theme present, zeros included) are volume
-// figures: a message carrying a theme counts at the sender's volume weight.
-func (s *Store) DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment float64, workStart, workEnd int) ([]publish.DayCell, error) {
+// min(1, capVolume/n), sentiment figures at min(1, capSentiment/scored),
+// and the theme counts (DayCell.Themes, one per bit of messages.themes in
+// nlp.ThemeNames order, every theme present, zeros included) at their own
+// weight min(1, capThemes/n), over the same n: a message carrying a theme
+// counts at the sender's theme weight, so one person adds at most
+// capThemes to any theme count of a day.
+func (s *Store) DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment, capThemes float64, workStart, workEnd int) ([]publish.DayCell, error) {
 	q := `SELECT ws, tm, toUInt32(count()) AS senders,
 		sum(n * wv), sum(ah * wv), sum(sc * wsn), sum(sumc * wsn), sum(neg * wsn), sum(pos * wsn),
-		sumForEach(arrayMap(x -> x * wv, th))
+		sumForEach(arrayMap(x -> x * wth, th))
 	FROM (
 		SELECT ws, tm, n, ah, sc, sumc, neg, pos, th,
 			least(1.0, ? / sum(n) OVER (PARTITION BY ws, sender)) AS wv,
-			least(1.0, ? / greatest(sum(sc) OVER (PARTITION BY ws, sender), 1)) AS wsn
+			least(1.0, ? / greatest(sum(sc) OVER (PARTITION BY ws, sender), 1)) AS wsn,
+			least(1.0, ? / sum(n) OVER (PARTITION BY ws, sender)) AS wth
 		FROM (
 			SELECT toDateTime(toStartOfDay(occurred_at, 'UTC'), 'UTC') AS ws, toString(team) AS tm, sender,
 				count() AS n, countIf(` + afterHoursSQL(workStart, workEnd) + `) AS ah,
@@ -273,7 +276,7 @@ func (s *Store) DayCells(ctx context.Context, from, to time.Time, capVolume, cap
 			WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
 			GROUP BY ws, tm, sender))
 	GROUP BY ws, tm ORDER BY ws, tm`
-	rows, err := s.conn.Query(ctx, q, capVolume, capSentiment, from, to)
+	rows, err := s.conn.Query(ctx, q, capVolume, capSentiment, capThemes, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate team days %s: %w", from.Format(time.RFC3339), err)
 	}
