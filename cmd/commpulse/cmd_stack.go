@@ -84,7 +84,12 @@ type embeddedStack struct {
 // startStack starts Kafka and ClickHouse in f.dataDir (f parsed) and
 // prints their addresses; Close stops them.
 func startStack(ctx context.Context, name string, f stackFlags, stdout io.Writer, log *slog.Logger) (*embeddedStack, error) {
-	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
+	// 0700: the broker's log under it holds the events, text included,
+	// until their retention (stackEventsRetention) runs out.
+	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(f.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &embeddedStack{name: name, httpAddr: f.httpAddr, log: log, out: stdout}
@@ -138,9 +143,17 @@ func (s *embeddedStack) ingestConfig() ingest.Config {
 	cfg := ingest.Defaults()
 	cfg.Brokers = s.brokers
 	cfg.BatchInterval = 500 * time.Millisecond
+	cfg.EventsRetention = stackEventsRetention
 	cfg.Logger = s.log
 	return cfg
 }
+
+// stackEventsRetention is the retention of the embedded broker's events
+// topic: long enough for ingest to take a large import while the stack
+// runs, short enough that the text of imported messages does not stay on
+// disk for the broker's default week. The embedded broker trims hourly,
+// while it runs.
+const stackEventsRetention = 6 * time.Hour
 
 // errStackDone, returned by a task of serve, ends the run as Ctrl-C does,
 // without an error.

@@ -168,6 +168,28 @@ func TestUpThenImport(t *testing.T) {
 	if err := runImportSlack(ctx, append(args, "--progress-interval", "0"), &stdout, &stderr, noEnv); err != nil {
 		t.Fatal(err, stderr.String())
 	}
+
+	// The events hold the imported text until ingest scored them: the
+	// embedded broker keeps them in a data dir only the user reads, and
+	// for stackEventsRetention, not the broker's default week.
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir %v %v, want mode 0700", fi, err)
+	}
+	var brokers string
+	for i, a := range args {
+		if a == "--brokers" && i+1 < len(args) {
+			brokers = args[i+1]
+		}
+	}
+	cl := &kafka.Client{Addr: kafka.TCP(strings.Split(brokers, ",")...), Transport: &kafka.Transport{}}
+	dc, err := cl.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: "comms.events", ConfigNames: []string{"retention.ms"}}}})
+	if err != nil || len(dc.Resources) != 1 || len(dc.Resources[0].ConfigEntries) != 1 {
+		t.Fatalf("describe comms.events: %+v %v", dc, err)
+	}
+	if got, want := dc.Resources[0].ConfigEntries[0].ConfigValue, strconv.FormatInt(stackEventsRetention.Milliseconds(), 10); got != want {
+		t.Fatalf("comms.events retention.ms %s, want %s", got, want)
+	}
 	if err := slackLeak("import output", stdout.String()+stderr.String()); err != nil {
 		t.Fatal(err)
 	}

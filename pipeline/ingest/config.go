@@ -100,6 +100,13 @@ type Config struct {
 	// when ingest creates the topic; an existing topic with a longer or no
 	// retention is reported at start, not altered.
 	DLQRetention time.Duration
+	// EventsRetention, when set, is the retention.ms the events topic is
+	// created with (0: the broker's default). The events carry the message
+	// text until ingest has scored them: a broker that keeps them for its
+	// default week keeps the text that long. Like DLQRetention it applies
+	// only when ingest creates the topic. The embedded stack (demo, up)
+	// sets it; a production cluster sets its own topic's retention.
+	EventsRetention time.Duration
 
 	// Pseudonymizer, if set, re-keys every person id before it is stored
 	// (HMAC). The gate still works on the producer's ids. It also keys the
@@ -210,6 +217,8 @@ func (c *Config) Validate() error {
 	case c.DLQRetention < time.Minute:
 		// Kafka reads -1 as "keep forever", which the DLQ must not do.
 		return fmt.Errorf("dlq-retention %s: must be >= 1m", c.DLQRetention)
+	case c.EventsRetention != 0 && c.EventsRetention < time.Minute:
+		return fmt.Errorf("events-retention %s: must be 0 (the broker's default) or >= 1m", c.EventsRetention)
 	}
 	topics := map[string]string{"events-topic": c.EventsTopic, "directory-topic": c.DirectoryTopic,
 		"consent-topic": c.ConsentTopic, "dlq-topic": c.DLQTopic}

@@ -56,15 +56,20 @@ func debugLogger(log *slog.Logger, what string) kafka.Logger {
 }
 
 // ensureTopics creates the topics that do not exist yet. The directory and
-// consent topics are compacted: they are tables keyed by person. The DLQ is
+// consent topics are compacted: they are tables keyed by person. The events
+// topic gets retention.ms = EventsRetention when that is set. The DLQ is
 // created with retention.ms = DLQRetention; if it exists already, a longer
 // or missing retention is logged as a warning (it is the operator's topic).
 func ensureTopics(ctx context.Context, c Config) error {
 	cl := c.Client()
 	compact := []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
 	retention := []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.DLQRetention.Milliseconds(), 10)}}
+	var events []kafka.ConfigEntry
+	if c.EventsRetention > 0 {
+		events = []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(c.EventsRetention.Milliseconds(), 10)}}
+	}
 	req := &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
-		{Topic: c.EventsTopic, NumPartitions: c.Partitions, ReplicationFactor: -1},
+		{Topic: c.EventsTopic, NumPartitions: c.Partitions, ReplicationFactor: -1, ConfigEntries: events},
 		{Topic: c.DLQTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: retention},
 		{Topic: c.DirectoryTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
 		{Topic: c.ConsentTopic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: compact},
