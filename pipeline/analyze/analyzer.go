@@ -31,9 +31,10 @@ type Analyzer struct {
 
 	// Per granularity: the next window to process (zero: not known, read it
 	// from ClickHouse and rebuild the detectors) and the detectors.
-	next  map[Granularity]time.Time
-	banks map[Granularity]*bank
-	since time.Time // consumed by the first Step
+	next   map[Granularity]time.Time
+	banks  map[Granularity]*bank
+	since  time.Time                 // consumed by the first Step that succeeds
+	resume map[Granularity]time.Time // where a failed re-run from since goes on
 
 	mu      sync.Mutex
 	lastErr error
@@ -56,7 +57,7 @@ func New(cfg Config, st Store, alerts Alerter, reg prometheus.Registerer) (*Anal
 	return &Analyzer{
 		cfg: cfg, db: st, pub: pub, alerts: alerts,
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
-		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{},
+		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{}, resume: map[Granularity]time.Time{},
 		since: cfg.Since,
 	}, nil
 }
@@ -113,6 +114,12 @@ func (a *Analyzer) Step(ctx context.Context) (int, error) {
 		k, err = a.stepGranularity(ctx, g)
 		n += k
 		if err != nil {
+			// A re-run (--since) resumes at the window that failed, not at
+			// Since again: the windows it released already would be
+			// released once more, at a new generation, on every retry.
+			if w, ok := a.next[g]; ok && !a.since.IsZero() {
+				a.resume[g] = w
+			}
 			delete(a.next, g)
 			delete(a.banks, g)
 			break
@@ -120,6 +127,7 @@ func (a *Analyzer) Step(ctx context.Context) (int, error) {
 	}
 	if err == nil {
 		a.since = time.Time{}
+		clear(a.resume)
 	}
 	a.setResult(err)
 	return n, err
@@ -138,6 +146,9 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 	switch {
 	case !a.since.IsZero():
 		first = g.Floor(a.since)
+		if w, ok := a.resume[g]; ok {
+			first = w
+		}
 	default:
 		last, ok, err := a.db.LastDone(ctx, g)
 		if err != nil {

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,16 @@ var errInjected = errors.New("injected store fault")
 type faultyStore struct {
 	Store
 	fail   string
+	after  int // calls of fail that succeed before the one that fails
+	calls  int
 	failed bool
 }
 
 func (f *faultyStore) trip(method string) error {
-	if method == f.fail && !f.failed {
+	if method != f.fail || f.failed {
+		return nil
+	}
+	if f.calls++; f.calls > f.after {
 		f.failed = true
 		return errInjected
 	}
@@ -160,5 +166,61 @@ func TestStoreFaultRetriesTheWindow(t *testing.T) {
 				t.Errorf("after a fault in %s and a retry the tables differ from a clean run:\n%s\nwant\n%s", method, got, want)
 			}
 		})
+	}
+}
+
+// TestRerunResumesAtTheFailedWindow: a re-run (--since) that fails on its
+// second day window goes on from that window at the next Step, not from
+// Since again: the first day, released already by the re-run, is not
+// released a third time (analyzer_windows.generation counts releases).
+func TestRerunResumesAtTheFailedWindow(t *testing.T) {
+	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) // Monday
+	to := from.Add(72 * time.Hour)
+	e := newCH(t)
+	if err := e.st.InsertMessages(context.Background(), smallOrg(from, to, 5)); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fixedClock{t: to.Add(65 * time.Minute)}
+	cfg := Config{Now: clock.Now, Privacy: publish.Policy{Key: testNoiseKey}}
+	first, err := New(cfg, e.st, nil, nilRegistry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Since = from
+	fs := &faultyStore{Store: e.st, fail: "WriteNetwork", after: 1}
+	rerun, err := New(cfg, fs, nil, nilRegistry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rerun.Step(context.Background()); !errors.Is(err, errInjected) {
+		t.Fatalf("first Step of the re-run: %v, want the injected fault", err)
+	}
+	if _, err := rerun.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.st.Conn().Query(context.Background(), `SELECT toString(window_start), generation FROM analyzer_windows FINAL
+		WHERE granularity = 'day' ORDER BY window_start`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var (
+			w   string
+			gen uint32
+		)
+		if err := rows.Scan(&w, &gen); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s gen %d", w[:10], gen))
+	}
+	// Each day: released by the first pass (0) and once by the re-run (1).
+	want := []string{"2026-11-02 gen 1", "2026-11-03 gen 1", "2026-11-04 gen 1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("day releases after a failed re-run and its retry: %v, want %v", got, want)
 	}
 }
