@@ -488,7 +488,7 @@ func (a *Analyzer) network(ctx context.Context, from, to time.Time, days int, ge
 	if err := a.dropErased(ctx, t0, from, days, res); err != nil {
 		return netWindow{}, a.fail("read", err)
 	}
-	weights, err := a.db.TeamWeights(ctx, from, to)
+	weights, err := a.db.TeamWeights(ctx, from, to, a.cfg.Network)
 	if err != nil {
 		return netWindow{}, a.fail("read", err)
 	}

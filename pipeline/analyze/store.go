@@ -29,7 +29,7 @@ type Store interface {
 
 	// Networks.
 	WindowInput(ctx context.Context, from, to time.Time, cfg network.Config) (network.Input, error)
-	TeamWeights(ctx context.Context, from, to time.Time) ([]store.TeamWeight, error)
+	TeamWeights(ctx context.Context, from, to time.Time, cfg network.Config) ([]store.TeamWeight, error)
 	NetworkHistory(ctx context.Context, before time.Time) ([]store.NetworkPoint, error)
 	IsolationHistory(ctx context.Context, day time.Time, histDays int) (map[string][]store.PastDay, error)
 	WriteNetwork(ctx context.Context, start time.Time, days int, res *network.Result,

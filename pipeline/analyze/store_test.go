@@ -515,7 +515,7 @@ func TestNetCellsTeamChangeIsBounded(t *testing.T) {
 		if err := e.st.InsertMessages(context.Background(), msgs); err != nil {
 			t.Fatal(err)
 		}
-		w, err := e.st.TeamWeights(context.Background(), day, day.Add(24*time.Hour))
+		w, err := e.st.TeamWeights(context.Background(), day, day.Add(24*time.Hour), network.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -676,6 +676,19 @@ func TestBroadcastAddsNoEdges(t *testing.T) {
 	}
 	if !slices.Contains(in.Active, "ceo") {
 		t.Errorf("the broadcaster is not active: %v", in.Active)
+	}
+	// Nor does it move the team weights (external share): the ceo counts
+	// as a sender of team a with no pair-message; the lead's 25 do count.
+	ws, err := e.st.TeamWeights(ctx, day, day.AddDate(0, 0, 1), network.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := map[string]uint64{}
+	for _, w := range ws {
+		weights[w.Sender] = w.Internal + w.External
+	}
+	if c, ok := weights["ceo"]; !ok || c != 0 || weights["lead"] != 25 || weights["ana"] != 1 {
+		t.Errorf("team weights by sender %v, want ceo 0 (present), lead 25, ana 1", weights)
 	}
 	in, err = e.st.WindowInput(ctx, day, day.AddDate(0, 0, 1), network.Config{BroadcastMaxRecipients: 10})
 	if err != nil {

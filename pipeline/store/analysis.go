@@ -392,16 +392,25 @@ func (s *Store) NetworkHistory(ctx context.Context, before time.Time) ([]Network
 // a window-wide team map: with one, a person's last day could decide their
 // team for the whole window, and so how every colleague's messages to them
 // are classified, which no bound on that person's own messages controls.
+// A broadcast (more distinct recipients than cfg.BroadcastMaxRecipients,
+// the rule of WindowInput) adds no pair-message here either, so an
+// all-hands mail moves neither the ties nor a team's external share.
 // Rows come ordered by sender.
-func (s *Store) TeamWeights(ctx context.Context, from, to time.Time) ([]TeamWeight, error) {
-	// LEFT ARRAY JOIN keeps a sender whose messages had no recipient: they
-	// still count as a sender of their team.
+func (s *Store) TeamWeights(ctx context.Context, from, to time.Time, cfg network.Config) ([]TeamWeight, error) {
+	broadcast := cfg.BroadcastMaxRecipients
+	if broadcast == 0 {
+		broadcast = network.DefaultBroadcastMaxRecipients
+	}
+	// LEFT ARRAY JOIN keeps a sender whose messages had no recipient (or
+	// were broadcasts): they still count as a sender of their team.
 	rows, err := s.conn.Query(ctx, `SELECT sender, toString(team) AS tm,
 		countIf(dst != sender AND dst != '' AND toString(rt) = tm) AS internal,
 		countIf(dst != sender AND dst != '' AND toString(rt) != tm) AS external
-	FROM messages FINAL LEFT ARRAY JOIN recipients AS dst, recipient_teams AS rt
+	FROM messages FINAL LEFT ARRAY JOIN
+		if(length(arrayDistinct(recipients)) <= ?, recipients, []) AS dst,
+		if(length(arrayDistinct(recipients)) <= ?, recipient_teams, []) AS rt
 	WHERE occurred_at >= ? AND occurred_at < ? AND team != ''
-	GROUP BY sender, tm ORDER BY sender, tm`, from, to)
+	GROUP BY sender, tm ORDER BY sender, tm`, uint64(broadcast), uint64(broadcast), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read team weights: %w", err)
 	}
