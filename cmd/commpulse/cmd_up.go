@@ -84,9 +84,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if acfg.Privacy.Key, err = os.ReadFile(noiseFile); err != nil {
+		b, err := os.ReadFile(noiseFile)
+		if err != nil {
 			return fmt.Errorf("noise key: %w", err)
 		}
+		// Trimmed as --noise-key-file is: the same file, the same key.
+		acfg.Privacy.Key = []byte(strings.TrimSpace(string(b)))
 	}
 
 	s, err := startStack(ctx, "up", f.stackFlags, stdout, log)
