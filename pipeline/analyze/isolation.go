@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"commpulse/network"
@@ -16,9 +17,9 @@ import (
 // consecutive working days on each of which they were still active (they
 // sent messages) and had no reciprocated tie (network.NodeMetrics.Isolated:
 // nobody they both wrote to and heard from), after a baseline in which
-// they were connected: on the working days of the HistoryDays before that
-// run, they sent on at least MinHistory days and were isolated on at most
-// MaxIsolatedShare of them.
+// they were connected: on the other working days of the HistoryDays before
+// today (those not in the run), they sent on at least MinHistory days and
+// were isolated on at most MaxIsolatedShare of them.
 //
 // What it leaves out, on purpose:
 //   - someone who wrote nothing (a day off, a focus day, a receiver who did
@@ -59,8 +60,29 @@ func (r IsolationRule) validate() error {
 		return errors.New("analyze: isolation max isolated share must be in [0, 1)")
 	case r.SustainedDays < 1 || r.SustainedDays > r.HistoryDays:
 		return errors.New("analyze: isolation sustained days must be in [1, history days]")
+	case r.MinHistory+r.SustainedDays-1 > minWorkdays(r.HistoryDays):
+		// The run's earlier days and the baseline share the history's
+		// working days: a rule that needs more than the fewest any
+		// HistoryDays hold could never fire.
+		return fmt.Errorf("analyze: isolation min history %d + sustained days %d - 1 exceed the %d working days %d days always hold",
+			r.MinHistory, r.SustainedDays, minWorkdays(r.HistoryDays), r.HistoryDays)
 	}
 	return nil
+}
+
+// minWorkdays is the fewest Monday-to-Friday days among n consecutive days.
+func minWorkdays(n int) int {
+	fewest := n
+	for start := range 7 {
+		w := 0
+		for d := range n {
+			if wd := (start + d) % 7; wd < 5 {
+				w++
+			}
+		}
+		fewest = min(fewest, w)
+	}
+	return fewest
 }
 
 // PersonHistory is what the rule knows about one person isolated today:

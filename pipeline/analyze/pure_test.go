@@ -174,6 +174,8 @@ func TestConfigValidate(t *testing.T) {
 		{"k of six", Config{Privacy: publish.Policy{K: 6}}, true},
 		{"hours reversed", Config{WorkStartHour: 18, WorkEndHour: 9}, false},
 		{"bad isolation share", Config{Isolation: IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 1}}, false},
+		{"isolation rule that can never fire", Config{Isolation: IsolationRule{HistoryDays: 7, MinHistory: 5, MaxIsolatedShare: 0.25, SustainedDays: 3}}, false},
+		{"isolation rule that just fits", Config{Isolation: IsolationRule{HistoryDays: 7, MinHistory: 3, MaxIsolatedShare: 0.25, SustainedDays: 3}}, true},
 		{"bad drift", Config{DailyDrift: anomaly.DriftConfig{Shift: -1}}, false},
 	} {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {

@@ -577,7 +577,7 @@ func TestIsolationHistoryReadsTheWindowOnly(t *testing.T) {
 		t.Errorf("isolationHistory = %v, want %v", got, want)
 	}
 
-	a, _ := newAnalyzer(t, e, Config{Isolation: IsolationRule{HistoryDays: 3, MinHistory: 1, MaxIsolatedShare: 0.5}}, nil)
+	a, _ := newAnalyzer(t, e, Config{Isolation: IsolationRule{HistoryDays: 3, MinHistory: 1, MaxIsolatedShare: 0.5, SustainedDays: 1}}, nil)
 	hist, err := a.personHistories(ctx, day, []network.NodeMetrics{
 		{Person: "p1", Team: "a", OutDegree: 2, Isolated: true},
 		{Person: "p2", Team: "a"},
