@@ -330,6 +330,9 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	if err := a.db.MarkBegun(ctx, begun(Hour, ws, gens), now); err != nil {
+		return a.fail("write", err)
+	}
 	kept, suppressed := a.releaseHours(cells, gens)
 	if err := a.db.WriteTeamStats(ctx, Hour, from, to, kept, a.cfg.Privacy.K, now); err != nil {
 		return a.fail("write", err)
@@ -365,6 +368,9 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		return a.fail("read", err)
 	}
 	gen := gens[day]
+	if err := a.db.MarkBegun(ctx, begun(Day, []time.Time{day}, gens), now); err != nil {
+		return a.fail("write", err)
+	}
 	kept, suppressed := a.releaseDays(cells, gens)
 	if err := a.db.WriteTeamStats(ctx, Day, day, to, kept, k, now); err != nil {
 		return a.fail("write", err)
@@ -606,12 +612,21 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 	return len(fresh), nil
 }
 
-// marks builds the progress rows of windows ws.
-func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint32, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []store.WindowDone {
-	idx := map[time.Time]*store.WindowDone{}
+// begun builds the begun marks (Store.MarkBegun) of windows ws, each at
+// the generation its release takes.
+func begun(g Granularity, ws []time.Time, gens map[time.Time]uint32) []store.WindowDone {
 	out := make([]store.WindowDone, len(ws))
 	for i, w := range ws {
 		out[i] = store.WindowDone{Granularity: g, Start: w, Generation: gens[w.UTC()]}
+	}
+	return out
+}
+
+// marks builds the progress rows of windows ws.
+func (a *Analyzer) marks(g Granularity, ws []time.Time, gens map[time.Time]uint32, kept []TeamStats, suppressed map[time.Time]int, found []Anomaly) []store.WindowDone {
+	idx := map[time.Time]*store.WindowDone{}
+	out := begun(g, ws, gens)
+	for i, w := range ws {
 		idx[w] = &out[i]
 	}
 	for _, s := range kept {

@@ -18,6 +18,7 @@ type Store interface {
 	EarliestMessage(ctx context.Context) (time.Time, bool, error)
 	LastDone(ctx context.Context, g Granularity) (time.Time, bool, error)
 	Generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error)
+	MarkBegun(ctx context.Context, ws []store.WindowDone, now time.Time) error
 	MarkDone(ctx context.Context, ws []store.WindowDone, now time.Time) error
 
 	// Team figures.

@@ -210,9 +210,8 @@ func (s *Store) EarliestMessage(ctx context.Context) (time.Time, bool, error) {
 // Generations returns, for each window of g in [from, to) that was
 // released before, the generation its next release takes (the stored one
 // plus one). Windows never released are absent: their release is
-// generation 0. A window whose release was interrupted before it was
-// marked done keeps its generation, so the retry republishes the same
-// figures.
+// generation 0. A window whose release was begun (MarkBegun) and cut
+// short counts as released: the retry takes the next generation.
 func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error) {
 	rows, err := s.conn.Query(ctx, `SELECT window_start, generation FROM analyzer_windows FINAL
 		WHERE granularity = ? AND window_start >= ? AND window_start < ?`, string(g), from, to)
@@ -234,13 +233,19 @@ func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Ti
 	return out, rows.Err()
 }
 
-// LastDone returns the newest processed window of g, or ok=false.
+// LastDone returns the newest processed window of g, or ok=false. A
+// window begun and not done is not processed.
 func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, error) {
 	var (
 		n  uint64
 		at time.Time
 	)
-	err := s.conn.QueryRow(ctx, "SELECT count(), max(window_start) FROM analyzer_windows FINAL WHERE granularity = ?", string(g)).Scan(&n, &at)
+	// A window whose newest row is a begun mark (MarkBegun) is not done:
+	// argMax reads each window's newest row, whatever WHERE and FINAL
+	// would filter first.
+	err := s.conn.QueryRow(ctx, `SELECT count(), max(window_start) FROM (
+		SELECT window_start, argMax(done, computed_at) AS d FROM analyzer_windows WHERE granularity = ? GROUP BY window_start)
+		WHERE d`, string(g)).Scan(&n, &at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read analyzer progress: %w", err)
 	}

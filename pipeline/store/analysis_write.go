@@ -230,16 +230,32 @@ func (s *Store) WriteAnomalies(ctx context.Context, g Granularity, from, to time
 // MarkDone records windows as processed (analyzer_windows, a
 // ReplacingMergeTree: the newest row of a window wins).
 func (s *Store) MarkDone(ctx context.Context, ws []WindowDone, now time.Time) error {
+	return s.recordWindows(ctx, ws, true, now)
+}
+
+// MarkBegun records that the release of windows ws at their Generation
+// has begun: written before a window's first row, so that a release cut
+// short (a crash, a fault, Ctrl-C) counts as a release. The retry then
+// takes the next generation and fresh noise its epsilon counts, rather
+// than the same generation with fresh noise nothing counts (the noise
+// follows the exact figures, which may have changed in between). Its
+// rows are stamped a millisecond before now, so that MarkDone's row of
+// the same pass is the newest.
+func (s *Store) MarkBegun(ctx context.Context, ws []WindowDone, now time.Time) error {
+	return s.recordWindows(ctx, ws, false, now.Add(-time.Millisecond))
+}
+
+func (s *Store) recordWindows(ctx context.Context, ws []WindowDone, done bool, at time.Time) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, generation, teams, suppressed, anomalies, computed_at)`)
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, generation, teams, suppressed, anomalies, done, computed_at)`)
 	if err != nil {
 		return fmt.Errorf("prepare progress insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, w := range ws {
-		if err := b.Append(string(w.Granularity), w.Start, w.Generation, w.Teams, w.Suppressed, w.Anomalies, now); err != nil {
+		if err := b.Append(string(w.Granularity), w.Start, w.Generation, w.Teams, w.Suppressed, w.Anomalies, done, at); err != nil {
 			return fmt.Errorf("append progress: %w", err)
 		}
 	}
