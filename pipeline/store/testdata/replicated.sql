@@ -360,3 +360,7 @@ ALTER TABLE commpulse.anomalies_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS e
 ALTER TABLE commpulse.anomalies ON CLUSTER prod ADD COLUMN IF NOT EXISTS explanation String DEFAULT '' AFTER detector;
 CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * FROM commpulse.anomalies FINAL;
+
+-- 0013_window_begun.sql
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
