@@ -96,6 +96,22 @@ type Review struct {
 	ReviewedAt time.Time
 }
 
+// String is the review in one line (the key's String would otherwise be
+// promoted and hide the rest).
+func (r Review) String() string {
+	s := r.AnomalyKey.String() + " " + string(r.State)
+	if r.Reason != ReasonNone {
+		s += " (" + string(r.Reason) + ")"
+	}
+	if r.Reviewer != "" {
+		s += " by " + r.Reviewer
+	}
+	if !r.ReviewedAt.IsZero() {
+		s += " at " + r.ReviewedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return s
+}
+
 // ReviewedAnomaly is a stored anomaly with its current review; Review.State
 // is ReviewNew (and the rest of Review zero but the key) when it has none.
 type ReviewedAnomaly struct {
@@ -235,9 +251,18 @@ func (s *Store) WriteReview(ctx context.Context, r Review) error {
 	if n == 0 {
 		return fmt.Errorf("write review of %s: anomaly: %w", r.AnomalyKey, ErrNotFound)
 	}
-	if err := s.conn.Exec(ctx, `INSERT INTO anomaly_reviews (window_start, granularity, team, metric, state, reason, reviewer, reviewed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.WindowStart.UTC(), string(r.Granularity), r.Team, r.Metric,
+	// A batch, not Exec with parameters: the driver binds a time.Time
+	// parameter with whole seconds, and reviewed_at orders the reviews.
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO anomaly_reviews (window_start, granularity, team, metric, state, reason, reviewer, reviewed_at)`)
+	if err != nil {
+		return fmt.Errorf("write review of %s: prepare: %w", r.AnomalyKey, err)
+	}
+	defer b.Abort() //nolint:errcheck // no-op after Send
+	if err := b.Append(r.WindowStart.UTC(), string(r.Granularity), r.Team, r.Metric,
 		string(r.State), string(r.Reason), r.Reviewer, r.ReviewedAt.UTC()); err != nil {
+		return fmt.Errorf("write review of %s: append: %w", r.AnomalyKey, err)
+	}
+	if err := b.Send(); err != nil {
 		return fmt.Errorf("write review of %s: %w", r.AnomalyKey, err)
 	}
 	return nil

@@ -114,7 +114,7 @@ func TestReviewsStore(t *testing.T) {
 	}
 
 	ds, err := st.StandingDismissals(ctx, day, day.AddDate(0, 0, 3))
-	if err != nil || len(ds) != 2 || (ds[0].String() != as[3].Key() && ds[1].String() != as[3].Key()) {
+	if err != nil || len(ds) != 2 || (ds[0].AnomalyKey.String() != as[3].Key() && ds[1].AnomalyKey.String() != as[3].Key()) {
 		t.Fatalf("StandingDismissals = %+v, %v", ds, err)
 	}
 
