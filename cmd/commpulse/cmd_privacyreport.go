@@ -42,7 +42,7 @@ type schemaColumn struct{ Name, Type string }
 
 var (
 	createTableRE    = regexp.MustCompile(`(?s)^CREATE TABLE (?:IF NOT EXISTS )?(\S+)\s*\((.*)\)\s*ENGINE\s*=\s*(.*)$`)
-	createViewRE     = regexp.MustCompile(`(?s)^CREATE VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
+	createViewRE     = regexp.MustCompile(`(?s)^CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?(\S+)\s+(?:DEFINER = \S+ SQL SECURITY DEFINER\s+)?AS\s`)
 	dropRE           = regexp.MustCompile(`(?i)^DROP (?:TABLE|VIEW) IF EXISTS (\S+)$`)
 	modifySecurityRE = regexp.MustCompile(`(?i)^ALTER TABLE \S+ MODIFY SQL SECURITY DEFINER DEFINER = \S+$`)
 	addColumnRE      = regexp.MustCompile(`(?s)^ALTER TABLE (\S+) ADD COLUMN (?:IF NOT EXISTS )?(\S+)\s+(.*)$`)
@@ -73,6 +73,9 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				o := schemaObject{Name: name(g[1]), Migration: m.Name}
 				for _, def := range splitTopLevel(g[2]) {
 					f := strings.Fields(def)
+					if len(f) > 0 && (f[0] == "CONSTRAINT" || f[0] == "INDEX" || f[0] == "PROJECTION") {
+						continue // not a column
+					}
 					if len(f) < 2 {
 						return nil, nil, fmt.Errorf("migration %s statement %d: column %q", m.Name, i+1, def)
 					}
@@ -87,6 +90,10 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				objs = append(objs, o)
 			case createViewRE.MatchString(flat):
 				o := schemaObject{Name: name(createViewRE.FindStringSubmatch(flat)[1]), View: true, Engine: "View", Migration: m.Name}
+				if j, ok := idx[o.Name]; ok { // CREATE OR REPLACE
+					objs[j] = o
+					continue
+				}
 				idx[o.Name] = len(objs)
 				objs = append(objs, o)
 			case addColumnRE.MatchString(flat):
