@@ -163,7 +163,8 @@ func (m MetricReview) Precision() (p float64, ok bool) {
 
 // reviewedSelect reads stored anomalies (a subquery of anomalies FINAL
 // filtered by where) with their current review (rv_reviewed is 0 when
-// there is none). Columns as scanReviewed reads them; the key and review
+// there is none). where, on the key columns both tables share, filters
+// both sides, so its arguments are given twice (see twice). Columns as scanReviewed reads them; the key and review
 // columns are aliased (ws, gran, tm, mt, rv_*) for an outer query.
 func reviewedSelect(where string) string {
 	return `SELECT a.window_start AS ws, toString(a.granularity) AS gran, toString(a.team) AS tm, toString(a.metric) AS mt,
@@ -173,7 +174,7 @@ func reviewedSelect(where string) string {
 		toString(r.reviewer) AS rv_reviewer, r.reviewed_at AS rv_at
 	FROM (SELECT * FROM anomalies FINAL WHERE ` + where + `) AS a
 	LEFT JOIN (SELECT window_start, granularity, team, metric, state, reason, reviewer, reviewed_at, toUInt8(1) AS reviewed
-		FROM anomaly_reviews FINAL) AS r
+		FROM anomaly_reviews FINAL WHERE ` + where + `) AS r
 	ON r.granularity = a.granularity AND r.team = a.team AND r.metric = a.metric AND r.window_start = a.window_start`
 }
 
@@ -212,10 +213,13 @@ func keyArgs(k AnomalyKey) []any {
 	return []any{string(k.Granularity), k.Team, k.Metric, k.WindowStart.UTC()}
 }
 
+// twice is the arguments of a reviewedSelect filter: once per side.
+func twice(args []any) []any { return append(append([]any{}, args...), args...) }
+
 // ReviewedAnomaly returns the stored anomaly of k with its current review,
 // or an error wrapping ErrNotFound when no anomaly has that key.
 func (s *Store) ReviewedAnomaly(ctx context.Context, k AnomalyKey) (ReviewedAnomaly, error) {
-	rows, err := s.conn.Query(ctx, reviewedSelect(keyWhere), keyArgs(k)...)
+	rows, err := s.conn.Query(ctx, reviewedSelect(keyWhere), twice(keyArgs(k))...)
 	if err != nil {
 		return ReviewedAnomaly{}, fmt.Errorf("read anomaly %s: %w", k, err)
 	}
@@ -279,6 +283,7 @@ func (s *Store) ListReviewed(ctx context.Context, f ReviewFilter) ([]ReviewedAno
 		where, args = append(where, "window_start < ?"), append(args, f.To.UTC())
 	}
 	q := reviewedSelect(strings.Join(where, " AND "))
+	args = twice(args)
 	switch f.State {
 	case "":
 	case ReviewNew:
@@ -324,7 +329,7 @@ func (s *Store) ReviewReport(ctx context.Context, from, to time.Time) ([]MetricR
 	}
 	q := `SELECT mt, if(rv_reviewed = 0, 'new', rv_state) AS st, if(rv_reviewed = 0, '', rv_reason) AS rs, count()
 	FROM (` + reviewedSelect(strings.Join(where, " AND ")) + `) GROUP BY mt, st, rs ORDER BY mt, st, rs`
-	rows, err := s.conn.Query(ctx, q, args...)
+	rows, err := s.conn.Query(ctx, q, twice(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("review report: %w", err)
 	}
