@@ -73,6 +73,9 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				o := schemaObject{Name: name(g[1]), Migration: m.Name}
 				for _, def := range splitTopLevel(g[2]) {
 					f := strings.Fields(def)
+					if len(f) > 0 && (f[0] == "CONSTRAINT" || f[0] == "INDEX" || f[0] == "PROJECTION") {
+						continue // not a column
+					}
 					if len(f) < 2 {
 						return nil, nil, fmt.Errorf("migration %s statement %d: column %q", m.Name, i+1, def)
 					}
@@ -87,8 +90,9 @@ func schemaFromMigrations(database string, ttlDays int) ([]schemaObject, []store
 				objs = append(objs, o)
 			case createViewRE.MatchString(flat):
 				o := schemaObject{Name: name(createViewRE.FindStringSubmatch(flat)[1]), View: true, Engine: "View", Migration: m.Name}
-				if _, ok := idx[o.Name]; ok {
-					continue // CREATE OR REPLACE of a view already listed
+				if j, ok := idx[o.Name]; ok { // CREATE OR REPLACE
+					objs[j] = o
+					continue
 				}
 				idx[o.Name] = len(objs)
 				objs = append(objs, o)

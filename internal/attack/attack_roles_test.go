@@ -192,8 +192,9 @@ func rolesSeed(t *testing.T, s *rolesStack) {
 // and write the commpulse tables it uses (analyze reads messages and its
 // own history, ingest reads erasures) but not the published views, not
 // schema_migrations, not other databases or system tables that need a
-// grant, and it runs no DDL. The analyst is Grafana: the published views
-// and nothing else.
+// grant, and it runs no DDL (it reads anomaly_reviews but does not write
+// it). The analyst is Grafana: the published views and nothing else. The
+// reviewer's own attack is TestAttackReviews.
 func TestRolesOnEmbeddedServer(t *testing.T) {
 	s := rolesStart(t)
 	rolesSeed(t, s)
@@ -215,6 +216,7 @@ func TestRolesOnEmbeddedServer(t *testing.T) {
 			"SELECT * FROM " + db + ".team_stats_k",
 			"SELECT * FROM " + db + ".schema_migrations",
 			"INSERT INTO " + db + ".schema_migrations (version, name) VALUES (99, 'x')",
+			"INSERT INTO " + db + ".anomaly_reviews (team, state, reviewer) VALUES ('t', 'acknowledged', 'cli')",
 			"SELECT * FROM system.users",
 			"SELECT * FROM file('/etc/passwd', 'LineAsString')",
 			"SELECT * FROM remote('" + s.srv.Addr() + "', " + db + ".messages, 'default', '')",
@@ -286,7 +288,7 @@ func TestRolesOnEmbeddedServer(t *testing.T) {
 			"SELECT * FROM " + db + ".team_stats_k SETTINGS readonly = 0",
 		}
 		for _, table := range []string{"messages", "edges", "node_metrics", "erasures", "team_stats", "team_themes", "team_network",
-			"anomalies", "graph_metrics", "analyzer_windows", "schema_migrations"} {
+			"anomalies", "graph_metrics", "analyzer_windows", "anomaly_reviews", "schema_migrations"} {
 			deny = append(deny, "SELECT * FROM "+db+"."+table, "SELECT count() FROM "+db+"."+table)
 		}
 		// A view the analyst could create over a table would run as its

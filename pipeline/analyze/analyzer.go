@@ -578,10 +578,11 @@ func netCells(from time.Time, days int, weights []store.TeamWeight, res *network
 	return out
 }
 
-// publish alerts the anomalies not stored yet for [from, to), then
-// replaces the stored anomalies of the range. It returns how many were
-// new. Publishing before storing makes a crash in between re-alert on the
-// next run (at-least-once) rather than lose the alert.
+// publish alerts the anomalies not stored yet for [from, to) but those a
+// standing dismissal suppresses (review.go), then replaces the stored
+// anomalies of the range, suppressed ones included. It returns how many
+// were new. Publishing before storing makes a crash in between re-alert on
+// the next run (at-least-once) rather than lose the alert.
 func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, now time.Time) (int, error) {
 	for i := range found {
 		found[i].DetectedAt = now
@@ -597,11 +598,15 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 			fresh = append(fresh, NewAlert(an))
 		}
 	}
-	if a.alerts != nil && len(fresh) > 0 {
-		if err := a.alerts.Publish(ctx, fresh); err != nil {
+	alerts, err := a.unsuppressed(ctx, from, to, fresh)
+	if err != nil {
+		return 0, a.fail("read", err)
+	}
+	if a.alerts != nil && len(alerts) > 0 {
+		if err := a.alerts.Publish(ctx, alerts); err != nil {
 			return 0, a.fail("alert", err)
 		}
-		a.m.Alerts.Add(float64(len(fresh)))
+		a.m.Alerts.Add(float64(len(alerts)))
 	}
 	if err := a.db.WriteAnomalies(ctx, g, from, to, found); err != nil {
 		return 0, a.fail("write", err)

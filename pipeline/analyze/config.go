@@ -12,6 +12,7 @@ import (
 	"commpulse/internal/defaults"
 	"commpulse/network"
 	"commpulse/pipeline/publish"
+	"commpulse/pipeline/review"
 )
 
 // Config configures an Analyzer. Zero fields take the defaults of Defaults;
@@ -71,6 +72,11 @@ type Config struct {
 	// HourChunk bounds how many hour windows one ClickHouse query covers
 	// while catching up. Default 24.
 	HourChunk int
+	// ReviewSuppressDays is how long a dismissal suppresses the alerts of
+	// repeats: anomalies of the dismissed one's team and metric whose window
+	// overlaps this many days from its window start are stored but not
+	// alerted (review.Suppression). Negative: no suppression. Default 7.
+	ReviewSuppressDays int
 	// Logger receives progress logs (never a person id). Default discards.
 	Logger *slog.Logger
 
@@ -102,6 +108,8 @@ func Defaults() Config {
 		Network:        network.Config{Seed: 1, BroadcastMaxRecipients: network.DefaultBroadcastMaxRecipients},
 		HourChunk:      24,
 		Logger:         slog.New(slog.DiscardHandler),
+
+		ReviewSuppressDays: review.DefaultSuppressDays,
 	}
 }
 
@@ -145,6 +153,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.Network, d.Network)
 	defaults.Fill(&c.RollingDays, d.RollingDays)
 	defaults.Fill(&c.HourChunk, d.HourChunk)
+	defaults.Fill(&c.ReviewSuppressDays, d.ReviewSuppressDays)
 	defaults.Fill(&c.Logger, d.Logger)
 	c.Network.MinGroupSize = c.Privacy.K
 	if c.RollingDays > 0 {
@@ -169,6 +178,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RollingDays, "rolling-days", c.RollingDays, "length of the rolling network window (negative: off)")
 	fs.IntVar(&c.Network.BroadcastMaxRecipients, "broadcast-max-recipients", c.Network.BroadcastMaxRecipients,
 		"a message to more distinct recipients than this is a broadcast: it counts for volume but creates no ties")
+	fs.IntVar(&c.ReviewSuppressDays, "review-suppress-days", c.ReviewSuppressDays,
+		"a dismissed anomaly suppresses the alerts of its team and metric for this many days from its window (negative: never)")
 }
 
 // parseSince sets Since from --since.
@@ -204,6 +215,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("analyze: broadcast-max-recipients %d: must be > 0", c.Network.BroadcastMaxRecipients)
 	case c.HourChunk < 1:
 		return fmt.Errorf("analyze: hour chunk %d: must be >= 1", c.HourChunk)
+	case c.ReviewSuppressDays > 366:
+		return fmt.Errorf("analyze: review-suppress-days %d: want at most 366", c.ReviewSuppressDays)
 	}
 	if err := c.Privacy.Validate(); err != nil {
 		return fmt.Errorf("analyze: %w", err)

@@ -39,6 +39,8 @@ type Store interface {
 	// Anomalies.
 	StoredAnomalies(ctx context.Context, g Granularity, from, to time.Time) (map[string]bool, error)
 	WriteAnomalies(ctx context.Context, g Granularity, from, to time.Time, as []Anomaly) error
+	// Reviews: the dismissals that suppress repeat alerts (review.go).
+	StandingDismissals(ctx context.Context, from, to time.Time) ([]store.Review, error)
 
 	// Erasure while a window is in flight (erasure.go).
 	InFlightErased(ctx context.Context, since time.Time) (map[string]bool, error)

@@ -22,6 +22,10 @@ type Analyze struct {
 	Anomalies *prometheus.CounterVec
 	// Alerts counts alert records written to the alerts topic.
 	Alerts prometheus.Counter
+	// AlertsSuppressed counts new anomalies stored but not alerted because
+	// a standing dismissal of the same team and metric covers them
+	// (pipeline/review's suppression of repeats).
+	AlertsSuppressed prometheus.Counter
 	// LastClosedWindow is the start (Unix seconds) of the last window
 	// analyzed, by granularity.
 	LastClosedWindow *prometheus.GaugeVec
@@ -47,6 +51,8 @@ func NewAnalyze(reg prometheus.Registerer) *Analyze {
 			Help: "Anomalies detected (once per team, metric and window), by metric and severity."}, []string{"metric", "severity"}),
 		Alerts: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_total",
 			Help: "Alert records written to the alerts topic."}),
+		AlertsSuppressed: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_suppressed_total",
+			Help: "New anomalies stored but not alerted: a standing dismissal of the same team and metric covers them."}),
 		LastClosedWindow: f.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "analyzer_last_window_timestamp_seconds",
 			Help: "Start of the last analyzed window, Unix seconds, by granularity."}, []string{"granularity"}),
 		Errors: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "analyzer_errors_total",

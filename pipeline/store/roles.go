@@ -36,6 +36,11 @@ import (
 //     DDL even if a grant were added by mistake). The views run with definer
 //     security (migration 0005), so the analyst needs no grant on the
 //     tables under them.
+//   - reviewer (`commpulse review`, the review API): SELECT on anomalies
+//     and SELECT, INSERT on anomaly_reviews, nothing else: the one job that
+//     faces reviewers over the network reads no person-level table and
+//     writes nothing but reviews. The writer reads anomaly_reviews too
+//     (analyze's suppression of repeats) but does not write it.
 //   - admin (`commpulse migrate`, manual erasure): DDL, reads, writes and
 //     mutations on the database (adminPrivileges), plus the table engines
 //     the migrations use. It is not a server administrator: it cannot
@@ -49,20 +54,21 @@ import (
 // grants, the dashboards' test and migration 0005 use. A name may be listed
 // before a migration creates it: ClickHouse grants by name, and 0005 only
 // touches the views that exist.
-var PublishedViews = []string{"team_stats_k", "team_network_k", "anomalies_k", "graph_metrics_k", "team_themes_k"}
+var PublishedViews = []string{"team_stats_k", "team_network_k", "anomalies_k", "graph_metrics_k", "team_themes_k", "anomaly_reviews_k"}
 
 // Role is a job that connects to ClickHouse.
 type Role string
 
 // The roles.
 const (
-	RoleAdmin   Role = "admin"
-	RoleWriter  Role = "writer"
-	RoleAnalyst Role = "analyst"
+	RoleAdmin    Role = "admin"
+	RoleWriter   Role = "writer"
+	RoleAnalyst  Role = "analyst"
+	RoleReviewer Role = "reviewer"
 )
 
 // Roles lists every role in the order the SQL creates them.
-var Roles = []Role{RoleAdmin, RoleWriter, RoleAnalyst}
+var Roles = []Role{RoleAdmin, RoleWriter, RoleAnalyst, RoleReviewer}
 
 // Grant is one GRANT: privileges on one object. On is a table of the
 // database (a bare name), "*" for the whole database, or, with the TABLE
@@ -92,6 +98,15 @@ var writerGrants = []Grant{
 	{rwDelete, "graph_metrics"},
 	{rwDelete, "anomalies"},
 	{rwDelete, "analyzer_windows"},
+	{[]string{"SELECT"}, "anomaly_reviews"}, // standing dismissals suppress repeat alerts
+}
+
+// reviewerGrants are what the review CLI and API use: the anomalies to
+// review, and the reviews (no ALTER DELETE: a review is replaced by a
+// newer one, never deleted; the TTL removes it with its anomaly).
+var reviewerGrants = []Grant{
+	{[]string{"SELECT"}, "anomalies"},
+	{rw, "anomaly_reviews"},
 }
 
 // adminPrivileges are what migrations and manual erasure need on the
@@ -114,6 +129,8 @@ func RoleGrants(r Role) []Grant {
 	switch r {
 	case RoleWriter:
 		return writerGrants
+	case RoleReviewer:
+		return reviewerGrants
 	case RoleAnalyst:
 		var gs []Grant
 		for _, v := range PublishedViews {

@@ -15,6 +15,7 @@ import (
 
 var testModel = AccessModel{Database: "cpdb", Passwords: map[Role]string{
 	RoleAdmin: "admin-pw-0123456789", RoleWriter: "writer-pw-0123456789", RoleAnalyst: "analyst-pw-0123456789",
+	RoleReviewer: "reviewer-pw-0123456789",
 }}
 
 // parsedUser is what either rendering says about one user, reduced to
@@ -157,7 +158,7 @@ func TestAccessModelFormsAgree(t *testing.T) {
 	if doc.Dir != "/x/users.xml" {
 		t.Errorf("users_xml path %q", doc.Dir)
 	}
-	want := []string{"cpdb_admin", "cpdb_analyst", "cpdb_writer"}
+	want := []string{"cpdb_admin", "cpdb_analyst", "cpdb_reviewer", "cpdb_writer"}
 	if got := slices.Sorted(maps.Keys(fromSQL)); !slices.Equal(got, want) {
 		t.Fatalf("SQL users %v, want %v", got, want)
 	}
@@ -192,6 +193,14 @@ func TestAccessModelFormsAgree(t *testing.T) {
 		if slices.Contains(PublishedViews, strings.TrimPrefix(on, "cpdb.")) {
 			t.Errorf("writer grant %q: the writer does not read the published views", g)
 		}
+	}
+	// The reviewer (the review API, facing reviewers over the network)
+	// reads the anomalies and reads and writes reviews, nothing else.
+	if got, w := fromSQL["cpdb_reviewer"].grants, []string{"INSERT ON cpdb.anomaly_reviews", "SELECT ON cpdb.anomalies", "SELECT ON cpdb.anomaly_reviews"}; !slices.Equal(got, w) {
+		t.Errorf("reviewer grants %v; want %v", got, w)
+	}
+	if !slices.Contains(fromSQL["cpdb_writer"].grants, "SELECT ON cpdb.anomaly_reviews") || slices.Contains(fromSQL["cpdb_writer"].grants, "INSERT ON cpdb.anomaly_reviews") {
+		t.Errorf("writer grants %v; want SELECT but not INSERT on anomaly_reviews (analyze reads dismissals)", fromSQL["cpdb_writer"].grants)
 	}
 	// The engine's own user stays loopback-only.
 	for _, u := range doc.Users.Items {

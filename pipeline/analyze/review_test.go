@@ -1,0 +1,120 @@
+package analyze
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"commpulse/internal/synth"
+	"commpulse/pipeline/review"
+)
+
+// recordingAlerter keeps every alert published.
+type recordingAlerter struct {
+	mu     sync.Mutex
+	alerts []Alert
+}
+
+func (r *recordingAlerter) Publish(_ context.Context, as []Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, as...)
+	return nil
+}
+
+func (r *recordingAlerter) since(n int) []Alert {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Alert(nil), r.alerts[n:]...)
+}
+
+// A dismissal suppresses the repeats: a planted three-day sentiment drop
+// alerts on its first day; a reviewer dismisses that alert (expected: a
+// reorg); the analyzer then finds the drop again on the next days and
+// stores those anomalies, but alerts none of the same team and metric,
+// while everything else it finds is still alerted.
+func TestDismissalSuppressesRepeatAlerts(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	first := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	scen, err := synth.ParseScenarios("drop:team-2:2026-11-10:3d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := synth.MustNew(synth.Config{Seed: 11, Teams: 3, Start: e2eStart, Days: 28, Scenarios: scen})
+	msgs := orgMessages(org)
+	for i := 0; i < len(msgs); i += 50_000 {
+		if err := e.st.InsertMessages(ctx, msgs[i:min(i+50_000, len(msgs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Up to the drop's first day.
+	clock := &fixedClock{t: first.Add(26 * time.Hour)}
+	al := &recordingAlerter{}
+	a, _ := newAnalyzer(t, e, Config{Now: clock.Now, Logger: testLogger()}, al)
+	if _, err := a.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var dismissed *Alert
+	for _, x := range al.since(0) {
+		if x.Team == "team-2" && x.Granularity == Day && x.WindowStart.Equal(first) && x.Direction == "down" {
+			dismissed = &x
+			break
+		}
+	}
+	if dismissed == nil {
+		t.Fatalf("no alert of team-2's drop on %s among %d alerts", first.Format(time.DateOnly), len(al.since(0)))
+	}
+	svc := review.NewService(e.st, nil, nil)
+	if _, err := svc.Set(ctx, dismissed.Key, review.Acknowledged, review.NoReason, review.CLIReviewer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Set(ctx, dismissed.Key, review.Dismissed, review.Expected, review.CLIReviewer); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dismissed %s (%s)", dismissed.Key, dismissed.Explanation)
+
+	// The rest of the history.
+	before := len(readAllAnomalies(t, e))
+	n0 := len(al.since(0))
+	clock.Set(org.Config().End().Add(2 * time.Hour))
+	if _, err := a.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := al.since(n0)
+	rule := review.Suppression{Days: review.DefaultSuppressDays}
+	d, err := e.st.StandingDismissals(ctx, first, first.Add(time.Hour))
+	if err != nil || len(d) != 1 {
+		t.Fatalf("standing dismissals %v, %v", d, err)
+	}
+	for _, x := range after {
+		if rule.Covers(d[0], x.Anomaly) {
+			t.Errorf("alerted %s although %s is dismissed", x.Key, dismissed.Key)
+		}
+	}
+	all := readAllAnomalies(t, e)
+	var repeats []string
+	for _, x := range all {
+		if rule.Covers(d[0], x) && x.Key() != dismissed.Key {
+			repeats = append(repeats, x.Key())
+		}
+	}
+	if len(repeats) == 0 {
+		t.Fatalf("the drop was not found again after its first day: nothing to suppress")
+	}
+	t.Logf("stored but not alerted: %v", repeats)
+	if got := testutil.ToFloat64(a.m.AlertsSuppressed); got != float64(len(repeats)) {
+		t.Errorf("alerts_suppressed_total %v; want the %d stored repeats", got, len(repeats))
+	}
+	// Everything new but the repeats was alerted.
+	if newly := len(all) - before; len(after)+len(repeats) != newly {
+		t.Errorf("%d anomalies stored by the second pass, %d alerted + %d suppressed", newly, len(after), len(repeats))
+	}
+	if len(after) == 0 {
+		t.Log("nothing else to alert in the second pass")
+	}
+}
