@@ -85,6 +85,7 @@ var ClusterLayout = map[string]string{
 	"team_network":     "cityHash64(team)",
 	"anomalies":        "cityHash64(team)",
 	"team_themes":      "cityHash64(team)",
+	"anomaly_reviews":  "cityHash64(team)", // with its anomalies
 	"graph_metrics":    "cityHash64(window_days, window_start)",
 	"analyzer_windows": "cityHash64(granularity, window_start)",
 	"erasures":         "",

@@ -323,6 +323,7 @@ ALTER TABLE commpulse.team_network_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER
 ALTER TABLE commpulse.anomalies_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.graph_metrics_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.team_themes_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
+ALTER TABLE commpulse.anomaly_reviews_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 
 -- 0007_local_time.sql
 ALTER TABLE commpulse.messages_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS after_hours Nullable(UInt8) AFTER scorer_version;
@@ -360,6 +361,30 @@ ALTER TABLE commpulse.anomalies_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS e
 ALTER TABLE commpulse.anomalies ON CLUSTER prod ADD COLUMN IF NOT EXISTS explanation String DEFAULT '' AFTER detector;
 CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * FROM commpulse.anomalies FINAL;
+
+-- 0011_reviews.sql
+CREATE TABLE IF NOT EXISTS commpulse.anomaly_reviews_local ON CLUSTER prod
+(
+    window_start DateTime('UTC'),
+    granularity  LowCardinality(String),
+    team         LowCardinality(String),
+    metric       LowCardinality(String),
+    state        Enum8('acknowledged' = 1, 'confirmed' = 2, 'dismissed' = 3),
+    reason       Enum8('' = 0, 'false_positive' = 1, 'expected' = 2, 'duplicate' = 3, 'other' = 4),
+    reviewer     LowCardinality(String),
+    reviewed_at  DateTime64(3, 'UTC'),
+    CONSTRAINT reason_iff_dismissed CHECK (state = 'dismissed') = (reason != ''),
+    CONSTRAINT reviewer_pseudonymous CHECK match(reviewer, '^(cli|tok_[0-9a-f]{12})$')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/anomaly_reviews_local', '{replica}', reviewed_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (granularity, team, metric, window_start)
+TTL window_start + INTERVAL 180 DAY DELETE;
+CREATE TABLE IF NOT EXISTS commpulse.anomaly_reviews ON CLUSTER prod AS commpulse.anomaly_reviews_local
+ENGINE = Distributed(prod, commpulse, anomaly_reviews_local, cityHash64(team));
+CREATE VIEW IF NOT EXISTS commpulse.anomaly_reviews_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_at, 'UTC') AS reviewed_on
+FROM commpulse.anomaly_reviews FINAL;
 
 -- 0013_window_begun.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
