@@ -392,6 +392,10 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		}
 	}
 
+	if err := a.belonging(ctx, day, kept, net.teams, now); err != nil {
+		return err
+	}
+
 	found := a.detectDay(a.banks[Day], day, kept, net.teams)
 	kSafe := map[string]bool{}
 	for _, t := range net.teams {

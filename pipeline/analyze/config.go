@@ -65,6 +65,9 @@ type Config struct {
 	MinWeightDay float64
 	// Isolation is the person-isolation rule; see IsolationRule.
 	Isolation IsolationRule
+	// Belonging configures the team belonging index (belonging.go): its
+	// weights and baselines. Default DefaultBelonging().
+	Belonging BelongingConfig
 	// Network tunes network.Compute; its MinGroupSize is overridden by
 	// Privacy.K (network's own team rows are not published: the
 	// publication layer releases team figures from its nodes). Default Seed 1.
@@ -105,6 +108,7 @@ func Defaults() Config {
 		MinScoredDay:   50,
 		MinWeightDay:   20,
 		Isolation:      DefaultIsolationRule(),
+		Belonging:      DefaultBelonging(),
 		Network:        network.Config{Seed: 1, BroadcastMaxRecipients: network.DefaultBroadcastMaxRecipients},
 		HourChunk:      24,
 		Logger:         slog.New(slog.DiscardHandler),
@@ -150,6 +154,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.MinWeightDay, d.MinWeightDay)
 	defaults.Fill(&c.Isolation, d.Isolation)
 	defaults.Fill(&c.Isolation.SustainedDays, d.Isolation.SustainedDays) // a rule given without its run length takes the default
+	c.Belonging = c.Belonging.withDefaults()
 	defaults.Fill(&c.Network, d.Network)
 	defaults.Fill(&c.RollingDays, d.RollingDays)
 	defaults.Fill(&c.HourChunk, d.HourChunk)
@@ -180,6 +185,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a message to more distinct recipients than this is a broadcast: it counts for volume but creates no ties")
 	fs.IntVar(&c.ReviewSuppressDays, "review-suppress-days", c.ReviewSuppressDays,
 		"a dismissed anomaly suppresses the alerts of its team and metric for this many days from its window (negative: never)")
+	c.Belonging.RegisterFlags(fs)
 }
 
 // parseSince sets Since from --since.
@@ -229,6 +235,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.DailyDrift.Validate(); err != nil {
 		return fmt.Errorf("analyze: daily drift: %w", err)
+	}
+	if err := c.Belonging.validate(); err != nil {
+		return err
 	}
 	return c.Isolation.validate()
 }

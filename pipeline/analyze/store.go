@@ -36,6 +36,10 @@ type Store interface {
 	WriteNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
 		teams []publish.NetRelease, graph store.GraphRelease, k int, eps float64, now time.Time) error
 
+	// The belonging index (belonging.go): published inputs in, rows out.
+	BelongingInputs(ctx context.Context, from, to time.Time) ([]store.BelongingInput, error)
+	WriteBelonging(ctx context.Context, day, week time.Time, rows []store.TeamBelonging, k int, now time.Time) error
+
 	// Anomalies.
 	StoredAnomalies(ctx context.Context, g Granularity, from, to time.Time) (map[string]bool, error)
 	WriteAnomalies(ctx context.Context, g Granularity, from, to time.Time, as []Anomaly) error
