@@ -49,12 +49,13 @@ TTL window_start + INTERVAL {{ttl_days}} DAY DELETE;
 -- inputs came from: a day row only for a team-day whose team_stats row
 -- passes the check of team_stats_k, a week row only for a team with such a
 -- row in that week.
+-- GLOBAL IN, as in team_themes_k: on a cluster both tables are Distributed.
 CREATE VIEW IF NOT EXISTS {{db}}.team_belonging_k DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * EXCEPT computed_at FROM {{db}}.team_belonging FINAL
 WHERE k_applied >= 5 AND active_members >= k_applied AND (
-    (window_days = 1 AND (window_start, team) IN (
+    (window_days = 1 AND (window_start, team) GLOBAL IN (
         SELECT window_start, team FROM {{db}}.team_stats FINAL
         WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied))
-    OR (window_days = 7 AND (window_start, team) IN (
+    OR (window_days = 7 AND (window_start, team) GLOBAL IN (
         SELECT toDateTime(toMonday(window_start, 'UTC'), 'UTC'), team FROM {{db}}.team_stats FINAL
         WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied)));

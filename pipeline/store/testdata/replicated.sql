@@ -324,6 +324,7 @@ ALTER TABLE commpulse.anomalies_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DE
 ALTER TABLE commpulse.graph_metrics_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.team_themes_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.anomaly_reviews_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
+ALTER TABLE commpulse.team_belonging_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 
 -- 0007_local_time.sql
 ALTER TABLE commpulse.messages_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS after_hours Nullable(UInt8) AFTER scorer_version;
@@ -385,6 +386,41 @@ ENGINE = Distributed(prod, commpulse, anomaly_reviews_local, cityHash64(team));
 CREATE VIEW IF NOT EXISTS commpulse.anomaly_reviews_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_at, 'UTC') AS reviewed_on
 FROM commpulse.anomaly_reviews FINAL;
+
+-- 0012_belonging.sql
+CREATE TABLE IF NOT EXISTS commpulse.team_belonging_local ON CLUSTER prod
+(
+    window_start   DateTime('UTC'),
+    window_days    UInt16,
+    team           LowCardinality(String),
+    belonging      Float64,
+    belonging_z    Float64,
+    sentiment_z    Nullable(Float64),
+    inclusion_z    Nullable(Float64),
+    load_z         Nullable(Float64),
+    drivers        Map(LowCardinality(String), Float64),
+    days           UInt8,
+    baseline_days  UInt16,
+    active_members UInt32,
+    explanation    String,
+    k_applied      UInt16,
+    computed_at    DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/team_belonging_local', '{replica}', computed_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (window_days, team, window_start)
+TTL window_start + INTERVAL 180 DAY DELETE;
+CREATE TABLE IF NOT EXISTS commpulse.team_belonging ON CLUSTER prod AS commpulse.team_belonging_local
+ENGINE = Distributed(prod, commpulse, team_belonging_local, cityHash64(team));
+CREATE VIEW IF NOT EXISTS commpulse.team_belonging_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * EXCEPT computed_at FROM commpulse.team_belonging FINAL
+WHERE k_applied >= 5 AND active_members >= k_applied AND (
+    (window_days = 1 AND (window_start, team) GLOBAL IN (
+        SELECT window_start, team FROM commpulse.team_stats FINAL
+        WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied))
+    OR (window_days = 7 AND (window_start, team) GLOBAL IN (
+        SELECT toDateTime(toMonday(window_start, 'UTC'), 'UTC'), team FROM commpulse.team_stats FINAL
+        WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied)));
 
 -- 0013_window_begun.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
