@@ -11,8 +11,6 @@ import (
 
 	"commpulse/internal/kafkatest"
 	"commpulse/internal/synth"
-	"commpulse/nlp"
-	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/store"
 )
 
@@ -103,30 +101,7 @@ func TestEndToEndBelonging(t *testing.T) {
 	small := synth.MustNew(synth.Config{Seed: 12, Teams: 1, TeamSizeMin: 4, TeamSizeMax: 4, Start: e2eStart, Days: 28})
 	total := produce(t, brokers, org, "") + produce(t, brokers, small, "team-small")
 
-	cfg := ingest.Defaults()
-	cfg.Brokers, cfg.Group = brokers, "belonging-e2e"
-	cfg.BatchRows, cfg.BatchInterval = 5000, 200*time.Millisecond
-	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = 4*time.Second, 500*time.Millisecond, time.Second
-	cfg.Logger = testLogger()
-	in, err := ingest.New(cfg, e.st, nlp.New(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	t0 := time.Now()
-	for in.Counts().Handled() < int64(total) {
-		if time.Since(t0) > 5*time.Minute {
-			t.Fatalf("ingest handled %d of %d events in 5 minutes", in.Counts().Handled(), total)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
-	t.Logf("ingested %d events in %s", total, time.Since(t0).Round(time.Millisecond))
+	ingestAll(t, e, brokers, "belonging-e2e", total, prometheus.NewRegistry())
 
 	end := org.Config().End()
 	a, _ := newAnalyzer(t, e, Config{Now: (&fixedClock{t: end.Add(2 * time.Hour)}).Now, Logger: testLogger()}, nil)

@@ -64,6 +64,37 @@ func produce(t *testing.T, brokers []string, org *synth.Org, team string) int {
 	return kafkatest.ProduceOrg(t, brokers, kafkatest.OrgTopics{Directory: d.DirectoryTopic, Consent: d.ConsentTopic, Events: d.EventsTopic}, org, team)
 }
 
+// ingestAll runs a real ingest (group) on brokers into e until it has
+// handled total events, then stops it; its metrics go to reg.
+func ingestAll(t *testing.T, e *chEnv, brokers []string, group string, total int, reg *prometheus.Registry) {
+	t.Helper()
+	cfg := ingest.Defaults()
+	cfg.Brokers, cfg.Group = brokers, group
+	cfg.BatchRows, cfg.BatchInterval = 5000, 200*time.Millisecond
+	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = 4*time.Second, 500*time.Millisecond, time.Second
+	cfg.Logger = testLogger()
+	in, err := ingest.New(cfg, e.st, nlp.New(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	t0 := time.Now()
+	for in.Counts().Handled() < int64(total) {
+		if time.Since(t0) > 5*time.Minute {
+			cancel()
+			t.Fatalf("ingest handled %d of %d events in 5 minutes", in.Counts().Handled(), total)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	t.Logf("ingested %d events in %s", total, time.Since(t0).Round(time.Millisecond))
+}
+
 // Acceptance (issues 4 and 5): generated history with planted anomalies goes
 // through Kafka, ingest and ClickHouse; the analyzer finds the planted
 // anomalies per (team, day) with precision and recall >= 0.9, the silo and
@@ -157,30 +188,7 @@ func runE2E(t *testing.T, c e2eCase) {
 	small := synth.MustNew(synth.Config{Seed: 12, Teams: 1, TeamSizeMin: 4, TeamSizeMax: 4, Start: e2eStart, Days: e2eDays})
 	total := produce(t, brokers, org, "") + produce(t, brokers, small, "team-small")
 
-	cfg := ingest.Defaults()
-	cfg.Brokers, cfg.Group = brokers, "analyze-e2e"
-	cfg.BatchRows, cfg.BatchInterval = 5000, 200*time.Millisecond
-	cfg.SessionTimeout, cfg.LagInterval, cfg.RetryMax = 4*time.Second, 500*time.Millisecond, time.Second
-	cfg.Logger = testLogger()
-	in, err := ingest.New(cfg, e.st, nlp.New(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Minute)
-	for in.Counts().Handled() < int64(total) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ingest handled %d of %d events in 5 minutes", in.Counts().Handled(), total)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
-	t.Logf("ingested %d events", total)
+	ingestAll(t, e, brokers, "analyze-e2e", total, prometheus.NewRegistry())
 
 	end := org.Config().End()
 	clock := &fixedClock{t: end.Add(2 * time.Hour)}

@@ -11,8 +11,6 @@ import (
 	"commpulse/internal/kafkatest"
 	"commpulse/internal/privacytest"
 	"commpulse/internal/synth"
-	"commpulse/nlp"
-	"commpulse/pipeline/ingest"
 )
 
 // Privacy regression (issue 7): after a full generated run through ingest
@@ -46,27 +44,8 @@ func TestPrivacyRegressionFullRun(t *testing.T) {
 		}
 	}
 
-	cfg := ingest.Defaults()
-	cfg.Brokers, cfg.Group = brokers, "privacy-run"
-	cfg.BatchRows, cfg.BatchInterval, cfg.SessionTimeout = 5000, 200*time.Millisecond, 4*time.Second
-	cfg.Logger = testLogger()
 	inReg := prometheus.NewRegistry()
-	in, err := ingest.New(cfg, e.st, nlp.New(), inReg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	for deadline := time.Now().Add(5 * time.Minute); in.Counts().Handled() < int64(total); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ingest handled %d of %d", in.Counts().Handled(), total)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	ingestAll(t, e, brokers, "privacy-run", total, inReg)
 	clock := &fixedClock{t: org.Config().End().Add(2 * time.Hour)}
 	a, anReg := newAnalyzer(t, e, Config{Now: clock.Now, Logger: testLogger()}, nil)
 	if _, err := a.Step(context.Background()); err != nil {

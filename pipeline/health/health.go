@@ -57,17 +57,27 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Serve serves until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context) error {
+	if err := ServeUntil(ctx, s.srv, func() error { return s.srv.Serve(s.ln) }, 5*time.Second); err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// ServeUntil runs serve (srv.Serve or srv.ServeTLS on a listener) until it
+// fails or ctx is done, then shuts srv down, giving the requests in flight
+// up to grace to finish: the one lifecycle of commpulse's HTTP servers.
+func ServeUntil(ctx context.Context, srv *http.Server, serve func() error, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
 }

@@ -2,12 +2,13 @@ package review
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"commpulse/pipeline/health"
 )
 
 // Server serves the review API on a listener.
@@ -43,23 +44,12 @@ func (s *Server) TLS() bool { return s.cert != "" }
 // Serve serves until ctx is done, then shuts down gracefully: requests in
 // flight get up to 10 s to finish.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() {
-		if s.cert != "" {
-			errc <- s.srv.ServeTLS(s.ln, s.cert, s.keyFile)
-			return
-		}
-		errc <- s.srv.Serve(s.ln)
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("review API: %w", err)
-	case <-ctx.Done():
+	serve := func() error { return s.srv.Serve(s.ln) }
+	if s.cert != "" {
+		serve = func() error { return s.srv.ServeTLS(s.ln, s.cert, s.keyFile) }
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("review API: shutdown: %w", err)
+	if err := health.ServeUntil(ctx, s.srv, serve, 10*time.Second); err != nil {
+		return fmt.Errorf("review API: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,15 +20,7 @@ func TestClusterErasureReachesEveryShard(t *testing.T) {
 	defer cancel()
 	const p = "p_erasethis"
 	now := time.Now().UTC().Truncate(time.Hour)
-	var rows []Message
-	for i := range 60 {
-		m := Message{EventID: fmt.Sprintf("e%03d", i), OccurredAt: now.Add(-time.Duration(i) * time.Hour),
-			IngestedAt: now, Channel: "chat", Sender: "p_other", Team: "t", Recipients: []string{"p_x", p}, RecipientTeams: []string{"t", "u"}}
-		if i%3 == 0 {
-			m.Sender, m.Recipients, m.RecipientTeams = p, []string{"p_other"}, []string{"t"}
-		}
-		rows = append(rows, m)
-	}
+	rows := erasureFixture(p, now, 60)
 	if err := st.InsertMessages(ctx, rows); err != nil {
 		t.Fatal(err)
 	}

@@ -70,14 +70,11 @@ func TestPersonTablesCoverTheSchema(t *testing.T) {
 
 // ErasePersons leaves no row of the person in any part (masked or not),
 // records a finished erasure, and writes no id into system.mutations.
-func TestErasePersonsIsPhysicalAndNamesNoOne(t *testing.T) {
-	st, db := migratedForTest(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	const p = "p_erasethis"
-	now := time.Now().UTC().Truncate(time.Hour)
+// erasureFixture is n hourly messages before now: every third sent by p,
+// the others to p (and p_x), so p is in both person columns.
+func erasureFixture(p string, now time.Time, n int) []Message {
 	var rows []Message
-	for i := range 50 {
+	for i := range n {
 		m := Message{EventID: fmt.Sprintf("e%03d", i), OccurredAt: now.Add(-time.Duration(i) * time.Hour),
 			IngestedAt: now, Channel: "chat", Sender: "p_other", Team: "t", Recipients: []string{"p_x", p}, RecipientTeams: []string{"t", "u"}}
 		if i%3 == 0 {
@@ -85,6 +82,16 @@ func TestErasePersonsIsPhysicalAndNamesNoOne(t *testing.T) {
 		}
 		rows = append(rows, m)
 	}
+	return rows
+}
+
+func TestErasePersonsIsPhysicalAndNamesNoOne(t *testing.T) {
+	st, db := migratedForTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const p = "p_erasethis"
+	now := time.Now().UTC().Truncate(time.Hour)
+	rows := erasureFixture(p, now, 50)
 	if err := st.InsertMessages(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
