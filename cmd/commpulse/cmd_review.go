@@ -37,7 +37,8 @@ See docs/analyze.md#review.`
 
 func runReview(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New(reviewUsage)}
+		fmt.Fprintln(stderr, reviewUsage)
+		return usageError{errors.New("review: a subcommand is needed (list, set, report or serve)")}
 	}
 	switch args[0] {
 	case "list":
@@ -52,7 +53,8 @@ func runReview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, reviewUsage)
 		return nil
 	}
-	return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], reviewUsage)}
+	fmt.Fprintln(stderr, reviewUsage)
+	return usageError{fmt.Errorf("review: unknown subcommand %q (list, set, report or serve)", args[0])}
 }
 
 // reviewStore opens the store the ClickHouse flags describe.
