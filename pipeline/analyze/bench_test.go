@@ -78,11 +78,34 @@ func benchWindow(b *testing.B, e *chEnv, day time.Time, people int) {
 // COMMPULSE_BENCH_LOG=1 prints the read / compute / write split.
 //
 //	go test -run '^$' -bench DayWindow10k -benchtime 3x ./pipeline/analyze/
-func BenchmarkDayWindow10kPeople500kEdges(b *testing.B) {
+func BenchmarkDayWindow10kPeople500kEdges(b *testing.B) { benchDayWindow(b, 10_000) }
+
+// BenchmarkDayWindowScaling measures one day window at several sizes, for
+// the scaling table of docs/scaling.md: people persons in teams of 20,
+// people*50 directed edges. Sizes are COMMPULSE_SCALE_PEOPLE (default
+// "10000,30000"; 100000 needs about 5 GB). Peak RSS is the process's: run
+// one size per process to read it, e.g. -bench 'DayWindowScaling/people=30000$'.
+func BenchmarkDayWindowScaling(b *testing.B) {
+	sizes := os.Getenv("COMMPULSE_SCALE_PEOPLE")
+	if sizes == "" {
+		sizes = "10000,30000"
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 20 {
+			b.Fatalf("COMMPULSE_SCALE_PEOPLE: %q is not a size of at least 20", s)
+		}
+		b.Run("people="+strconv.Itoa(n), func(b *testing.B) { benchDayWindow(b, n) })
+	}
+}
+
+// benchDayWindow times processDay on a window of benchWindow(people): the
+// read, team stats, network.Compute and the write, end to end.
+func benchDayWindow(b *testing.B, people int) {
 	e := newCH(b)
 	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
 	t0 := time.Now()
-	benchWindow(b, e, day, 10_000)
+	benchWindow(b, e, day, people)
 	b.Logf("inserted %d messages in %s", e.count("SELECT count() FROM {db}.messages"), time.Since(t0).Round(time.Millisecond))
 	clock := &fixedClock{t: day.Add(25 * time.Hour)}
 	a, err := New(Config{Now: clock.Now, RollingDays: -1, Since: day, Logger: benchLogger()}, e.st, nil, nilRegistry{})
@@ -111,8 +134,8 @@ func BenchmarkDayWindow10kPeople500kEdges(b *testing.B) {
 	}
 	edges := e.count("SELECT count() FROM {db}.edges WHERE window_days = 1")
 	nodes := e.count("SELECT count() FROM {db}.node_metrics WHERE window_days = 1")
-	if edges != 500_000 || nodes != 10_000 {
-		b.Fatalf("window has %d edges and %d nodes, want 500000 and 10000", edges, nodes)
+	if edges != people*50 || nodes != people {
+		b.Fatalf("window has %d edges and %d nodes, want %d and %d", edges, nodes, people*50, people)
 	}
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
 }
