@@ -82,7 +82,7 @@ func TestComposeUsesRoles(t *testing.T) {
 	}
 	// Least privilege for secrets: a service mounts the passwords it uses.
 	mounts := map[string][]string{
-		"ingest": {secretOf[writer]}, "analyze": {secretOf[writer]}, "grafana": {secretOf[analyst]},
+		"ingest": {secretOf[writer]}, "analyze": {secretOf[writer], "noise_key"}, "grafana": {secretOf[analyst]},
 		"clickhouse": {secretOf[admin]}, "migrate": {secretOf[admin], secretOf[writer], secretOf[analyst]},
 	}
 	for _, name := range sortedKeys(c.Services) {
@@ -92,8 +92,11 @@ func TestComposeUsesRoles(t *testing.T) {
 			t.Errorf("%s mounts secrets %v; want %v", name, got, w)
 		}
 	}
-	if len(c.Secrets) != 3 || secretOf[admin] == secretOf[writer] || secretOf[writer] == secretOf[analyst] {
-		t.Errorf("compose secrets %v: want one per user", sortedKeys(c.Secrets))
+	if len(c.Secrets) != 4 || secretOf[admin] == secretOf[writer] || secretOf[writer] == secretOf[analyst] {
+		t.Errorf("compose secrets %v: want one per user and analyze's noise key", sortedKeys(c.Secrets))
+	}
+	if got := c.Services["analyze"].Environment["COMMPULSE_NOISE_KEY_FILE"]; got != "/run/secrets/noise_key" {
+		t.Errorf("analyze COMMPULSE_NOISE_KEY_FILE %q: its noise key must outlive the container", got)
 	}
 }
 
@@ -115,10 +118,19 @@ func TestKubernetesUsesRoles(t *testing.T) {
 			t.Errorf("%s: COMMPULSE_CH_USER %q, want %q", nc.where, got, want)
 		}
 		var secrets []string
+		noiseKey := false
 		for _, v := range nc.pod.Volumes {
-			if v.Secret != nil {
+			switch {
+			case v.Secret == nil:
+			case v.Secret.SecretName == "commpulse-noise-key": // not a user's password
+				noiseKey = true
+			default:
 				secrets = append(secrets, v.Secret.SecretName)
 			}
+		}
+		// analyze publishes: its noise key must outlive the pod.
+		if nc.c.Args[0] == "analyze" && (!noiseKey || !strings.HasPrefix(env["COMMPULSE_NOISE_KEY_FILE"], "/etc/commpulse/noise/")) {
+			t.Errorf("%s: no noise key from the commpulse-noise-key Secret (COMMPULSE_NOISE_KEY_FILE %q)", nc.where, env["COMMPULSE_NOISE_KEY_FILE"])
 		}
 		if len(secrets) != 1 {
 			t.Errorf("%s: mounts Secrets %v; want the one of its user", nc.where, secrets)
