@@ -46,6 +46,7 @@ func (in *Ingest) batchLoop(ctx context.Context, msgs <-chan kafka.Message, out 
 		if len(cur) == 0 {
 			return true
 		}
+		in.awaitTables(ctx)
 		b := in.process(cur)
 		hint, cur, bytes = min(len(cur)+len(cur)/4+1, in.cfg.BatchRows), nil, 0
 		in.m.BatchesPending.Inc()
@@ -191,4 +192,46 @@ func (in *Ingest) deadLetter(m kafka.Message, err error) *deadLetter {
 			{Key: "source", Value: []byte(m.Topic + "/" + strconv.Itoa(m.Partition) + "@" + strconv.FormatInt(m.Offset, 10))},
 		},
 	}}
+}
+
+// awaitTables holds a batch until the directory and consent followers have
+// applied every record their topics held when the batch is processed, so
+// that a record produced before the batch's events reaches the gate first:
+// an import's directory of the same export (the team and time zone of its
+// senders), or an opt-out sent just before a person's next event. The
+// topics' ends are listed after the batch's events were fetched, hence
+// after they were produced. The wait is bounded by Config.TableWait: a
+// follower that lags longer is not waited for (counted and logged), so a
+// slow table never stops ingest; a failed follower stops ingest anyway
+// (running's watchTables). One ListOffsets per table topic and batch.
+func (in *Ingest) awaitTables(ctx context.Context) {
+	if in.cfg.TableWait <= 0 || in.tableClient == nil {
+		return
+	}
+	deadline := time.Now().Add(in.cfg.TableWait)
+	for _, tp := range []*tableProgress{in.dirProgress, in.consentProgress} {
+		ps := tp.partitions()
+		if len(ps) == 0 {
+			continue
+		}
+		lctx, cancel := context.WithDeadline(ctx, deadline)
+		ends, err := listOffsets(lctx, in.tableClient, tp.topic, ps)
+		cancel()
+		if err != nil {
+			// Kafka unreachable: the lag poller reports it; do not hold the batch.
+			in.log.Debug("table barrier: cannot list the table's end", "topic", tp.topic, "err", err)
+			return
+		}
+		for !tp.reached(ends) {
+			if ctx.Err() != nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				in.m.TableWaits.Inc()
+				in.log.Warn("a batch is admitted before the table follower caught up", "topic", tp.topic, "waited", in.cfg.TableWait)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }

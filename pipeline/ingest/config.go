@@ -107,6 +107,12 @@ type Config struct {
 	// only when ingest creates the topic. The embedded stack (demo, up)
 	// sets it; a production cluster sets its own topic's retention.
 	EventsRetention time.Duration
+	// TableWait bounds how long a batch waits for the directory and
+	// consent followers to apply what their topics held when it was
+	// processed (awaitTables); negative does not wait. Default 5 s. The
+	// wait is usually a few milliseconds; the bound keeps a lagging
+	// follower from stalling ingest.
+	TableWait time.Duration
 
 	// Pseudonymizer, if set, re-keys every person id before it is stored
 	// (HMAC). The gate still works on the producer's ids. It also keys the
@@ -143,6 +149,7 @@ func Defaults() Config {
 		CreateTopics:    true,
 		Partitions:      6,
 		DLQRetention:    7 * 24 * time.Hour,
+		TableWait:       5 * time.Second,
 	}
 }
 
@@ -169,6 +176,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.Workers, d.Workers)
 	defaults.Fill(&c.Partitions, d.Partitions)
 	defaults.Fill(&c.DLQRetention, d.DLQRetention)
+	defaults.Fill(&c.TableWait, d.TableWait)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -134,5 +135,36 @@ func TestThemesStored(t *testing.T) {
 		if got := e.count("SELECT toUInt64(any(themes)) FROM messages WHERE event_id = ?", id); nlp.Theme(got) != want[id] {
 			t.Errorf("%s: stored themes %v, want %v", id, nlp.Theme(got).Names(), want[id].Names())
 		}
+	}
+}
+
+// While ingest runs, a directory record produced just before its person's
+// first event reaches the gate first, even when the directory follower is
+// slow: the batch waits for it to apply what the topic held (awaitTables).
+// Twenty people, each a directory record and then at once an event; every
+// event is stored with its sender's team.
+func TestDirectoryRecordBeforeItsEventsWhileRunning(t *testing.T) {
+	e := newEnv(t)
+	w := e.start(nil)
+	defer w.stop(t)
+	waitFor(t, "ingest ready", time.Minute, func() bool { return w.in.Ready() == nil })
+	// The directory follower's fetches are answered 400 ms late (a loaded
+	// broker): without the wait, each event's batch (200 ms) would be
+	// admitted before its sender's record was applied.
+	stop := kafkatest.DelayFetch(e.kafka, e.cfg.DirectoryTopic, 0, 400*time.Millisecond)
+	defer stop()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2).Add(10 * time.Hour)
+	const n = 20
+	for i := range n {
+		p := fmt.Sprintf("p_%016x", 0xd1d0+i)
+		kafkatest.Produce(t, e.brokers, e.cfg.DirectoryTopic, []kafka.Message{
+			{Key: []byte(p), Value: synth.MarshalDirectory(event.Directory{Person: p, Team: fmt.Sprintf("team-%02d", i)})}})
+		ev := event.Event{Schema: event.SchemaVersion, EventID: fmt.Sprintf("race-%02d", i), OccurredAt: day, Channel: event.ChannelChat,
+			Sender: p, Recipients: []string{"p_00000000000000ff"}, Consent: true}
+		kafkatest.Produce(t, e.brokers, e.cfg.EventsTopic, []kafka.Message{{Key: []byte(p), Value: synth.Marshal(ev)}})
+	}
+	waitFor(t, "all events stored", 3*time.Minute, func() bool { return e.count("SELECT count() FROM messages") == n })
+	if bad := e.count("SELECT count() FROM messages FINAL WHERE toString(team) != concat('team-', substring(event_id, 6))"); bad != 0 {
+		t.Errorf("%d of %d events stored before their sender's directory record was applied", bad, n)
 	}
 }

@@ -27,6 +27,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.CreateTopics, "create-topics", c.CreateTopics, "create missing topics at start")
 	fs.Var(newPatternValue(&c.Limits.Pseudonym), "pseudonym-pattern", "regexp (RE2, anchored) every sender and recipient id must match; others go to the DLQ (not_pseudonym or pii_id)")
 	fs.DurationVar(&c.DLQRetention, "dlq-retention", c.DLQRetention, "retention.ms of the DLQ topic when ingest creates it")
+	fs.DurationVar(&c.TableWait, "table-wait", c.TableWait, "longest a batch waits for the directory and consent followers to apply what their topics held (negative: no wait)")
 	fs.DurationVar(&c.EventsRetention, "events-retention", c.EventsRetention, "retention.ms of the events topic when ingest creates it (0: the broker's default); the events hold message text until scored")
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", c.StallTimeout, "rebuild the Kafka reader (leave and rejoin the group) when an assigned events partition with records waiting delivers none for this long")
 }

@@ -92,6 +92,10 @@ type Ingest struct {
 	tables     *errgroup.Group
 	tablesCtx  context.Context
 	stopTables context.CancelFunc
+	// dirProgress and consentProgress are how far the followers applied
+	// their topics (awaitTables); tableClient lists the topics' ends.
+	dirProgress, consentProgress *tableProgress
+	tableClient                  *kafka.Client
 
 	// now is the clock; tests may replace it.
 	now func() time.Time
@@ -217,14 +221,16 @@ func (in *Ingest) starting(ctx context.Context) error {
 	in.sinkOK.Store(in.sink.Ping(ctx) == nil)
 
 	var tctx context.Context
+	in.dirProgress, in.consentProgress = newTableProgress(cfg.DirectoryTopic), newTableProgress(cfg.ConsentTopic)
+	in.tableClient = cfg.Client()
 	tctx, in.stopTables = context.WithCancel(ctx)
 	in.tables, in.tablesCtx = errgroup.WithContext(tctx)
 	dirReady, consentReady := make(chan struct{}), make(chan struct{})
 	in.tables.Go(func() error {
-		return followTable(in.tablesCtx, cfg, cfg.DirectoryTopic, in.log, in.applyDirectory, dirReady)
+		return followTable(in.tablesCtx, cfg, cfg.DirectoryTopic, in.log, in.applyDirectory, dirReady, in.dirProgress)
 	})
 	in.tables.Go(func() error {
-		return followTable(in.tablesCtx, cfg, cfg.ConsentTopic, in.log, in.applyConsent, consentReady)
+		return followTable(in.tablesCtx, cfg, cfg.ConsentTopic, in.log, in.applyConsent, consentReady, in.consentProgress)
 	})
 	start := time.Now()
 	for _, ch := range []chan struct{}{dirReady, consentReady} {

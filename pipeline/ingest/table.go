@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -24,7 +25,7 @@ import (
 // Each partition gets its own partition reader rather than a consumer
 // group: every ingest replica needs the whole table, not a share of it.
 func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
-	apply func(key, value []byte), caughtUp chan<- struct{}) error {
+	apply func(key, value []byte), caughtUp chan<- struct{}, prog *tableProgress) error {
 	cl := c.Client()
 	var (
 		ps   []int
@@ -45,6 +46,7 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 			return ctx.Err()
 		}
 	}
+	prog.start(ends)
 	var (
 		mu      sync.Mutex
 		pending = len(ps)
@@ -86,6 +88,7 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 					return fmt.Errorf("read table %s/%d: %w", topic, p, err)
 				}
 				apply(m.Key, m.Value)
+				prog.applied(p, m.Offset+1)
 				if !caught && m.Offset+1 >= end.end {
 					caught = true
 					done()
@@ -94,4 +97,58 @@ func followTable(ctx context.Context, c Config, topic string, log *slog.Logger,
 		})
 	}
 	return g.Wait()
+}
+
+// tableProgress is how far a table follower has applied its topic: per
+// partition, the offset after the last record applied. Ingest.awaitTables
+// compares it with the topic's end offsets before a batch is admitted.
+type tableProgress struct {
+	topic string
+	mu    sync.Mutex
+	pos   map[int]*atomic.Int64 // set by start, when the partitions are known
+}
+
+func newTableProgress(topic string) *tableProgress { return &tableProgress{topic: topic} }
+
+func (t *tableProgress) start(ends map[int]offsetRange) {
+	pos := make(map[int]*atomic.Int64, len(ends))
+	for p, r := range ends {
+		pos[p] = &atomic.Int64{}
+		pos[p].Store(r.first)
+	}
+	t.mu.Lock()
+	t.pos = pos
+	t.mu.Unlock()
+}
+
+func (t *tableProgress) applied(p int, next int64) {
+	if a := t.positions()[p]; a != nil {
+		a.Store(next)
+	}
+}
+
+func (t *tableProgress) positions() map[int]*atomic.Int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pos
+}
+
+// partitions are the partitions followed (none before start).
+func (t *tableProgress) partitions() []int {
+	var ps []int
+	for p := range t.positions() {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// reached reports whether every partition has been applied up to ends.
+func (t *tableProgress) reached(ends map[int]offsetRange) bool {
+	pos := t.positions()
+	for p, r := range ends {
+		if a := pos[p]; a == nil || a.Load() < r.end {
+			return false
+		}
+	}
+	return true
 }

@@ -41,6 +41,7 @@ type Ingest struct {
 	Commits        prometheus.Counter
 	CommitErrors   prometheus.Counter
 	ReaderRebuilds prometheus.Counter
+	TableWaits     prometheus.Counter
 	Erasures       prometheus.Counter
 	Ready          prometheus.Gauge
 	BatchesPending prometheus.Gauge
@@ -84,6 +85,8 @@ func NewIngest(reg prometheus.Registerer) *Ingest {
 			Help: "Failed offset commits (the batch will be redelivered and deduplicated)."}),
 		ReaderRebuilds: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "reader_rebuilds_total",
 			Help: "Kafka group readers rebuilt by the stall watchdog (an assigned partition with records to fetch delivered none for --stall-timeout)."}),
+		TableWaits: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "table_wait_timeouts_total",
+			Help: "Batches admitted before the directory or consent follower had applied what its topic held (it lagged longer than --table-wait)."}),
 		Erasures: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "erasures_total",
 			Help: "Persons whose rows were erased after an opt-out."}),
 		Ready: f.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "ready",
