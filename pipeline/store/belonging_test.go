@@ -6,26 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"commpulse/internal/chlocal/chtest"
 )
-
-func migratedStore(t *testing.T) (*Store, string) {
-	t.Helper()
-	srv := chtest.Server(t)
-	db := chtest.NewDatabase(t, srv)
-	st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return st, db
-}
 
 // BelongingInputs reads what the published views show, nothing else: the
 // team_stats day rows that pass team_stats_k's check joined with the day
@@ -34,7 +15,7 @@ func migratedStore(t *testing.T) (*Store, string) {
 // only for a team with one in the week; WriteBelonging replaces the rows
 // of its windows.
 func TestBelongingInputsAndView(t *testing.T) {
-	st, db := migratedStore(t)
+	st, db := migratedForTest(t)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC) // a Monday
 	now := time.Now().UTC()
