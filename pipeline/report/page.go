@@ -141,6 +141,46 @@ func (p *Page) ChartIDs() []string {
 	return append(ids, p.ThemesOrg.ID, p.Network.ID, p.ReviewsChart.ID)
 }
 
+// sortTeams sorts team names as people read them: case-insensitively,
+// runs of digits by their value (team-2 before team-10).
+func sortTeams(teams []string) {
+	sort.Slice(teams, func(i, j int) bool {
+		if c := naturalCompare(strings.ToLower(teams[i]), strings.ToLower(teams[j])); c != 0 {
+			return c < 0
+		}
+		return teams[i] < teams[j]
+	})
+}
+
+func naturalCompare(a, b string) int {
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	for a != "" && b != "" {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			i, j := 0, 0
+			for i < len(a) && isDigit(a[i]) {
+				i++
+			}
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			na, nb := strings.TrimLeft(a[:i], "0"), strings.TrimLeft(b[:j], "0")
+			if len(na) != len(nb) {
+				return len(na) - len(nb)
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[i:], b[j:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
 // slugs maps team names to stable, distinct id fragments: lower-case
 // letters and digits, anything else '-', a counter on a collision (teams
 // in name order, so the same teams always get the same ids).
@@ -188,12 +228,7 @@ func build(d *Data) *Page {
 	for t := range teamSet {
 		teams = append(teams, t)
 	}
-	sort.Slice(teams, func(i, j int) bool {
-		if a, b := strings.ToLower(teams[i]), strings.ToLower(teams[j]); a != b {
-			return a < b
-		}
-		return teams[i] < teams[j]
-	})
+	sortTeams(teams)
 	slug := slugs(teams)
 
 	stats := map[string][]store.ReportDay{}
@@ -265,7 +300,7 @@ func build(d *Data) *Page {
 	for t := range nets {
 		netTeams = append(netTeams, t)
 	}
-	sort.Strings(netTeams)
+	sortTeams(netTeams)
 	for _, t := range netTeams {
 		p.NetRows = append(p.NetRows, netRow(nets[t]))
 	}

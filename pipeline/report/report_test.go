@@ -262,6 +262,14 @@ func TestHeatColour(t *testing.T) {
 	}
 }
 
+func TestSortTeams(t *testing.T) {
+	got := []string{"team-10", "Team-2", "beta", "team-1", "alpha", "team-02x", "team-2"}
+	sortTeams(got)
+	if want := "alpha,beta,team-1,Team-2,team-2,team-02x,team-10"; strings.Join(got, ",") != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+}
+
 func svgOf(t *testing.T, html, id string) string {
 	t.Helper()
 	return between(t, html, `<svg id="`+id+`"`, "</svg>")
