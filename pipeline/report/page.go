@@ -28,7 +28,8 @@ type Fig struct {
 	Metric, State string
 	// Agg is empty for a row's own value, else how rows were combined:
 	// sum (of Col over the period's rows of Team and Theme), count (of
-	// anomalies_k rows of Metric in State), precision (confirmed over
+	// the period's rows: team_stats_k day rows of Team; anomalies_k rows
+	// of Metric, or of Team, in State), precision (confirmed over
 	// confirmed plus dismissed as false positive, of Metric).
 	Agg string
 	// Label names the figure where a sentence shows it ("value",
@@ -103,7 +104,7 @@ type ReviewRow struct {
 // TeamPage is one team's section.
 type TeamPage struct {
 	Team, Slug   string
-	Days         int // published days
+	Days         Fig // published days: the count of the team's team_stats_k day rows
 	Charts       []Chart
 	Alerts       []AlertRow
 	Themes       []ThemeRow
@@ -262,7 +263,9 @@ func build(d *Data) *Page {
 	p.Overview = heatMap("chart-org-belonging", teams, days, belong)
 
 	for _, team := range teams {
-		tp := TeamPage{Team: team, Slug: slug[team], Days: len(stats[team])}
+		n := float64(len(stats[team]))
+		tp := TeamPage{Team: team, Slug: slug[team], Days: Fig{Value: fmtValue(n), Text: strconv.Itoa(len(stats[team])), View: "team_stats_k",
+			Team: team, Agg: "count"}}
 		ss, bs := stats[team], belong[team]
 		marks := append(append([]store.ReportAnomaly{}, alerts[team]...), warns[team]...)
 		tp.Charts = []Chart{

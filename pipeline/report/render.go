@@ -77,7 +77,7 @@ section.team { border-top: 1px solid #eee; margin-top: 20px; } .legend span { ma
 <p>The belonging index of each team and day: white is the team's usual level, red below it, blue above it (the index is centred on its usual value; ten points are one standard deviation of the team's own days). Grey: not published.</p>
 {{template "chart" .Overview}}
 <table><thead><tr><th>team</th><th class="num">published days</th><th class="num">belonging, last day</th><th class="num">mean compound, last day</th><th class="num">negative share, last day</th><th>alerts</th></tr></thead><tbody>
-{{range .Teams}}<tr><td><a href="#team-{{.Slug}}">{{.Team}}</a></td><td class="num">{{.Days}}</td><td class="num">{{with .LastBelong}}{{template "fig" .}}{{else}}–{{end}}</td><td class="num">{{with .LastMean}}{{template "fig" .}}{{else}}–{{end}}</td><td class="num">{{with .LastNegative}}{{template "fig" .}}{{else}}–{{end}}</td><td>{{if .Alerts}}see the team{{else}}none{{end}}</td></tr>
+{{range .Teams}}<tr><td><a href="#team-{{.Slug}}">{{.Team}}</a></td><td class="num">{{template "fig" .Days}}</td><td class="num">{{with .LastBelong}}{{template "fig" .}}{{else}}–{{end}}</td><td class="num">{{with .LastMean}}{{template "fig" .}}{{else}}–{{end}}</td><td class="num">{{with .LastNegative}}{{template "fig" .}}{{else}}–{{end}}</td><td>{{if .Alerts}}see the team{{else}}none{{end}}</td></tr>
 {{end}}</tbody></table>
 </section>
 
