@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -67,7 +68,7 @@ func TestConfigFlags(t *testing.T) {
 type fakeSource struct {
 	d      Data
 	asked  [][2]time.Time
-	failAt string
+	themes error // returned by ReportThemes
 }
 
 func (f *fakeSource) ask(from, to time.Time) { f.asked = append(f.asked, [2]time.Time{from, to}) }
@@ -89,7 +90,7 @@ func (f *fakeSource) ReportNetworks(_ context.Context, from, to time.Time) ([]st
 
 func (f *fakeSource) ReportThemes(_ context.Context, from, to time.Time) ([]store.ReportTheme, error) {
 	f.ask(from, to)
-	return f.d.Themes, nil
+	return f.d.Themes, f.themes
 }
 
 func (f *fakeSource) ReportAnomalies(_ context.Context, from, to time.Time) ([]store.ReportAnomaly, error) {
@@ -232,6 +233,19 @@ func TestRender(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A read that fails writes nothing: no file, no temporary file left.
+func TestWriteStopsOnAReadError(t *testing.T) {
+	dir := t.TempDir()
+	src := &fakeSource{d: fakeData(), themes: errors.New("code: 497, not enough privileges")}
+	cfg := Config{From: testFrom, To: testFrom.AddDate(0, 0, 6), Out: filepath.Join(dir, "r.html")}
+	if _, err := Write(context.Background(), cfg, src); err == nil || !strings.Contains(err.Error(), "497") {
+		t.Fatalf("Write = %v, want the read's error", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("files left: %v", ents)
+	}
 }
 
 func TestRenderEmpty(t *testing.T) {

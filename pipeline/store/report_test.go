@@ -12,6 +12,17 @@ import (
 // early warnings come only from ReportWarnings, and reviews are joined.
 func TestReportReads(t *testing.T) {
 	st, _ := migratedForTest(t)
+	testReportReads(t, st)
+}
+
+// The same on the two-shard cluster: the views and the report's join
+// answer when the tables are Distributed.
+func TestClusterReportReads(t *testing.T) {
+	st, _, _ := clusterForTest(t, Cluster{})
+	testReportReads(t, st)
+}
+
+func testReportReads(t *testing.T, st *Store) {
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -10)
 	now := time.Now().UTC()
