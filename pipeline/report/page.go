@@ -496,26 +496,40 @@ func lookAt(team string, bs []store.ReportBelongingDay, ss []store.ReportDay, al
 			Figs: []Fig{labelled("index", belongingFig(b))}, Quote: &Text{S: b.Explanation, View: "team_belonging_k", Team: team, Day: day(b.Day), Col: "explanation"},
 			Action: "Talk with the team lead about what changed; the explanation names the components that moved."})
 	}
+	// Of the alerts that still stand (not dismissed, not info), the
+	// latest day anomaly of each metric a rule reads; the team's table
+	// lists every one.
 	var newAlerts []store.ReportAnomaly
+	latest := map[string]store.ReportAnomaly{}
+	var order []string
 	for _, a := range alerts {
 		if a.State == store.ReviewNew {
 			newAlerts = append(newAlerts, a)
 		}
-		if a.Severity == store.Info {
+		if a.Severity == store.Info || a.State == store.ReviewDismissed || a.Granularity != store.Day {
 			continue
 		}
-		if a.State == store.ReviewNew || a.State == store.ReviewAcknowledged || a.State == store.ReviewConfirmed {
-			if a.Granularity == store.Day && (a.Metric == "mean_compound" && a.Direction == "down" || a.Metric == "negative_share" && a.Direction == "up") {
-				out = append(out, Item{Kind: "alert", Says: "Sentiment moved against the team's usual on " + day(a.WindowStart) + ".",
-					Figs: []Fig{labelled("value", anomalyFig(a, "value", a.Value)), labelled("expected", anomalyFig(a, "expected", a.Expected))}, Quote: ptr(anomalyText(a)),
-					Action: "Ask the team how the week went; compare with the themes counted on those days."})
+		if a.Metric == "mean_compound" && a.Direction == "down" || a.Metric == "negative_share" && a.Direction == "up" || a.Metric == "external_share" {
+			if _, ok := latest[a.Metric]; !ok {
+				order = append(order, a.Metric)
 			}
-			if a.Metric == "external_share" {
-				out = append(out, Item{Kind: "network", Says: "The team's exchanges with other teams dropped on " + day(a.WindowStart) + ".",
-					Figs: []Fig{labelled("value", anomalyFig(a, "value", a.Value)), labelled("expected", anomalyFig(a, "expected", a.Expected))}, Quote: ptr(anomalyText(a)),
-					Action: "Look for a silo forming: a shared meeting or a pairing with a neighbouring team helps."})
+			if cur, ok := latest[a.Metric]; !ok || a.WindowStart.After(cur.WindowStart) {
+				latest[a.Metric] = a
 			}
 		}
+	}
+	for _, m := range order {
+		a := latest[m]
+		figs := []Fig{labelled("value", anomalyFig(a, "value", a.Value)), labelled("expected", anomalyFig(a, "expected", a.Expected))}
+		if m == "external_share" {
+			out = append(out, Item{Kind: "network", Says: "The team's exchanges with other teams dropped, latest on " + day(a.WindowStart) + ".",
+				Figs: figs, Quote: ptr(anomalyText(a)),
+				Action: "Look for a silo forming: a shared meeting or a pairing with a neighbouring team helps."})
+			continue
+		}
+		out = append(out, Item{Kind: "alert", Says: "Sentiment moved against the team's usual, latest on " + day(a.WindowStart) + ".",
+			Figs: figs, Quote: ptr(anomalyText(a)),
+			Action: "Ask the team how the week went; compare with the themes counted on those days."})
 	}
 	if len(newAlerts) > 0 {
 		out = append(out, Item{Kind: "review", Says: "Alerts of this team wait for a review (confirm or dismiss them so precision can be measured).",
