@@ -17,6 +17,7 @@ import (
 
 	"commpulse/pipeline/report"
 	"commpulse/pipeline/store"
+	"commpulse/pipeline/store/storetest"
 )
 
 func TestReportFlags(t *testing.T) {
@@ -70,6 +71,46 @@ func TestReportFlags(t *testing.T) {
 				tc.check(t, f)
 			}
 		})
+	}
+}
+
+// commpulse report against a real ClickHouse: exit 0, the file written,
+// its path and size printed; a bad period exits 2 and writes nothing.
+func TestReportCLI(t *testing.T) {
+	st, srv, db := storetest.Migrated(t)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	if err := st.Conn().Exec(ctx, `INSERT INTO team_stats (window_start, granularity, team, messages, active_members, scored_messages,
+		mean_compound, negative_share, positive_share, after_hours_share, k_applied, epsilon, computed_at)
+		VALUES (?, 'day', 'alpha', 120, 7, 100, 0.25, 0.1, 0.5, 0.1, 5, 1, ?)`, day, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "r.html")
+	ch := []string{"--ch-addr", srv.Addr(), "--ch-database", db}
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"report", "--from", day.Format(time.DateOnly), "--to", day.Format(time.DateOnly), "--out", out}, ch...)
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "report: "+out+" (") || !strings.Contains(stdout.String(), "1 teams, 7 charts") {
+		t.Errorf("output %q", stdout.String())
+	}
+	// html/template writes the sign as &#43;.
+	if !strings.Contains(string(b), `value="0.25" data-view="team_stats_k" data-team="alpha" data-day="`+day.Format(time.DateOnly)+`" data-col="mean_compound">&#43;0.25</data>`) {
+		t.Errorf("the report lacks alpha's published mean compound:\n%s", regexp.MustCompile(`<data[^>]*mean_compound[^<]*</data>`).FindAllString(string(b), -1))
+	}
+	bad := filepath.Join(t.TempDir(), "bad.html")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(append([]string{"report", "--from", "2026-11-10", "--to", "2026-11-09", "--out", bad}, ch...), &stdout, &stderr); code != 2 {
+		t.Errorf("to before from: exit %d, want 2 (%s)", code, stderr.String())
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Errorf("a refused run wrote %s", bad)
 	}
 }
 
