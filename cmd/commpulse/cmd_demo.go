@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,7 @@ import (
 	"commpulse/pipeline/ingest"
 	"commpulse/pipeline/kafkaconn"
 	"commpulse/pipeline/publish"
+	"commpulse/pipeline/report"
 	"commpulse/pipeline/store"
 )
 
@@ -67,17 +69,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if f.org.Days < 1 || f.org.Teams < 1 {
 		return usageError{errors.New("days and teams must be >= 1")}
 	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	scen, err := synth.ParseScenarios(relativeDays(f.scenarios, today))
+	org, err := demoOrg(f, time.Now().UTC().Truncate(24*time.Hour))
 	if err != nil {
-		return usageError{fmt.Errorf("scenarios: %w", err)}
-	}
-	oc := f.org
-	oc.Start = today.AddDate(0, 0, -oc.Days)
-	oc.MalformedRate, oc.NotOptedInRate, oc.Scenarios = 0.005, 0.01, scen
-	org, err := synth.New(oc)
-	if err != nil {
-		return usageError{err}
+		return err
 	}
 
 	s, err := startStack(ctx, "demo", f.stackFlags, stdout, log)
@@ -106,6 +100,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 	s.say("demo stopped")
 	return err
+}
+
+// demoOrg is the synthetic organisation of the demo's flags: f.org.Days
+// days of traffic ending before today.
+func demoOrg(f demoFlags, today time.Time) (*synth.Org, error) {
+	scen, err := synth.ParseScenarios(relativeDays(f.scenarios, today))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("scenarios: %w", err)}
+	}
+	oc := f.org
+	oc.Start = today.AddDate(0, 0, -oc.Days)
+	oc.MalformedRate, oc.NotOptedInRate, oc.Scenarios = 0.005, 0.01, scen
+	org, err := synth.New(oc)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return org, nil
 }
 
 // demoProgress prints progress every two seconds until the generated traffic
@@ -142,6 +153,11 @@ func demoProgress(ctx context.Context, w io.Writer, in *ingest.Ingest, produced 
 			}
 			if err := printSummary(ctx, w, chAddr, f.analyze); err != nil {
 				return err
+			}
+			if f.analyze {
+				if err := demoReport(ctx, w, chAddr, f); err != nil {
+					return err
+				}
 			}
 			if f.once {
 				return errStackDone
@@ -182,6 +198,27 @@ func printSummary(ctx context.Context, w io.Writer, chAddr string, analyzed bool
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d teams shown: published team-days only (at least k senders, with noise; docs/privacy.md)\n\n", len(teams))
+	return nil
+}
+
+// demoReport writes report.html (package report) into the data dir: the
+// generated days up to yesterday, read from the published views.
+func demoReport(ctx context.Context, w io.Writer, chAddr string, f demoFlags) error {
+	st, err := store.Open(store.Config{Addr: []string{chAddr}})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	cfg := report.Config{From: today.AddDate(0, 0, -min(f.org.Days, report.MaxDays)), To: today.AddDate(0, 0, -1), Out: filepath.Join(f.dataDir, "report.html")}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	sum, err := report.Write(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "report:     %s (%d bytes, %d teams, %d charts; open it in a browser)\n\n", sum.Path, sum.Bytes, sum.Teams, len(sum.Charts))
 	return nil
 }
 
