@@ -37,6 +37,13 @@ type pubEnv struct {
 
 func pubSetup(t *testing.T, msgs []store.Message, now time.Time) *pubEnv {
 	t.Helper()
+	return pubSetupWith(t, msgs, now, nil)
+}
+
+// pubSetupWith is pubSetup with the analyzer configuration changed by
+// tune (when not nil) from analyze.Defaults().
+func pubSetupWith(t *testing.T, msgs []store.Message, now time.Time, tune func(*analyze.Config)) *pubEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs ClickHouse")
 	}
@@ -48,6 +55,9 @@ func pubSetup(t *testing.T, msgs []store.Message, now time.Time) *pubEnv {
 	cfg := analyze.Defaults()
 	cfg.Privacy.Key = pubKey
 	cfg.Now = func() time.Time { return now }
+	if tune != nil {
+		tune(&cfg)
+	}
 	a, err := analyze.New(cfg, st, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

@@ -287,7 +287,7 @@ func TestRolesOnEmbeddedServer(t *testing.T) {
 			"SELECT 1 SETTINGS readonly = 0",
 			"SELECT * FROM " + db + ".team_stats_k SETTINGS readonly = 0",
 		}
-		for _, table := range []string{"messages", "edges", "node_metrics", "erasures", "team_stats", "team_themes", "team_belonging", "team_network",
+		for _, table := range []string{"messages", "edges", "node_metrics", "erasures", "team_stats", "team_themes", "team_belonging", "team_forecasts", "team_network",
 			"anomalies", "graph_metrics", "analyzer_windows", "anomaly_reviews", "schema_migrations"} {
 			deny = append(deny, "SELECT * FROM "+db+"."+table, "SELECT count() FROM "+db+"."+table)
 		}

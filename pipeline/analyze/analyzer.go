@@ -338,7 +338,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 		return a.fail("write", err)
 	}
 	found := a.detectHours(a.banks[Hour], kept)
-	fresh, err := a.publish(ctx, Hour, from, to, found, now)
+	fresh, err := a.publish(ctx, Hour, from, to, found, nil, now)
 	if err != nil {
 		return err
 	}
@@ -392,7 +392,12 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		}
 	}
 
-	if err := a.belonging(ctx, day, kept, net.teams, now); err != nil {
+	bel, err := a.belonging(ctx, day, kept, net.teams, now)
+	if err != nil {
+		return err
+	}
+	warnings, continuing, err := a.forecast(ctx, day, kept, bel, now)
+	if err != nil {
 		return err
 	}
 
@@ -408,8 +413,9 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	iso := a.cfg.Isolation.anomalies(day, gen, hist, kSafe, a.pub)
 	sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
 	found = append(found, iso...)
+	found = append(found, warnings...)
 
-	fresh, err := a.publish(ctx, Day, day, to, found, now)
+	fresh, err := a.publish(ctx, Day, day, to, found, continuing, now)
 	if err != nil {
 		return err
 	}
@@ -585,9 +591,10 @@ func netCells(from time.Time, days int, weights []store.TeamWeight, res *network
 // publish alerts the anomalies not stored yet for [from, to) but those a
 // standing dismissal suppresses (review.go), then replaces the stored
 // anomalies of the range, suppressed ones included. It returns how many
-// were new. Publishing before storing makes a crash in between re-alert on
+// were new. An anomaly whose key is in quiet (an early warning that
+// continues the day before's) is stored and not alerted. Publishing before storing makes a crash in between re-alert on
 // the next run (at-least-once) rather than lose the alert.
-func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, now time.Time) (int, error) {
+func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, quiet map[string]bool, now time.Time) (int, error) {
 	for i := range found {
 		found[i].DetectedAt = now
 		found[i].Explanation = Explain(a.cfg, found[i])
@@ -598,7 +605,7 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 	}
 	var fresh []Alert
 	for _, an := range found {
-		if !stored[an.Key()] {
+		if !stored[an.Key()] && !quiet[an.Key()] {
 			fresh = append(fresh, NewAlert(an))
 		}
 	}
@@ -618,6 +625,7 @@ func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Tim
 	for _, al := range fresh {
 		a.m.Anomalies.WithLabelValues(al.Metric, string(al.Severity)).Inc()
 	}
+	a.countWarnings(fresh)
 	return len(fresh), nil
 }
 

@@ -527,17 +527,18 @@ func belongingToday(kept []TeamStats, teams []publish.NetRelease) []store.Belong
 
 // belonging computes and writes the belonging rows of a closed day: the
 // day's released rows (kept, teams) with the published history before it.
-func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStats, teams []publish.NetRelease, now time.Time) error {
+// It returns the rows written (the forecast stage reads the day's).
+func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStats, teams []publish.NetRelease, now time.Time) ([]store.TeamBelonging, error) {
 	from, _ := BelongingSpan(a.cfg, day)
 	inputs, err := a.db.BelongingInputs(ctx, from, day)
 	if err != nil {
-		return a.fail("read", err)
+		return nil, a.fail("read", err)
 	}
 	rows, week := Belonging(a.cfg, day, append(inputs, belongingToday(kept, teams)...))
 	if err := a.db.WriteBelonging(ctx, day, week, rows, a.cfg.Privacy.K, now); err != nil {
-		return a.fail("write", err)
+		return nil, a.fail("write", err)
 	}
-	return nil
+	return rows, nil
 }
 
 // ExplainBelonging returns the explanation of a team_belonging row under

@@ -68,6 +68,9 @@ type Config struct {
 	// Belonging configures the team belonging index (belonging.go): its
 	// weights and baselines. Default DefaultBelonging().
 	Belonging BelongingConfig
+	// Forecast configures the early-warning forecasts (forecast.go): horizon,
+	// history and the warning rules. Default DefaultForecast().
+	Forecast ForecastConfig
 	// Network tunes network.Compute; its MinGroupSize is overridden by
 	// Privacy.K (network's own team rows are not published: the
 	// publication layer releases team figures from its nodes). Default Seed 1.
@@ -109,6 +112,7 @@ func Defaults() Config {
 		MinWeightDay:   20,
 		Isolation:      DefaultIsolationRule(),
 		Belonging:      DefaultBelonging(),
+		Forecast:       DefaultForecast(),
 		Network:        network.Config{Seed: 1, BroadcastMaxRecipients: network.DefaultBroadcastMaxRecipients},
 		HourChunk:      24,
 		Logger:         slog.New(slog.DiscardHandler),
@@ -155,6 +159,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.Isolation, d.Isolation)
 	defaults.Fill(&c.Isolation.SustainedDays, d.Isolation.SustainedDays) // a rule given without its run length takes the default
 	c.Belonging = c.Belonging.withDefaults()
+	c.Forecast = c.Forecast.withDefaults()
 	defaults.Fill(&c.Network, d.Network)
 	defaults.Fill(&c.RollingDays, d.RollingDays)
 	defaults.Fill(&c.HourChunk, d.HourChunk)
@@ -186,6 +191,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.ReviewSuppressDays, "review-suppress-days", c.ReviewSuppressDays,
 		"a dismissed anomaly suppresses the alerts of its team and metric for this many days from its window (negative: never)")
 	c.Belonging.RegisterFlags(fs)
+	c.Forecast.RegisterFlags(fs)
 }
 
 // parseSince sets Since from --since.
@@ -237,6 +243,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("analyze: daily drift: %w", err)
 	}
 	if err := c.Belonging.validate(); err != nil {
+		return err
+	}
+	if err := c.Forecast.validate(); err != nil {
 		return err
 	}
 	return c.Isolation.validate()

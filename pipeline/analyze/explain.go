@@ -73,6 +73,11 @@ func when(a Anomaly) string {
 // the same text (the attack suite recomputes it from anomalies_k).
 func Explain(cfg Config, an Anomaly) string {
 	cfg = cfg.withDefaults()
+	if an.Detector == DetectorForecast {
+		// forecast.Warn wrote it, from the forecast the warning rests on
+		// (Forecasts recomputes it from the published series).
+		return an.Explanation
+	}
 	if an.Metric == MetricIsolatedMembers {
 		r := cfg.Isolation
 		return fmt.Sprintf("%s: %s members newly cut off on %s: still writing, but without any two-way contact for %d working days in a row, after being connected in the %d days before.",

@@ -118,3 +118,61 @@ func TestDismissalSuppressesRepeatAlerts(t *testing.T) {
 		t.Log("nothing else to alert in the second pass")
 	}
 }
+
+// A dismissed early warning suppresses its repeat like any anomaly: a
+// reviewer dismisses team-x's belonging warning of day D; two days later
+// (not a continuation: nothing was warned on D+1) the same warning is
+// stored but not alerted, while team-x's sentiment warning of that day is
+// alerted. A warning that continues the day before's (publish's quiet
+// keys) is stored and not alerted either, without any review.
+func TestDismissedWarningSuppressesItsRepeat(t *testing.T) {
+	e := newCH(t)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -10)
+	warning := func(d time.Time, metric string) Anomaly {
+		return Anomaly{WindowStart: d, Granularity: Day, Team: "team-x", Metric: metric, Value: 30, Expected: 40, Low: 22, High: 38,
+			Score: 0.5, Severity: Warning, Direction: "down", Detector: DetectorForecast, Explanation: "Early warning: team-x's ..."}
+	}
+	al := &recordingAlerter{}
+	a, _ := newAnalyzer(t, e, Config{Logger: testLogger()}, al)
+	first := warning(day, MetricForecastBelonging)
+	if n, err := a.publish(ctx, Day, day, day.AddDate(0, 0, 1), []Anomaly{first}, nil, day.Add(25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("first warning: %d alerted, %v", n, err)
+	}
+	svc := review.NewService(e.st, nil, nil)
+	for _, s := range []struct {
+		st review.State
+		r  review.Reason
+	}{{review.Acknowledged, review.NoReason}, {review.Dismissed, review.FalsePositive}} {
+		if _, err := svc.Set(ctx, first.Key(), s.st, s.r, review.CLIReviewer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d2 := day.AddDate(0, 0, 2)
+	repeat, other := warning(d2, MetricForecastBelonging), warning(d2, MetricForecastMeanCompound)
+	n0 := len(al.since(0))
+	if _, err := a.publish(ctx, Day, d2, d2.AddDate(0, 0, 1), []Anomaly{repeat, other}, nil, d2.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := al.since(n0)
+	if len(got) != 1 || got[0].Key != other.Key() {
+		t.Errorf("alerted %v; want only %s (the repeat of the dismissed %s is suppressed)", got, other.Key(), first.Key())
+	}
+	ws, err := e.st.EarlyWarnings(ctx, d2, d2.AddDate(0, 0, 1))
+	if err != nil || len(ws) != 2 {
+		t.Errorf("stored warnings of D+2: %v, %v; want both", ws, err)
+	}
+	// A continuation of D+2's sentiment warning on D+3: stored, not alerted.
+	d3 := day.AddDate(0, 0, 3)
+	cont := warning(d3, MetricForecastMeanCompound)
+	n0 = len(al.since(0))
+	if _, err := a.publish(ctx, Day, d3, d3.AddDate(0, 0, 1), []Anomaly{cont}, map[string]bool{cont.Key(): true}, d3.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := al.since(n0); len(got) != 0 {
+		t.Errorf("a continuing warning was alerted: %v", got)
+	}
+	if ws, err := e.st.EarlyWarnings(ctx, d3, d3.AddDate(0, 0, 1)); err != nil || len(ws) != 1 {
+		t.Errorf("stored warnings of D+3: %v, %v; want the continuation", ws, err)
+	}
+}

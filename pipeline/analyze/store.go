@@ -40,6 +40,12 @@ type Store interface {
 	BelongingInputs(ctx context.Context, from, to time.Time) ([]store.BelongingInput, error)
 	WriteBelonging(ctx context.Context, day, week time.Time, rows []store.TeamBelonging, k int, now time.Time) error
 
+	// Early warning (forecast.go): published series in, forecasts out; the
+	// warnings of the day before, to alert a continuing warning once.
+	ForecastInputs(ctx context.Context, from, to time.Time, minScored float64) ([]store.ForecastPoint, error)
+	WriteForecasts(ctx context.Context, origin time.Time, rows []store.TeamForecast, k int, now time.Time) error
+	EarlyWarnings(ctx context.Context, from, to time.Time) ([]store.Anomaly, error)
+
 	// Anomalies.
 	StoredAnomalies(ctx context.Context, g Granularity, from, to time.Time) (map[string]bool, error)
 	WriteAnomalies(ctx context.Context, g Granularity, from, to time.Time, as []Anomaly) error

@@ -26,6 +26,10 @@ type Analyze struct {
 	// a standing dismissal of the same team and metric covers them
 	// (pipeline/review's suppression of repeats).
 	AlertsSuppressed prometheus.Counter
+	// EarlyWarnings counts new early warnings (forecast anomalies), by
+	// metric; a warning that continues from the day before is not counted
+	// again, nor is a re-run of a window.
+	EarlyWarnings *prometheus.CounterVec
 	// LastClosedWindow is the start (Unix seconds) of the last window
 	// analyzed, by granularity.
 	LastClosedWindow *prometheus.GaugeVec
@@ -49,6 +53,8 @@ func NewAnalyze(reg prometheus.Registerer) *Analyze {
 			Help: "Team day windows not published because the team had fewer than k senders (day windows only: an hourly count would show when a small team wrote)."}, []string{"granularity"}),
 		Anomalies: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "anomalies_total",
 			Help: "Anomalies detected (once per team, metric and window), by metric and severity."}, []string{"metric", "severity"}),
+		EarlyWarnings: f.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "early_warnings_total",
+			Help: "New early warnings (a forecast wholly past its threshold), by metric; a warning continuing from the day before is not counted again."}, []string{"metric"}),
 		Alerts: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_total",
 			Help: "Alert records written to the alerts topic."}),
 		AlertsSuppressed: f.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_suppressed_total",

@@ -155,7 +155,8 @@ var bearerA = "Bearer " + tokenA
 func TestReviewAPI(t *testing.T) {
 	e := newAPI(t, func(day time.Time) []store.Anomaly {
 		return []store.Anomaly{anomaly(day, "alpha", "mean_compound", 0), anomaly(day, "alpha", "mean_compound", 1),
-			anomaly(day, "beta", "negative_share", 0), anomaly(day, "beta", "negative_share", 1), anomaly(day, "gamma", "messages", 2)}
+			anomaly(day, "beta", "negative_share", 0), anomaly(day, "beta", "negative_share", 1), anomaly(day, "gamma", "messages", 2),
+			earlyWarning(day, "delta", -1)}
 	})
 	a := func(team, metric string, d int) store.Anomaly { return anomaly(e.day, team, metric, d) }
 	walk, target := a("alpha", "mean_compound", 0), a("beta", "negative_share", 0)
@@ -333,10 +334,10 @@ func TestReviewAPI(t *testing.T) {
 			}
 			return out.Anomalies
 		}
-		if all := list(""); len(all) != 5 || all[0].Key != a("gamma", "messages", 2).Key() {
-			t.Errorf("list: %d anomalies, first %v; want 5, newest first", len(all), all)
+		if all := list(""); len(all) != 6 || all[0].Key != a("gamma", "messages", 2).Key() {
+			t.Errorf("list: %d anomalies, first %v; want 6, newest first", len(all), all)
 		}
-		for state, want := range map[State]int{New: 1, Acknowledged: 1, Confirmed: 1, Dismissed: 2} {
+		for state, want := range map[State]int{New: 2, Acknowledged: 1, Confirmed: 1, Dismissed: 2} {
 			got := list("?state=" + string(state))
 			if len(got) != want {
 				t.Errorf("list state=%s: %d; want %d", state, len(got), want)
@@ -351,6 +352,38 @@ func TestReviewAPI(t *testing.T) {
 			t.Errorf("list from day 1, limit 1: %v", got)
 		}
 	})
+
+	// An early warning is a row of anomalies like any other: listed with
+	// its forecast's explanation, reviewed through the same transitions,
+	// counted in the report under its metric.
+	t.Run("an early warning", func(t *testing.T) {
+		w := earlyWarning(e.day, "delta", -1)
+		for _, s := range []struct {
+			state  State
+			reason Reason
+		}{{Acknowledged, ""}, {Dismissed, FalsePositive}} {
+			code, b := e.do("POST", reviewPath(w), bearerA, body(string(s.state), s.reason))
+			var it Item
+			if err := json.Unmarshal(b, &it); code != http.StatusOK || err != nil || it.State != s.state || it.Explanation != w.Explanation {
+				t.Fatalf("%s: %d %s (%v)", s.state, code, b, err)
+			}
+		}
+		if got := e.state(w); got.State != Dismissed || got.Reason != FalsePositive {
+			t.Errorf("stored %+v", got)
+		}
+		code, b := e.do("GET", "/v1/review-report", bearerA, "")
+		if code != http.StatusOK || !bytes.Contains(b, []byte(`"forecast_belonging"`)) {
+			t.Errorf("report: %d %s; want a row of forecast_belonging", code, b)
+		}
+	})
+}
+
+// earlyWarning is an early warning as analyze stores it (detector
+// forecast, metric forecast_belonging; see analyze/forecast.go).
+func earlyWarning(day time.Time, team string, d int) store.Anomaly {
+	return store.Anomaly{WindowStart: day.AddDate(0, 0, d), Granularity: store.Day, Team: team, Metric: store.WarningMetricPrefix + store.ForecastBelonging,
+		Value: 31, Expected: 40, Low: 24, High: 38, Score: 0.5, Severity: store.Warning, Direction: "down", Detector: store.DetectorForecast,
+		Explanation: "Early warning: " + team + "'s belonging index is likely to fall below 40 tomorrow.", DetectedAt: day.AddDate(0, 0, d+1)}
 }
 
 // The report: per metric, counts per state and the reviewers' precision

@@ -87,6 +87,7 @@ var ClusterLayout = map[string]string{
 	"team_themes":      "cityHash64(team)",
 	"anomaly_reviews":  "cityHash64(team)", // with its anomalies
 	"team_belonging":   "cityHash64(team)",
+	"team_forecasts":   "cityHash64(team)",
 	"graph_metrics":    "cityHash64(window_days, window_start)",
 	"analyzer_windows": "cityHash64(granularity, window_start)",
 	"erasures":         "",

@@ -54,7 +54,7 @@ import (
 // grants, the dashboards' test and migration 0005 use. A name may be listed
 // before a migration creates it: ClickHouse grants by name, and 0005 only
 // touches the views that exist.
-var PublishedViews = []string{"team_stats_k", "team_network_k", "anomalies_k", "graph_metrics_k", "team_themes_k", "anomaly_reviews_k", "team_belonging_k"}
+var PublishedViews = []string{"team_stats_k", "team_network_k", "anomalies_k", "graph_metrics_k", "team_themes_k", "anomaly_reviews_k", "team_belonging_k", "team_forecasts_k"}
 
 // Role is a job that connects to ClickHouse.
 type Role string
@@ -95,6 +95,7 @@ var writerGrants = []Grant{
 	{rwDelete, "team_stats"},
 	{rwDelete, "team_themes"},
 	{rwDelete, "team_belonging"},
+	{rwDelete, "team_forecasts"},
 	{rwDelete, "team_network"},
 	{rwDelete, "graph_metrics"},
 	{rwDelete, "anomalies"},

@@ -325,6 +325,7 @@ ALTER TABLE commpulse.graph_metrics_k ON CLUSTER prod MODIFY SQL SECURITY DEFINE
 ALTER TABLE commpulse.team_themes_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.anomaly_reviews_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 ALTER TABLE commpulse.team_belonging_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
+ALTER TABLE commpulse.team_forecasts_k ON CLUSTER prod MODIFY SQL SECURITY DEFINER DEFINER = CURRENT_USER;
 
 -- 0007_local_time.sql
 ALTER TABLE commpulse.messages_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS after_hours Nullable(UInt8) AFTER scorer_version;
@@ -425,3 +426,32 @@ WHERE k_applied >= 5 AND active_members >= k_applied AND (
 -- 0013_window_begun.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
 ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
+
+-- 0014_forecasts.sql
+CREATE TABLE IF NOT EXISTS commpulse.team_forecasts_local ON CLUSTER prod
+(
+    origin_day  DateTime('UTC'),
+    team        LowCardinality(String),
+    metric      LowCardinality(String),
+    step        UInt8,
+    day         DateTime('UTC'),
+    mean        Float64,
+    lower       Float64,
+    upper       Float64,
+    level       Float64,
+    observed    UInt16,
+    warn        Bool,
+    k_applied   UInt16,
+    computed_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/team_forecasts_local', '{replica}', computed_at)
+PARTITION BY toYYYYMM(origin_day)
+ORDER BY (metric, team, origin_day, step)
+TTL origin_day + INTERVAL 180 DAY DELETE;
+CREATE TABLE IF NOT EXISTS commpulse.team_forecasts ON CLUSTER prod AS commpulse.team_forecasts_local
+ENGINE = Distributed(prod, commpulse, team_forecasts_local, cityHash64(team));
+CREATE VIEW IF NOT EXISTS commpulse.team_forecasts_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * EXCEPT computed_at FROM commpulse.team_forecasts FINAL
+WHERE k_applied >= 5 AND (origin_day, team) GLOBAL IN (
+    SELECT window_start, team FROM commpulse.team_stats FINAL
+    WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied);
