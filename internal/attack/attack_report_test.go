@@ -93,11 +93,11 @@ func TestAttackReportShowsOnlyPublishedFigures(t *testing.T) {
 	if err := w.Conn().Exec(ctx, "INSERT INTO "+s.db+`.anomalies (window_start, granularity, team, metric, value, expected, low, high,
 		score, severity, direction, detector, explanation, detected_at) VALUES (?, 'day', 'gamma', ?, 41.5, 50, 44, 56, 0.8, 'warning', 'down', ?,
 		'gamma: the belonging index is forecast to fall below its usual range within 14 days.', ?)`,
-		warnDay, store.ForecastBelonging, store.ForecastDetector, end); err != nil {
+		warnDay, store.WarningBelonging, store.DetectorForecast, end); err != nil {
 		t.Fatalf("writer: insert an early warning: %v", err)
 	}
 	rv := s.store(t, store.RoleReviewer)
-	wk := store.AnomalyKey{Team: "gamma", Metric: store.ForecastBelonging, Granularity: store.Day, WindowStart: warnDay}
+	wk := store.AnomalyKey{Team: "gamma", Metric: store.WarningBelonging, Granularity: store.Day, WindowStart: warnDay}
 	if err := rv.WriteReview(ctx, store.Review{AnomalyKey: wk, State: store.ReviewDismissed, Reason: store.ReasonFalsePositive, Reviewer: "cli", ReviewedAt: end}); err != nil {
 		t.Fatalf("reviewer: dismiss the warning: %v", err)
 	}
@@ -237,7 +237,7 @@ func TestAttackReportShowsOnlyPublishedFigures(t *testing.T) {
 			case view == "anomalies_k" && (agg == "count" || agg == "precision"):
 				var n, conf, fp float64
 				for _, al := range alerts {
-					if at["data-metric"] != "" && al.metric != at["data-metric"] || at["data-team"] != "" && (al.team != at["data-team"] || al.detector == store.ForecastDetector) {
+					if at["data-metric"] != "" && al.metric != at["data-metric"] || at["data-team"] != "" && (al.team != at["data-team"] || al.detector == store.DetectorForecast) {
 						continue
 					}
 					state := al.state
@@ -297,7 +297,7 @@ func TestAttackReportShowsOnlyPublishedFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 				q, args = "SELECT explanation FROM anomalies_k WHERE granularity = ? AND team = ? AND metric = ? AND window_start = ?", []any{string(k.Granularity), k.Team, k.Metric, k.WindowStart}
-				warned = warned || k.Metric == store.ForecastBelonging
+				warned = warned || k.Metric == store.WarningBelonging
 			case "team_belonging_k":
 				q, args = "SELECT explanation FROM team_belonging_k WHERE window_days = 1 AND team = ? AND window_start = ?", []any{at["data-team"], at["data-day"]}
 			default:

@@ -43,8 +43,8 @@ const (
 	ForecastBelonging    = store.ForecastBelonging
 	// MetricForecastMeanCompound and MetricForecastBelonging are the
 	// anomalies.metric of early warnings.
-	MetricForecastMeanCompound = store.WarningMetricPrefix + store.ForecastMeanCompound
-	MetricForecastBelonging    = store.WarningMetricPrefix + store.ForecastBelonging
+	MetricForecastMeanCompound = store.WarningMeanCompound
+	MetricForecastBelonging    = store.WarningBelonging
 	// DetectorForecast is anomalies.detector of an early warning.
 	DetectorForecast = store.DetectorForecast
 )

@@ -143,10 +143,10 @@ func trend(id, title string, days []time.Time, vals map[string]float64, lo, hi, 
 			yy = y(v)
 		}
 		what := "anomaly"
-		if a.Detector == store.ForecastDetector {
+		if a.Detector == store.DetectorForecast {
 			what = "early warning"
 		}
-		m := Mark{X: f1(x(i)), Y: f1(yy), Warning: a.Detector == store.ForecastDetector,
+		m := Mark{X: f1(x(i)), Y: f1(yy), Warning: a.Detector == store.DetectorForecast,
 			Title: fmt.Sprintf("%s %s: %s %s", what, day(a.WindowStart), a.Metric, a.Direction)}
 		if m.Warning {
 			m.Points = fmt.Sprintf("%s,%s %s,%s %s,%s", f1(x(i)), f1(yy-8), f1(x(i)-7), f1(yy+5), f1(x(i)+7), f1(yy+5))
@@ -169,7 +169,7 @@ func marksFor(as []store.ReportAnomaly, metrics ...string) []store.ReportAnomaly
 	var out []store.ReportAnomaly
 	for _, a := range as {
 		for _, m := range metrics {
-			if a.Metric == m || m == "belonging" && a.Metric == store.ForecastBelonging {
+			if a.Metric == m || m == "belonging" && a.Metric == store.WarningBelonging {
 				out = append(out, a)
 				break
 			}

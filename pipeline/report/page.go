@@ -270,7 +270,7 @@ func build(d *Data) *Page {
 		marks := append(append([]store.ReportAnomaly{}, alerts[team]...), warns[team]...)
 		tp.Charts = []Chart{
 			trend("chart-"+tp.Slug+"-belonging", "Belonging index", days, belongingSeries(bs), math.NaN(), math.NaN(), 50, "usual", marksFor(marks, "belonging")),
-			trend("chart-"+tp.Slug+"-sentiment", "Sentiment (mean compound)", days, series(ss, func(s store.ReportDay) float64 { return s.MeanCompound }), math.NaN(), math.NaN(), 0, "neutral", marksFor(marks, store.ForecastMeanCompound, "mean_compound")),
+			trend("chart-"+tp.Slug+"-sentiment", "Sentiment (mean compound)", days, series(ss, func(s store.ReportDay) float64 { return s.MeanCompound }), math.NaN(), math.NaN(), 0, "neutral", marksFor(marks, store.WarningMeanCompound, "mean_compound")),
 			trend("chart-"+tp.Slug+"-negative", "Negative share", days, series(ss, func(s store.ReportDay) float64 { return s.NegativeShare }), math.NaN(), math.NaN(), math.NaN(), "", marksFor(marks, "negative_share")),
 		}
 		if n := len(bs); n > 0 {

@@ -134,7 +134,7 @@ func fakeData() Data {
 	}
 	d.Anomalies = []store.ReportAnomaly{mk("mean_compound", "level", 5, "down"), mk("negative_share", "drift", 6, "up")}
 	d.Anomalies[1].State, d.Anomalies[1].Reason = store.ReviewDismissed, store.ReasonFalsePositive
-	d.Warnings = []store.ReportAnomaly{mk(store.ForecastMeanCompound, store.ForecastDetector, 6, "down")}
+	d.Warnings = []store.ReportAnomaly{mk(store.WarningMeanCompound, store.DetectorForecast, 6, "down")}
 	return d
 }
 

@@ -22,6 +22,10 @@ const (
 	// WarningMetricPrefix prefixes a series' name in anomalies.metric:
 	// forecast_mean_compound, forecast_belonging.
 	WarningMetricPrefix = "forecast_"
+	// WarningMeanCompound and WarningBelonging are the anomalies.metric
+	// of the two series' warnings.
+	WarningMeanCompound = WarningMetricPrefix + ForecastMeanCompound
+	WarningBelonging    = WarningMetricPrefix + ForecastBelonging
 )
 
 // ForecastPoint is one published day of a series a forecast reads.

@@ -17,16 +17,11 @@ import (
 // server for a figure the views do not hold row by row.
 
 // Early warnings are anomalies rows written by the forecast detector
-// (package forecast wired into analyze): detector 'forecast', one of the
-// metrics below, the explanation in the explanation column. ReportWarnings
+// (package forecast wired into analyze): detector DetectorForecast, metric
+// WarningMeanCompound or WarningBelonging, the explanation in the explanation column. ReportWarnings
 // reads them and ReportAnomalies leaves them out, so a warning is shown
 // once, as a warning.
-const (
-	ForecastDetector      = "forecast"
-	ForecastMeanCompound  = "forecast_mean_compound"
-	ForecastBelonging     = "forecast_belonging"
-	forecastWarningFilter = "detector = 'forecast' AND metric IN ('" + ForecastMeanCompound + "', '" + ForecastBelonging + "')"
-)
+const forecastWarningFilter = "detector = '" + DetectorForecast + "' AND metric IN ('" + WarningMeanCompound + "', '" + WarningBelonging + "')"
 
 // ReportDay is one team_stats_k day row: what a team published of a day.
 // MeanCompound and NegativeShare are NaN when published as NULL.
@@ -202,8 +197,8 @@ func (s *Store) ReportAnomalies(ctx context.Context, from, to time.Time) ([]Repo
 }
 
 // ReportWarnings returns the early warnings of [from, to): the anomalies_k
-// rows of the forecast detector (ForecastDetector, metrics
-// ForecastMeanCompound and ForecastBelonging), with their review state, by
+// rows of the forecast detector (DetectorForecast, metrics
+// WarningMeanCompound and WarningBelonging), with their review state, by
 // window, team and metric.
 func (s *Store) ReportWarnings(ctx context.Context, from, to time.Time) ([]ReportAnomaly, error) {
 	return s.reportAnomalies(ctx, forecastWarningFilter, from, to)

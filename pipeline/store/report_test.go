@@ -59,8 +59,8 @@ func testReportReads(t *testing.T, st *Store) {
 			Low: 0.2, High: 0.4, Score: 0.9, Severity: Critical, Direction: "down", Detector: detector,
 			Explanation: "alpha: " + metric, DetectedAt: now}
 	}
-	as := []Anomaly{mk("mean_compound", "level", 0), mk(ForecastMeanCompound, ForecastDetector, 1),
-		mk(ForecastBelonging, ForecastDetector, 1), mk("negative_share", "drift", 1), mk("mean_compound", "level", 6)}
+	as := []Anomaly{mk("mean_compound", "level", 0), mk(WarningMeanCompound, DetectorForecast, 1),
+		mk(WarningBelonging, DetectorForecast, 1), mk("negative_share", "drift", 1), mk("mean_compound", "level", 6)}
 	if err := st.WriteAnomalies(ctx, Day, day, day.AddDate(0, 0, 7), as); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +123,8 @@ func testReportReads(t *testing.T, st *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 2 || got[0].Metric != ForecastBelonging || got[1].Metric != ForecastMeanCompound ||
-			got[0].Detector != ForecastDetector || got[1].State != ReviewNew {
+		if len(got) != 2 || got[0].Metric != WarningBelonging || got[1].Metric != WarningMeanCompound ||
+			got[0].Detector != DetectorForecast || got[1].State != ReviewNew {
 			t.Fatalf("ReportWarnings = %+v", got)
 		}
 	})
