@@ -227,6 +227,7 @@ type isoRelease struct {
 
 type modelResult struct {
 	found    []Anomaly
+	days     []TeamStats  // the released day rows
 	isolated []isoRelease // only when counts of people are published
 }
 
@@ -251,6 +252,7 @@ func modelRun(t testing.TB, cfg Config, msgs []store.Message) modelResult {
 		hours, _ := a.releaseHours(hourCells, nil)
 		out.found = append(out.found, a.detectHours(hourly, hours)...)
 		kept, _ := a.releaseDays(dayCells, nil)
+		out.days = append(out.days, kept...)
 		res := &network.Result{}
 		if people {
 			var err error
