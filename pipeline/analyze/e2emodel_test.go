@@ -169,4 +169,3 @@ func driftOverride(t *testing.T) (dc anomaly.DriftConfig) {
 	t.Logf("drift: %+v", dc)
 	return dc
 }
-
