@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"commpulse/anomaly"
 	"commpulse/internal/synth"
@@ -168,4 +169,37 @@ func driftOverride(t *testing.T) (dc anomaly.DriftConfig) {
 	}
 	t.Logf("drift: %+v", dc)
 	return dc
+}
+
+// TestDeclineOnsets: a slow decline's onset is the first day whose
+// midpoint effect reaches one standard error of the team's working day.
+// From a baseline of 0.2 the decline rises 0.4/14 = 0.029 a day; a day of
+// 100 scored messages has a standard error of 0.046 (binomial 0.040 and
+// the noise on the negative count), reached on the third day (2.5 x
+// 0.029); a team of 400 scored messages a day (0.021) on the second. A
+// team without working days before the decline has no onset.
+func TestDeclineOnsets(t *testing.T) {
+	start := e2eStart.AddDate(0, 0, 14) // a Monday
+	rows := map[dayKey]TeamStats{}
+	for d := e2eStart; d.Before(start); d = d.AddDate(0, 0, 1) {
+		rows[dayKey{"small", d}] = TeamStats{NegativeShare: 0.2, ScoredMessages: 100}
+		rows[dayKey{"big", d}] = TeamStats{NegativeShare: 0.2, ScoredMessages: 400}
+		if !workday(d) {
+			rows[dayKey{"small", d}] = TeamStats{NegativeShare: 0.5, ScoredMessages: 5} // weekends do not count
+		}
+	}
+	decline := func(team string) synth.TruthItem {
+		return synth.TruthItem{Kind: synth.SlowDecline, Team: team, Start: start, End: start.AddDate(0, 0, 14)}
+	}
+	truth := synth.Truth{Items: []synth.TruthItem{decline("small"), decline("big"), decline("new"),
+		{Kind: synth.SentimentDrop, Team: "small", Start: start, End: start.AddDate(0, 0, 3)}}}
+	got := declineOnsets(truth, rows)
+	for team, want := range map[string]time.Time{"small": start.AddDate(0, 0, 2), "big": start.AddDate(0, 0, 1)} {
+		if on, ok := got[decline(team)]; !ok || !on.Equal(want) {
+			t.Errorf("%s: onset %v (found %v), want %s", team, on, ok, want.Format(time.DateOnly))
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("onsets %v: want only the two declines with a history", got)
+	}
 }

@@ -470,13 +470,14 @@ func nullSeeds(t *testing.T, env string, def []int64) []int64 {
 // planted, 180 days of nullTeams teams each, go through the product's
 // publication layer and detectors (modelAnalyze); the warning and critical
 // alerts, every metric together, stay within alertBudget per team per
-// quarter on each seed and pooled. COMMPULSE_NULL_SEEDS picks other seeds.
+// quarter on each seed and pooled. COMMPULSE_NULL_SEEDS picks other seeds
+// (COMMPULSE_DRIFT overrides drift fields, as for TestE2EModel).
 // TestNullOrgAlertBudgetClickHouse runs the same organisations through
 // ClickHouse and the Analyzer.
 func TestNullOrgAlertBudget(t *testing.T) {
 	var pooled []Anomaly
 	for _, seed := range nullSeeds(t, "COMMPULSE_NULL_SEEDS", nullDefaultSeeds) {
-		found := modelAnalyze(t, Config{}, orgMessages(nullOrg(seed)))
+		found := modelAnalyze(t, Config{DailyDrift: driftOverride(t)}, orgMessages(nullOrg(seed)))
 		c := countAlerts(found, nullTeams, nullDays)
 		t.Logf("seed %d: %s", seed, c)
 		logAlerts(t, found)
