@@ -44,7 +44,7 @@ import (
 // publication layer's PeopleNoiseFloor for a per-working-day probability of
 // NoiseAlertsPerQuarter / 65.25 (the working days of a quarter), computed
 // from the policy's own noise, so a larger day-isolated ε lowers it (to
-// MinPeople from ε 3.3 at the default rate) and a smaller one raises it.
+// MinPeople from ε 3 at the default rate) and a smaller one raises it.
 type IsolationRule struct {
 	HistoryDays      int
 	MinHistory       int
@@ -72,7 +72,7 @@ const quarterWorkdays = 365.25 / 4 * 5 / 7
 // ε 2 that needs a published count of 5 (a true zero reaches 5 with
 // probability 6.8e-5 a working day, 4 with 4.9e-4, over the 3.1e-4 the
 // rate allows), so an alert means at least about five members cut off at
-// once; at ε 4, three.
+// once; from ε 3, three (MinPeople).
 func DefaultIsolationRule() IsolationRule {
 	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25, SustainedDays: 3, NoiseAlertsPerQuarter: 0.02}
 }
