@@ -97,8 +97,10 @@ func e2eDraws() []e2eCase {
 // real runs (docs/detectors.md). COMMPULSE_E2E_MODEL_SEEDS=s1,s2 runs
 // those seeds with both declines instead of e2eDraws; COMMPULSE_DRIFT
 // overrides DailyDrift fields (h=ln threshold, spike=, shift=, release=).
-// It asserts only what holds on every draw: no anomaly on a team-day
-// without a row, precision >= 0.8.
+// It asserts no anomaly on a team-day without a row (scoreE2E), the
+// acceptance's 0.9 / 0.9 on the acceptance's draw, and pooled precision
+// >= 0.9 (recall of the other draws is reported, not held: see
+// docs/detectors.md).
 func TestE2EModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a second per draw")
@@ -124,12 +126,15 @@ func TestE2EModel(t *testing.T) {
 			op, or := sc.onset()
 			fmt.Fprintf(os.Stderr, "MODEL seed %d %s: strict P/R %.3f/%.3f (tp %d fp %d fn %d); onset P/R %.3f/%.3f\n",
 				c.seed, declineSpec(c.scenarios), sc.precision(), sc.recall(), sc.tp, sc.fp, sc.fn, op, or)
-			if sc.tp == 0 || sc.precision() < 0.8 {
-				t.Errorf("precision %.3f (tp %d)", sc.precision(), sc.tp)
+			if c.seed == 11 && c.scenarios == e2eScenarios && (sc.precision() < 0.9 || sc.recall() < 0.9) {
+				t.Errorf("the acceptance's draw: precision %.3f recall %.3f, want both >= 0.9", sc.precision(), sc.recall())
 			}
 			all.tp, all.fp, all.fn = all.tp+sc.tp, all.fp+sc.fp, all.fn+sc.fn
 			all.earlyHit, all.earlyMiss, all.early = all.earlyHit+sc.earlyHit, all.earlyMiss+sc.earlyMiss, all.early+sc.early
 		})
+	}
+	if all.tp == 0 || all.precision() < 0.9 {
+		t.Errorf("pooled precision %.3f (tp %d), want >= 0.9", all.precision(), all.tp)
 	}
 	op, or := all.onset()
 	t.Logf("pooled over %d draws: strict P/R %.3f/%.3f (tp %d fp %d fn %d); onset P/R %.3f/%.3f", len(draws),
