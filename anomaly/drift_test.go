@@ -316,3 +316,51 @@ func TestDriftSpike(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftSpikeLimit: the Shewhart limit is exactly SpikeZ standard
+// errors of a day. On a stable daily count, one working day set 0.3
+// standard errors above the limit (against the baseline Drift reports
+// before it) alarms, and the same day 0.3 below it does not: the CUSUM
+// alone gains Shift (z - Shift/2) from it, far from the threshold.
+func TestDriftSpikeLimit(t *testing.T) {
+	cfg := DefaultDriftConfig()
+	for _, tc := range []struct {
+		name string
+		dz   float64
+		want bool
+	}{
+		{"above the limit", 0.3, true},
+		{"below the limit", -0.3, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := NewDrift(cfg, DriftMean, Up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, 7))
+			for i := range 32 {
+				day := driftMonday.AddDate(0, 0, i)
+				v := math.Round(275 + 20*rng.NormFloat64())
+				if isWeekend(day) {
+					v = math.Round(16 + 4*rng.NormFloat64())
+				}
+				if i == 24 { // a Friday
+					mean, se, ok := d.Baseline(day, 1)
+					if !ok {
+						t.Fatal("no baseline after three weeks")
+					}
+					v = mean + (cfg.SpikeZ+tc.dz)*se
+				}
+				e := d.Observe(day, v, 1)
+				if i == 24 {
+					t.Logf("z %.2f (limit %g): alarm %v, statistic %.2f of %.2f", e.Z, cfg.SpikeZ, e.Alarm, e.Statistic, cfg.Threshold)
+					if e.Alarm != tc.want || e.Statistic >= cfg.Threshold {
+						t.Errorf("a day at z %.2f against the limit %g: alarm %v, want %v (statistic %.2f)", e.Z, cfg.SpikeZ, e.Alarm, tc.want, e.Statistic)
+					}
+				} else if e.Alarm {
+					t.Errorf("false alarm on day %d (z %.1f)", i, e.Z)
+				}
+			}
+		})
+	}
+}

@@ -158,6 +158,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.MinWeightDay, d.MinWeightDay)
 	defaults.Fill(&c.Isolation, d.Isolation)
 	defaults.Fill(&c.Isolation.SustainedDays, d.Isolation.SustainedDays) // a rule given without its run length takes the default
+	defaults.Fill(&c.Isolation.NoiseAlertsPerQuarter, d.Isolation.NoiseAlertsPerQuarter)
 	c.Belonging = c.Belonging.withDefaults()
 	c.Forecast = c.Forecast.withDefaults()
 	defaults.Fill(&c.Network, d.Network)

@@ -114,10 +114,11 @@ func TestEndToEndPlantedAnomalies(t *testing.T) {
 // draw. It takes about a minute per case and runs only when
 // COMMPULSE_E2E_SEEDS is set: to 1 for the four cases below, or to a
 // comma-separated list of seeds, each run with both declines. It holds the
-// same targets as the acceptance; at the time of writing precision is
-// >= 0.95 in all four and recall 0.83-0.92: three cases miss 0.9 by one or
-// two cells, the silo's or the spike's first day besides the decline's
-// first two (docs/analyze.md, Measured).
+// same targets as the acceptance; measured 2026-12-03, precision is
+// 0.90-1.00 in all four and recall 0.75-0.905 under the strict rule: the
+// slow decline's first days and, on seed 31, the spike's day are missed
+// (docs/analyze.md, Measured; TestE2EModel runs the same draws through
+// the model in seconds).
 func TestEndToEndPlantedAnomaliesSeeds(t *testing.T) {
 	env := os.Getenv("COMMPULSE_E2E_SEEDS")
 	if testing.Short() || env == "" {
@@ -163,19 +164,7 @@ func declineSpec(scenarios string) string {
 
 // runE2E generates c, sends it through Kafka, ingest and ClickHouse,
 // analyzes every window and scores the day anomalies against the planted
-// truth per (team, day).
-//
-// Scoring rule. The evaluated cells are the (team, day) pairs from
-// evalFrom on. A cell counts only when the product can publish that
-// team-day, i.e. it has a team_stats row (at least k active members): a
-// planted cell with a row and an anomaly is a hit, a planted cell with a
-// row and none a miss, an unplanted cell with an anomaly a false alarm.
-// Planted cells that k-anonymity suppresses (weekends of small teams: 6%
-// of weekday traffic, often fewer than 5 senders) are neither hits nor
-// misses: the product is designed never to say anything about them, and
-// no detector could. They are counted and logged separately. The truth
-// itself is synth's, unchanged: every day a scenario overlaps is planted,
-// including the first days of a slow decline, whose effect is still small.
+// truth per (team, day) (scoreE2E has the scoring rule).
 func runE2E(t *testing.T, c e2eCase) {
 	e := newCH(t)
 	_, brokers := kafkatest.Start(t)
@@ -208,104 +197,35 @@ func runE2E(t *testing.T, c e2eCase) {
 		rows[dayKey{s.Team, s.WindowStart.UTC()}] = s
 	}
 	logPublicationError(t, e, rows)
-	truth := org.Truth()
-	evalFrom := e2eStart.AddDate(0, 0, 14) // after two weeks of history (the daily warm-up)
 	if dir := os.Getenv("COMMPULSE_E2E_DUMP"); dir != "" {
-		dumpDays(t, filepath.Join(dir, fmt.Sprintf("e2e-seed%d-%s.tsv", c.seed, declineSpec(c.scenarios))), rows, found, truth)
+		dumpDays(t, filepath.Join(dir, fmt.Sprintf("e2e-seed%d-%s.tsv", c.seed, declineSpec(c.scenarios))), rows, found, org.Truth())
 	}
-	// A single isolated person is not a team-level finding: the product
-	// publishes a count of isolated members only from MinPeople (three) on,
-	// so that no alert can be read as "this one person" (docs/privacy.md).
-	// Its planted days are neither hits nor misses, and an alarm on them is
-	// not a false one.
-	var tp, fp, fn, suppressed, byDesign int
-	for d := evalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
-		for _, team := range org.Teams() {
-			var planted []synth.TruthItem
-			single := false
-			for _, it := range truth.Overlapping(team, d, d.AddDate(0, 0, 1)) {
-				if it.Kind == synth.Isolated {
-					single = true
-					continue
-				}
-				planted = append(planted, it)
-			}
-			_, published := rows[dayKey{team, d}]
-			got := found[dayKey{team, d}]
-			if single && len(planted) == 0 {
-				byDesign++
-				continue
-			}
-			switch {
-			case len(planted) > 0 && !published:
-				suppressed++
-				if len(got) > 0 {
-					t.Errorf("anomaly %v on %s %s, which has no team_stats row", got, team, d.Format(time.DateOnly))
-				}
-			case len(planted) > 0 && len(got) > 0:
-				tp++
-			case len(planted) > 0:
-				fn++
-			case len(got) > 0:
-				fp++
-				t.Logf("false alarm: %s %s %v", team, d.Format("Mon 2006-01-02"), got)
-			}
+	sc := scoreE2E(t, org, rows, found, end)
+	if _, _, model := e2eModel(t, c, Config{Privacy: e2ePrivacy(t)}); fmt.Sprint(model) != fmt.Sprint(found) {
+		t.Logf("the model (TestE2EModel) finds different day anomalies than this run:\nmodel %v\nrun   %v", model, found)
+	} else {
+		t.Logf("the model (TestE2EModel) finds the same %d day anomalies", len(found))
+	}
+	for _, kind := range sc.missedKinds {
+		switch kind.kind {
+		case synth.Silo:
+			logDaily(t, e, kind.team, "external share (external/all ties)",
+				`SELECT window_start, format('{}({})', toString(round(ifNull(external_share, -1), 3)), toString(round(weight)))
+				FROM {db}.team_network FINAL WHERE window_days = 1 AND team = ? ORDER BY window_start`)
+		case synth.VolumeSpike:
+			logDaily(t, e, kind.team, "messages",
+				`SELECT window_start, toString(messages) FROM {db}.team_stats FINAL WHERE granularity = 'day' AND team = ? ORDER BY window_start`)
 		}
 	}
-	// Per scenario: which of its days were found, missed, or not
-	// publishable.
-	for _, it := range truth.Items {
-		if it.Team == "" {
-			continue
-		}
-		var hit, miss, supp []string
-		for d := evalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
-			if !overlaps(it, d) {
-				continue
-			}
-			day := d.Format("Mon 01-02")
-			s, published := rows[dayKey{it.Team, d}]
-			switch got := found[dayKey{it.Team, d}]; {
-			case !published:
-				supp = append(supp, day)
-			case len(got) > 0:
-				hit = append(hit, fmt.Sprintf("%s %v", day, got))
-			default:
-				miss = append(miss, fmt.Sprintf("%s (neg %.3f, compound %.3f, %.0f scored)", day, s.NegativeShare, s.MeanCompound, s.ScoredMessages))
-			}
-		}
-		t.Logf("%s %s %s..%s: found %d of %d publishable days; suppressed by k (no team_stats row, not scored): %d %v",
-			it.Kind, it.Team, it.Start.Format("Mon 01-02"), it.End.Format("Mon 01-02"), len(hit), len(hit)+len(miss), len(supp), supp)
-		for _, h := range hit {
-			t.Logf("  found: %s", h)
-		}
-		for _, m := range miss {
-			t.Logf("  missed: %s", m)
-		}
-		if len(miss) > 0 {
-			switch it.Kind {
-			case synth.Silo:
-				logDaily(t, e, it.Team, "external share (external/all ties)",
-					`SELECT window_start, format('{}({})', toString(round(ifNull(external_share, -1), 3)), toString(round(weight)))
-					FROM {db}.team_network FINAL WHERE window_days = 1 AND team = ? ORDER BY window_start`)
-			case synth.VolumeSpike:
-				logDaily(t, e, it.Team, "messages",
-					`SELECT window_start, toString(messages) FROM {db}.team_stats FINAL WHERE granularity = 'day' AND team = ? ORDER BY window_start`)
-			}
-		}
-	}
-	precision := float64(tp) / float64(max(1, tp+fp))
-	recall := float64(tp) / float64(max(1, tp+fn))
-	t.Logf("per publishable (team, day): tp %d fp %d fn %d precision %.3f recall %.3f; planted cells suppressed by k: %d; single-person isolation days (not published by design): %d",
-		tp, fp, fn, precision, recall, suppressed, byDesign)
-	if tp == 0 || precision < 0.9 || recall < 0.9 {
-		t.Errorf("precision %.3f recall %.3f, want both >= 0.9", precision, recall)
+	if sc.tp == 0 || sc.precision() < 0.9 || sc.recall() < 0.9 {
+		t.Errorf("precision %.3f recall %.3f, want both >= 0.9", sc.precision(), sc.recall())
 	}
 	if hour := e.count("SELECT count() FROM {db}.anomalies WHERE granularity = 'hour'"); hour > 0 {
 		t.Logf("hour anomalies: %d", hour)
 	}
 
 	// Each silo in the right window (its first day).
+	truth, evalFrom := org.Truth(), e2eEvalFrom
 	for _, it := range truth.Items {
 		metric := map[synth.ScenarioKind]string{synth.Silo: MetricExternalShare}[it.Kind]
 		day := it.Start.UTC().Truncate(24 * time.Hour)
@@ -392,6 +312,197 @@ func runE2E(t *testing.T, c e2eCase) {
 	if got := readAnomalies(t, e); fmt.Sprint(got) != fmt.Sprint(found) {
 		t.Errorf("restart from %s found different anomalies:\n%v\nvs\n%v", mid.Format(time.DateOnly), got, found)
 	}
+}
+
+// e2eEvalFrom is the first evaluated day: after two weeks of history (the
+// daily warm-up).
+var e2eEvalFrom = e2eStart.AddDate(0, 0, 14)
+
+// e2eScore is the outcome of scoring day anomalies against the planted
+// truth per (team, day) (scoreE2E), under the strict rule (every day a
+// scenario overlaps is planted) and under the onset rule (a slow decline's
+// days before its onset, declineOnsets, are neither hits nor misses).
+type e2eScore struct {
+	tp, fp, fn, suppressed, byDesign int
+	// Under the onset rule: the early decline days left out, and how many
+	// of them were hits and misses under the strict rule.
+	early, earlyHit, earlyMiss int
+	missedKinds                []struct {
+		kind synth.ScenarioKind
+		team string
+	}
+}
+
+func (s e2eScore) precision() float64 { return float64(s.tp) / float64(max(1, s.tp+s.fp)) }
+func (s e2eScore) recall() float64    { return float64(s.tp) / float64(max(1, s.tp+s.fn)) }
+
+// onset is the score under the onset rule.
+func (s e2eScore) onset() (precision, recall float64) {
+	tp, fn := s.tp-s.earlyHit, s.fn-s.earlyMiss
+	return float64(tp) / float64(max(1, tp+s.fp)), float64(tp) / float64(max(1, tp+fn))
+}
+
+// scoreE2E scores the day anomalies found (metric strings per team-day)
+// against org's planted truth over the published day rows, from
+// e2eEvalFrom to end, and logs what it found per scenario.
+//
+// Scoring rule. The evaluated cells are the (team, day) pairs from
+// e2eEvalFrom on. A cell counts only when the product can publish that
+// team-day, i.e. it has a team_stats row (at least k active members): a
+// planted cell with a row and an anomaly is a hit, a planted cell with a
+// row and none a miss, an unplanted cell with an anomaly a false alarm.
+// Planted cells that k-anonymity suppresses (weekends of small teams: 6%
+// of weekday traffic, often fewer than 5 senders) are neither hits nor
+// misses: the product is designed never to say anything about them, and
+// no detector could. They are counted and logged separately. The truth
+// itself is synth's, unchanged: every day a scenario overlaps is planted,
+// including the first days of a slow decline, whose effect is still small
+// (the strict rule, which the acceptance holds). The onset rule
+// (declineOnsets) is logged beside it.
+//
+// A single isolated person is not a team-level finding: the product
+// publishes a count of isolated members only from MinPeople (three) on,
+// so that no alert can be read as "this one person" (docs/privacy.md).
+// Its planted days are neither hits nor misses, and an alarm on them is
+// not a false one.
+func scoreE2E(t *testing.T, org *synth.Org, rows map[dayKey]TeamStats, found map[dayKey][]string, end time.Time) e2eScore {
+	t.Helper()
+	truth := org.Truth()
+	onsets := declineOnsets(truth, rows)
+	var sc e2eScore
+	for d := e2eEvalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
+		for _, team := range org.Teams() {
+			var planted []synth.TruthItem
+			single, early := false, false
+			for _, it := range truth.Overlapping(team, d, d.AddDate(0, 0, 1)) {
+				if it.Kind == synth.Isolated {
+					single = true
+					continue
+				}
+				if on, ok := onsets[it]; ok && d.Before(on) {
+					early = true
+				}
+				planted = append(planted, it)
+			}
+			_, published := rows[dayKey{team, d}]
+			got := found[dayKey{team, d}]
+			if single && len(planted) == 0 {
+				sc.byDesign++
+				continue
+			}
+			if early && published && len(planted) == 1 {
+				sc.early++
+				if len(got) > 0 {
+					sc.earlyHit++
+				} else {
+					sc.earlyMiss++
+				}
+			}
+			switch {
+			case len(planted) > 0 && !published:
+				sc.suppressed++
+				if len(got) > 0 {
+					t.Errorf("anomaly %v on %s %s, which has no team_stats row", got, team, d.Format(time.DateOnly))
+				}
+			case len(planted) > 0 && len(got) > 0:
+				sc.tp++
+			case len(planted) > 0:
+				sc.fn++
+			case len(got) > 0:
+				sc.fp++
+				t.Logf("false alarm: %s %s %v", team, d.Format("Mon 2006-01-02"), got)
+			}
+		}
+	}
+	// Per scenario: which of its days were found, missed, or not
+	// publishable.
+	for _, it := range truth.Items {
+		if it.Team == "" {
+			continue
+		}
+		var hit, miss, supp []string
+		for d := e2eEvalFrom; d.Before(end); d = d.AddDate(0, 0, 1) {
+			if !overlaps(it, d) {
+				continue
+			}
+			day := d.Format("Mon 01-02")
+			s, published := rows[dayKey{it.Team, d}]
+			switch got := found[dayKey{it.Team, d}]; {
+			case !published:
+				supp = append(supp, day)
+			case len(got) > 0:
+				hit = append(hit, fmt.Sprintf("%s %v", day, got))
+			default:
+				miss = append(miss, fmt.Sprintf("%s (neg %.3f, compound %.3f, %.0f scored)", day, s.NegativeShare, s.MeanCompound, s.ScoredMessages))
+			}
+		}
+		onset := ""
+		if on, ok := onsets[it]; ok {
+			onset = "; onset (effect >= 1 standard error of a working day) " + on.Format("Mon 01-02")
+		}
+		t.Logf("%s %s %s..%s: found %d of %d publishable days; suppressed by k (no team_stats row, not scored): %d %v%s",
+			it.Kind, it.Team, it.Start.Format("Mon 01-02"), it.End.Format("Mon 01-02"), len(hit), len(hit)+len(miss), len(supp), supp, onset)
+		for _, h := range hit {
+			t.Logf("  found: %s", h)
+		}
+		for _, m := range miss {
+			t.Logf("  missed: %s", m)
+		}
+		if len(miss) > 0 {
+			sc.missedKinds = append(sc.missedKinds, struct {
+				kind synth.ScenarioKind
+				team string
+			}{it.Kind, it.Team})
+		}
+	}
+	op, or := sc.onset()
+	t.Logf("per publishable (team, day): tp %d fp %d fn %d precision %.3f recall %.3f; planted cells suppressed by k: %d; single-person isolation days (not published by design): %d",
+		sc.tp, sc.fp, sc.fn, sc.precision(), sc.recall(), sc.suppressed, sc.byDesign)
+	t.Logf("onset rule (decline days before their onset left out: %d, of which %d found): precision %.3f recall %.3f", sc.early, sc.earlyHit, op, or)
+	return sc
+}
+
+// declineOnsets returns, for each slow decline of truth, its onset: the
+// first day whose expected effect (the rise of the negative share at the
+// day's midpoint, linear from the team's baseline to DropNegativeShare over
+// the window) reaches one standard error of a working day of the team
+// (binomial at the baseline share over the team's usual scored messages,
+// plus the publication noise on the negative count). Baseline and usual
+// size are the team's published working days before the decline. Before
+// the onset a day's effect is inside one standard error of a single day:
+// no day-level detector can tell it, and the strict rule still counts
+// those days as planted.
+func declineOnsets(truth synth.Truth, rows map[dayKey]TeamStats) map[synth.TruthItem]time.Time {
+	noise := publish.NoiseSD(Defaults().Privacy.CapSentiment, Defaults().Privacy.Epsilon.DayNegative)
+	out := map[synth.TruthItem]time.Time{}
+	for _, it := range truth.Items {
+		if it.Kind != synth.SlowDecline {
+			continue
+		}
+		var n, p float64
+		var days int
+		for k, r := range rows {
+			if k.team == it.Team && k.day.Before(it.Start) && workday(k.day) && !math.IsNaN(r.NegativeShare) {
+				n += r.ScoredMessages
+				p += r.NegativeShare
+				days++
+			}
+		}
+		if days == 0 {
+			continue
+		}
+		n, p = n/float64(days), p/float64(days)
+		se := math.Sqrt(p*(1-p)/n + noise*noise/(n*n))
+		span := it.End.Sub(it.Start)
+		for d := it.Start.UTC().Truncate(24 * time.Hour); d.Before(it.End); d = d.AddDate(0, 0, 1) {
+			frac := float64(d.Add(12*time.Hour).Sub(it.Start)) / float64(span)
+			if frac*(synth.DropNegativeShare-p) >= se {
+				out[it] = d
+				break
+			}
+		}
+	}
+	return out
 }
 
 // overlaps reports whether the truth item covers part of day d.

@@ -34,20 +34,55 @@ import (
 //
 // The rule's output is team-level: the number of newly isolated members of
 // a k-safe team, never who they are.
+//
+// The published count is noisy, and a team with nobody newly isolated is
+// released every working day: at ε 2 a true zero reads three or more on
+// about one working day in 280, so without a floor the noise alone raised
+// 0.25 alerts per team-quarter on generated organisations with nothing
+// planted (docs/detectors.md, "Alert budget"). The rule therefore alerts
+// only on a count above what the noise makes of nobody: at least the
+// publication layer's PeopleNoiseFloor for a per-working-day probability of
+// NoiseAlertsPerQuarter / 65.25 (the working days of a quarter), computed
+// from the policy's own noise, so a larger day-isolated ε lowers it (to
+// MinPeople from ε 3 at the default rate) and a smaller one raises it.
 type IsolationRule struct {
 	HistoryDays      int
 	MinHistory       int
 	MaxIsolatedShare float64
 	SustainedDays    int
+	// NoiseAlertsPerQuarter is how many isolation alerts per team and
+	// quarter the publication noise alone may raise on a team with nobody
+	// newly isolated: the share of the alert budget (1 per team-quarter)
+	// the rule may spend on noise.
+	NoiseAlertsPerQuarter float64
 }
+
+// quarterWorkdays is the number of Monday-to-Friday days of an average
+// quarter (365.25 / 4 x 5/7).
+const quarterWorkdays = 365.25 / 4 * 5 / 7
 
 // DefaultIsolationRule: three working days cut off while still writing,
 // after two weeks (calendar) of history with at least five active working
 // days, isolated on at most a quarter of them. Three days: a single
 // unanswered day is ordinary (people are busy, out, or in meetings), a
 // working week is too late to be early.
+//
+// NoiseAlertsPerQuarter 0.02, a fiftieth of the alert budget: the noise
+// may cost a team one false isolation alert in 50 quarters. At day-isolated
+// ε 2 that needs a published count of 5 (a true zero reaches 5 with
+// probability 6.8e-5 a working day, 4 with 4.9e-4, over the 3.1e-4 the
+// rate allows), so an alert means at least about five members cut off at
+// once; from ε 3, three (MinPeople).
 func DefaultIsolationRule() IsolationRule {
-	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25, SustainedDays: 3}
+	return IsolationRule{HistoryDays: 14, MinHistory: 5, MaxIsolatedShare: 0.25, SustainedDays: 3, NoiseAlertsPerQuarter: 0.02}
+}
+
+// noiseFloor is the smallest published count the rule alerts on under
+// pub's policy: MinPeople or more, whatever the noise of a true zero
+// reaches with probability at most NoiseAlertsPerQuarter/quarterWorkdays
+// on a working day (0 when counts of people are not published).
+func (r IsolationRule) noiseFloor(pub *publish.Publisher) int {
+	return pub.NewlyIsolatedFloor(r.NoiseAlertsPerQuarter / quarterWorkdays)
 }
 
 func (r IsolationRule) validate() error {
@@ -58,6 +93,8 @@ func (r IsolationRule) validate() error {
 		return errors.New("analyze: isolation min history must be in [1, history days]")
 	case r.MaxIsolatedShare < 0 || r.MaxIsolatedShare >= 1:
 		return errors.New("analyze: isolation max isolated share must be in [0, 1)")
+	case !(r.NoiseAlertsPerQuarter > 0 && r.NoiseAlertsPerQuarter < quarterWorkdays):
+		return errors.New("analyze: isolation noise alerts per quarter must be > 0 and below the working days of a quarter")
 	case r.SustainedDays < 1 || r.SustainedDays > r.HistoryDays:
 		return errors.New("analyze: isolation sustained days must be in [1, history days]")
 	case r.MinHistory+r.SustainedDays-1 > minWorkdays(r.HistoryDays):
@@ -107,6 +144,29 @@ type PersonHistory struct {
 // come from Store.IsolationHistory, the HistoryDays before day, read only
 // when someone is isolated.
 func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []network.NodeMetrics) ([]PersonHistory, error) {
+	if !anyIsolated(nodes) {
+		return nil, nil
+	}
+	past, err := a.db.IsolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
+	if err != nil {
+		return nil, err
+	}
+	return isolationHistories(day, nodes, past, a.cfg.Isolation.HistoryDays), nil
+}
+
+func anyIsolated(nodes []network.NodeMetrics) bool {
+	for _, n := range nodes {
+		if n.Isolated {
+			return true
+		}
+	}
+	return false
+}
+
+// isolationHistories builds the PersonHistory of every person isolated in
+// nodes (the day network of day) from past, each person's PastDay records
+// of the working days of the historyDays before day.
+func isolationHistories(day time.Time, nodes []network.NodeMetrics, past map[string][]store.PastDay, historyDays int) []PersonHistory {
 	var today []network.NodeMetrics
 	for _, n := range nodes {
 		if n.Isolated {
@@ -114,17 +174,13 @@ func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []n
 		}
 	}
 	if len(today) == 0 {
-		return nil, nil
-	}
-	past, err := a.db.IsolationHistory(ctx, day, a.cfg.Isolation.HistoryDays)
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	// The working days before day, newest first: a run is consecutive in
 	// these, so a working day without a record (the person was not a node)
 	// ends it.
 	var workdays []time.Time
-	for d := day.AddDate(0, 0, -1); !d.Before(day.AddDate(0, 0, -a.cfg.Isolation.HistoryDays)); d = d.AddDate(0, 0, -1) {
+	for d := day.AddDate(0, 0, -1); !d.Before(day.AddDate(0, 0, -historyDays)); d = d.AddDate(0, 0, -1) {
 		if workday(d) {
 			workdays = append(workdays, d)
 		}
@@ -154,7 +210,7 @@ func (a *Analyzer) personHistories(ctx context.Context, day time.Time, nodes []n
 		}
 		out[i] = h
 	}
-	return out, nil
+	return out
 }
 
 // Newly reports whether h is a newly isolated person: today completes
@@ -169,8 +225,15 @@ func (r IsolationRule) Newly(h PersonHistory) bool {
 // anomalies counts newly isolated members per team, for the teams in
 // kSafe only, releases each count through pub (noisy, and nothing below
 // the policy's MinPeople: no alert ever reads "one member"), and returns
-// one anomaly per team whose released count was published.
+// one anomaly per team whose released count reaches the noise floor
+// (noiseFloor). Only working days are released: the rule judges nobody on
+// a weekend, so a weekend count is zero by construction and a release of
+// it could only add noise alerts.
 func (r IsolationRule) anomalies(day time.Time, gen uint32, hist []PersonHistory, kSafe map[string]bool, pub *publish.Publisher) []Anomaly {
+	if !workday(day) {
+		return nil
+	}
+	floor := r.noiseFloor(pub)
 	count := map[string]int{}
 	for _, h := range hist {
 		if kSafe[h.Team] && r.Newly(h) {
@@ -182,13 +245,12 @@ func (r IsolationRule) anomalies(day time.Time, gen uint32, hist []PersonHistory
 	var out []Anomaly
 	for team := range kSafe {
 		v := pub.NewlyIsolated(day, gen, team, count[team])
-		if v == nil {
+		if v == nil || *v < floor {
 			continue
 		}
-		// The smallest published count (MinPeople, three) is a warning; each
-		// member more adds 0.1, so six or more is critical. The count is
-		// noisy: at its default budget a team with two newly isolated
-		// members reads three on about one day in eight.
+		// A count of MinPeople (three) scores 0.5, a warning; each member
+		// more adds 0.1, so six or more is critical. Below the noise floor
+		// nothing is raised (at ε 2 the first alert is at five, 0.7).
 		score := min(1, 0.5+0.1*float64(*v-pub.Policy().MinPeople))
 		out = append(out, Anomaly{
 			WindowStart: day, Granularity: Day, Team: team, Metric: MetricIsolatedMembers,

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"os"
@@ -204,39 +205,194 @@ func modelCells(day time.Time, msgs []store.Message, capV, capS float64, workSta
 // modelAnalyze runs the product's publication layer and detector stages
 // (releaseHours/detectHours, releaseDays/detectDay, netCells and
 // Publisher.Net) over msgs, day by day, without ClickHouse: the cells come
-// from modelCells instead of SQL. What it skips: Kafka and ingest (rows
-// are built by orgMessages), the SQL (modelled), storage and the replay of
-// stored history (the restart test shows replay = live), network.Compute
-// and the isolation rule (counts of isolated people are not published at
-// the default budget), and the rolling 28-day network (no detector reads
-// it).
+// from modelCells instead of SQL. When counts of people are published
+// (day-isolated ε > 0) it also computes each day network (network.Compute
+// over modelNetworkInput) and runs the isolation rule on it with the
+// person history kept in memory, as the analyzer reads it from
+// node_metrics. What it skips: Kafka and ingest (rows are built by
+// orgMessages), the SQL (modelled), storage and the replay of stored
+// history (the restart test shows replay = live), and the rolling 28-day
+// network (no detector reads it).
 func modelAnalyze(t testing.TB, cfg Config, msgs []store.Message) []Anomaly {
+	return modelRun(t, cfg, msgs).found
+}
+
+// isoRelease is one team-day's count of newly isolated members as the
+// model computed it (every k-safe team of every day, zeros too).
+type isoRelease struct {
+	day   time.Time
+	team  string
+	count int
+}
+
+type modelResult struct {
+	found    []Anomaly
+	days     []TeamStats  // the released day rows
+	isolated []isoRelease // only when counts of people are published
+}
+
+func modelRun(t testing.TB, cfg Config, msgs []store.Message) modelResult {
 	t.Helper()
 	cfg = cfg.withDefaults()
 	a := &Analyzer{cfg: cfg, pub: testPublisher(t, cfg)}
 	hourly := newBank(Hour, cfg.HourlyDetector, nil, a.pub.HourNoise())
 	daily := newBank(Day, cfg.DailyDetector, &cfg.DailyDrift, a.pub.DayNoise())
-	var found []Anomaly
+	people := cfg.Privacy.Epsilon.DayIsolated > 0
+	past := map[string][]store.PastDay{} // person -> working days, oldest first
+	var out modelResult
 	for i := 0; i < len(msgs); {
 		day := msgs[i].OccurredAt.UTC().Truncate(24 * time.Hour)
 		j := i
 		for j < len(msgs) && msgs[j].OccurredAt.UTC().Truncate(24*time.Hour).Equal(day) {
 			j++
 		}
-		dayCells, hourCells, weights := modelCells(day, msgs[i:j], cfg.Privacy.CapVolume, cfg.Privacy.CapSentiment, cfg.WorkStartHour, cfg.WorkEndHour)
+		dayMsgs := msgs[i:j]
+		dayCells, hourCells, weights := modelCells(day, dayMsgs, cfg.Privacy.CapVolume, cfg.Privacy.CapSentiment, cfg.WorkStartHour, cfg.WorkEndHour)
 		i = j
 		hours, _ := a.releaseHours(hourCells, nil)
-		found = append(found, a.detectHours(hourly, hours)...)
+		out.found = append(out.found, a.detectHours(hourly, hours)...)
 		kept, _ := a.releaseDays(dayCells, nil)
+		out.days = append(out.days, kept...)
+		res := &network.Result{}
+		if people {
+			var err error
+			if res, err = network.Compute(modelNetworkInput(dayMsgs, cfg.Network), cfg.Network); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var teams []publish.NetRelease
-		for _, c := range netCells(day, 1, weights, &network.Result{}, cfg.Privacy.CapVolume) {
+		for _, c := range netCells(day, 1, weights, res, cfg.Privacy.CapVolume) {
 			if r, ok := a.pub.Net(c); ok {
 				teams = append(teams, r)
 			}
 		}
-		found = append(found, a.detectDay(daily, day, kept, teams)...)
+		out.found = append(out.found, a.detectDay(daily, day, kept, teams)...)
+		if !people {
+			continue
+		}
+		kSafe := map[string]bool{}
+		for _, r := range teams {
+			kSafe[r.Team] = true
+		}
+		hist := isolationHistories(day, res.Nodes, past, cfg.Isolation.HistoryDays)
+		iso := cfg.Isolation.anomalies(day, 0, hist, kSafe, a.pub)
+		sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
+		out.found = append(out.found, iso...)
+		count := map[string]int{}
+		for _, h := range hist {
+			if cfg.Isolation.Newly(h) {
+				count[h.Team]++
+			}
+		}
+		for _, r := range teams {
+			out.isolated = append(out.isolated, isoRelease{day, r.Team, count[r.Team]})
+		}
+		// Remember the day as node_metrics does, working days only, for
+		// the history window of the days to come.
+		from := day.AddDate(0, 0, 1-cfg.Isolation.HistoryDays)
+		for p, ds := range past {
+			k := 0
+			for k < len(ds) && ds[k].Day.Before(from) {
+				k++
+			}
+			if past[p] = ds[k:]; len(past[p]) == 0 {
+				delete(past, p)
+			}
+		}
+		if workday(day) {
+			for _, n := range res.Nodes {
+				past[n.Person] = append(past[n.Person], store.PastDay{Day: day, Sent: n.OutDegree > 0, Isolated: n.Isolated})
+			}
+		}
 	}
-	return found
+	return out
+}
+
+// modelNetworkInput builds the network input of one day's messages as
+// store.WindowInput reads it: one pair per sender and distinct recipient
+// (not themselves, no broadcast of more than BroadcastMaxRecipients
+// distinct recipients), counted as small when the message's thread (its
+// participants over the day) has at most SmallThreadMaxSize people; every
+// person's latest team; every sender active.
+func modelNetworkInput(msgs []store.Message, cfg network.Config) network.Input {
+	small, broadcast := cfg.SmallThreadMaxSize, cfg.BroadcastMaxRecipients
+	if small == 0 {
+		small = network.DefaultSmallThreadMaxSize
+	}
+	if broadcast == 0 {
+		broadcast = network.DefaultBroadcastMaxRecipients
+	}
+	threads := map[string]map[string]bool{}
+	for _, m := range msgs {
+		if m.ThreadID == "" {
+			continue
+		}
+		if threads[m.ThreadID] == nil {
+			threads[m.ThreadID] = map[string]bool{}
+		}
+		threads[m.ThreadID][m.Sender] = true
+		for _, r := range m.Recipients {
+			threads[m.ThreadID][r] = true
+		}
+	}
+	type pk struct{ src, dst string }
+	pairs := map[pk]*network.Pair{}
+	in := network.Input{Teams: map[string]string{}}
+	active := map[string]bool{}
+	for _, m := range msgs {
+		if m.Team != "" {
+			in.Teams[m.Sender] = m.Team
+		}
+		for i, r := range m.Recipients {
+			if i < len(m.RecipientTeams) && m.RecipientTeams[i] != "" {
+				in.Teams[r] = m.RecipientTeams[i]
+			}
+		}
+		active[m.Sender] = true
+		distinct := map[string]bool{}
+		for _, r := range m.Recipients {
+			distinct[r] = true
+		}
+		if len(distinct) > broadcast {
+			continue
+		}
+		size := len(threads[m.ThreadID])
+		if m.ThreadID == "" {
+			size = len(distinct)
+			if !distinct[m.Sender] {
+				size++
+			}
+		}
+		for r := range distinct {
+			if r == m.Sender || r == "" {
+				continue
+			}
+			p := pairs[pk{m.Sender, r}]
+			if p == nil {
+				p = &network.Pair{Src: m.Sender, Dst: r}
+				pairs[pk{m.Sender, r}] = p
+			}
+			p.Count++
+			p.Weight++
+			if size <= small {
+				p.Small++
+			}
+		}
+	}
+	for _, p := range pairs {
+		in.Pairs = append(in.Pairs, *p)
+	}
+	sort.Slice(in.Pairs, func(i, j int) bool {
+		if in.Pairs[i].Src != in.Pairs[j].Src {
+			return in.Pairs[i].Src < in.Pairs[j].Src
+		}
+		return in.Pairs[i].Dst < in.Pairs[j].Dst
+	})
+	for p := range active {
+		in.Active = append(in.Active, p)
+	}
+	sort.Strings(in.Active)
+	return in
 }
 
 // nullOrg is the null organisation of a seed: synth's defaults (team sizes
@@ -314,13 +470,14 @@ func nullSeeds(t *testing.T, env string, def []int64) []int64 {
 // planted, 180 days of nullTeams teams each, go through the product's
 // publication layer and detectors (modelAnalyze); the warning and critical
 // alerts, every metric together, stay within alertBudget per team per
-// quarter on each seed and pooled. COMMPULSE_NULL_SEEDS picks other seeds.
+// quarter on each seed and pooled. COMMPULSE_NULL_SEEDS picks other seeds
+// (COMMPULSE_DRIFT overrides drift fields, as for TestE2EModel).
 // TestNullOrgAlertBudgetClickHouse runs the same organisations through
 // ClickHouse and the Analyzer.
 func TestNullOrgAlertBudget(t *testing.T) {
 	var pooled []Anomaly
 	for _, seed := range nullSeeds(t, "COMMPULSE_NULL_SEEDS", nullDefaultSeeds) {
-		found := modelAnalyze(t, Config{}, orgMessages(nullOrg(seed)))
+		found := modelAnalyze(t, Config{DailyDrift: driftOverride(t)}, orgMessages(nullOrg(seed)))
 		c := countAlerts(found, nullTeams, nullDays)
 		t.Logf("seed %d: %s", seed, c)
 		logAlerts(t, found)
@@ -459,5 +616,165 @@ func TestNoiseBoundScore(t *testing.T) {
 	}
 	if got := noiseBoundScore(0.6, 304, 0.2, 0, cfg.ScoreScale); got != 0.6 {
 		t.Errorf("without noise: score %.2f, want 0.6", got)
+	}
+}
+
+// isolationOn is the default configuration with counts of people
+// published at the ε docs/privacy.md suggests for switching them on
+// (day-isolated 2, net-people 1).
+func isolationOn() Config {
+	cfg := Config{Privacy: publish.DefaultPolicy()}
+	cfg.Privacy.Epsilon.DayIsolated, cfg.Privacy.Epsilon.NetPeople = 2, 1
+	return cfg
+}
+
+// unflooredIsolationAlerts counts the alerts the isolation rule raised
+// before its noise floor: every k-safe team released every day, weekends
+// included, an alert for every published count (MinPeople or more). The
+// same publisher draws the same noise as the run.
+func unflooredIsolationAlerts(t testing.TB, cfg Config, rel []isoRelease) (alerts, weekend int) {
+	pub := testPublisher(t, cfg)
+	for _, r := range rel {
+		if pub.NewlyIsolated(r.day, 0, r.team, r.count) != nil {
+			alerts++
+			if !workday(r.day) {
+				weekend++
+			}
+		}
+	}
+	return alerts, weekend
+}
+
+// TestNullOrgIsolationAlerts (issue 14): with counts of people switched
+// on, the null organisations' isolation alerts, which were the release
+// noise of true zeros (and some fell on weekends, when the rule judges
+// nobody), vanish under the noise floor: at most what the floor lets
+// through (NoiseAlertsPerQuarter per team-quarter, with room for chance),
+// where the rule without it raised several per seed. Every metric's
+// alerts together stay within the budget.
+func TestNullOrgIsolationAlerts(t *testing.T) {
+	floor := isolationOn().withDefaults().Isolation.noiseFloor(testPublisher(t, isolationOn()))
+	var iso, before, teamQuarters float64
+	var pooled []Anomaly
+	seeds := nullSeeds(t, "COMMPULSE_NULL_SEEDS", nullDefaultSeeds)
+	for _, seed := range seeds {
+		// A noise key per seed: the noise of a figure is a function of the
+		// key, the figure, its window, its team and its value, and a count
+		// of zero of team-3 on a given day has the same value on every seed;
+		// under one key every seed would draw the same noise for it.
+		cfg := isolationOn()
+		key := sha256.Sum256([]byte(fmt.Sprintf("null organisation %d", seed)))
+		cfg.Privacy.Key = key[:]
+		run := modelRun(t, cfg, orgMessages(nullOrg(seed)))
+		c := countAlerts(run.found, nullTeams, nullDays)
+		n := 0
+		for _, a := range run.found {
+			if a.Metric != MetricIsolatedMembers {
+				continue
+			}
+			if !workday(a.WindowStart) || a.Value < float64(floor) {
+				t.Errorf("seed %d: isolation alert %+v on a weekend or below the floor %d", seed, a, floor)
+			}
+			n++
+		}
+		newly := 0
+		for _, r := range run.isolated {
+			newly += r.count
+		}
+		old, weekend := unflooredIsolationAlerts(t, cfg, run.isolated)
+		t.Logf("seed %d: %s; isolation: %d alerts (floor %d), %d without the floor (%d on weekends); %d newly isolated person-days in %d team-day releases",
+			seed, c, n, floor, old, weekend, newly, len(run.isolated))
+		logAlerts(t, run.found)
+		if c.perTeamQuarter() > alertBudget {
+			t.Errorf("seed %d: %.2f alerts per team-quarter, budget %g", seed, c.perTeamQuarter(), alertBudget)
+		}
+		iso += float64(n)
+		before += float64(old)
+		teamQuarters += nullTeams * nullDays / quarterDays
+		for _, a := range run.found {
+			a.Team = fmt.Sprintf("%d/%s", seed, a.Team)
+			pooled = append(pooled, a)
+		}
+	}
+	t.Logf("pooled over %d seeds (%.0f team-quarters): %s", len(seeds), teamQuarters, countAlerts(pooled, len(seeds)*nullTeams, nullDays))
+	t.Logf("isolation alerts: %.0f (%.3f per team-quarter), %.0f without the floor (%.3f)", iso, iso/teamQuarters, before, before/teamQuarters)
+	// The floor lets a true zero through at most NoiseAlertsPerQuarter per
+	// team-quarter; allow that rate plus 3 Poisson standard deviations.
+	rate := isolationOn().withDefaults().Isolation.NoiseAlertsPerQuarter * teamQuarters
+	if iso > rate+3*math.Sqrt(rate)+1 {
+		t.Errorf("%.0f isolation alerts on null organisations, the floor allows about %.1f", iso, rate)
+	}
+	if before <= iso {
+		t.Errorf("the rule without the floor raised %.0f alerts, with it %.0f: the null organisations no longer show what the floor is for", before, iso)
+	}
+}
+
+// TestPlantedIsolationFound: the noise floor does not hide a real
+// isolation. On a null organisation, from a Monday of its fourth week,
+// floor+1 members of one team lose their ties for a working week: they
+// keep writing (still active) and nobody writes to them. The rule counts
+// them newly isolated on their third working day and the team's released
+// count (at ε 2, floor+1 members reach the floor with probability 0.97)
+// raises an isolation alert that day; no other team-day has one.
+func TestPlantedIsolationFound(t *testing.T) {
+	cfg := isolationOn()
+	floor := cfg.withDefaults().Isolation.noiseFloor(testPublisher(t, cfg))
+	org := synth.MustNew(synth.Config{Seed: 5, Teams: nullTeams, Start: e2eStart, Days: 42})
+	var team string
+	members := map[string][]string{}
+	for _, d := range org.Directory() {
+		members[d.Team] = append(members[d.Team], d.Person)
+	}
+	for _, tm := range org.Teams() {
+		if len(members[tm]) >= 2*(floor+1) && team == "" {
+			team = tm
+		}
+	}
+	if team == "" {
+		t.Fatalf("no team of %d members", 2*(floor+1))
+	}
+	cut := map[string]bool{}
+	for _, p := range members[team][1 : floor+2] { // not the first (the manager)
+		cut[p] = true
+	}
+	from := e2eStart.AddDate(0, 0, 21) // Monday of the fourth week
+	to := from.AddDate(0, 0, 5)
+	msgs := orgMessages(org)
+	for i, m := range msgs {
+		if m.OccurredAt.Before(from) || !m.OccurredAt.Before(to) {
+			continue
+		}
+		var rs, rts []string
+		for k, r := range m.Recipients {
+			if !cut[r] {
+				rs, rts = append(rs, r), append(rts, m.RecipientTeams[k])
+			}
+		}
+		msgs[i].Recipients, msgs[i].RecipientTeams = rs, rts
+	}
+	run := modelRun(t, cfg, msgs)
+	third := from.AddDate(0, 0, 2)
+	var hit bool
+	for _, r := range run.isolated {
+		if r.team == team && r.day.Equal(third) {
+			t.Logf("%s on %s: %d newly isolated (planted %d); floor %d", team, third.Format("Mon 01-02"), r.count, len(cut), floor)
+			if r.count != len(cut) {
+				t.Errorf("%s on %s: %d newly isolated, want the %d planted", team, third.Format(time.DateOnly), r.count, len(cut))
+			}
+		}
+	}
+	for _, a := range run.found {
+		if a.Metric != MetricIsolatedMembers {
+			continue
+		}
+		t.Logf("isolation alert: %s %s value %.0f score %.2f %s", a.WindowStart.Format("Mon 2006-01-02"), a.Team, a.Value, a.Score, a.Severity)
+		if a.Team == team && a.WindowStart.Equal(third) {
+			hit = true
+			continue
+		}
+		t.Errorf("isolation alert outside the planted one: %s %s", a.Team, a.WindowStart.Format(time.DateOnly))
+	}
+	if !hit {
+		t.Errorf("no isolation alert for %s on %s (the planted members' third working day cut off)", team, third.Format(time.DateOnly))
 	}
 }

@@ -135,13 +135,25 @@ func TestIsolationRule(t *testing.T) {
 	if as := r.anomalies(day, 0, hist, kSafe, testPublisher(t, Config{})); len(as) != 0 {
 		t.Fatalf("isolation anomalies at the default budget: %+v", as)
 	}
-	var aDays, oneDays, noneDays int
-	const days = 400
+	floor := r.noiseFloor(pub)
+	if floor < pub.Policy().MinPeople {
+		t.Fatalf("noise floor %d below MinPeople", floor)
+	}
+	var aDays, oneDays, noneDays, workdays int
+	const days = 560 // 400 working days
 	for i := range days {
-		as := r.anomalies(day.AddDate(0, 0, i), 0, hist, kSafe, pub)
+		d := day.AddDate(0, 0, i)
+		as := r.anomalies(d, 0, hist, kSafe, pub)
+		if !workday(d) {
+			if len(as) > 0 {
+				t.Fatalf("isolation anomalies on a weekend: %+v", as)
+			}
+			continue
+		}
+		workdays++
 		for _, a := range as {
-			if a.Metric != MetricIsolatedMembers || a.Value < 3 {
-				t.Fatalf("anomaly %+v: a count below three was published", a)
+			if a.Metric != MetricIsolatedMembers || a.Value < float64(floor) {
+				t.Fatalf("anomaly %+v: a count below the noise floor %d was alerted", a, floor)
 			}
 			switch a.Team {
 			case "a":
@@ -155,10 +167,10 @@ func TestIsolationRule(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("isolation reported on %d/%d days for 6 members, %d for 1, %d for 0", aDays, days, oneDays, noneDays)
-	if aDays < days*95/100 || oneDays > days/20 || noneDays > days/50 {
-		t.Errorf("isolation reported on %d/%d days for 6 members (want >= 95%%), %d for 1 (want <= 5%%), %d for 0 (want <= 2%%)",
-			aDays, days, oneDays, noneDays)
+	t.Logf("noise floor %d at ε 2; isolation reported on %d/%d working days for 6 members, %d for 1, %d for 0", floor, aDays, workdays, oneDays, noneDays)
+	if aDays < workdays*90/100 || oneDays > workdays/100 || noneDays > workdays/200 {
+		t.Errorf("isolation reported on %d/%d working days for 6 members (want >= 90%%), %d for 1 (want <= 1%%), %d for 0 (want <= 0.5%%)",
+			aDays, workdays, oneDays, noneDays)
 	}
 }
 

@@ -213,6 +213,56 @@ func TestPeopleNeverSinglesOut(t *testing.T) {
 	}
 }
 
+// TestPeopleNoiseFloor: the floor is the smallest count a release of a
+// true zero reaches with probability at most alpha, checked against the
+// releases themselves: 200,000 zeros released at ε 2 (fresh noise each)
+// reach the floor about as often as the tail formula says, and the count
+// just below it more often than alpha.
+func TestPeopleNoiseFloor(t *testing.T) {
+	p := DefaultPolicy()
+	p.Key = make([]byte, 32)
+	p.Epsilon.DayIsolated = 2
+	pub, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200_000
+	reach := map[int]int{} // published count -> releases of zero reaching it
+	for i := range n {
+		if v := pub.NewlyIsolated(time.Unix(int64(i)*86400, 0), 0, "t", 0); v != nil {
+			for c := p.MinPeople; c <= *v; c++ {
+				reach[c]++
+			}
+		}
+	}
+	tail := func(c int) float64 { // P(noise >= c - 0.5) at ε 2
+		q := math.Exp(-2 * Grid / (1 + Grid))
+		return math.Pow(q, math.Ceil((float64(c)-0.5)/Grid-1e-9)) / (1 + q)
+	}
+	for c := p.MinPeople; c <= 5; c++ {
+		want := tail(c) * n
+		if got := float64(reach[c]); math.Abs(got-want) > 5*math.Sqrt(want)+1 {
+			t.Errorf("zeros released as >= %d: %.0f of %d, the tail formula says %.1f", c, got, n, want)
+		}
+	}
+	for _, tc := range []struct {
+		alpha float64
+		want  int
+	}{{1e-2, 3}, {1e-3, 4}, {3e-4, 5}, {1e-4, 5}, {1e-5, 6}} {
+		got := pub.NewlyIsolatedFloor(tc.alpha)
+		if got != tc.want || tail(got) > tc.alpha || (got > p.MinPeople && tail(got-1) <= tc.alpha) {
+			t.Errorf("floor at alpha %g: %d, want %d (the smallest count >= %d with tail <= alpha)", tc.alpha, got, tc.want, p.MinPeople)
+		}
+	}
+	if got := testPublisher(t, 3).NewlyIsolatedFloor(1e-3); got != 0 {
+		t.Errorf("floor with counts of people off: %d, want 0", got)
+	}
+	p.Epsilon.DayIsolated = 8 // little noise: the floor is MinPeople
+	if pub, _ := New(p); pub.NewlyIsolatedFloor(1e-4) != p.MinPeople {
+		t.Errorf("floor at ε 8: %d, want MinPeople %d", pub.NewlyIsolatedFloor(1e-4), p.MinPeople)
+	}
+}
+
 func TestPerPersonDay(t *testing.T) {
 	p := DefaultPolicy()
 	got := p.PerPersonDay()

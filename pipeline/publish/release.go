@@ -344,6 +344,32 @@ func (pub *Publisher) People(ctx string, n int, eps float64) *int {
 	return &c
 }
 
+// PeopleNoiseFloor returns the smallest count c >= MinPeople that a count
+// of people released at loss eps (People) reaches, for a true count of
+// zero, with probability at most alpha: above it a published count says
+// more than the noise can make of nobody. The noise is discrete Laplace in
+// Grid units of scale b = (1+Grid)/Grid/eps, so P(noise >= m) = q^m/(1+q)
+// with q = exp(-1/b), and a released count rounds to c or more when the
+// noise reaches (c-0.5)/Grid units. It returns 0 when eps is not positive
+// (nothing is published) or alpha is not in (0, 1).
+func (pub *Publisher) PeopleNoiseFloor(eps, alpha float64) int {
+	if eps <= 0 || !(alpha > 0 && alpha < 1) {
+		return 0
+	}
+	q := math.Exp(-eps * Grid / (1 + Grid))
+	for c := pub.p.MinPeople; ; c++ {
+		m := math.Ceil((float64(c)-0.5)/Grid - 1e-9)
+		if math.Pow(q, m)/(1+q) <= alpha {
+			return c
+		}
+	}
+}
+
+// NewlyIsolatedFloor is PeopleNoiseFloor at the budget of NewlyIsolated.
+func (pub *Publisher) NewlyIsolatedFloor(alpha float64) int {
+	return pub.PeopleNoiseFloor(pub.p.Epsilon.DayIsolated, alpha)
+}
+
 // NewlyIsolated releases the number of a team's members newly isolated on
 // a day (the isolation rule's count), or nil below MinPeople.
 func (pub *Publisher) NewlyIsolated(day time.Time, gen uint32, team string, n int) *int {
