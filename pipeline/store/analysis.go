@@ -369,7 +369,7 @@ func (s *Store) StatsHistory(ctx context.Context, g Granularity, before time.Tim
 func (s *Store) NetworkHistory(ctx context.Context, before time.Time) ([]NetworkPoint, error) {
 	rows, err := s.conn.Query(ctx, `SELECT n.window_start, toString(n.team), n.external_share, n.weight, s.messages
 		FROM team_network AS n FINAL
-		LEFT JOIN (SELECT window_start, team, messages FROM team_stats FINAL WHERE granularity = 'day') AS s
+		GLOBAL LEFT JOIN (SELECT window_start, team, messages FROM team_stats FINAL WHERE granularity = 'day') AS s
 			ON s.window_start = n.window_start AND s.team = n.team
 		WHERE n.window_days = 1 AND n.window_start < ? ORDER BY n.window_start, n.team`, before)
 	if err != nil {
@@ -455,7 +455,7 @@ func (s *Store) WindowInput(ctx context.Context, from, to time.Time, cfg network
 			WHERE thread_id != '' GROUP BY thread_id),
 		sized AS (SELECT m.sender AS sender, m.recipients AS recipients,
 			if(m.thread_id = '', length(arrayDistinct(arrayPushBack(m.recipients, m.sender))), t.size) AS size
-			FROM msgs AS m LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
+			FROM msgs AS m GLOBAL LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
 	SELECT sender, dst, count() AS n, countIf(size <= ?) AS ns
 	FROM sized ARRAY JOIN arrayDistinct(recipients) AS dst
 	WHERE dst != sender AND dst != '' AND length(arrayDistinct(recipients)) <= ?

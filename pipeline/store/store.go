@@ -116,7 +116,15 @@ func dial(cfg Config, database string) (driver.Conn, error) {
 		// its rows, not when they are queued on the server that took them:
 		// ingest commits Kafka offsets after InsertMessages returns, and an
 		// erasure must not be overtaken by rows still in a queue.
-		opts.Settings = clickhouse.Settings{"distributed_foreground_insert": 1}
+		//
+		// A query on a Distributed table whose JOIN or IN subquery reads
+		// another Distributed table is refused by default (code 288,
+		// distributed_product_mode = deny). The store's queries say GLOBAL
+		// where they join (the right side is computed once and sent to
+		// every shard, which is what a join on team across differently
+		// sharded tables needs); 'global' makes any other such subquery
+		// behave the same rather than fail.
+		opts.Settings = clickhouse.Settings{"distributed_foreground_insert": 1, "distributed_product_mode": "global"}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
