@@ -526,7 +526,9 @@ func belongingToday(kept []TeamStats, teams []publish.NetRelease) []store.Belong
 }
 
 // belonging computes and writes the belonging rows of a closed day: the
-// day's released rows (kept, teams) with the published history before it.
+// day's released rows (kept, teams: every team's, since each team is
+// scored against the organisation's teams of the day) with the published
+// history before it. A shard writes its own teams' rows.
 func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStats, teams []publish.NetRelease, now time.Time) error {
 	from, _ := BelongingSpan(a.cfg, day)
 	inputs, err := a.db.BelongingInputs(ctx, from, day)
@@ -534,6 +536,7 @@ func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStat
 		return a.fail("read", err)
 	}
 	rows, week := Belonging(a.cfg, day, append(inputs, belongingToday(kept, teams)...))
+	rows = owned(a.own, rows, func(r store.TeamBelonging) string { return r.Team })
 	if err := a.db.WriteBelonging(ctx, day, week, rows, a.cfg.Privacy.K, now); err != nil {
 		return a.fail("write", err)
 	}

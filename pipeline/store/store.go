@@ -77,6 +77,9 @@ func (c *Config) Validate() error {
 type Store struct {
 	conn driver.Conn
 	cfg  Config
+	// shard scopes the analyzer's progress and replacing writes
+	// (ForAnalyzeShard); zero: a single analyzer.
+	shard AnalyzeShard
 }
 
 // Open connects (lazily: the first query dials) and validates the config.
@@ -142,7 +145,7 @@ func (s *Store) Conn() driver.Conn { return s.conn }
 // through wrap(conn): a seam for instrumentation (the catch-up benchmark
 // times every statement with it). Closing either Store closes the pool.
 func (s *Store) WithConn(wrap func(driver.Conn) driver.Conn) *Store {
-	return &Store{conn: wrap(s.conn), cfg: s.cfg}
+	return &Store{conn: wrap(s.conn), cfg: s.cfg, shard: s.shard}
 }
 
 // Database is the database all tables live in.

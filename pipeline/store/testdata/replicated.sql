@@ -425,3 +425,7 @@ WHERE k_applied >= 5 AND active_members >= k_applied AND (
 -- 0013_window_begun.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
 ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS done Bool DEFAULT true AFTER anomalies;
+
+-- 0015_analyze_shards.sql
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start, MODIFY ORDER BY (granularity, window_start, shard);
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start;
