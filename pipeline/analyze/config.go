@@ -207,6 +207,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a dismissed anomaly suppresses the alerts of its team and metric for this many days from its window (negative: never)")
 	c.Belonging.RegisterFlags(fs)
 	fs.IntVar(&c.Shards, "shards", c.Shards, "number of analyze shards (teams are split among them by team hash; shard 0 computes the organisation network)")
+	fs.DurationVar(&c.ShardPoll, "shard-poll", c.ShardPoll, "how often a sharded day window looks whether the other shards have reached it")
 	fs.Func("shard", "this analyzer's shard in [0, shards): a number, or a StatefulSet pod name whose ordinal suffix is it (commpulse-analyze-2, so that COMMPULSE_SHARD can be the pod's name); default 0",
 		func(v string) error {
 			n, err := ParseShard(v)
