@@ -17,8 +17,10 @@ import (
 	"commpulse/internal/chlocal/chtest"
 	"commpulse/internal/kafkatest"
 	"commpulse/internal/synth"
+	"commpulse/network"
 	"commpulse/nlp"
 	"commpulse/pipeline/ingest"
+	"commpulse/pipeline/publish"
 	"commpulse/pipeline/store"
 )
 
@@ -213,6 +215,40 @@ func (k *killAfter) MarkDone(ctx context.Context, ws []store.WindowDone, now tim
 	return err
 }
 
+// killAtNetwork is shard 0's store: it counts the day networks written
+// (by every instance sharing counts) and cancels its analyzer's context
+// right after the day_network mark of the n-th day, before the day's
+// other rows: shard 0 killed in the middle of a day window, its network
+// done.
+type killAtNetwork struct {
+	Store
+	n      int
+	cancel context.CancelFunc
+	counts *sync.Map // day -> *int: day networks written
+	marks  int
+	killed time.Time
+}
+
+func (k *killAtNetwork) WriteNetwork(ctx context.Context, start time.Time, days int, res *network.Result,
+	teams []publish.NetRelease, graph store.GraphRelease, kk int, eps float64, now time.Time) error {
+	if days == 1 {
+		v, _ := k.counts.LoadOrStore(start.UTC(), new(int))
+		*v.(*int)++
+	}
+	return k.Store.WriteNetwork(ctx, start, days, res, teams, graph, kk, eps, now)
+}
+
+func (k *killAtNetwork) MarkStage(ctx context.Context, stage string, day time.Time, now time.Time) error {
+	err := k.Store.MarkStage(ctx, stage, day, now)
+	if err == nil && stage == store.StageDayNetwork && k.cancel != nil {
+		if k.marks++; k.marks == k.n {
+			k.killed = day
+			k.cancel()
+		}
+	}
+	return err
+}
+
 // runShards runs one Step of every analyzer at once (a sharded day window
 // waits for the others) and returns their errors.
 func runShards(ctx context.Context, as []*Analyzer, ctxs []context.Context) []error {
@@ -348,4 +384,101 @@ func TestClusterShardedAnalyzeMatchesSingleNode(t *testing.T) {
 		}
 		sameRows(t, "two shards, shard 1 restarted", publishedRows(t, again), wantRows)
 	})
+
+	// Shard 0 killed in the middle of a day window, after it wrote and
+	// marked the day's network: the restarted shard 0 reads that network
+	// back instead of computing it again, so every day network is written
+	// exactly once and every network row is the single node's. The day's
+	// own team rows of shard 0 were begun and are released again at the
+	// next generation (fresh noise its epsilon counts, as on one node);
+	// everything of shard 1's teams is the single node's.
+	t.Run("restart shard 0 mid-day", func(t *testing.T) {
+		again := clusterStore(t)
+		q := fmt.Sprintf("INSERT INTO messages SELECT * FROM %s.messages", cluster.Database())
+		if err := again.Conn().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		counts := &sync.Map{}
+		kctx, kill := context.WithCancel(wctx)
+		victim := &killAtNetwork{Store: again.ForAnalyzeShard(store.AnalyzeShard{Shard: 0, Shards: 2}), n: 5, cancel: kill, counts: counts}
+		s0 := shardAnalyzer(t, victim, base, 0)
+		s1 := shardAnalyzer(t, again.ForAnalyzeShard(store.AnalyzeShard{Shard: 1, Shards: 2}), base, 1)
+		var wg sync.WaitGroup
+		var err1 error
+		wg.Go(func() { _, err1 = s1.Step(wctx) })
+		if _, err := s0.Step(kctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("shard 0 was not killed: %v", err)
+		}
+		t.Logf("shard 0 killed in day %s after its network; restarting it", victim.killed.Format(time.DateOnly))
+		restarted := shardAnalyzer(t, &killAtNetwork{Store: again.ForAnalyzeShard(store.AnalyzeShard{Shard: 0, Shards: 2}), counts: counts}, base, 0)
+		if _, err := restarted.Step(wctx); err != nil {
+			t.Fatalf("restarted shard 0: %v", err)
+		}
+		wg.Wait()
+		if err1 != nil {
+			t.Fatalf("shard 1: %v", err1)
+		}
+		days := 0
+		counts.Range(func(k, v any) bool {
+			days++
+			if n := *v.(*int); n != 1 {
+				t.Errorf("the day network of %s was written %d times", k.(time.Time).Format(time.DateOnly), n)
+			}
+			return true
+		})
+		if days != 28 {
+			t.Errorf("%d day networks written, want 28", days)
+		}
+		got := publishedRows(t, again)
+		net := map[string][]string{}
+		for _, table := range []string{"team_network", "edges", "node_metrics", "graph_metrics"} {
+			net[table] = wantRows[table]
+		}
+		sameRows(t, "networks, shard 0 restarted mid-day", got, net)
+		killedDay := victim.killed.Format(time.DateTime)
+		split := func(rows []string) (own0, rest map[string]string) {
+			own0, rest = map[string]string{}, map[string]string{}
+			for _, r := range rows {
+				f := strings.Split(r, "\t") // window_start, granularity, team, ...
+				key := f[0] + " " + f[1] + " " + f[2]
+				if store.TeamShard(f[2], 2) == 0 && f[0] == killedDay && f[1] == "day" {
+					own0[key] = r
+				} else {
+					rest[key] = r
+				}
+			}
+			return own0, rest
+		}
+		wantOwn, _ := split(wantRows["team_stats"])
+		gotOwn, _ := split(got["team_stats"])
+		if len(wantOwn) == 0 || len(gotOwn) != len(wantOwn) {
+			t.Fatalf("shard 0's team_stats rows of %s: %d, single node %d", killedDay, len(gotOwn), len(wantOwn))
+		}
+		for key, w := range wantOwn {
+			wf, gf := strings.Split(w, "\t"), strings.Split(gotOwn[key], "\t")
+			we, _ := strconv.ParseFloat(wf[len(wf)-2], 64) // epsilon, then computed_at
+			ge, _ := strconv.ParseFloat(gf[len(gf)-2], 64)
+			if math.Abs(ge-2*we) > 1e-12 {
+				t.Errorf("%s: epsilon %g after the restart, single node %g: want the second release's", key, ge, we)
+			}
+		}
+		// Shard 1's teams: every row the single node's.
+		for _, table := range []string{"team_stats", "team_themes", "anomalies"} {
+			var w1, g1 []string
+			for _, r := range wantRows[table] {
+				if store.TeamShard(strings.Split(r, "\t")[teamColumn[table]], 2) == 1 {
+					w1 = append(w1, r)
+				}
+			}
+			for _, r := range got[table] {
+				if store.TeamShard(strings.Split(r, "\t")[teamColumn[table]], 2) == 1 {
+					g1 = append(g1, r)
+				}
+			}
+			sameRows(t, "shard 1's teams, shard 0 restarted mid-day", map[string][]string{table: g1}, map[string][]string{table: w1})
+		}
+	})
 }
+
+// teamColumn is the position of the team in a TSV row of each table.
+var teamColumn = map[string]int{"team_stats": 2, "team_themes": 1, "anomalies": 2}
