@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -140,6 +141,13 @@ func TestClusterAnalysisReadsMatchSingleServer(t *testing.T) {
 	for _, st := range []*Store{single, cluster} {
 		fillAnalysis(t, st, days, nets, now)
 	}
+	// One person erased (on a cluster: on every shard's local tables), so
+	// that the reads also see what an erasure leaves.
+	for _, st := range []*Store{single, cluster} {
+		if err := st.ErasePersons(ctx, []string{"p_05_2"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	from, to := days[0], today
 	reads := []struct {
 		name string
@@ -180,6 +188,16 @@ func TestClusterAnalysisReadsMatchSingleServer(t *testing.T) {
 		{"TeamDaySummaries", func(st *Store) (any, error) { return st.TeamDaySummaries(ctx) }},
 		{"DayAnomalies", func(st *Store) (any, error) { return st.DayAnomalies(ctx) }},
 		{"InFlightErased", func(st *Store) (any, error) { return st.InFlightErased(ctx, now.Add(-time.Hour)) }},
+		{"Erased", func(st *Store) (any, error) { return st.Erased(ctx, []string{"p_05_2", "p_05_3"}) }},
+		{"ExportPerson", func(st *Store) (any, error) {
+			var rows []string
+			_, err := st.ExportPerson(ctx, "p_05_3", func(pc PersonColumn, row json.RawMessage) error {
+				rows = append(rows, pc.Table+"."+pc.Column+" "+string(row))
+				return nil
+			})
+			sort.Strings(rows)
+			return rows, err
+		}},
 	}
 	for _, r := range reads {
 		t.Run(r.name, func(t *testing.T) {
