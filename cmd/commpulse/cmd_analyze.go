@@ -104,7 +104,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		alerts = ka
 	}
 	reg := metrics.NewRegistry()
-	a, err := analyze.New(cfg, st, alerts, reg)
+	// A sharded analyzer's progress and replacing writes are its shard's.
+	a, err := analyze.New(cfg, st.ForAnalyzeShard(store.AnalyzeShard{Shard: cfg.Shard, Shards: cfg.Shards}), alerts, reg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -117,7 +118,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "analyzed %d windows in %s\n", n, time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
-	log.Info("analyze starting", "clickhouse", chCfg.Addr, "database", chCfg.Database, "k", cfg.Privacy.K, "epsilon_per_person_day", cfg.Privacy.PerPersonDay(),
+	log.Info("analyze starting", "clickhouse", chCfg.Addr, "database", chCfg.Database, "shard", cfg.Shard, "shards", cfg.Shards, "k", cfg.Privacy.K, "epsilon_per_person_day", cfg.Privacy.PerPersonDay(),
 		"alerts", !f.alerts.Disabled, "pid", os.Getpid())
 	g, gctx := errgroup.WithContext(ctx)
 	if f.httpAddr != "" {

@@ -28,6 +28,7 @@ type Analyzer struct {
 	alerts Alerter
 	m      *metrics.Analyze
 	log    *slog.Logger
+	own    store.AnalyzeShard // the teams this analyzer owns (shard.go)
 
 	// Per granularity: the next window to process (zero: not known, read it
 	// from ClickHouse and rebuild the detectors) and the detectors.
@@ -54,8 +55,13 @@ func New(cfg Config, st Store, alerts Alerter, reg prometheus.Registerer) (*Anal
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
+	own := store.AnalyzeShard{Shard: cfg.Shard, Shards: cfg.Shards}
+	if got := st.AnalyzeShard(); got != own {
+		return nil, fmt.Errorf("analyze: shard %d of %d, but the store is scoped to shard %d of %d (store.ForAnalyzeShard)",
+			own.Shard, own.Shards, got.Shard, got.Shards)
+	}
 	return &Analyzer{
-		cfg: cfg, db: st, pub: pub, alerts: alerts,
+		cfg: cfg, db: st, pub: pub, alerts: alerts, own: own,
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
 		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{}, resume: map[Granularity]time.Time{},
 		since: cfg.Since,
@@ -189,7 +195,9 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 		return nil, err
 	}
 	for _, s := range hist {
-		b.observeStats(s, minScored)
+		if a.own.Owns(s.Team) {
+			b.observeStats(s, minScored)
+		}
 	}
 	points := len(hist)
 	if g == Day {
@@ -198,6 +206,9 @@ func (a *Analyzer) rebuild(ctx context.Context, g Granularity, before time.Time)
 			return nil, err
 		}
 		for _, p := range nh {
+			if !a.own.Owns(p.Team) {
+				continue
+			}
 			b.observeExternal(p.Team, p.WindowStart, p.External, p.Weight, a.externalTrials(p.Weight), a.cfg.MinWeightDay)
 		}
 		points += len(nh)
@@ -326,6 +337,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	cells = owned(a.own, cells, func(c publish.HourCell) string { return c.Team })
 	gens, err := a.db.Generations(ctx, Hour, from, to)
 	if err != nil {
 		return a.fail("read", err)
@@ -363,6 +375,9 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	// Every sender's bound is computed over all teams of the day (the
+	// query reads them all); a shard then keeps its own teams' cells.
+	cells = owned(a.own, cells, func(c publish.DayCell) string { return c.Team })
 	gens, err := a.db.Generations(ctx, Day, day, to)
 	if err != nil {
 		return a.fail("read", err)
@@ -379,20 +394,20 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err := a.db.WriteTeamThemes(ctx, day, to, themes, k, now); err != nil {
 		return a.fail("write", err)
 	}
-	net, err := a.network(ctx, day, to, 1, gen, now)
+	var (
+		net     netWindow
+		allKept = kept // every team's released rows of the day (belonging scores against them all)
+	)
+	if a.own.Sharded() {
+		net, allKept, err = a.shardedDay(ctx, day, gen, kept, now)
+	} else {
+		net, err = a.dayNetworks(ctx, day, gen, now)
+	}
 	if err != nil {
 		return err
 	}
-	// The rolling window is released once a week (on the day that closes a
-	// Sunday), so one person-day falls into RollingReleases of them rather
-	// than 28.
-	if r := a.cfg.RollingDays; r > 0 && to.Weekday() == time.Monday {
-		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, gen, now); err != nil {
-			return err
-		}
-	}
 
-	bel, err := a.belonging(ctx, day, kept, net.teams, now)
+	bel, err := a.belonging(ctx, day, allKept, net.teams, now)
 	if err != nil {
 		return err
 	}
@@ -401,9 +416,10 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		return err
 	}
 
-	found := a.detectDay(a.banks[Day], day, kept, net.teams)
+	ownNet := owned(a.own, net.teams, func(t publish.NetRelease) string { return t.Team })
+	found := a.detectDay(a.banks[Day], day, kept, ownNet)
 	kSafe := map[string]bool{}
-	for _, t := range net.teams {
+	for _, t := range ownNet {
 		kSafe[t.Team] = true
 	}
 	hist, err := a.personHistories(ctx, day, net.res.Nodes)
@@ -426,6 +442,26 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		"suppressed", suppressed[day], "network_teams", len(net.teams), "nodes", net.res.Graph.Nodes,
 		"edges", net.res.Graph.Edges, "anomalies", len(found), "alerted", fresh, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// dayNetworks computes, releases and writes the organisation's networks
+// that close with the day window day: the day's and, when the day closes
+// a week, the rolling window's. It returns the day's.
+func (a *Analyzer) dayNetworks(ctx context.Context, day time.Time, gen uint32, now time.Time) (netWindow, error) {
+	to := day.Add(24 * time.Hour)
+	net, err := a.network(ctx, day, to, 1, gen, now)
+	if err != nil {
+		return netWindow{}, err
+	}
+	// The rolling window is released once a week (on the day that closes a
+	// Sunday), so one person-day falls into RollingReleases of them rather
+	// than 28.
+	if r := a.cfg.RollingDays; r > 0 && to.Weekday() == time.Monday {
+		if _, err := a.network(ctx, to.AddDate(0, 0, -r), to, r, gen, now); err != nil {
+			return netWindow{}, err
+		}
+	}
+	return net, nil
 }
 
 // detectHours runs the hourly detectors of b over released hour rows

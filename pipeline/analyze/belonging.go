@@ -526,8 +526,10 @@ func belongingToday(kept []TeamStats, teams []publish.NetRelease) []store.Belong
 }
 
 // belonging computes and writes the belonging rows of a closed day: the
-// day's released rows (kept, teams) with the published history before it.
-// It returns the rows written (the forecast stage reads the day's).
+// day's released rows (kept, teams: every team's, since each team is
+// scored against the organisation's teams of the day) with the published
+// history before it. A shard writes its own teams' rows; it returns the
+// rows written (the forecast stage reads the day's).
 func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStats, teams []publish.NetRelease, now time.Time) ([]store.TeamBelonging, error) {
 	from, _ := BelongingSpan(a.cfg, day)
 	inputs, err := a.db.BelongingInputs(ctx, from, day)
@@ -535,6 +537,7 @@ func (a *Analyzer) belonging(ctx context.Context, day time.Time, kept []TeamStat
 		return nil, a.fail("read", err)
 	}
 	rows, week := Belonging(a.cfg, day, append(inputs, belongingToday(kept, teams)...))
+	rows = owned(a.own, rows, func(r store.TeamBelonging) string { return r.Team })
 	if err := a.db.WriteBelonging(ctx, day, week, rows, a.cfg.Privacy.K, now); err != nil {
 		return nil, a.fail("write", err)
 	}

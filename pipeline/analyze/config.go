@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"commpulse/anomaly"
@@ -86,6 +88,19 @@ type Config struct {
 	// Logger receives progress logs (never a person id). Default discards.
 	Logger *slog.Logger
 
+	// Shards is the number of analyze shards and Shard this analyzer's
+	// index in [0, Shards) (docs/scaling.md section 5): a shard owns the
+	// teams of store.TeamShard == Shard (their team_stats, themes,
+	// belonging, detectors, anomalies and alerts), and shard 0 also
+	// computes the organisation's network of every day window, once. The
+	// Store must be scoped to the same shard (store.ForAnalyzeShard).
+	// Default 1 and 0: one analyzer owning everything.
+	Shards, Shard int
+	// ShardPoll is how often a sharded day window looks whether the other
+	// shards have reached it (shard 0's network, every shard's team rows).
+	// Default 2 s.
+	ShardPoll time.Duration
+
 	// sinceFlag is --since as given; Validate parses it into Since.
 	sinceFlag string
 
@@ -118,6 +133,9 @@ func Defaults() Config {
 		Logger:         slog.New(slog.DiscardHandler),
 
 		ReviewSuppressDays: review.DefaultSuppressDays,
+
+		Shards:    1,
+		ShardPoll: 2 * time.Second,
 	}
 }
 
@@ -166,6 +184,8 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.HourChunk, d.HourChunk)
 	defaults.Fill(&c.ReviewSuppressDays, d.ReviewSuppressDays)
 	defaults.Fill(&c.Logger, d.Logger)
+	defaults.Fill(&c.Shards, d.Shards)
+	defaults.Fill(&c.ShardPoll, d.ShardPoll)
 	c.Network.MinGroupSize = c.Privacy.K
 	if c.RollingDays > 0 {
 		// The rolling window is released weekly: a person-day falls into
@@ -193,6 +213,28 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"a dismissed anomaly suppresses the alerts of its team and metric for this many days from its window (negative: never)")
 	c.Belonging.RegisterFlags(fs)
 	c.Forecast.RegisterFlags(fs)
+	fs.IntVar(&c.Shards, "shards", c.Shards, "number of analyze shards (teams are split among them by team hash; shard 0 computes the organisation network)")
+	fs.DurationVar(&c.ShardPoll, "shard-poll", c.ShardPoll, "how often a sharded day window looks whether the other shards have reached it")
+	fs.Func("shard", "this analyzer's shard in [0, shards): a number, or a StatefulSet pod name whose ordinal suffix is it (commpulse-analyze-2, so that COMMPULSE_SHARD can be the pod's name); default 0",
+		func(v string) error {
+			n, err := ParseShard(v)
+			c.Shard = n
+			return err
+		})
+}
+
+// ParseShard reads a shard index: "2", or a StatefulSet pod name such as
+// "commpulse-analyze-2" (the number after the last '-').
+func ParseShard(v string) (int, error) {
+	s := v
+	if i := strings.LastIndexByte(v, '-'); i >= 0 {
+		s = v[i+1:]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("analyze: shard %q: want a number >= 0 or a pod name ending in -<ordinal>", v)
+	}
+	return n, nil
 }
 
 // parseSince sets Since from --since.
@@ -230,6 +272,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("analyze: hour chunk %d: must be >= 1", c.HourChunk)
 	case c.ReviewSuppressDays > 366:
 		return fmt.Errorf("analyze: review-suppress-days %d: want at most 366", c.ReviewSuppressDays)
+	case c.Shards < 1 || c.Shards > 1024:
+		return fmt.Errorf("analyze: shards %d: want 1..1024", c.Shards)
+	case c.Shard < 0 || c.Shard >= c.Shards:
+		return fmt.Errorf("analyze: shard %d: want 0 <= shard < shards (%d)", c.Shard, c.Shards)
+	case c.ShardPoll < 0:
+		return fmt.Errorf("analyze: shard poll %s: must be > 0", c.ShardPoll)
 	}
 	if err := c.Privacy.Validate(); err != nil {
 		return fmt.Errorf("analyze: %w", err)

@@ -52,4 +52,12 @@
 // the same tuple, so a compacted alerts topic or a consumer can also drop the
 // rare duplicate of a crash between publishing and storing (at-least-once).
 // Alerts name teams, never persons.
+//
+// # Shards
+//
+// With Config.Shards > 1 (`--shards N --shard I`) each analyzer owns the
+// teams of store.TeamShard == I: their team rows, detectors, anomalies
+// and alerts; shard 0 also computes the organisation's network of every
+// day window, exactly once. Progress is per shard. shard.go has the rules
+// and docs/scaling.md section 5 the operations.
 package analyze

@@ -52,6 +52,15 @@ type Store interface {
 	// Reviews: the dismissals that suppress repeat alerts (review.go).
 	StandingDismissals(ctx context.Context, from, to time.Time) ([]store.Review, error)
 
+	// Sharded analyze (shard.go): the shard the store is scoped to, the
+	// stage marks of a day window, and the day's network and team rows as
+	// the other shards wrote them.
+	AnalyzeShard() store.AnalyzeShard
+	MarkStage(ctx context.Context, stage string, day time.Time, now time.Time) error
+	StageShards(ctx context.Context, stage string, day time.Time) (map[int]bool, error)
+	DayNetwork(ctx context.Context, day time.Time) ([]publish.NetRelease, []store.IsolatedNode, error)
+	DayStats(ctx context.Context, day time.Time) ([]TeamStats, error)
+
 	// Erasure while a window is in flight (erasure.go).
 	InFlightErased(ctx context.Context, since time.Time) (map[string]bool, error)
 	EraseInFlight(ctx context.Context, since, windowStart time.Time, days int) (map[string]uint64, error)

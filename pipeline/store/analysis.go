@@ -214,7 +214,7 @@ func (s *Store) EarliestMessage(ctx context.Context) (time.Time, bool, error) {
 // short counts as released: the retry takes the next generation.
 func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error) {
 	rows, err := s.conn.Query(ctx, `SELECT window_start, generation FROM analyzer_windows FINAL
-		WHERE granularity = ? AND window_start >= ? AND window_start < ?`, string(g), from, to)
+		WHERE granularity = ? AND window_start >= ? AND window_start < ? AND shard = ?`, string(g), from, to, uint16(s.AnalyzeShard().Shard))
 	if err != nil {
 		return nil, fmt.Errorf("read release generations: %w", err)
 	}
@@ -234,7 +234,8 @@ func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Ti
 }
 
 // LastDone returns the newest processed window of g, or ok=false. A
-// window begun and not done is not processed.
+// window begun and not done is not processed. Progress is the analyze
+// shard's own (ForAnalyzeShard), as are Generations.
 func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, error) {
 	var (
 		n  uint64
@@ -244,8 +245,8 @@ func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, e
 	// argMax reads each window's newest row, whatever WHERE and FINAL
 	// would filter first.
 	err := s.conn.QueryRow(ctx, `SELECT count(), max(window_start) FROM (
-		SELECT window_start, argMax(done, computed_at) AS d FROM analyzer_windows WHERE granularity = ? GROUP BY window_start)
-		WHERE d`, string(g)).Scan(&n, &at)
+		SELECT window_start, argMax(done, computed_at) AS d FROM analyzer_windows WHERE granularity = ? AND shard = ? GROUP BY window_start)
+		WHERE d`, string(g), uint16(s.AnalyzeShard().Shard)).Scan(&n, &at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read analyzer progress: %w", err)
 	}
@@ -369,7 +370,7 @@ func (s *Store) StatsHistory(ctx context.Context, g Granularity, before time.Tim
 func (s *Store) NetworkHistory(ctx context.Context, before time.Time) ([]NetworkPoint, error) {
 	rows, err := s.conn.Query(ctx, `SELECT n.window_start, toString(n.team), n.external_share, n.weight, s.messages
 		FROM team_network AS n FINAL
-		LEFT JOIN (SELECT window_start, team, messages FROM team_stats FINAL WHERE granularity = 'day') AS s
+		GLOBAL LEFT JOIN (SELECT window_start, team, messages FROM team_stats FINAL WHERE granularity = 'day') AS s
 			ON s.window_start = n.window_start AND s.team = n.team
 		WHERE n.window_days = 1 AND n.window_start < ? ORDER BY n.window_start, n.team`, before)
 	if err != nil {
@@ -455,7 +456,7 @@ func (s *Store) WindowInput(ctx context.Context, from, to time.Time, cfg network
 			WHERE thread_id != '' GROUP BY thread_id),
 		sized AS (SELECT m.sender AS sender, m.recipients AS recipients,
 			if(m.thread_id = '', length(arrayDistinct(arrayPushBack(m.recipients, m.sender))), t.size) AS size
-			FROM msgs AS m LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
+			FROM msgs AS m GLOBAL LEFT JOIN threads AS t ON m.thread_id = t.thread_id)
 	SELECT sender, dst, count() AS n, countIf(size <= ?) AS ns
 	FROM sized ARRAY JOIN arrayDistinct(recipients) AS dst
 	WHERE dst != sender AND dst != '' AND length(arrayDistinct(recipients)) <= ?

@@ -13,6 +13,10 @@ import (
 // exist. The count first keeps the common case (a window never written)
 // free of mutations.
 func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any) error {
+	if teamTables[table] {
+		scope, sargs := s.teamScope()
+		where, args = where+scope, append(args, sargs...)
+	}
 	var n uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+where, args...).Scan(&n); err != nil {
 		return fmt.Errorf("count %s rows to replace: %w", table, err)
@@ -48,6 +52,12 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 	}
 	return nil
 }
+
+// teamTables are the tables whose rows analyze shards split by team
+// (ForAnalyzeShard): a shard's replacing write clears its teams' rows
+// only. team_network is not among them: shard 0 writes it whole, with the
+// organisation's network.
+var teamTables = map[string]bool{"team_stats": true, "team_themes": true, "anomalies": true, "team_belonging": true, "team_forecasts": true}
 
 // WriteTeamStats replaces the team_stats rows of g in [from, to) by the
 // released rows.
@@ -249,13 +259,13 @@ func (s *Store) recordWindows(ctx context.Context, ws []WindowDone, done bool, a
 	if len(ws) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, generation, teams, suppressed, anomalies, done, computed_at)`)
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, shard, generation, teams, suppressed, anomalies, done, computed_at)`)
 	if err != nil {
 		return fmt.Errorf("prepare progress insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, w := range ws {
-		if err := b.Append(string(w.Granularity), w.Start, w.Generation, w.Teams, w.Suppressed, w.Anomalies, done, at); err != nil {
+		if err := b.Append(string(w.Granularity), w.Start, uint16(s.AnalyzeShard().Shard), w.Generation, w.Teams, w.Suppressed, w.Anomalies, done, at); err != nil {
 			return fmt.Errorf("append progress: %w", err)
 		}
 	}

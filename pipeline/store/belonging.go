@@ -72,7 +72,7 @@ func (s *Store) BelongingInputs(ctx context.Context, from, to time.Time) ([]Belo
 	FROM (SELECT window_start, team, active_members, messages, scored_messages, mean_compound, negative_share, after_hours_share
 		FROM team_stats FINAL
 		WHERE granularity = 'day' AND window_start >= ? AND window_start < ? AND k_applied >= 5 AND active_members >= k_applied) AS st
-	LEFT JOIN (SELECT window_start, team, members_active, weight, ei_index, isolated_members
+	GLOBAL LEFT JOIN (SELECT window_start, team, members_active, weight, ei_index, isolated_members
 		FROM team_network FINAL
 		WHERE window_days = 1 AND window_start >= ? AND window_start < ? AND members_active >= greatest(k_applied, 5)) AS nt
 		ON nt.window_start = st.window_start AND nt.team = st.team

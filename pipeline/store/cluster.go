@@ -183,6 +183,7 @@ var (
 	alterRE       = regexp.MustCompile(`(?s)^ALTER TABLE \{\{db\}\}\.(\w+|\{\{published_view\}\})\s+(.*)$`)
 	engineRE      = regexp.MustCompile(`\bENGINE\s*=\s*(\w+)(?:\(([^()]*)\))?`)
 	columnCmdRE   = regexp.MustCompile(`^(ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR) COLUMN\b`)
+	orderByCmdRE  = regexp.MustCompile(`^MODIFY ORDER BY\b`)
 )
 
 // statements renders one migration statement for the cluster:
@@ -194,6 +195,8 @@ var (
 //   - ALTER TABLE t of column commands (ADD COLUMN, ...): on t_local, then
 //     on t, which must list the same columns; any other ALTER (a mutation,
 //     TTL, settings) on t_local only, since Distributed tables have no data;
+//     column commands with MODIFY ORDER BY (a key gaining a new column):
+//     all on t_local, the column commands on t;
 //     ALTER of a view as written;
 //   - DROP TABLE t: t, then t_local; DROP VIEW as written.
 //
@@ -244,17 +247,28 @@ func (cs *clusterSchema) statements(stmt string) ([]string, error) {
 			return []string{alter(name)}, nil
 		}
 		parts := splitTopLevel(cmds)
-		columns := 0
+		var columns []string
+		orderBy := 0
 		for _, p := range parts {
-			if columnCmdRE.MatchString(p) {
-				columns++
+			switch {
+			case columnCmdRE.MatchString(p):
+				columns = append(columns, p)
+			case orderByCmdRE.MatchString(p):
+				orderBy++
 			}
 		}
-		switch columns {
-		case len(parts):
+		switch {
+		case len(columns) == len(parts):
 			return []string{alter(LocalTable(name)), alter(name)}, nil
-		case 0:
+		case len(columns) == 0:
 			return []string{alter(LocalTable(name))}, nil
+		case len(columns)+orderBy == len(parts):
+			// ADD COLUMN c, MODIFY ORDER BY (..., c): a sorting key may only
+			// gain a column added by the same statement, so both go to the
+			// local table together; the Distributed table, which has no
+			// key, takes the column commands.
+			return []string{alter(LocalTable(name)),
+				"ALTER TABLE {{db}}." + name + cs.on() + " " + strings.Join(columns, ", ")}, nil
 		}
 		return nil, fmt.Errorf("cluster: ALTER TABLE %s mixes column commands with others; split it", name)
 	}

@@ -173,7 +173,7 @@ func reviewedSelect(where string) string {
 		r.reviewed AS rv_reviewed, toString(r.state) AS rv_state, toString(r.reason) AS rv_reason,
 		toString(r.reviewer) AS rv_reviewer, r.reviewed_at AS rv_at
 	FROM (SELECT * FROM anomalies FINAL WHERE ` + where + `) AS a
-	LEFT JOIN (SELECT window_start, granularity, team, metric, state, reason, reviewer, reviewed_at, toUInt8(1) AS reviewed
+	GLOBAL LEFT JOIN (SELECT window_start, granularity, team, metric, state, reason, reviewer, reviewed_at, toUInt8(1) AS reviewed
 		FROM anomaly_reviews FINAL WHERE ` + where + `) AS r
 	ON r.granularity = a.granularity AND r.team = a.team AND r.metric = a.metric AND r.window_start = a.window_start`
 }

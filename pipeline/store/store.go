@@ -77,6 +77,9 @@ func (c *Config) Validate() error {
 type Store struct {
 	conn driver.Conn
 	cfg  Config
+	// shard scopes the analyzer's progress and replacing writes
+	// (ForAnalyzeShard); zero: a single analyzer.
+	shard AnalyzeShard
 }
 
 // Open connects (lazily: the first query dials) and validates the config.
@@ -116,7 +119,15 @@ func dial(cfg Config, database string) (driver.Conn, error) {
 		// its rows, not when they are queued on the server that took them:
 		// ingest commits Kafka offsets after InsertMessages returns, and an
 		// erasure must not be overtaken by rows still in a queue.
-		opts.Settings = clickhouse.Settings{"distributed_foreground_insert": 1}
+		//
+		// A query on a Distributed table whose JOIN or IN subquery reads
+		// another Distributed table is refused by default (code 288,
+		// distributed_product_mode = deny). The store's queries say GLOBAL
+		// where they join (the right side is computed once and sent to
+		// every shard, which is what a join on team across differently
+		// sharded tables needs); 'global' makes any other such subquery
+		// behave the same rather than fail.
+		opts.Settings = clickhouse.Settings{"distributed_foreground_insert": 1, "distributed_product_mode": "global"}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -134,7 +145,7 @@ func (s *Store) Conn() driver.Conn { return s.conn }
 // through wrap(conn): a seam for instrumentation (the catch-up benchmark
 // times every statement with it). Closing either Store closes the pool.
 func (s *Store) WithConn(wrap func(driver.Conn) driver.Conn) *Store {
-	return &Store{conn: wrap(s.conn), cfg: s.cfg}
+	return &Store{conn: wrap(s.conn), cfg: s.cfg, shard: s.shard}
 }
 
 // Database is the database all tables live in.

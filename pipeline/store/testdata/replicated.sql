@@ -455,3 +455,7 @@ SELECT * EXCEPT computed_at FROM commpulse.team_forecasts FINAL
 WHERE k_applied >= 5 AND (origin_day, team) GLOBAL IN (
     SELECT window_start, team FROM commpulse.team_stats FINAL
     WHERE granularity = 'day' AND k_applied >= 5 AND active_members >= k_applied);
+
+-- 0015_analyze_shards.sql
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start, MODIFY ORDER BY (granularity, window_start, shard);
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start;
