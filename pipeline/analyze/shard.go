@@ -13,7 +13,7 @@ import (
 // Sharded analyze (Config.Shards > 1, docs/scaling.md section 5).
 //
 // Ownership. A team belongs to one shard, store.TeamShard(team, Shards):
-// that shard alone releases its team_stats (hours and days), team_themes
+// that shard alone releases its team_stats (hours and days), team_themes,
 // team_belonging and team_forecasts rows, runs its detectors (rebuilt from its teams'
 // history only), writes its anomalies and publishes its alerts. Each
 // shard's analyzer_windows rows are its own (column shard), so a shard
