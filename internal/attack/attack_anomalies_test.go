@@ -48,8 +48,9 @@ var (
 //   - lowk: rows below k (k_applied 3, 4 senders): everything hidden.
 //
 // An hour anomaly needs an hour row (a day row does not do), and a metric
-// the view does not know is not shown. Reads are the analyst user's own,
-// on the engine with the access model; the reviewer still lists and
+// the view does not know is not shown, and anomaly_reviews_k shows a
+// review only while its anomaly is shown. Reads are the analyst user's
+// own, on the engine with the access model; the reviewer still lists and
 // reviews every stored anomaly.
 func TestAttackAnomaliesShownOnlyWithTheirRelease(t *testing.T) {
 	s := rolesStart(t)
@@ -198,6 +199,24 @@ func TestAttackAnomaliesShownOnlyWithTheirRelease(t *testing.T) {
 		}
 		return anomalies, warnings, acked
 	}
+	// reviewed lists the teams of the reviews anomaly_reviews_k shows.
+	reviewed := func() []string {
+		t.Helper()
+		rows, err := an.Conn().Query(ctx, "SELECT toString(team) FROM "+s.db+".anomaly_reviews_k ORDER BY team")
+		if err != nil {
+			t.Fatalf("analyst reads anomaly_reviews_k: %v", err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var team string
+			if err := rows.Scan(&team); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, team)
+		}
+		return out
+	}
 	stored := func() int {
 		t.Helper()
 		l, err := rv.List(ctx, store.ReviewFilter{})
@@ -243,6 +262,9 @@ func TestAttackAnomaliesShownOnlyWithTheirRelease(t *testing.T) {
 		if sort.Strings(acked); !slices.Equal(acked, []string{"shrunk", "steady"}) {
 			t.Errorf("report: acknowledged %v; want shrunk and steady", acked)
 		}
+		if r := reviewed(); !slices.Equal(r, []string{"shrunk", "steady"}) {
+			t.Errorf("anomaly_reviews_k shows reviews of %v; want shrunk and steady", r)
+		}
 		if n := stored(); n != nStored {
 			t.Errorf("reviewer lists %d anomalies; want every stored one, %d", n, nStored)
 		}
@@ -266,6 +288,9 @@ func TestAttackAnomaliesShownOnlyWithTheirRelease(t *testing.T) {
 		}
 		if !slices.Equal(acked, []string{"steady"}) {
 			t.Errorf("report: acknowledged %v; want steady only", acked)
+		}
+		if r := reviewed(); !slices.Equal(r, []string{"steady"}) {
+			t.Errorf("anomaly_reviews_k shows reviews of %v; want steady's only", r)
 		}
 		if n := stored(); n != nStored {
 			t.Errorf("reviewer lists %d anomalies; want %d", n, nStored)

@@ -32,3 +32,14 @@ WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_
         AND (window_start, team) GLOBAL IN (
             SELECT window_start, team FROM {{db}}.team_network FINAL
             WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));
+
+-- anomaly_reviews_k shows a review only while anomalies_k shows its
+-- anomaly: a review's key (team, metric, window) says that the team had an
+-- anomaly there, so it must not outlive the anomaly's release either. A
+-- review of an anomaly a re-run no longer finds is hidden too; the report
+-- joined reviews to anomalies_k already. Columns as in migration 0011.
+CREATE OR REPLACE VIEW {{db}}.anomaly_reviews_k DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_at, 'UTC') AS reviewed_on
+FROM {{db}}.anomaly_reviews FINAL
+WHERE (granularity, team, metric, window_start) GLOBAL IN (
+    SELECT granularity, team, metric, window_start FROM {{db}}.anomalies_k);

@@ -471,3 +471,8 @@ WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_
         AND (window_start, team) GLOBAL IN (
             SELECT window_start, team FROM commpulse.team_network FINAL
             WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));
+CREATE OR REPLACE VIEW commpulse.anomaly_reviews_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_at, 'UTC') AS reviewed_on
+FROM commpulse.anomaly_reviews FINAL
+WHERE (granularity, team, metric, window_start) GLOBAL IN (
+    SELECT granularity, team, metric, window_start FROM commpulse.anomalies_k);
