@@ -88,8 +88,15 @@ func TestAttackReportShowsOnlyPublishedFigures(t *testing.T) {
 	if _, err := a.Step(ctx); err != nil {
 		t.Fatalf("writer: analyze: %v", err)
 	}
-	// An early warning as the forecast detector writes it, and reviews.
-	warnDay := end.AddDate(0, 0, -2)
+	// An early warning as the forecast detector writes it (on the last day
+	// gamma's team_stats day row is published: anomalies_k shows a warning
+	// only with that row), and reviews.
+	var warnDay time.Time
+	if err := s.conn(t, store.RoleAnalyst).QueryRow(ctx, "SELECT max(window_start) FROM "+s.db+
+		".team_stats_k WHERE granularity = 'day' AND team = 'gamma' AND window_start < ?", end.AddDate(0, 0, -1)).Scan(&warnDay); err != nil || warnDay.Before(start) {
+		t.Fatalf("analyst: gamma's last published day: %v, %v", warnDay, err)
+	}
+	warnDay = warnDay.UTC()
 	if err := w.Conn().Exec(ctx, "INSERT INTO "+s.db+`.anomalies (window_start, granularity, team, metric, value, expected, low, high,
 		score, severity, direction, detector, explanation, detected_at) VALUES (?, 'day', 'gamma', ?, 41.5, 50, 44, 56, 0.8, 'warning', 'down', ?,
 		'gamma: the belonging index is forecast to fall below its usual range within 14 days.', ?)`,

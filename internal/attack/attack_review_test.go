@@ -32,7 +32,15 @@ func TestAttackReviews(t *testing.T) {
 	an := store.Anomaly{WindowStart: day, Granularity: store.Day, Team: "team-a", Metric: "mean_compound", Value: -0.3,
 		Expected: 0.3, Low: 0.2, High: 0.4, Score: 0.9, Severity: store.Critical, Direction: "down", Detector: "level",
 		Explanation: "team-a: mean sentiment fell", DetectedAt: day.Add(25 * time.Hour)}
-	if err := s.store(t, store.RoleWriter).WriteAnomalies(ctx, store.Day, day, day.AddDate(0, 0, 1), []store.Anomaly{an}); err != nil {
+	w := s.store(t, store.RoleWriter)
+	// The team-day is published (anomaly_reviews_k shows a review only
+	// while anomalies_k shows its anomaly, which needs the row).
+	if err := w.WriteTeamStats(ctx, store.Day, day, day.AddDate(0, 0, 1), []store.TeamStats{{WindowStart: day, Granularity: store.Day,
+		Team: "team-a", Messages: 40, ActiveMembers: 6, ScoredMessages: 40, MeanCompound: -0.3, NegativeShare: 0.5, PositiveShare: 0.1,
+		AfterHoursShare: 0.1, Epsilon: 1}}, 5, day.Add(25*time.Hour)); err != nil {
+		t.Fatalf("writer: write team_stats: %v", err)
+	}
+	if err := w.WriteAnomalies(ctx, store.Day, day, day.AddDate(0, 0, 1), []store.Anomaly{an}); err != nil {
 		t.Fatalf("writer: write anomalies: %v", err)
 	}
 	token := "attack-review-token-0123456789abcdef0123"

@@ -247,6 +247,15 @@ func runE2E(t *testing.T, c e2eCase) {
 		}
 	}
 
+	// anomalies_k shows every anomaly of a clean run: each has its
+	// published row, and the view knows each metric (migration 0017).
+	if n := e.count(`SELECT count() FROM {db}.anomalies FINAL WHERE (granularity, team, metric, window_start)
+		NOT IN (SELECT granularity, team, metric, window_start FROM {db}.anomalies_k)`); n != 0 {
+		t.Errorf("anomalies_k hides %d anomalies of a clean run", n)
+	}
+	t.Logf("anomalies_k shows all %d anomalies, %d metrics", e.count("SELECT count() FROM {db}.anomalies_k"),
+		e.count("SELECT uniqExact(metric) FROM {db}.anomalies_k"))
+
 	// One alert per anomaly, also after re-running every window.
 	checkAlerts := func(when string) {
 		t.Helper()

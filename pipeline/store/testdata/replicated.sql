@@ -459,3 +459,20 @@ WHERE k_applied >= 5 AND (origin_day, team) GLOBAL IN (
 -- 0015_analyze_shards.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start, MODIFY ORDER BY (granularity, window_start, shard);
 ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start;
+
+-- 0017_anomalies_k_recheck.sql
+CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * FROM commpulse.anomalies FINAL
+WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_compound', 'forecast_belonging')
+        AND (granularity, window_start, team) GLOBAL IN (
+            SELECT granularity, window_start, team FROM commpulse.team_stats FINAL
+            WHERE k_applied >= 5 AND (active_members >= k_applied OR (granularity = 'hour' AND active_members IS NULL))))
+    OR (metric IN ('external_share', 'isolated_members') AND granularity = 'day'
+        AND (window_start, team) GLOBAL IN (
+            SELECT window_start, team FROM commpulse.team_network FINAL
+            WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));
+CREATE OR REPLACE VIEW commpulse.anomaly_reviews_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_at, 'UTC') AS reviewed_on
+FROM commpulse.anomaly_reviews FINAL
+WHERE (granularity, team, metric, window_start) GLOBAL IN (
+    SELECT granularity, team, metric, window_start FROM commpulse.anomalies_k);
