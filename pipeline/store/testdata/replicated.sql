@@ -459,3 +459,9 @@ WHERE k_applied >= 5 AND (origin_day, team) GLOBAL IN (
 -- 0015_analyze_shards.sql
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start, MODIFY ORDER BY (granularity, window_start, shard);
 ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start;
+
+-- 0016_analyze_shard_count.sql
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shards UInt16 AFTER shard, MODIFY ORDER BY (granularity, window_start, shard, shards);
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shards UInt16 AFTER shard;
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS inputs String DEFAULT '' AFTER done;
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS inputs String DEFAULT '' AFTER done;
