@@ -655,9 +655,10 @@ func (s *Store) StoredAnomalies(ctx context.Context, g Granularity, from, to tim
 }
 
 // InputFingerprint returns a summary of the stored messages that occurred
-// in [from, to) (the deduplicated rows, every column) and of the erasure
-// record: any change to the inputs of a window's network (a late or
-// re-scored message, an erasure) changes it. It is for the keyed digest
+// in [from, to) (the deduplicated rows: the columns WindowInput and
+// TeamWeights read) and of the erasure record: any change to the inputs of
+// a window's network (a late message, a team moved, an erasure) changes
+// it. The other figures of a day are its DayCells, digested as such. It is for the keyed digest
 // of a release's inputs (WindowDone.Inputs) only: an unkeyed hash of
 // exact data, never to be stored or published as is.
 func (s *Store) InputFingerprint(ctx context.Context, from, to time.Time) (string, error) {
@@ -665,7 +666,7 @@ func (s *Store) InputFingerprint(ctx context.Context, from, to time.Time) (strin
 		n, sum, erased uint64
 		last           time.Time
 	)
-	if err := s.conn.QueryRow(ctx, `SELECT count(), sum(cityHash64(formatRowNoNewline('TabSeparated', *))) FROM messages FINAL
+	if err := s.conn.QueryRow(ctx, `SELECT count(), sum(cityHash64(event_id, sender, team, recipients, recipient_teams, thread_id, occurred_at)) FROM messages FINAL
 		WHERE occurred_at >= ? AND occurred_at < ?`, from, to).Scan(&n, &sum); err != nil {
 		return "", fmt.Errorf("read input fingerprint: %w", err)
 	}
