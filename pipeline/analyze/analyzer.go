@@ -29,6 +29,9 @@ type Analyzer struct {
 	m      *metrics.Analyze
 	log    *slog.Logger
 	own    store.AnalyzeShard // the teams this analyzer owns (shard.go)
+	// cfgDigest is the configuration part of a release's input digest
+	// (generations.go).
+	cfgDigest string
 
 	// Per granularity: the next window to process (zero: not known, read it
 	// from ClickHouse and rebuild the detectors) and the detectors.
@@ -61,7 +64,7 @@ func New(cfg Config, st Store, alerts Alerter, reg prometheus.Registerer) (*Anal
 			own.Shard, own.Shards, got.Shard, got.Shards)
 	}
 	return &Analyzer{
-		cfg: cfg, db: st, pub: pub, alerts: alerts, own: own,
+		cfg: cfg, db: st, pub: pub, alerts: alerts, own: own, cfgDigest: configDigest(cfg),
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
 		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{}, resume: map[Granularity]time.Time{},
 		since: cfg.Since,
@@ -113,6 +116,12 @@ func (a *Analyzer) Run(ctx context.Context) error {
 // the windows done so far stay done; the detectors of the failed
 // granularity are dropped and rebuilt from ClickHouse on the next Step.
 func (a *Analyzer) Step(ctx context.Context) (int, error) {
+	// Another number of shards wrote progress recently: old shards are
+	// still running (generations.go). Nothing is released until they stop.
+	if err := a.checkShardCounts(ctx, a.cfg.Now()); err != nil {
+		a.setResult(err)
+		return 0, err
+	}
 	n := 0
 	var err error
 	for _, g := range []Granularity{Hour, Day} {
@@ -159,6 +168,20 @@ func (a *Analyzer) start(ctx context.Context, g Granularity) (time.Time, bool, e
 		last, ok, err := a.db.LastDone(ctx, g)
 		if err != nil {
 			return time.Time{}, false, a.fail("read", err)
+		}
+		// After a change of the number of shards, a shard with no progress
+		// of its own (or only older than it) resumes where the previous
+		// count stopped on every one of its shards: the same window on
+		// every new shard (generations.go).
+		point, prev, resharded, err := a.reshardPoint(ctx, g)
+		if err != nil {
+			return time.Time{}, false, a.fail("read", err)
+		}
+		if resharded && (!ok || last.Before(point)) {
+			a.log.Info("resuming after a change of the number of shards", "granularity", g, "shards", a.own.Shards,
+				"previous_shards", prev, "after", point)
+			first = point.Add(g.Step())
+			break
 		}
 		if ok {
 			first = last.Add(g.Step())
@@ -337,12 +360,16 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	digests := a.hourDigests(ws, cells)
 	cells = owned(a.own, cells, func(c publish.HourCell) string { return c.Team })
 	gens, err := a.db.Generations(ctx, Hour, from, to)
 	if err != nil {
 		return a.fail("read", err)
 	}
-	if err := a.db.MarkBegun(ctx, begun(Hour, ws, gens), now); err != nil {
+	if err := a.reuseBegun(ctx, Hour, from, to, gens, digests); err != nil {
+		return a.fail("read", err)
+	}
+	if err := a.db.MarkBegun(ctx, withInputs(begun(Hour, ws, gens), digests), now); err != nil {
 		return a.fail("write", err)
 	}
 	kept, suppressed := a.releaseHours(cells, gens)
@@ -354,7 +381,7 @@ func (a *Analyzer) processHours(ctx context.Context, ws []time.Time) error {
 	if err != nil {
 		return err
 	}
-	marks := a.marks(Hour, ws, gens, kept, suppressed, found)
+	marks := withInputs(a.marks(Hour, ws, gens, kept, suppressed, found), digests)
 	if err := a.db.MarkDone(ctx, marks, now); err != nil {
 		return a.fail("write", err)
 	}
@@ -375,6 +402,11 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	digest, err := a.dayDigest(ctx, day, cells)
+	if err != nil {
+		return a.fail("read", err)
+	}
+	digests := map[time.Time]string{day.UTC(): digest}
 	// Every sender's bound is computed over all teams of the day (the
 	// query reads them all); a shard then keeps its own teams' cells.
 	cells = owned(a.own, cells, func(c publish.DayCell) string { return c.Team })
@@ -382,8 +414,11 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return a.fail("read", err)
 	}
+	if err := a.reuseBegun(ctx, Day, day, to, gens, digests); err != nil {
+		return a.fail("read", err)
+	}
 	gen := gens[day]
-	if err := a.db.MarkBegun(ctx, begun(Day, []time.Time{day}, gens), now); err != nil {
+	if err := a.db.MarkBegun(ctx, withInputs(begun(Day, []time.Time{day}, gens), digests), now); err != nil {
 		return a.fail("write", err)
 	}
 	kept, suppressed := a.releaseDays(cells, gens)
@@ -435,7 +470,7 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := a.db.MarkDone(ctx, a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), now); err != nil {
+	if err := a.db.MarkDone(ctx, withInputs(a.marks(Day, []time.Time{day}, gens, kept, suppressed, found), digests), now); err != nil {
 		return a.fail("write", err)
 	}
 	a.log.Info("day window analyzed", "day", day.Format(time.DateOnly), "teams", len(kept), "theme_rows", len(themes),

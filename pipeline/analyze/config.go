@@ -100,6 +100,14 @@ type Config struct {
 	// shards have reached it (shard 0's network, every shard's team rows).
 	// Default 2 s.
 	ShardPoll time.Duration
+	// ReshardQuiet is how long the analyzer waits after the newest
+	// progress row written under another number of shards before it runs
+	// (ErrShardCountChanged until then): old shards still running, as in a
+	// rolling update from N to M shards, write a row at least every hour
+	// window, so with more than an hour no two counts release at once.
+	// Default 2 h. See docs/scaling.md section 5, "Changing the number of
+	// shards".
+	ReshardQuiet time.Duration
 
 	// sinceFlag is --since as given; Validate parses it into Since.
 	sinceFlag string
@@ -136,6 +144,8 @@ func Defaults() Config {
 
 		Shards:    1,
 		ShardPoll: 2 * time.Second,
+
+		ReshardQuiet: 2 * time.Hour,
 	}
 }
 
@@ -186,6 +196,7 @@ func (c Config) withDefaults() Config {
 	defaults.Fill(&c.Logger, d.Logger)
 	defaults.Fill(&c.Shards, d.Shards)
 	defaults.Fill(&c.ShardPoll, d.ShardPoll)
+	defaults.Fill(&c.ReshardQuiet, d.ReshardQuiet)
 	c.Network.MinGroupSize = c.Privacy.K
 	if c.RollingDays > 0 {
 		// The rolling window is released weekly: a person-day falls into
@@ -215,6 +226,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Forecast.RegisterFlags(fs)
 	fs.IntVar(&c.Shards, "shards", c.Shards, "number of analyze shards (teams are split among them by team hash; shard 0 computes the organisation network)")
 	fs.DurationVar(&c.ShardPoll, "shard-poll", c.ShardPoll, "how often a sharded day window looks whether the other shards have reached it")
+	fs.DurationVar(&c.ReshardQuiet, "reshard-quiet", c.ReshardQuiet,
+		"after a change of --shards, wait this long after the last progress of the old shard count before releasing anything (old shards must be stopped)")
 	fs.Func("shard", "this analyzer's shard in [0, shards): a number, or a StatefulSet pod name whose ordinal suffix is it (commpulse-analyze-2, so that COMMPULSE_SHARD can be the pod's name); default 0",
 		func(v string) error {
 			n, err := ParseShard(v)
@@ -278,6 +291,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("analyze: shard %d: want 0 <= shard < shards (%d)", c.Shard, c.Shards)
 	case c.ShardPoll < 0:
 		return fmt.Errorf("analyze: shard poll %s: must be > 0", c.ShardPoll)
+	case c.ReshardQuiet < 0:
+		return fmt.Errorf("analyze: reshard quiet %s: must be > 0", c.ReshardQuiet)
 	}
 	if err := c.Privacy.Validate(); err != nil {
 		return fmt.Errorf("analyze: %w", err)

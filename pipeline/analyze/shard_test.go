@@ -21,6 +21,8 @@ func TestShardConfig(t *testing.T) {
 		{[]string{"--shards", "0"}, 0, 1, ""}, // 0 is the default: one
 		{[]string{"--shards", "-1"}, 0, 0, "want 1..1024"},
 		{[]string{"--shard", "analyze-x"}, 0, 0, "want a number"},
+		{[]string{"--shards", "3", "--reshard-quiet", "90m"}, 0, 3, ""},
+		{[]string{"--reshard-quiet", "-1s"}, 0, 0, "reshard quiet"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			cfg := Defaults()

@@ -20,6 +20,12 @@ type Store interface {
 	Generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error)
 	MarkBegun(ctx context.Context, ws []store.WindowDone, now time.Time) error
 	MarkDone(ctx context.Context, ws []store.WindowDone, now time.Time) error
+	// Release generations across retries and changes of the number of
+	// shards (generations.go).
+	BegunWindows(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]store.Begun, error)
+	InputFingerprint(ctx context.Context, from, to time.Time) (string, error)
+	OtherShardCounts(ctx context.Context) (map[int]time.Time, error)
+	ShardsLastDone(ctx context.Context, g Granularity, shards int) (map[int]time.Time, error)
 
 	// Team figures.
 	DayCells(ctx context.Context, from, to time.Time, capVolume, capSentiment, capThemes float64, workStart, workEnd int) ([]publish.DayCell, error)

@@ -1,7 +1,10 @@
 package publish
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"time"
@@ -35,6 +38,24 @@ func New(p Policy) (*Publisher, error) {
 
 // Policy returns the policy in force.
 func (pub *Publisher) Policy() Policy { return pub.p }
+
+// Digest returns a keyed digest of parts: HMAC-SHA256 under the noise
+// key (domain-separated from the noise stream), hex. The analyzer stores
+// it for a release's exact inputs, to tell a retry on the same inputs
+// (which may reuse the release's generation: the same figures bit for
+// bit) from one on changed inputs. Keyed, it confirms no guess of the
+// exact inputs to anyone without the key; an unkeyed hash would.
+func (pub *Publisher) Digest(parts ...string) string {
+	m := hmac.New(sha256.New, pub.key)
+	m.Write([]byte("commpulse release inputs\x00"))
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write([]byte(p))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // noisy releases value (sensitivity sens, loss eps) under the figure
 // context ctx. ok is false when eps is 0: the figure is not published.

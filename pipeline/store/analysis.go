@@ -152,6 +152,9 @@ type WindowDone struct {
 	Teams       uint32
 	Suppressed  uint32
 	Anomalies   uint32
+	// Inputs is the keyed digest of the exact inputs of the window's
+	// release (BegunWindows), "" when not computed.
+	Inputs string
 }
 
 // afterHoursSQL is the ClickHouse condition "the message is after hours":
@@ -208,13 +211,27 @@ func (s *Store) EarliestMessage(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Generations returns, for each window of g in [from, to) that was
-// released before, the generation its next release takes (the stored one
-// plus one). Windows never released are absent: their release is
-// generation 0. A window whose release was begun (MarkBegun) and cut
-// short counts as released: the retry takes the next generation.
+// released before, the generation its next release takes: one more than
+// the highest generation of the window among this shard's rows under the
+// current number of shards and every row under any other number (rows of
+// the other shards of the same count are theirs: under a fixed count each
+// team has one owner, so they never released this shard's teams). Windows
+// never released are absent: their release is generation 0. A window
+// whose release was begun (MarkBegun) and cut short counts as released:
+// the retry takes the next generation, unless its inputs are the same
+// (BegunWindows).
+//
+// Counting the other counts' rows is what keeps a change of the number of
+// shards safe: a team that moves to a shard that never released it still
+// takes a generation above every one its old owner used, so no figure is
+// ever released twice at one generation (docs/privacy.md, finding 1 of
+// the generations review).
 func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]uint32, error) {
-	rows, err := s.conn.Query(ctx, `SELECT window_start, generation FROM analyzer_windows FINAL
-		WHERE granularity = ? AND window_start >= ? AND window_start < ? AND shard = ?`, string(g), from, to, uint16(s.AnalyzeShard().Shard))
+	a := s.AnalyzeShard()
+	rows, err := s.conn.Query(ctx, `SELECT window_start, max(generation) FROM analyzer_windows FINAL
+		WHERE granularity = ? AND window_start >= ? AND window_start < ?
+			AND ((shard = ? AND `+shardsSQL+` = ?) OR `+shardsSQL+` != ?)
+		GROUP BY window_start`, string(g), from, to, uint16(a.Shard), uint16(a.Shards), uint16(a.Shards))
 	if err != nil {
 		return nil, fmt.Errorf("read release generations: %w", err)
 	}
@@ -233,24 +250,89 @@ func (s *Store) Generations(ctx context.Context, g Granularity, from, to time.Ti
 	return out, rows.Err()
 }
 
+// Begun is a window whose newest progress row is a begun mark: its
+// release at Generation was cut short, on inputs whose keyed digest is
+// Inputs (WindowDone.Inputs).
+type Begun struct {
+	Generation uint32
+	Inputs     string
+}
+
+// BegunWindows returns the windows of g in [from, to) whose newest row of
+// this shard (under the current number of shards) is a begun mark. A
+// retry whose inputs have the same digest may reuse the generation: the
+// same inputs at the same generation give the same figures bit for bit,
+// so the retry tells nothing the cut-short release did not, and costs no
+// epsilon (without it a window failing after its rows are written is
+// released again on every tick: finding 2 of the generations review).
+func (s *Store) BegunWindows(ctx context.Context, g Granularity, from, to time.Time) (map[time.Time]Begun, error) {
+	a := s.AnalyzeShard()
+	rows, err := s.conn.Query(ctx, `SELECT window_start, argMax(generation, computed_at), argMax(inputs, computed_at)
+		FROM analyzer_windows
+		WHERE granularity = ? AND window_start >= ? AND window_start < ? AND shard = ? AND `+shardsSQL+` = ?
+		GROUP BY window_start HAVING NOT argMax(done, computed_at)`, string(g), from, to, uint16(a.Shard), uint16(a.Shards))
+	if err != nil {
+		return nil, fmt.Errorf("read begun windows: %w", err)
+	}
+	defer rows.Close()
+	out := map[time.Time]Begun{}
+	for rows.Next() {
+		var (
+			w time.Time
+			b Begun
+		)
+		if err := rows.Scan(&w, &b.Generation, &b.Inputs); err != nil {
+			return nil, fmt.Errorf("scan begun window: %w", err)
+		}
+		out[w.UTC()] = b
+	}
+	return out, rows.Err()
+}
+
 // LastDone returns the newest processed window of g, or ok=false. A
 // window begun and not done is not processed. Progress is the analyze
-// shard's own (ForAnalyzeShard), as are Generations.
+// shard's own (ForAnalyzeShard) under the current number of shards; the
+// progress under another number is ShardsLastDone's.
 func (s *Store) LastDone(ctx context.Context, g Granularity) (time.Time, bool, error) {
-	var (
-		n  uint64
-		at time.Time
-	)
+	a := s.AnalyzeShard()
+	last, err := s.lastDone(ctx, g, a.Shards, []int{a.Shard})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	at, ok := last[a.Shard]
+	return at, ok, nil
+}
+
+// lastDone returns the newest processed window of g of each of the given
+// shards of count shards that has one.
+func (s *Store) lastDone(ctx context.Context, g Granularity, shards int, of []int) (map[int]time.Time, error) {
+	ids := make([]uint16, len(of))
+	for i, v := range of {
+		ids[i] = uint16(v)
+	}
 	// A window whose newest row is a begun mark (MarkBegun) is not done:
 	// argMax reads each window's newest row, whatever WHERE and FINAL
 	// would filter first.
-	err := s.conn.QueryRow(ctx, `SELECT count(), max(window_start) FROM (
-		SELECT window_start, argMax(done, computed_at) AS d FROM analyzer_windows WHERE granularity = ? AND shard = ? GROUP BY window_start)
-		WHERE d`, string(g), uint16(s.AnalyzeShard().Shard)).Scan(&n, &at)
+	rows, err := s.conn.Query(ctx, `SELECT shard, max(window_start) FROM (
+		SELECT shard, window_start, argMax(done, computed_at) AS d FROM analyzer_windows
+		WHERE granularity = ? AND `+shardsSQL+` = ? AND has(?, shard) GROUP BY shard, window_start)
+		WHERE d GROUP BY shard`, string(g), uint16(shards), ids)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read analyzer progress: %w", err)
+		return nil, fmt.Errorf("read analyzer progress: %w", err)
 	}
-	return at, n > 0, nil
+	defer rows.Close()
+	out := map[int]time.Time{}
+	for rows.Next() {
+		var (
+			sh uint16
+			at time.Time
+		)
+		if err := rows.Scan(&sh, &at); err != nil {
+			return nil, fmt.Errorf("scan analyzer progress: %w", err)
+		}
+		out[int(sh)] = at.UTC()
+	}
+	return out, rows.Err()
 }
 
 // DayCells reads the exact, contribution-bounded input of every team-day
@@ -570,4 +652,26 @@ func (s *Store) StoredAnomalies(ctx context.Context, g Granularity, from, to tim
 		out[a.Key()] = true
 	}
 	return out, rows.Err()
+}
+
+// InputFingerprint returns a summary of the stored messages that occurred
+// in [from, to) (the deduplicated rows: the columns WindowInput and
+// TeamWeights read) and of the erasure record: any change to the inputs of
+// a window's network (a late message, a team moved, an erasure) changes
+// it. The other figures of a day are its DayCells, digested as such. It is for the keyed digest
+// of a release's inputs (WindowDone.Inputs) only: an unkeyed hash of
+// exact data, never to be stored or published as is.
+func (s *Store) InputFingerprint(ctx context.Context, from, to time.Time) (string, error) {
+	var (
+		n, sum, erased uint64
+		last           time.Time
+	)
+	if err := s.conn.QueryRow(ctx, `SELECT count(), sum(cityHash64(event_id, sender, team, recipients, recipient_teams, thread_id, occurred_at)) FROM messages FINAL
+		WHERE occurred_at >= ? AND occurred_at < ?`, from, to).Scan(&n, &sum); err != nil {
+		return "", fmt.Errorf("read input fingerprint: %w", err)
+	}
+	if err := s.conn.QueryRow(ctx, `SELECT count(), max(erased_at) FROM erasures`).Scan(&erased, &last); err != nil {
+		return "", fmt.Errorf("read erasure fingerprint: %w", err)
+	}
+	return fmt.Sprintf("%d:%x;%d:%d", n, sum, erased, last.UnixMilli()), nil
 }

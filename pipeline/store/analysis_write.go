@@ -259,13 +259,14 @@ func (s *Store) recordWindows(ctx context.Context, ws []WindowDone, done bool, a
 	if len(ws) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, shard, generation, teams, suppressed, anomalies, done, computed_at)`)
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO analyzer_windows (granularity, window_start, shard, shards, generation, teams, suppressed, anomalies, done, inputs, computed_at)`)
 	if err != nil {
 		return fmt.Errorf("prepare progress insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
+	a := s.AnalyzeShard()
 	for _, w := range ws {
-		if err := b.Append(string(w.Granularity), w.Start, uint16(s.AnalyzeShard().Shard), w.Generation, w.Teams, w.Suppressed, w.Anomalies, done, at); err != nil {
+		if err := b.Append(string(w.Granularity), w.Start, uint16(a.Shard), uint16(a.Shards), w.Generation, w.Teams, w.Suppressed, w.Anomalies, done, w.Inputs, at); err != nil {
 			return fmt.Errorf("append progress: %w", err)
 		}
 	}

@@ -78,6 +78,47 @@ func (s *Store) teamScope() (string, []any) {
 // teamShardSQL is TeamShard in ClickHouse (arguments: shards).
 const teamShardSQL = "cityHash64(toString(team)) % ?"
 
+// shardsSQL is the number of analyze shards that wrote an analyzer_windows
+// row: its shards column, 0 (rows from before migration 0016) read as 1.
+const shardsSQL = "if(shards = 0, 1, shards)"
+
+// OtherShardCounts returns every number of analyze shards other than the
+// store's that wrote analyzer_windows rows, with the time of its newest
+// row (computed_at, the writer's clock). The analyzer refuses to run while
+// another count wrote recently (analyze.ErrShardCountChanged: old shards
+// still running) and resumes a count with no progress of its own where
+// the newest other count stopped (ShardsLastDone).
+func (s *Store) OtherShardCounts(ctx context.Context) (map[int]time.Time, error) {
+	rows, err := s.conn.Query(ctx, `SELECT `+shardsSQL+` AS n, max(computed_at) FROM analyzer_windows
+		WHERE n != ? GROUP BY n`, uint16(s.AnalyzeShard().Shards))
+	if err != nil {
+		return nil, fmt.Errorf("read shard counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]time.Time{}
+	for rows.Next() {
+		var (
+			n  uint16
+			at time.Time
+		)
+		if err := rows.Scan(&n, &at); err != nil {
+			return nil, fmt.Errorf("scan shard counts: %w", err)
+		}
+		out[int(n)] = at.UTC()
+	}
+	return out, rows.Err()
+}
+
+// ShardsLastDone returns the newest processed window of g of each shard
+// of the count shards that has one (LastDone of each of them).
+func (s *Store) ShardsLastDone(ctx context.Context, g Granularity, shards int) (map[int]time.Time, error) {
+	of := make([]int, shards)
+	for i := range of {
+		of[i] = i
+	}
+	return s.lastDone(ctx, g, shards, of)
+}
+
 // The stage marks of a sharded day window (rows of analyzer_windows with
 // these granularities, see migration 0015).
 const (
@@ -96,10 +137,11 @@ func (s *Store) MarkStage(ctx context.Context, stage string, day time.Time, now 
 }
 
 // StageShards returns the analyze shards that finished stage of the day
-// window day.
+// window day, under the store's number of shards: the marks written under
+// another number are another deployment's, whose shards own other teams.
 func (s *Store) StageShards(ctx context.Context, stage string, day time.Time) (map[int]bool, error) {
 	rows, err := s.conn.Query(ctx, `SELECT shard FROM analyzer_windows FINAL
-		WHERE granularity = ? AND window_start = ? AND done GROUP BY shard`, stage, day)
+		WHERE granularity = ? AND window_start = ? AND `+shardsSQL+` = ? AND done GROUP BY shard`, stage, day, uint16(s.AnalyzeShard().Shards))
 	if err != nil {
 		return nil, fmt.Errorf("read %s marks: %w", stage, err)
 	}

@@ -89,3 +89,86 @@ func TestAnalyzeShardScopes(t *testing.T) {
 		t.Errorf("StageShards = %v, %v; want shard 1", done, err)
 	}
 }
+
+// Migration 0016: progress rows carry the number of shards that wrote
+// them. A window's next generation counts this shard's rows under its
+// count and every row under any other (rows from before the migration
+// read as one shard), so a team that moves shard never takes a generation
+// used; stage marks and LastDone are per count; begun marks keep their
+// inputs digest until the window is done.
+func TestGenerationsAcrossShardCounts(t *testing.T) {
+	cluster, _, _ := clusterForTest(t, Cluster{})
+	ctx := context.Background()
+	w := time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)
+	w2 := w.Add(time.Hour)
+	now := time.Now()
+	single := cluster.ForAnalyzeShard(AnalyzeShard{0, 1})
+	if err := single.MarkDone(ctx, []WindowDone{{Granularity: Hour, Start: w}}, now); err != nil {
+		t.Fatal(err)
+	}
+	// A row from before migration 0016 (shards reads 0): one shard.
+	if err := cluster.Conn().Exec(ctx, `INSERT INTO analyzer_windows (granularity, window_start, shard, generation, done, computed_at)
+		VALUES ('hour', ?, 0, 3, true, ?)`, w2, now); err != nil {
+		t.Fatal(err)
+	}
+	gens := func(sh *Store) map[time.Time]uint32 {
+		t.Helper()
+		g, err := sh.Generations(ctx, Hour, w, w2.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	s20, s21 := cluster.ForAnalyzeShard(AnalyzeShard{0, 2}), cluster.ForAnalyzeShard(AnalyzeShard{1, 2})
+	if g := gens(s21); g[w] != 1 || g[w2] != 4 {
+		t.Errorf("shard 1 of 2: generations %v, want 1 and 4 (above the single analyzer's 0 and 3)", g)
+	}
+	if _, ok, err := s21.LastDone(ctx, Hour); ok || err != nil {
+		t.Errorf("shard 1 of 2 has progress of its own: %v %v", ok, err)
+	}
+	others, err := s21.OtherShardCounts(ctx)
+	if err != nil || len(others) != 1 || others[1].IsZero() {
+		t.Errorf("OtherShardCounts = %v, %v; want count 1", others, err)
+	}
+	last, err := s21.ShardsLastDone(ctx, Hour, 1)
+	if err != nil || len(last) != 1 || !last[0].Equal(w2) {
+		t.Errorf("ShardsLastDone(1) = %v, %v; want shard 0 at %v", last, err, w2)
+	}
+	if err := s21.MarkDone(ctx, []WindowDone{{Granularity: Hour, Start: w, Generation: 1}}, now); err != nil {
+		t.Fatal(err)
+	}
+	// Shard 0 of 2 owns other teams than shard 1: its own rows and the
+	// other counts' decide, not shard 1's.
+	if g := gens(s20); g[w] != 1 {
+		t.Errorf("shard 0 of 2: generation of %v is %d, want 1", w, g[w])
+	}
+	s32 := cluster.ForAnalyzeShard(AnalyzeShard{2, 3})
+	if g := gens(s32); g[w] != 2 || g[w2] != 4 {
+		t.Errorf("shard 2 of 3: generations %v, want 2 (above shard 1 of 2's 1) and 4", g)
+	}
+	// Stage marks count under their own count only.
+	if err := s21.MarkStage(ctx, StageDayStats, w.Truncate(24*time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s20.StageShards(ctx, StageDayStats, w.Truncate(24*time.Hour)); err != nil || !done[1] {
+		t.Errorf("shard 0 of 2 sees stage marks %v, %v; want shard 1's", done, err)
+	}
+	if done, err := s32.StageShards(ctx, StageDayStats, w.Truncate(24*time.Hour)); err != nil || len(done) != 0 {
+		t.Errorf("shard 2 of 3 sees stage marks %v, %v; want none (another count's)", done, err)
+	}
+	// Begun marks keep their inputs until done.
+	w3 := w2.Add(time.Hour)
+	if err := s32.MarkBegun(ctx, []WindowDone{{Granularity: Hour, Start: w3, Generation: 0, Inputs: "digest"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	begun, err := s32.BegunWindows(ctx, Hour, w3, w3.Add(time.Hour))
+	if err != nil || begun[w3] != (Begun{Generation: 0, Inputs: "digest"}) {
+		t.Errorf("BegunWindows = %v, %v", begun, err)
+	}
+	if err := s32.MarkDone(ctx, []WindowDone{{Granularity: Hour, Start: w3, Inputs: "digest"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if begun, err := s32.BegunWindows(ctx, Hour, w3, w3.Add(time.Hour)); err != nil || len(begun) != 0 {
+		t.Errorf("BegunWindows after MarkDone = %v, %v; want none", begun, err)
+	}
+}

@@ -460,6 +460,12 @@ WHERE k_applied >= 5 AND (origin_day, team) GLOBAL IN (
 ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start, MODIFY ORDER BY (granularity, window_start, shard);
 ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shard UInt16 AFTER window_start;
 
+-- 0016_analyze_shard_count.sql
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS shards UInt16 AFTER shard, MODIFY ORDER BY (granularity, window_start, shard, shards);
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS shards UInt16 AFTER shard;
+ALTER TABLE commpulse.analyzer_windows_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS inputs String DEFAULT '' AFTER done;
+ALTER TABLE commpulse.analyzer_windows ON CLUSTER prod ADD COLUMN IF NOT EXISTS inputs String DEFAULT '' AFTER done;
+
 -- 0017_anomalies_k_recheck.sql
 CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT * FROM commpulse.anomalies FINAL
