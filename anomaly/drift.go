@@ -144,6 +144,11 @@ type DriftVerdict struct {
 	// Warmup is true while the baseline has fewer than MinReference
 	// working days.
 	Warmup bool
+	// Onset is the first day of the open run (the first day since the
+	// statistic last stood at 0): the CUSUM's estimate of when the drift
+	// began (Page, 1954), the day itself when the run starts with it or a
+	// spike alarm holds it alone. Zero when no run is open.
+	Onset time.Time
 }
 
 // Drift detects a sustained one-sided drift of a daily aggregate (a team's
@@ -397,6 +402,11 @@ func (d *Drift) Observe(t time.Time, v float64, n int) DriftVerdict {
 		e.Alarm, d.alarmed = true, true
 	}
 	d.alarming = e.Alarm
+	if len(d.run) > 0 {
+		e.Onset = d.run[0].t
+	} else if e.Alarm {
+		e.Onset = t
+	}
 	if len(d.run) > 0 && t.Sub(d.run[0].t) >= time.Duration(d.cfg.MaxRun)*24*time.Hour {
 		// A drift that lasts MaxRun days is the team's new level: it
 		// becomes the baseline, and the statistic starts afresh.

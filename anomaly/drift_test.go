@@ -48,7 +48,10 @@ func TestDriftFindsSlowDecline(t *testing.T) {
 			t.Fatal(err)
 		}
 		found, before, after := 0, 0, 0
-		var missed []string
+		var (
+			missed []string
+			onset  time.Time // of the first alarm
+		)
 		for i := range 42 {
 			day := driftMonday.AddDate(0, 0, i)
 			p := tc.p0
@@ -59,6 +62,12 @@ func TestDriftFindsSlowDecline(t *testing.T) {
 			}
 			v, n := teamDay(rng, day, tc.n, p)
 			e := d.Observe(day, v, n)
+			if e.Alarm && onset.IsZero() {
+				onset = e.Onset
+				if onset.IsZero() || onset.After(day) {
+					t.Errorf("n %d: alarm on %s with onset %v, want a day on or before it", tc.n, day.Format(time.DateOnly), onset)
+				}
+			}
 			switch {
 			case planted && e.Alarm:
 				found++
@@ -70,7 +79,15 @@ func TestDriftFindsSlowDecline(t *testing.T) {
 				after++
 			}
 		}
-		t.Logf("n %d p0 %.2f: found %d of 14 decline days (missed %v), %d alarms before, %d after", tc.n, tc.p0, found, missed, before, after)
+		t.Logf("n %d p0 %.2f: found %d of 14 decline days (missed %v), %d alarms before, %d after; onset %s", tc.n, tc.p0, found, missed, before, after, onset.Format("Mon 01-02"))
+		// The onset estimate of a linear decline: the run starts once the
+		// day's expected departure nears Shift/2, never before the decline
+		// and within its first week.
+		start := driftMonday.AddDate(0, 0, 21)
+		if onset.Before(start.AddDate(0, 0, -2)) || onset.After(start.AddDate(0, 0, 7)) {
+			t.Errorf("n %d p0 %.2f: onset %s, want within 2 days before and 7 after the decline's start %s", tc.n, tc.p0,
+				onset.Format(time.DateOnly), start.Format(time.DateOnly))
+		}
 		if found < tc.minFound || before > 0 || after > 0 {
 			t.Errorf("n %d p0 %.2f: found %d of 14 (want >= %d), %d alarms before and %d after the decline (want 0)", tc.n, tc.p0, found, tc.minFound, before, after)
 		}

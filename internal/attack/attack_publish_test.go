@@ -589,7 +589,7 @@ func TestAttackExplanationsAddNothing(t *testing.T) {
 	}
 	e := pubSetup(t, msgs, start.AddDate(0, 0, 35).Add(2*time.Hour))
 	rows, err := e.st.Conn().Query(context.Background(), `SELECT window_start, granularity, team, metric, value, expected, low, high,
-		score, severity, direction, detector, explanation FROM anomalies_k`)
+		score, severity, direction, detector, explanation, onset FROM anomalies_k`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +601,7 @@ func TestAttackExplanationsAddNothing(t *testing.T) {
 			g, sev string
 		)
 		if err := rows.Scan(&a.WindowStart, &g, &a.Team, &a.Metric, &a.Value, &a.Expected, &a.Low, &a.High,
-			&a.Score, &sev, &a.Direction, &a.Detector, &a.Explanation); err != nil {
+			&a.Score, &sev, &a.Direction, &a.Detector, &a.Explanation, &a.Onset); err != nil {
 			t.Fatal(err)
 		}
 		a.Granularity, a.Severity = analyze.Granularity(g), analyze.Severity(sev)

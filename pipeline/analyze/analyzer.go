@@ -668,6 +668,9 @@ func netCells(from time.Time, days int, weights []store.TeamWeight, res *network
 func (a *Analyzer) publish(ctx context.Context, g Granularity, from, to time.Time, found []Anomaly, quiet map[string]bool, now time.Time) (int, error) {
 	for i := range found {
 		found[i].DetectedAt = now
+		if found[i].Onset.IsZero() {
+			found[i].Onset = found[i].WindowStart // a change of its own window only
+		}
 		found[i].Explanation = Explain(a.cfg, found[i])
 	}
 	stored, err := a.db.StoredAnomalies(ctx, g, from, to)

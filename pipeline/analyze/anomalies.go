@@ -132,6 +132,7 @@ func (b *bank) observeDrift(d *anomaly.Drift, team, metric string, t time.Time, 
 		WindowStart: e.Time, Granularity: b.g, Team: team, Metric: metric,
 		Value: e.Value, Expected: e.Expected, Low: e.Low, High: e.High,
 		Score: e.Score, Severity: SeverityOf(e.Score), Direction: e.Direction.String(), Detector: DetectorDrift,
+		Onset: e.Onset,
 	}, true
 }
 

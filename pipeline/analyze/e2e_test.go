@@ -237,6 +237,32 @@ func runE2E(t *testing.T, c e2eCase) {
 		}
 	}
 
+	// Onsets: every anomaly but a drift's is a change of its own window;
+	// the slow decline's drift anomalies say it has been building since a
+	// day near its start (the first alarm comes days after it).
+	if n := e.count(`SELECT count() FROM {db}.anomalies_k WHERE detector != 'drift' AND onset != window_start`); n != 0 {
+		t.Errorf("%d non-drift anomalies with an onset before their window", n)
+	}
+	if n := e.count(`SELECT count() FROM {db}.anomalies_k WHERE onset > window_start`); n != 0 {
+		t.Errorf("%d anomalies with an onset after their window", n)
+	}
+	for _, it := range truth.Items {
+		if it.Kind != synth.SlowDecline {
+			continue
+		}
+		var first, onset time.Time
+		q := strings.ReplaceAll(`SELECT min(window_start), argMin(onset, window_start) FROM {db}.anomalies_k
+			WHERE team = ? AND detector = 'drift' AND metric IN ('negative_share', 'mean_compound') AND window_start >= ?`, "{db}", e.db)
+		if err := e.st.Conn().QueryRow(context.Background(), q, it.Team, it.Start).Scan(&first, &onset); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("slow decline %s from %s: first drift alarm %s, onset %s", it.Team, it.Start.Format("Mon 01-02"), first.Format("Mon 01-02"), onset.Format("Mon 01-02"))
+		if onset.Before(it.Start.AddDate(0, 0, -2)) || !onset.Before(first) {
+			t.Errorf("slow decline of %s from %s: first drift alarm %s has onset %s, want a day from 2 days before the start and before the alarm",
+				it.Team, it.Start.Format(time.DateOnly), first.Format(time.DateOnly), onset.Format(time.DateOnly))
+		}
+	}
+
 	// The team of four: active, never published.
 	if n := e.count("SELECT uniqExact(person) FROM {db}.node_metrics WHERE team = 'team-small'"); n != 4 {
 		t.Errorf("team-small has %d persons in node_metrics, want 4", n)

@@ -101,8 +101,13 @@ func Explain(cfg Config, an Anomaly) string {
 	fmt.Fprintf(&b, "%s: %s %s %s on %s, %s %s the expected %s", an.Team, w.noun, verb, w.format(an.Value), when(an),
 		w.delta(diff), side, w.format(an.Expected))
 	if an.Detector == DetectorDrift {
-		fmt.Fprintf(&b, " (a sustained drift from the team's own baseline: the days outside %s to %s added up to an alarm).",
-			w.format(low), w.format(high))
+		if on := an.Onset.UTC(); !on.IsZero() && on.Before(an.WindowStart.UTC()) {
+			fmt.Fprintf(&b, " (a sustained drift from the team's own baseline, building since %s: the days outside %s to %s added up to an alarm).",
+				on.Format("Mon 2 Jan"), w.format(low), w.format(high))
+		} else {
+			fmt.Fprintf(&b, " (a sustained drift from the team's own baseline: the days outside %s to %s added up to an alarm).",
+				w.format(low), w.format(high))
+		}
 	} else {
 		det := cfg.DailyDetector
 		if an.Granularity == Hour {

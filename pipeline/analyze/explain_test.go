@@ -20,6 +20,10 @@ func TestExplain(t *testing.T) {
 		{"sentiment drop (drift)",
 			Anomaly{WindowStart: day, Granularity: Day, Team: "team-3", Metric: MetricMeanCompound, Value: -0.12, Expected: 0.05, Low: 0.02, High: 0.08, Direction: "down", Detector: DetectorDrift},
 			[]string{"team-3: mean sentiment fell to -0.12", "0.17 below the expected +0.05", "sustained drift", "outside +0.02 to +0.08"}},
+		{"a drift building for days says since when",
+			Anomaly{WindowStart: day, Granularity: Day, Team: "team-6", Metric: MetricNegativeShare, Value: 0.41, Expected: 0.17, Low: 0.13, High: 0.21, Direction: "up", Detector: DetectorDrift,
+				Onset: day.AddDate(0, 0, -6)},
+			[]string{"team-6: share of negative messages rose to 41% on Tue 24 Nov 2026", "building since Wed 18 Nov", "outside 13% to 21%"}},
 		{"negative share, in points",
 			Anomaly{WindowStart: day, Granularity: Day, Team: "t", Metric: MetricNegativeShare, Value: 0.18, Expected: 0.07, Low: 0.04, High: 0.1, Direction: "up", Detector: "level"},
 			[]string{"share of negative messages rose to 18%", "11 points above the expected 7%", "usual range 4% to 10%"}},
@@ -38,6 +42,9 @@ func TestExplain(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Explain(Config{}, tc.an)
+			if tc.an.Onset.IsZero() && strings.Contains(got, "since") {
+				t.Errorf("explanation %q says since when without an onset", got)
+			}
 			rest := got
 			for _, w := range tc.want {
 				i := strings.Index(rest, w)

@@ -97,8 +97,14 @@ type Anomaly struct {
 	Detector    string      `json:"detector"`
 	// Explanation says in words what moved, against which baseline and
 	// by how much, from the row's own figures (analyze's explain).
-	Explanation string    `json:"explanation"`
-	DetectedAt  time.Time `json:"detected_at"`
+	Explanation string `json:"explanation"`
+	// Onset is the first window of the change the anomaly is part of: for
+	// a drift, the day its run began (anomaly.DriftVerdict.Onset), so a
+	// decline found on its fifth day says since when it has been building;
+	// for every other detector the anomaly's own window. Zero is written
+	// as WindowStart.
+	Onset      time.Time `json:"onset"`
+	DetectedAt time.Time `json:"detected_at"`
 }
 
 // Key identifies the anomaly for de-duplication: one per granularity, team,

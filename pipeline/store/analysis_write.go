@@ -220,14 +220,18 @@ func (s *Store) WriteAnomalies(ctx context.Context, g Granularity, from, to time
 		return nil
 	}
 	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO anomalies (window_start, granularity, team, metric, value, expected, low, high,
-		score, severity, direction, detector, explanation, detected_at)`)
+		score, severity, direction, detector, explanation, onset, detected_at)`)
 	if err != nil {
 		return fmt.Errorf("prepare anomalies insert: %w", err)
 	}
 	defer b.Abort() //nolint:errcheck // no-op after Send
 	for _, a := range as {
+		onset := a.Onset
+		if onset.IsZero() {
+			onset = a.WindowStart
+		}
 		if err := b.Append(a.WindowStart, string(a.Granularity), a.Team, a.Metric, a.Value, a.Expected, a.Low, a.High,
-			a.Score, string(a.Severity), a.Direction, a.Detector, a.Explanation, a.DetectedAt); err != nil {
+			a.Score, string(a.Severity), a.Direction, a.Detector, a.Explanation, onset, a.DetectedAt); err != nil {
 			return fmt.Errorf("append anomaly: %w", err)
 		}
 	}

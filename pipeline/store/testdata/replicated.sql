@@ -482,3 +482,17 @@ SELECT window_start, granularity, team, metric, state, reason, toDate(reviewed_a
 FROM commpulse.anomaly_reviews FINAL
 WHERE (granularity, team, metric, window_start) GLOBAL IN (
     SELECT granularity, team, metric, window_start FROM commpulse.anomalies_k);
+
+-- 0018_anomaly_onset.sql
+ALTER TABLE commpulse.anomalies_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS onset DateTime('UTC') DEFAULT window_start AFTER explanation;
+ALTER TABLE commpulse.anomalies ON CLUSTER prod ADD COLUMN IF NOT EXISTS onset DateTime('UTC') DEFAULT window_start AFTER explanation;
+CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * FROM commpulse.anomalies FINAL
+WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_compound', 'forecast_belonging')
+        AND (granularity, window_start, team) GLOBAL IN (
+            SELECT granularity, window_start, team FROM commpulse.team_stats FINAL
+            WHERE k_applied >= 5 AND (active_members >= k_applied OR (granularity = 'hour' AND active_members IS NULL))))
+    OR (metric IN ('external_share', 'isolated_members') AND granularity = 'day'
+        AND (window_start, team) GLOBAL IN (
+            SELECT window_start, team FROM commpulse.team_network FINAL
+            WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));
