@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"commpulse/internal/backoff"
 	"commpulse/network"
 	"commpulse/pipeline/metrics"
 	"commpulse/pipeline/publish"
@@ -19,7 +20,7 @@ import (
 )
 
 // Analyzer processes closed windows. Step is the unit of work; Run repeats
-// it on a ticker. An Analyzer is not safe for concurrent Step calls (Run
+// it every tick. An Analyzer is not safe for concurrent Step calls (Run
 // makes them one at a time); Ready may be called from any goroutine.
 type Analyzer struct {
 	cfg    Config
@@ -43,6 +44,9 @@ type Analyzer struct {
 	mu      sync.Mutex
 	lastErr error
 	started bool
+
+	// wait sleeps between passes (backoff.Sleep; tests record the waits).
+	wait func(context.Context, time.Duration) bool
 }
 
 // New returns an Analyzer reading and writing through st (a *store.Store
@@ -67,7 +71,7 @@ func New(cfg Config, st Store, alerts Alerter, reg prometheus.Registerer) (*Anal
 		cfg: cfg, db: st, pub: pub, alerts: alerts, own: own, cfgDigest: configDigest(cfg),
 		m: metrics.NewAnalyze(reg), log: cfg.Logger,
 		next: map[Granularity]time.Time{}, banks: map[Granularity]*bank{}, resume: map[Granularity]time.Time{},
-		since: cfg.Since,
+		since: cfg.Since, wait: backoff.Sleep,
 	}, nil
 }
 
@@ -93,20 +97,25 @@ func (a *Analyzer) setResult(err error) {
 	}
 }
 
-// Run calls Step now and then every Config.Tick until ctx ends. A failed
-// Step is logged and counted; the next tick retries from the first window
-// not done, so Run only returns (nil) when ctx ends.
+// Run calls Step now and then Config.Tick after each pass until ctx ends.
+// A failed Step is logged and counted, and the next pass retries from the
+// first window not done after a wait that doubles per consecutive failure,
+// from Tick up to Config.RetryMax (see there); Run only returns (nil) when
+// ctx ends.
 func (a *Analyzer) Run(ctx context.Context) error {
-	t := time.NewTicker(a.cfg.Tick)
-	defer t.Stop()
+	retry := backoff.New(a.cfg.Tick, max(a.cfg.Tick, a.cfg.RetryMax))
+	failures := 0
 	for {
+		wait := a.cfg.Tick
 		if _, err := a.Step(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("analyze pass failed; retrying on the next tick", "err", err)
+			wait = max(a.cfg.Tick, retry.Delay(failures))
+			failures++
+			a.log.Warn("analyze pass failed; retrying", "err", err, "consecutive_failures", failures, "retry_in", wait.Round(time.Second))
+		} else {
+			failures = 0
 		}
-		select {
-		case <-ctx.Done():
+		if !a.wait(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

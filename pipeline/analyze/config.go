@@ -37,6 +37,16 @@ type Config struct {
 	Now func() time.Time
 	// Tick is how often Run looks for newly closed windows. Default 1 minute.
 	Tick time.Duration
+	// RetryMax caps the wait after failed passes. A failed pass drops the
+	// detectors and the next one rebuilds them from ClickHouse, which reads
+	// the whole history window: retried every tick through an outage, each
+	// analyzer would add that load to a server that is already failing.
+	// So the wait doubles per consecutive failure from Tick up to RetryMax
+	// (internal/backoff, with jitter, so analyze shards that failed
+	// together do not retry together), and the first pass that succeeds
+	// goes back to Tick. Default 10 minutes: a stall longer than that is
+	// an outage the health endpoint already reports.
+	RetryMax time.Duration
 	// WorkStartHour and WorkEndHour (UTC, 0..24) delimit working time for
 	// the after-hours share: a message is after hours when sent outside
 	// [start, end) or on a Saturday or Sunday. Defaults 9 and 18.
@@ -124,6 +134,7 @@ func Defaults() Config {
 		LatenessDay:    time.Hour,
 		Now:            time.Now,
 		Tick:           time.Minute,
+		RetryMax:       10 * time.Minute,
 		WorkStartHour:  9,
 		WorkEndHour:    18,
 		RollingDays:    28,
@@ -171,6 +182,7 @@ func (c Config) withDefaults() Config {
 		c.Now = d.Now
 	}
 	defaults.Fill(&c.Tick, d.Tick)
+	defaults.Fill(&c.RetryMax, d.RetryMax)
 	if c.WorkStartHour == 0 && c.WorkEndHour == 0 {
 		c.WorkStartHour, c.WorkEndHour = d.WorkStartHour, d.WorkEndHour
 	}
@@ -215,6 +227,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LatenessDay, "lateness-day", c.LatenessDay, "allowed lateness of day windows")
 	fs.StringVar(&c.sinceFlag, "since", c.sinceFlag, "re-process windows from this instant (2026-11-02 or RFC 3339); default: resume")
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "how often to look for newly closed windows")
+	fs.DurationVar(&c.RetryMax, "retry-max", c.RetryMax, "longest wait after failed passes (the wait doubles from --tick per failure)")
 	fs.IntVar(&c.WorkStartHour, "work-start-hour", c.WorkStartHour, "start of working hours, UTC, for the after-hours share")
 	fs.IntVar(&c.WorkEndHour, "work-end-hour", c.WorkEndHour, "end of working hours, UTC")
 	fs.IntVar(&c.RollingDays, "rolling-days", c.RollingDays, "length of the rolling network window (negative: off)")
@@ -275,6 +288,8 @@ func (c *Config) Validate() error {
 		return errors.New("analyze: lateness must be >= 0")
 	case c.Tick < 0:
 		return errors.New("analyze: tick must be > 0")
+	case c.RetryMax < 0:
+		return errors.New("analyze: retry-max must be > 0")
 	case c.WorkStartHour < 0 || c.WorkStartHour >= c.WorkEndHour || c.WorkEndHour > 24:
 		return fmt.Errorf("analyze: working hours %d..%d: want 0 <= start < end <= 24", c.WorkStartHour, c.WorkEndHour)
 	case c.RollingDays > 366:
