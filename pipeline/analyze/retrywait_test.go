@@ -33,7 +33,9 @@ func (s *outageStore) LastDone(context.Context, Granularity) (time.Time, bool, e
 func (s *outageStore) EarliestMessage(context.Context) (time.Time, bool, error) {
 	return time.Time{}, false, nil
 }
-func (s *outageStore) AnalyzeShard() store.AnalyzeShard { return store.AnalyzeShard{Shard: 0, Shards: 1} }
+func (s *outageStore) AnalyzeShard() store.AnalyzeShard {
+	return store.AnalyzeShard{Shard: 0, Shards: 1}
+}
 
 // TestRunBacksOffWhileFailing: through an outage Run waits longer after
 // each failed pass (doubling from the tick, with at most half of it
