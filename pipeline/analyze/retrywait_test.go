@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -90,7 +89,7 @@ func TestRunBacksOffWhileFailing(t *testing.T) {
 		}
 	}
 	t.Logf("waits: %v", waits)
-	if got := a.Ready(); !errors.Is(got, nil) {
+	if got := a.Ready(); got != nil {
 		t.Errorf("Ready after a successful last pass: %v", got)
 	}
 }
