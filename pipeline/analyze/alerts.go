@@ -108,3 +108,63 @@ func (k *KafkaAlerter) Publish(ctx context.Context, alerts []Alert) error {
 
 // Close closes the writer.
 func (k *KafkaAlerter) Close() error { return k.W.Close() }
+
+// severityRank orders severities: info < warning < critical.
+func severityRank(s Severity) int {
+	switch s {
+	case Critical:
+		return 2
+	case Warning:
+		return 1
+	}
+	return 0
+}
+
+// continuingDrifts returns the keys of the drift anomalies of day (among
+// found) that continue a drift already alerted: an earlier day of the same
+// run (the same team, metric and onset) holds a stored drift anomaly of
+// the same or a higher severity. Such an anomaly is stored, and shown in
+// anomalies_k, but not alerted: a drift is alerted on the day its run first
+// alarms and again only when it escalates (info to warning, warning to
+// critical). Without it a two-week decline is two alerts a day for two
+// weeks per sentiment metric, and a permanent change MaxRun of them; the
+// partner needs the first, which says since when it has been building
+// (onset), and the escalations. Reading the stored rows, not the
+// detector's state, makes the rule the same after a restart, a retry and
+// a re-run (--since re-runs the run's earlier days first).
+func (a *Analyzer) continuingDrifts(ctx context.Context, day time.Time, found []Anomaly) (map[string]bool, error) {
+	from := day
+	for _, an := range found {
+		if an.Detector == DetectorDrift && an.Granularity == Day && an.Onset.Before(from) {
+			from = an.Onset
+		}
+	}
+	if !from.Before(day) {
+		return nil, nil
+	}
+	prev, err := a.db.DayAnomaliesBy(ctx, DetectorDrift, from, day)
+	if err != nil {
+		return nil, a.fail("read", err)
+	}
+	type run struct {
+		team, metric string
+		onset        time.Time
+	}
+	alerted := map[run]int{} // the highest severity stored for the run
+	for _, p := range prev {
+		k := run{p.Team, p.Metric, p.Onset.UTC()}
+		if r, ok := alerted[k]; !ok || severityRank(p.Severity) > r {
+			alerted[k] = severityRank(p.Severity)
+		}
+	}
+	quiet := map[string]bool{}
+	for _, an := range found {
+		if an.Detector != DetectorDrift || an.Granularity != Day {
+			continue
+		}
+		if r, ok := alerted[run{an.Team, an.Metric, an.Onset.UTC()}]; ok && severityRank(an.Severity) <= r {
+			quiet[an.Key()] = true
+		}
+	}
+	return quiet, nil
+}

@@ -473,7 +473,17 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 	iso := a.cfg.Isolation.anomalies(day, gen, hist, kSafe, a.pub)
 	sort.Slice(iso, func(i, j int) bool { return iso[i].Team < iso[j].Team })
 	found = append(found, iso...)
+	drifting, err := a.continuingDrifts(ctx, day, found)
+	if err != nil {
+		return err
+	}
 	found = append(found, warnings...)
+	for k := range drifting {
+		if continuing == nil {
+			continuing = map[string]bool{}
+		}
+		continuing[k] = true
+	}
 
 	fresh, err := a.publish(ctx, Day, day, to, found, continuing, now)
 	if err != nil {

@@ -341,7 +341,7 @@ func (a *Analyzer) forecast(ctx context.Context, day time.Time, kept []TeamStats
 	if len(warns) == 0 {
 		return nil, nil, nil
 	}
-	prev, err := a.db.EarlyWarnings(ctx, day.AddDate(0, 0, -1), day)
+	prev, err := a.db.DayAnomaliesBy(ctx, DetectorForecast, day.AddDate(0, 0, -1), day)
 	if err != nil {
 		return nil, nil, a.fail("read", err)
 	}

@@ -46,11 +46,12 @@ type Store interface {
 	BelongingInputs(ctx context.Context, from, to time.Time) ([]store.BelongingInput, error)
 	WriteBelonging(ctx context.Context, day, week time.Time, rows []store.TeamBelonging, k int, now time.Time) error
 
-	// Early warning (forecast.go): published series in, forecasts out; the
-	// warnings of the day before, to alert a continuing warning once.
+	// Early warning (forecast.go): published series in, forecasts out.
 	ForecastInputs(ctx context.Context, from, to time.Time, minScored float64) ([]store.ForecastPoint, error)
 	WriteForecasts(ctx context.Context, origin time.Time, rows []store.TeamForecast, k int, now time.Time) error
-	EarlyWarnings(ctx context.Context, from, to time.Time) ([]store.Anomaly, error)
+	// The stored day anomalies of one detector: the early warnings and
+	// drifts of earlier days, to alert a continuing one once.
+	DayAnomaliesBy(ctx context.Context, detector string, from, to time.Time) ([]store.Anomaly, error)
 
 	// Anomalies.
 	StoredAnomalies(ctx context.Context, g Granularity, from, to time.Time) (map[string]bool, error)

@@ -143,29 +143,35 @@ func (s *Store) Forecasts(ctx context.Context, from, to time.Time) ([]TeamForeca
 }
 
 // EarlyWarnings reads the early warnings raised on the origin days in
-// [from, to): the day anomalies of detector DetectorForecast, ordered by
-// day, team and metric. It reads the anomalies table, which anomalies_k
-// shows unchanged, so that the writer (analyze, de-duplicating a warning
-// that continues from the day before) and the reviewer can call it.
+// [from, to): DayAnomaliesBy of detector DetectorForecast.
 func (s *Store) EarlyWarnings(ctx context.Context, from, to time.Time) ([]Anomaly, error) {
+	return s.DayAnomaliesBy(ctx, DetectorForecast, from, to)
+}
+
+// DayAnomaliesBy reads the day anomalies of one detector in [from, to),
+// ordered by day, team and metric. It reads the anomalies table, which
+// anomalies_k shows unchanged, so that the writer (analyze, alerting a
+// warning or a drift that continues from earlier days once) and the
+// reviewer can call it.
+func (s *Store) DayAnomaliesBy(ctx context.Context, detector string, from, to time.Time) ([]Anomaly, error) {
 	rows, err := s.conn.Query(ctx, `SELECT window_start, toString(team), toString(metric), value, expected, low, high,
-		score, toString(severity), toString(direction), explanation, detected_at
+		score, toString(severity), toString(direction), explanation, onset, detected_at
 		FROM anomalies FINAL
 		WHERE granularity = 'day' AND detector = ? AND window_start >= ? AND window_start < ?
-		ORDER BY window_start, team, metric`, DetectorForecast, from, to)
+		ORDER BY window_start, team, metric`, detector, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("read early warnings: %w", err)
+		return nil, fmt.Errorf("read %s anomalies: %w", detector, err)
 	}
 	defer rows.Close()
 	var out []Anomaly
 	for rows.Next() {
-		a := Anomaly{Granularity: Day, Detector: DetectorForecast}
+		a := Anomaly{Granularity: Day, Detector: detector}
 		var sev string
 		if err := rows.Scan(&a.WindowStart, &a.Team, &a.Metric, &a.Value, &a.Expected, &a.Low, &a.High,
-			&a.Score, &sev, &a.Direction, &a.Explanation, &a.DetectedAt); err != nil {
-			return nil, fmt.Errorf("scan early warnings: %w", err)
+			&a.Score, &sev, &a.Direction, &a.Explanation, &a.Onset, &a.DetectedAt); err != nil {
+			return nil, fmt.Errorf("scan %s anomalies: %w", detector, err)
 		}
-		a.WindowStart, a.DetectedAt, a.Severity = a.WindowStart.UTC(), a.DetectedAt.UTC(), Severity(sev)
+		a.WindowStart, a.Onset, a.DetectedAt, a.Severity = a.WindowStart.UTC(), a.Onset.UTC(), a.DetectedAt.UTC(), Severity(sev)
 		out = append(out, a)
 	}
 	return out, rows.Err()
