@@ -25,7 +25,7 @@ type rolesFlags struct {
 
 func (r *rolesFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&r.apply, "roles", false, "after migrating, create or update the roles and users of the access model (needs a user with access management)")
-	fs.BoolVar(&r.print, "print-roles-sql", false, "print the access model's SQL for review and exit without connecting")
+	fs.BoolVar(&r.print, "print-roles-sql", false, "print the access model's SQL for review (with --cluster, --replicated: the cluster's) and exit without connecting")
 	r.passwordFiles = map[store.Role]*string{}
 	for _, role := range store.Roles {
 		r.passwordFiles[role] = fs.String("roles-"+string(role)+"-password-file", "",
@@ -33,9 +33,10 @@ func (r *rolesFlags) bind(fs *flag.FlagSet) {
 	}
 }
 
-// model reads the password files into the access model of database db.
-func (r *rolesFlags) model(db string) (store.AccessModel, error) {
-	m := store.AccessModel{Database: db, Passwords: map[store.Role]string{}}
+// model reads the password files into the access model of database db on
+// cluster c (--cluster, --replicated; the zero value is one server).
+func (r *rolesFlags) model(db string, c store.Cluster) (store.AccessModel, error) {
+	m := store.AccessModel{Database: db, Passwords: map[store.Role]string{}, Cluster: c}
 	for _, role := range store.Roles {
 		file := *r.passwordFiles[role]
 		if file == "" {
@@ -77,7 +78,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var model store.AccessModel
 	if roles.apply || roles.print {
-		if model, err = roles.model(cfg.Database); err != nil {
+		if model, err = roles.model(cfg.Database, cfg.Cluster); err != nil {
 			return err
 		}
 	}
