@@ -77,6 +77,10 @@ func TestMigratePrintSQL(t *testing.T) {
 // the local tables, the Distributed engine), ON CLUSTER with --replicated
 // only.
 func TestMigratePrintRolesSQLCluster(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "interserver")
+	if err := os.WriteFile(pwFile, []byte("interserver-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		on   string
@@ -86,7 +90,7 @@ func TestMigratePrintRolesSQLCluster(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out strings.Builder
-			args := append([]string{"--print-roles-sql", "--ch-addr", "127.0.0.1:1", "--ch-database", "cpx"}, tc.args...)
+			args := append([]string{"--print-roles-sql", "--ch-addr", "127.0.0.1:1", "--ch-database", "cpx", "--roles-interserver-password-file", pwFile}, tc.args...)
 			if err := runMigrate(context.Background(), args, &out, io.Discard); err != nil {
 				t.Fatal(err)
 			}
@@ -95,6 +99,8 @@ func TestMigratePrintRolesSQLCluster(t *testing.T) {
 				"CREATE ROLE IF NOT EXISTS cpx_writer_role" + tc.on + ";",
 				"GRANT" + tc.on + " SELECT, INSERT, ALTER DELETE, ALTER UPDATE ON cpx.messages_local TO cpx_writer_role;",
 				"GRANT" + tc.on + " TABLE ENGINE ON Distributed TO cpx_admin_role;",
+				"GRANT" + tc.on + " SELECT, INSERT ON cpx.team_stats_local TO cpx_interserver_role;",
+				"CREATE USER IF NOT EXISTS cpx_interserver" + tc.on + " IDENTIFIED WITH sha256_hash BY '",
 			} {
 				if !strings.Contains(s, want) {
 					t.Errorf("output lacks %q:\n%s", want, s)
@@ -107,5 +113,8 @@ func TestMigratePrintRolesSQLCluster(t *testing.T) {
 	}
 	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--replicated"}, io.Discard, io.Discard); err == nil {
 		t.Error("--replicated without --cluster was accepted")
+	}
+	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--roles-interserver-password-file", pwFile}, io.Discard, io.Discard); err == nil {
+		t.Error("an interserver password without --cluster was accepted")
 	}
 }

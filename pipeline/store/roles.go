@@ -65,7 +65,18 @@ import (
 //   - the admin and the writer may read system.clusters, where migrate and
 //     erasure check the layout (Store.openShards);
 //   - the admin's engines include Distributed and, with Replicated, the
-//     Replicated variant of each engine.
+//     Replicated variant of each engine;
+//   - one more role, interserver (ClusterRoles): the user the servers name
+//     in remote_servers (<user>, <password> of each replica), as which a
+//     shard runs what a Distributed table sends it from another shard. It
+//     may SELECT and INSERT the local tables and nothing else. Without it
+//     the servers use their default user, and then the admin, who may
+//     create Distributed tables, reads any table of any database of the
+//     other shards through one (system.users included: found by
+//     TestRolesOnCluster). With an interserver <secret> instead, a shard
+//     checks the initial user, which the published views do not survive
+//     (ClickHouse #88009: the analyst, not the views' definer, is checked
+//     on the local tables), so the model assumes a cluster without one.
 //
 // The SQL then also differs by replication, as migrate does: with
 // Replicated every statement is ON CLUSTER and runs once (Keeper
@@ -92,8 +103,15 @@ const (
 	RoleReviewer Role = "reviewer"
 )
 
-// Roles lists every role in the order the SQL creates them.
+// RoleInterserver is the user of a cluster's servers for each other
+// (remote_servers); it exists on a cluster only.
+const RoleInterserver Role = "interserver"
+
+// Roles lists every role of one server in the order the SQL creates them.
 var Roles = []Role{RoleAdmin, RoleWriter, RoleAnalyst, RoleReviewer}
+
+// ClusterRoles are the roles a cluster has in addition to Roles.
+var ClusterRoles = []Role{RoleInterserver}
 
 // Grant is one GRANT: privileges on one object. On is a table of the
 // database (a bare name), "*" for the whole database, a table of another
@@ -201,14 +219,33 @@ type AccessModel struct {
 	Cluster Cluster
 }
 
+// Roles returns the roles of m's deployment: Roles, and on a cluster
+// ClusterRoles too.
+func (m AccessModel) Roles() []Role {
+	if !m.Cluster.Enabled() {
+		return Roles
+	}
+	return append(slices.Clone(Roles), ClusterRoles...)
+}
+
 // Grants returns the grants of role r in m's deployment: RoleGrants(r) on
 // one server; on a cluster, each grant on a sharded table followed by the
 // same grant on its local table, system.clusters for the roles that reach
-// every shard, and the cluster's engines for the admin.
+// every shard, the cluster's engines for the admin, and SELECT, INSERT on
+// every local table for the interserver user.
 func (m AccessModel) Grants(r Role) []Grant {
 	gs := RoleGrants(r)
 	if !m.Cluster.Enabled() {
 		return gs
+	}
+	if r == RoleInterserver {
+		var out []Grant
+		for _, t := range slices.Sorted(maps.Keys(ClusterLayout)) {
+			if ClusterLayout[t] != "" {
+				out = append(out, Grant{rw, LocalTable(t)})
+			}
+		}
+		return out
 	}
 	var out []Grant
 	for _, g := range gs {
@@ -283,7 +320,10 @@ func (m AccessModel) validate() error {
 		return fmt.Errorf("access model: %w", err)
 	}
 	for r, pw := range m.Passwords {
-		if RoleGrants(r) == nil {
+		if slices.Contains(ClusterRoles, r) && !m.Cluster.Enabled() {
+			return fmt.Errorf("access model: the %s role exists on a cluster only (--cluster)", r)
+		}
+		if !slices.Contains(m.Roles(), r) {
 			return fmt.Errorf("access model: unknown role %q", r)
 		}
 		if pw == "" {
@@ -296,7 +336,7 @@ func (m AccessModel) validate() error {
 // users returns every role, with its password hash when it has a user.
 func (m AccessModel) users() []user {
 	var out []user
-	for _, r := range Roles {
+	for _, r := range m.Roles() {
 		u := user{role: r, name: m.UserName(r), roleName: m.RoleName(r), settings: RoleSettings(r)}
 		if pw, ok := m.Passwords[r]; ok {
 			sum := sha256.Sum256([]byte(pw))

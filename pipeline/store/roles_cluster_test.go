@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,9 +33,11 @@ func rolesDeniedErr(err error) bool {
 // tables. Two configurations of remote_servers:
 //
 //   - without a secret, a shard runs what another shard sends it as the
-//     replica's user (default): the grants are checked on the shard the
-//     client is connected to, and erasure's per-shard connections need the
-//     local tables' grants;
+//     replica's user, the model's interserver user: the grants are checked
+//     on the shard the client is connected to, erasure's per-shard
+//     connections need the local tables' grants, and the admin cannot read
+//     other databases or system tables of the shards through a Distributed
+//     table it creates;
 //   - with an interserver secret, every shard checks the initial user's
 //     grants on the local tables, so the writer's and reviewer's reads and
 //     inserts through a Distributed table need them too. The published
@@ -60,7 +63,7 @@ func testRolesOnCluster(t *testing.T, secret bool) {
 	db := "c_roles_" + hex.EncodeToString(rb[:])
 	c := Cluster{Name: chtest.ClusterName}
 	pw := map[Role]string{}
-	for _, r := range Roles {
+	for _, r := range append(Roles, ClusterRoles...) {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		pw[r] = hex.EncodeToString(b[:])
@@ -75,7 +78,7 @@ func testRolesOnCluster(t *testing.T, secret bool) {
 	if err := os.WriteFile(users, xml, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := chtest.ClusterOptions{UsersXML: users}
+	o := chtest.ClusterOptions{UsersXML: users, User: m.UserName(RoleInterserver), Password: pw[RoleInterserver]}
 	if secret {
 		var sb [16]byte
 		_, _ = rand.Read(sb[:])
@@ -250,6 +253,40 @@ func testRolesOnCluster(t *testing.T, secret bool) {
 		}
 		if n := countOn(t, as(RoleReviewer, 0), "SELECT count() FROM anomaly_reviews WHERE team = 'team-a'"); n != 1 {
 			t.Errorf("reviews read through shard 1: %d, want 1", n)
+		}
+	})
+
+	t.Run("admin", func(t *testing.T) {
+		// The admin may create Distributed tables (migrations do), and a
+		// shard runs what one sends as the interserver user: through one,
+		// nothing outside the local tables of the database is readable.
+		other := db + "_other"
+		for _, sh := range shards {
+			for _, q := range []string{"CREATE DATABASE " + other, "CREATE TABLE " + other + ".t (name String) ENGINE = MergeTree ORDER BY name",
+				"INSERT INTO " + other + ".t VALUES ('x')"} {
+				if err := sh.Conn().Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ad := as(RoleAdmin, 0)
+		for i, target := range []string{"system, users", "system, grants", other + ", t"} {
+			peek := fmt.Sprintf("peek%d", i)
+			column := "name"
+			if strings.HasSuffix(target, "grants") {
+				column = "user_name"
+			}
+			if err := ad.Conn().Exec(ctx, "CREATE TABLE "+peek+" ("+column+" String) ENGINE = Distributed("+chtest.ClusterName+", "+target+")"); err != nil {
+				t.Fatalf("admin: create a Distributed table over %s: %v", target, err)
+			}
+			var n uint64
+			err := ad.Conn().QueryRow(ctx, "SELECT count() FROM "+peek+" WHERE "+column+" != ''").Scan(&n)
+			if !rolesDeniedErr(err) {
+				t.Errorf("admin reads %s of the shards through a Distributed table: %d rows, %v; want a refusal", target, n, err)
+			}
+		}
+		if n := countOn(t, ad, "SELECT count() FROM messages_local"); n == 0 {
+			t.Error("admin reads no messages_local")
 		}
 	})
 

@@ -401,7 +401,9 @@ func TestAccessModelClusterSQL(t *testing.T) {
 				grant("SELECT ON system.clusters TO cpdb_writer_role"),
 				grant("SELECT ON cpdb.team_stats_k TO cpdb_analyst_role"),
 			}
-			mustNot := []string{"erasures_local", "_local TO cpdb_analyst_role", "system.clusters TO cpdb_analyst_role", "system.clusters TO cpdb_reviewer_role", "_k_local"}
+			mustHave = append(mustHave, grant("SELECT, INSERT ON cpdb.messages_local TO cpdb_interserver_role"),
+				grant("SELECT, INSERT ON cpdb.team_stats_local TO cpdb_interserver_role"))
+			mustNot := []string{"erasures_local", "ON cpdb.messages TO cpdb_interserver_role", "ALTER DELETE ON cpdb.messages_local TO cpdb_interserver_role", "_local TO cpdb_analyst_role", "system.clusters TO cpdb_analyst_role", "system.clusters TO cpdb_reviewer_role", "_k_local"}
 			if tc.c.Replicated {
 				mustHave = append(mustHave, grant("TABLE ENGINE ON ReplicatedReplacingMergeTree TO cpdb_admin_role"),
 					"\nCREATE USER IF NOT EXISTS cpdb_writer"+on+" IDENTIFIED WITH sha256_hash BY ",
@@ -461,8 +463,26 @@ func TestAccessModelClusterFormsAgree(t *testing.T) {
 			t.Errorf("user %s: %d grants on a cluster, %d on one server; want more", u, len(s.grants), len(single.grants))
 		}
 	}
-	if bad := (AccessModel{Cluster: Cluster{Name: "x y"}}); func() error { _, err := bad.SQL(); return err }() == nil {
-		t.Error("a cluster name that is not an identifier is accepted")
+	for _, bad := range []AccessModel{
+		{Cluster: Cluster{Name: "x y"}},
+		{Passwords: map[Role]string{RoleInterserver: "pw-0123456789abcdef"}}, // no cluster
+	} {
+		if _, err := bad.SQL(); err == nil {
+			t.Errorf("SQL of %+v: no error", bad)
+		}
+	}
+	// The interserver user may read and insert the local tables, nothing else.
+	is := m
+	is.Passwords = map[Role]string{RoleInterserver: "pw-0123456789abcdef"}
+	g := parseSQL(t, mustSQL(t, is))["cpdb_interserver"]
+	if g == nil || len(g.grants) == 0 {
+		t.Fatal("no interserver user")
+	}
+	for _, p := range g.grants {
+		priv, on, _ := strings.Cut(p, " ON ")
+		if priv != "SELECT" && priv != "INSERT" || !strings.HasPrefix(on, "cpdb.") || !strings.HasSuffix(on, "_local") {
+			t.Errorf("interserver grant %q: want SELECT or INSERT on a local table", p)
+		}
 	}
 }
 

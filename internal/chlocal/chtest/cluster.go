@@ -104,8 +104,12 @@ func clusterConfig(name string, ports []int, o ClusterOptions) []byte {
 	if o.Secret != "" {
 		fmt.Fprintf(&b, "      <secret>%s</secret>\n", o.Secret)
 	}
+	var user string
+	if o.User != "" {
+		user = fmt.Sprintf("<user>%s</user><password>%s</password>", o.User, o.Password)
+	}
 	for _, p := range ports {
-		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>\n", p)
+		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port>%s</replica></shard>\n", p, user)
 	}
 	fmt.Fprintf(&b, "    </%s>\n  </remote_servers>\n", name)
 	if o.UsersXML != "" {
@@ -122,6 +126,10 @@ type ClusterOptions struct {
 	// another shard as the user who sent it, with that user's grants,
 	// instead of as the replica's configured user (default).
 	Secret string
+	// User and Password, if User is set, are the user the servers connect
+	// to each other as (each replica's <user>, <password>), instead of
+	// default.
+	User, Password string
 	// UsersXML, if set, is a users file (store.AccessModel.UsersXML) every
 	// server reads its users from.
 	UsersXML string

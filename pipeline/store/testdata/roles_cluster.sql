@@ -1,5 +1,6 @@
 -- commpulse access model for database cpdb (store.AccessModel).
 -- cluster prod: run on every server of the cluster (migrate --roles does).
+-- no password for the interserver role: user cpdb_interserver is not created or changed.
 CREATE ROLE IF NOT EXISTS cpdb_admin_role;
 REVOKE ALL ON *.* FROM cpdb_admin_role;
 GRANT SELECT, INSERT, ALTER, CREATE DATABASE, CREATE TABLE, CREATE VIEW, DROP TABLE, DROP VIEW, OPTIMIZE ON cpdb.* TO cpdb_admin_role;
@@ -54,6 +55,20 @@ GRANT SELECT ON cpdb.anomalies TO cpdb_reviewer_role;
 GRANT SELECT ON cpdb.anomalies_local TO cpdb_reviewer_role;
 GRANT SELECT, INSERT ON cpdb.anomaly_reviews TO cpdb_reviewer_role;
 GRANT SELECT, INSERT ON cpdb.anomaly_reviews_local TO cpdb_reviewer_role;
+CREATE ROLE IF NOT EXISTS cpdb_interserver_role;
+REVOKE ALL ON *.* FROM cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.analyzer_windows_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.anomalies_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.anomaly_reviews_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.edges_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.graph_metrics_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.messages_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.node_metrics_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.team_belonging_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.team_forecasts_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.team_network_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.team_stats_local TO cpdb_interserver_role;
+GRANT SELECT, INSERT ON cpdb.team_themes_local TO cpdb_interserver_role;
 CREATE USER IF NOT EXISTS cpdb_admin IDENTIFIED WITH sha256_hash BY 'a1ada83bb3b336491d390abc062e4845a12db781bcefe4bba7b8089637413a72';
 ALTER USER cpdb_admin IDENTIFIED WITH sha256_hash BY 'a1ada83bb3b336491d390abc062e4845a12db781bcefe4bba7b8089637413a72';
 GRANT cpdb_admin_role TO cpdb_admin;
