@@ -290,6 +290,20 @@ func testRolesOnCluster(t *testing.T, secret bool) {
 		}
 	})
 
+	// migrate --roles on a cluster without replication applies the SQL
+	// shard by shard (no ON CLUSTER without Keeper); the embedded engine
+	// refuses SQL access control, so it fails on the first shard.
+	boot, err := Open(Config{Addr: []string{srvs[0].Addr()}, Database: db, Cluster: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer boot.Close()
+	if err := boot.ApplyRoles(ctx, AccessModel{Passwords: pw}); err == nil || !strings.Contains(err.Error(), "shard 1") {
+		t.Errorf("ApplyRoles on the embedded cluster: %v; want a refusal on shard 1", err)
+	} else if strings.Contains(err.Error(), pw[RoleWriter]) {
+		t.Errorf("error echoes a password: %v", err)
+	}
+
 	for i, srv := range srvs {
 		if !srv.Running() || srv.Crashes() != 0 {
 			t.Errorf("shard %d: running %v, crashes %d", i+1, srv.Running(), srv.Crashes())
