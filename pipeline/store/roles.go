@@ -56,12 +56,11 @@ import (
 //
 //   - every grant on a sharded table is also a grant, with the same
 //     privileges, on its local table: erasure runs its mutations on the
-//     local tables through a connection per shard, and a shard that checks
-//     the initial user (an interserver <secret> in remote_servers, the
-//     setting that keeps a shard from running other shards' queries as its
-//     replica user) checks the reads and inserts a Distributed table sends
-//     it against the local table. The analyst reads views only and gets no
-//     local grant: the views run as their definer, the admin;
+//     local tables through a connection per shard, a server reading its
+//     own shard of a Distributed table checks the querying user on the
+//     local table, and so does every shard with an interserver <secret> in
+//     remote_servers. The analyst reads views only and gets no local
+//     grant: the views run as their definer, the admin;
 //   - the admin and the writer may read system.clusters, where migrate and
 //     erasure check the layout (Store.openShards);
 //   - the admin's engines include Distributed and, with Replicated, the
