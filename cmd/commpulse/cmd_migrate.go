@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"commpulse/pipeline/security"
 	"commpulse/pipeline/store"
@@ -25,18 +26,23 @@ type rolesFlags struct {
 
 func (r *rolesFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&r.apply, "roles", false, "after migrating, create or update the roles and users of the access model (needs a user with access management)")
-	fs.BoolVar(&r.print, "print-roles-sql", false, "print the access model's SQL for review and exit without connecting")
+	fs.BoolVar(&r.print, "print-roles-sql", false, "print the access model's SQL for review (with --cluster, --replicated: the cluster's) and exit without connecting")
 	r.passwordFiles = map[store.Role]*string{}
 	for _, role := range store.Roles {
 		r.passwordFiles[role] = fs.String("roles-"+string(role)+"-password-file", "",
 			fmt.Sprintf("file holding the password of the %s user (without it the %s role is created but no user)", role, role))
 	}
+	for _, role := range store.ClusterRoles {
+		r.passwordFiles[role] = fs.String("roles-"+string(role)+"-password-file", "",
+			fmt.Sprintf("with --cluster: file holding the password of the %s user, the user remote_servers names for each replica (without it the %s role is created but no user)", role, role))
+	}
 }
 
-// model reads the password files into the access model of database db.
-func (r *rolesFlags) model(db string) (store.AccessModel, error) {
-	m := store.AccessModel{Database: db, Passwords: map[store.Role]string{}}
-	for _, role := range store.Roles {
+// model reads the password files into the access model of database db on
+// cluster c (--cluster, --replicated; the zero value is one server).
+func (r *rolesFlags) model(db string, c store.Cluster) (store.AccessModel, error) {
+	m := store.AccessModel{Database: db, Passwords: map[store.Role]string{}, Cluster: c}
+	for _, role := range append(store.Roles, store.ClusterRoles...) {
 		file := *r.passwordFiles[role]
 		if file == "" {
 			continue
@@ -77,7 +83,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var model store.AccessModel
 	if roles.apply || roles.print {
-		if model, err = roles.model(cfg.Database); err != nil {
+		if model, err = roles.model(cfg.Database, cfg.Cluster); err != nil {
 			return err
 		}
 	}
@@ -110,11 +116,22 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	var users []string
-	for _, r := range store.Roles {
+	for _, r := range model.Roles() {
 		if _, ok := model.Passwords[r]; ok {
 			users = append(users, model.UserName(r))
 		}
 	}
-	fmt.Fprintf(stdout, "applied roles %s_{admin,writer,analyst}_role, users %v\n", cfg.Database, users)
+	fmt.Fprintf(stdout, "applied roles %s_{%s}_role, users %v\n", cfg.Database, roleList(model.Roles()), users)
 	return nil
+}
+
+func roleList(rs []store.Role) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(string(r))
+	}
+	return b.String()
 }

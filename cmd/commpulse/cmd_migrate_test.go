@@ -72,3 +72,49 @@ func TestMigratePrintSQL(t *testing.T) {
 		t.Error("--replicated without --cluster accepted")
 	}
 }
+
+// --print-roles-sql with --cluster: the cluster's access model (grants on
+// the local tables, the Distributed engine), ON CLUSTER with --replicated
+// only.
+func TestMigratePrintRolesSQLCluster(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "interserver")
+	if err := os.WriteFile(pwFile, []byte("interserver-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		on   string
+	}{
+		{[]string{"--cluster", "prod"}, ""},
+		{[]string{"--cluster", "prod", "--replicated"}, " ON CLUSTER prod"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out strings.Builder
+			args := append([]string{"--print-roles-sql", "--ch-addr", "127.0.0.1:1", "--ch-database", "cpx", "--roles-interserver-password-file", pwFile}, tc.args...)
+			if err := runMigrate(context.Background(), args, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			s := out.String()
+			for _, want := range []string{
+				"CREATE ROLE IF NOT EXISTS cpx_writer_role" + tc.on + ";",
+				"GRANT" + tc.on + " SELECT, INSERT, ALTER DELETE, ALTER UPDATE ON cpx.messages_local TO cpx_writer_role;",
+				"GRANT" + tc.on + " TABLE ENGINE ON Distributed TO cpx_admin_role;",
+				"GRANT" + tc.on + " SELECT, INSERT ON cpx.team_stats_local TO cpx_interserver_role;",
+				"CREATE USER IF NOT EXISTS cpx_interserver" + tc.on + " IDENTIFIED WITH sha256_hash BY '",
+			} {
+				if !strings.Contains(s, want) {
+					t.Errorf("output lacks %q:\n%s", want, s)
+				}
+			}
+			if tc.on == "" && strings.Contains(s, "ON CLUSTER") {
+				t.Errorf("ON CLUSTER without --replicated:\n%s", s)
+			}
+		})
+	}
+	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--replicated"}, io.Discard, io.Discard); err == nil {
+		t.Error("--replicated without --cluster was accepted")
+	}
+	if err := runMigrate(context.Background(), []string{"--print-roles-sql", "--roles-interserver-password-file", pwFile}, io.Discard, io.Discard); err == nil {
+		t.Error("an interserver password without --cluster was accepted")
+	}
+}

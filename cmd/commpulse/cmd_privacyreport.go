@@ -160,17 +160,18 @@ func splitTopLevel(s string) []string {
 // accessGrant is one privilege of one role on one object.
 type accessGrant struct{ Role, Privilege, Object string }
 
-// accessGrants lists the access model of store.RoleGrants (the one
+// accessGrants lists the access model of store.AccessModel.Grants (the one
 // definition migrate --roles applies and the embedded users file is
-// generated from), qualified for database db.
-func accessGrants(db string) []accessGrant {
-	m := store.AccessModel{Database: db}
+// generated from), qualified for database db, on cluster c (the zero value
+// is one server).
+func accessGrants(db string, c store.Cluster) []accessGrant {
+	m := store.AccessModel{Database: db, Cluster: c}
 	var out []accessGrant
-	for _, r := range store.Roles {
-		for _, g := range store.RoleGrants(r) {
+	for _, r := range m.Roles() {
+		for _, g := range m.Grants(r) {
 			obj := db + "." + g.On
-			if g.On == "*" {
-				obj = db + ".*"
+			if strings.Contains(g.On, ".") {
+				obj = g.On
 			}
 			if len(g.Privileges) == 1 && g.Privileges[0] == "TABLE ENGINE" {
 				obj = "engine " + g.On
@@ -319,7 +320,7 @@ func writePrivacyReport(w io.Writer, objs []schemaObject, ms []store.Migration, 
 	fmt.Fprintf(w, "\n## Who can read it\n\n")
 	fmt.Fprintf(w, "The access model (`commpulse migrate --roles`; the embedded server's users file is generated from the same definition). Any other user with SELECT on %s reads every table above.\n\n", ch.Database)
 	fmt.Fprintf(w, "| user | privilege | object |\n|---|---|---|\n")
-	for _, g := range accessGrants(ch.Database) {
+	for _, g := range accessGrants(ch.Database, ch.Cluster) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Role, g.Privilege, g.Object)
 	}
 	fmt.Fprintf(w, "\n## Privacy settings in force (analyze)\n\n| setting | meaning | value |\n|---|---|---|\n")

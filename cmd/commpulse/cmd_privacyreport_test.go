@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,6 +100,25 @@ func TestPrivacyReportOffline(t *testing.T) {
 	for _, want := range []string{"| cap themes (--privacy-cap-themes) | ", "the sensitivity of the theme noise | 10 |", "below it no row | 20 |", "(basic composition) | 46.25 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// On a cluster the report lists the cluster's grants: the local tables,
+// system.clusters, the interserver user.
+func TestAccessGrantsCluster(t *testing.T) {
+	one, cl := accessGrants("cpx", store.Cluster{}), accessGrants("cpx", store.Cluster{Name: "prod"})
+	for _, want := range []accessGrant{
+		{"cpx_writer", "SELECT, INSERT, ALTER DELETE, ALTER UPDATE", "cpx.messages_local"},
+		{"cpx_writer", "SELECT", "system.clusters"},
+		{"cpx_interserver", "SELECT, INSERT", "cpx.team_stats_local"},
+		{"cpx_admin", "TABLE ENGINE", "engine Distributed"},
+	} {
+		if !slices.Contains(cl, want) {
+			t.Errorf("cluster grants lack %+v", want)
+		}
+		if slices.Contains(one, want) {
+			t.Errorf("one-server grants have %+v", want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -430,7 +431,11 @@ func (s *Store) erasePersonsCluster(ctx context.Context, persons []string) error
 }
 
 // erasableTables lists the ErasableTables whose rows exist on this shard of
-// a cluster (their storedIn table does).
+// a cluster (their storedIn table does). system.tables lists only the
+// tables the user may see, so a Distributed table whose local table is
+// missing from it is an error, not a table to skip: a user without grants
+// on the local tables (an access model without the cluster) would
+// otherwise erase nothing and record the erasure done.
 func (s *Store) erasableTables(ctx context.Context) ([]string, error) {
 	existing, err := s.Tables(ctx)
 	if err != nil {
@@ -440,6 +445,11 @@ func (s *Store) erasableTables(ctx context.Context) ([]string, error) {
 	for _, t := range ErasableTables() {
 		if _, ok := existing[storedIn(t)]; ok {
 			out = append(out, t)
+			continue
+		}
+		if _, ok := existing[t]; ok {
+			user := cmp.Or(s.cfg.Username, "default")
+			return nil, fmt.Errorf("table %s exists but %s is not listed: missing, or user %s has no grant on it (store.AccessModel with the cluster)", t, storedIn(t), user)
 		}
 	}
 	return out, nil

@@ -48,6 +48,41 @@ import (
 //     grant, or use file()/url()/remote().
 //     Applying the roles themselves (--roles) needs a user with access
 //     management, usually the server's bootstrap user.
+//
+// On a cluster (AccessModel.Cluster, the deployment's store.Cluster) the
+// tables that queries name are Distributed tables over each shard's
+// <table>_local (ClusterLayout), and the model grants more (AccessModel.
+// Grants):
+//
+//   - every grant on a sharded table is also a grant, with the same
+//     privileges, on its local table: erasure runs its mutations on the
+//     local tables through a connection per shard, a server reading its
+//     own shard of a Distributed table checks the querying user on the
+//     local table, and so does every shard with an interserver <secret> in
+//     remote_servers. The analyst reads views only and gets no local
+//     grant: the views run as their definer, the admin;
+//   - the admin and the writer may read system.clusters, where migrate and
+//     erasure check the layout (Store.openShards);
+//   - the admin's engines include Distributed and, with Replicated, the
+//     Replicated variant of each engine;
+//   - one more role, interserver (ClusterRoles): the user the servers name
+//     in remote_servers (<user>, <password> of each replica), as which a
+//     shard runs what a Distributed table sends it from another shard. It
+//     may SELECT and INSERT the local tables and nothing else. Without it
+//     the servers use their default user, and then the admin, who may
+//     create Distributed tables, reads any table of any database of the
+//     other shards through one (system.users included: found by
+//     TestRolesOnCluster). With an interserver <secret> instead, a shard
+//     checks the initial user, which the published views do not survive
+//     (ClickHouse #88009: the analyst, not the views' definer, is checked
+//     on the local tables), so the model assumes a cluster without one.
+//
+// The SQL then also differs by replication, as migrate does: with
+// Replicated every statement is ON CLUSTER and runs once (Keeper
+// distributes it; a server that keeps users in replicated access storage
+// needs no ON CLUSTER, and gets it harmlessly); without it there may be no
+// Keeper, so the statements carry no ON CLUSTER and ApplyRoles runs them on
+// every shard in turn. The users XML is one file that every server reads.
 
 // PublishedViews are the relations dashboards and analysts may read: the
 // k-safe views of team-level figures. This is the one list the analyst's
@@ -67,11 +102,19 @@ const (
 	RoleReviewer Role = "reviewer"
 )
 
-// Roles lists every role in the order the SQL creates them.
+// RoleInterserver is the user of a cluster's servers for each other
+// (remote_servers); it exists on a cluster only.
+const RoleInterserver Role = "interserver"
+
+// Roles lists every role of one server in the order the SQL creates them.
 var Roles = []Role{RoleAdmin, RoleWriter, RoleAnalyst, RoleReviewer}
 
+// ClusterRoles are the roles a cluster has in addition to Roles.
+var ClusterRoles = []Role{RoleInterserver}
+
 // Grant is one GRANT: privileges on one object. On is a table of the
-// database (a bare name), "*" for the whole database, or, with the TABLE
+// database (a bare name), "*" for the whole database, a table of another
+// database by its qualified name (system.clusters), or, with the TABLE
 // ENGINE privilege, an engine name.
 type Grant struct {
 	Privileges []string
@@ -125,8 +168,13 @@ var adminPrivileges = []string{"SELECT", "INSERT", "ALTER", "CREATE DATABASE", "
 // absent.
 var AdminTableEngines = []string{"MergeTree", "ReplacingMergeTree", "AggregatingMergeTree", "SummingMergeTree"}
 
-// RoleGrants returns the grants of role r. Table names are bare; the
-// renderers qualify them with the database.
+// clusterSystemGrant lets a user that reaches every shard itself (migrate
+// and erasure, Store.openShards) read the cluster's layout.
+var clusterSystemGrant = Grant{[]string{"SELECT"}, "system.clusters"}
+
+// RoleGrants returns the grants of role r on one server. Table names are
+// bare; the renderers qualify them with the database. AccessModel.Grants
+// adds what a cluster needs.
 func RoleGrants(r Role) []Grant {
 	switch r {
 	case RoleWriter:
@@ -165,6 +213,58 @@ type AccessModel struct {
 	// gets no user (the SQL still creates the role and its grants), so an
 	// operator can create users by hand or keep an existing one.
 	Passwords map[Role]string
+	// Cluster is the deployment's cluster (Config.Cluster); the zero value
+	// is one server. Only Name and Replicated matter here.
+	Cluster Cluster
+}
+
+// Roles returns the roles of m's deployment: Roles, and on a cluster
+// ClusterRoles too.
+func (m AccessModel) Roles() []Role {
+	if !m.Cluster.Enabled() {
+		return Roles
+	}
+	return append(slices.Clone(Roles), ClusterRoles...)
+}
+
+// Grants returns the grants of role r in m's deployment: RoleGrants(r) on
+// one server; on a cluster, each grant on a sharded table followed by the
+// same grant on its local table, system.clusters for the roles that reach
+// every shard, the cluster's engines for the admin, and SELECT, INSERT on
+// every local table for the interserver user.
+func (m AccessModel) Grants(r Role) []Grant {
+	gs := RoleGrants(r)
+	if !m.Cluster.Enabled() {
+		return gs
+	}
+	if r == RoleInterserver {
+		var out []Grant
+		for _, t := range slices.Sorted(maps.Keys(ClusterLayout)) {
+			if ClusterLayout[t] != "" {
+				out = append(out, Grant{rw, LocalTable(t)})
+			}
+		}
+		return out
+	}
+	var out []Grant
+	for _, g := range gs {
+		out = append(out, g)
+		if ClusterLayout[g.On] != "" {
+			out = append(out, Grant{g.Privileges, LocalTable(g.On)})
+		}
+	}
+	if r == RoleAdmin {
+		out = append(out, Grant{[]string{"TABLE ENGINE"}, "Distributed"})
+		if m.Cluster.Replicated {
+			for _, e := range AdminTableEngines {
+				out = append(out, Grant{[]string{"TABLE ENGINE"}, "Replicated" + e})
+			}
+		}
+	}
+	if r == RoleAdmin || r == RoleWriter {
+		out = append(out, clusterSystemGrant)
+	}
+	return out
 }
 
 // UserName is the ClickHouse user of role r: "<database>_<role>", e.g.
@@ -182,13 +282,23 @@ func (m AccessModel) db() string {
 	return m.Database
 }
 
-// grantText renders g without the grantee: "GRANT SELECT ON db.t".
+// grantText renders g without the grantee: "GRANT SELECT ON db.t". The
+// users XML takes it as is; the SQL adds ON CLUSTER (m.onCluster).
 func (m AccessModel) grantText(g Grant) string {
 	on := m.db() + "." + g.On
-	if len(g.Privileges) == 1 && g.Privileges[0] == "TABLE ENGINE" {
+	if strings.Contains(g.On, ".") || len(g.Privileges) == 1 && g.Privileges[0] == "TABLE ENGINE" {
 		on = g.On
 	}
 	return "GRANT " + strings.Join(g.Privileges, ", ") + " ON " + on
+}
+
+// onCluster is the ON CLUSTER clause of the SQL: with replication only
+// (see the package comment on clusters).
+func (m AccessModel) onCluster() string {
+	if m.Cluster.Enabled() && m.Cluster.Replicated {
+		return " ON CLUSTER " + m.Cluster.Name
+	}
+	return ""
 }
 
 // user is one role's user with everything both renderings need.
@@ -205,8 +315,14 @@ func (m AccessModel) validate() error {
 	if !identRE.MatchString(m.db()) {
 		return fmt.Errorf("access model: database %q: must match %s", m.db(), identRE)
 	}
+	if err := m.Cluster.Validate(); err != nil {
+		return fmt.Errorf("access model: %w", err)
+	}
 	for r, pw := range m.Passwords {
-		if RoleGrants(r) == nil {
+		if slices.Contains(ClusterRoles, r) && !m.Cluster.Enabled() {
+			return fmt.Errorf("access model: the %s role exists on a cluster only (--cluster)", r)
+		}
+		if !slices.Contains(m.Roles(), r) {
 			return fmt.Errorf("access model: unknown role %q", r)
 		}
 		if pw == "" {
@@ -219,13 +335,13 @@ func (m AccessModel) validate() error {
 // users returns every role, with its password hash when it has a user.
 func (m AccessModel) users() []user {
 	var out []user
-	for _, r := range Roles {
+	for _, r := range m.Roles() {
 		u := user{role: r, name: m.UserName(r), roleName: m.RoleName(r), settings: RoleSettings(r)}
 		if pw, ok := m.Passwords[r]; ok {
 			sum := sha256.Sum256([]byte(pw))
 			u.sha256Hex = hex.EncodeToString(sum[:])
 		}
-		for _, g := range RoleGrants(r) {
+		for _, g := range m.Grants(r) {
 			u.grants = append(u.grants, m.grantText(g))
 		}
 		out = append(out, u)
@@ -247,14 +363,18 @@ func (m AccessModel) SQL() ([]string, error) {
 		return nil, err
 	}
 	var out []string
+	on := m.onCluster()
+	// grant puts ON CLUSTER where GRANT and REVOKE take it, right after
+	// the keyword.
+	grant := func(kw, rest string) string { return kw + on + strings.TrimPrefix(rest, kw) }
 	for _, u := range m.users() {
-		out = append(out, "CREATE ROLE IF NOT EXISTS "+u.roleName)
+		out = append(out, "CREATE ROLE IF NOT EXISTS "+u.roleName+on)
 		if s := settingsClause(u.settings); s != "" {
-			out = append(out, "ALTER ROLE "+u.roleName+" SETTINGS "+s)
+			out = append(out, "ALTER ROLE "+u.roleName+on+" SETTINGS "+s)
 		}
-		out = append(out, "REVOKE ALL ON *.* FROM "+u.roleName)
+		out = append(out, grant("REVOKE", "REVOKE ALL ON *.* FROM "+u.roleName))
 		for _, g := range u.grants {
-			out = append(out, g+" TO "+u.roleName)
+			out = append(out, grant("GRANT", g+" TO "+u.roleName))
 		}
 	}
 	for _, u := range m.users() {
@@ -263,10 +383,10 @@ func (m AccessModel) SQL() ([]string, error) {
 		}
 		id := " IDENTIFIED WITH sha256_hash BY '" + u.sha256Hex + "'"
 		out = append(out,
-			"CREATE USER IF NOT EXISTS "+u.name+id,
-			"ALTER USER "+u.name+id,
-			"GRANT "+u.roleName+" TO "+u.name,
-			"ALTER USER "+u.name+" DEFAULT ROLE "+u.roleName,
+			"CREATE USER IF NOT EXISTS "+u.name+on+id,
+			"ALTER USER "+u.name+on+id,
+			grant("GRANT", "GRANT "+u.roleName+" TO "+u.name),
+			"ALTER USER "+u.name+on+" DEFAULT ROLE "+u.roleName,
 		)
 	}
 	return out, nil
@@ -280,6 +400,12 @@ func (m AccessModel) SQLScript() (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- commpulse access model for database %s (store.AccessModel).\n", m.db())
+	switch c := m.Cluster; {
+	case c.Enabled() && c.Replicated:
+		fmt.Fprintf(&b, "-- cluster %s, replicated: run once, ON CLUSTER (needs Keeper).\n", c.Name)
+	case c.Enabled():
+		fmt.Fprintf(&b, "-- cluster %s: run on every server of the cluster (migrate --roles does).\n", c.Name)
+	}
 	for _, u := range m.users() {
 		if u.sha256Hex == "" {
 			fmt.Fprintf(&b, "-- no password for the %s role: user %s is not created or changed.\n", u.role, u.name)
@@ -305,15 +431,38 @@ func sortedSettingKeys(s map[string]string) []string { return slices.Sorted(maps
 // ApplyRoles runs SQL on the server. The connected user needs access
 // management and every granted privilege with the grant option (the
 // server's bootstrap user has both); the embedded server refuses (no
-// writeable access storage: use UsersXML).
+// writeable access storage: use UsersXML). A model without a database or
+// a cluster takes the store's. On a cluster without replication it runs
+// the statements on every shard in turn (Store.openShards), as migrate
+// does; with replication once, ON CLUSTER.
 func (s *Store) ApplyRoles(ctx context.Context, m AccessModel) error {
 	if m.Database == "" {
 		m.Database = s.cfg.Database
+	}
+	if !m.Cluster.Enabled() {
+		m.Cluster = s.cfg.Cluster
 	}
 	stmts, err := m.SQL()
 	if err != nil {
 		return err
 	}
+	if !m.Cluster.Enabled() || m.Cluster.Replicated {
+		return s.applyRoles(ctx, stmts)
+	}
+	shs, err := s.openShards(ctx)
+	if err != nil {
+		return fmt.Errorf("apply roles: %w", err)
+	}
+	defer closeShards(shs)
+	for _, sh := range shs {
+		if err := sh.st.applyRoles(ctx, stmts); err != nil {
+			return fmt.Errorf("%s: %w", sh, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyRoles(ctx context.Context, stmts []string) error {
 	for i, q := range stmts {
 		if err := s.conn.Exec(ctx, q); err != nil {
 			// The statement names users and roles and holds at most a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -321,6 +322,9 @@ func TestAccessModelSQLParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	replicated := testModel
+	replicated.Cluster = Cluster{Name: "prod", Replicated: true}
+	stmts = append(stmts, mustSQL(t, replicated)...)
 	for _, s := range stmts {
 		var formatted string
 		if err := conn.QueryRow(context.Background(), "SELECT formatQuery(?)", s).Scan(&formatted); err != nil {
@@ -333,4 +337,160 @@ func TestAccessModelSQLParses(t *testing.T) {
 	} else if strings.Contains(err.Error(), "pw-0123456789") {
 		t.Errorf("error echoes a password: %v", err)
 	}
+}
+
+// The SQL of the access model on a cluster, as golden text (a production
+// cluster is not available here): every grant on a sharded table is also
+// on its local table, the admin may create Distributed (and, replicated,
+// Replicated*) tables, the admin and the writer read system.clusters, and
+// ON CLUSTER is on every statement exactly when the cluster is replicated.
+// The analyst gets no local table.
+func TestAccessModelClusterSQL(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		c      Cluster
+	}{
+		{"testdata/roles_cluster.sql", Cluster{Name: "prod"}},
+		{"testdata/roles_replicated.sql", Cluster{Name: "prod", Replicated: true}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			m := testModel
+			m.Cluster = tc.c
+			script, err := m.SQLScript()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				if err := os.WriteFile(tc.golden, []byte(script), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(tc.golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if script != string(want) {
+				t.Errorf("SQLScript differs from %s (run with -update after reviewing the change):\n%s", tc.golden, script)
+			}
+			stmts, err := m.SQL()
+			if err != nil {
+				t.Fatal(err)
+			}
+			on := " ON CLUSTER prod"
+			for _, s := range stmts {
+				if n := strings.Count(s, on); tc.c.Replicated && n != 1 || !tc.c.Replicated && n != 0 {
+					t.Errorf("%q: ON CLUSTER %d times; want it exactly when replicated", s, n)
+				}
+			}
+			all := "\n" + strings.Join(stmts, "\n") + "\n"
+			grant := func(rest string) string {
+				if tc.c.Replicated {
+					return "\nGRANT" + on + " " + rest + "\n"
+				}
+				return "\nGRANT " + rest + "\n"
+			}
+			mustHave := []string{
+				grant("SELECT, INSERT, ALTER DELETE, ALTER UPDATE ON cpdb.messages TO cpdb_writer_role"),
+				grant("SELECT, INSERT, ALTER DELETE, ALTER UPDATE ON cpdb.messages_local TO cpdb_writer_role"),
+				grant("SELECT, INSERT, ALTER DELETE ON cpdb.node_metrics_local TO cpdb_writer_role"),
+				grant("SELECT ON cpdb.anomaly_reviews_local TO cpdb_writer_role"),
+				grant("SELECT ON cpdb.anomalies_local TO cpdb_reviewer_role"),
+				grant("SELECT, INSERT ON cpdb.anomaly_reviews_local TO cpdb_reviewer_role"),
+				grant("TABLE ENGINE ON Distributed TO cpdb_admin_role"),
+				grant("SELECT ON system.clusters TO cpdb_admin_role"),
+				grant("SELECT ON system.clusters TO cpdb_writer_role"),
+				grant("SELECT ON cpdb.team_stats_k TO cpdb_analyst_role"),
+			}
+			mustHave = append(mustHave, grant("SELECT, INSERT ON cpdb.messages_local TO cpdb_interserver_role"),
+				grant("SELECT, INSERT ON cpdb.team_stats_local TO cpdb_interserver_role"))
+			mustNot := []string{"erasures_local", "ON cpdb.messages TO cpdb_interserver_role", "ALTER DELETE ON cpdb.messages_local TO cpdb_interserver_role", "_local TO cpdb_analyst_role", "system.clusters TO cpdb_analyst_role", "system.clusters TO cpdb_reviewer_role", "_k_local"}
+			if tc.c.Replicated {
+				mustHave = append(mustHave, grant("TABLE ENGINE ON ReplicatedReplacingMergeTree TO cpdb_admin_role"),
+					"\nCREATE USER IF NOT EXISTS cpdb_writer"+on+" IDENTIFIED WITH sha256_hash BY ",
+					"\nREVOKE"+on+" ALL ON *.* FROM cpdb_writer_role\n")
+			} else {
+				mustNot = append(mustNot, "ON Replicated")
+			}
+			for _, s := range mustHave {
+				if !strings.Contains(all, s) {
+					t.Errorf("SQL lacks %q", strings.TrimSpace(s))
+				}
+			}
+			for _, s := range mustNot {
+				if strings.Contains(all, s) {
+					t.Errorf("SQL has %q", s)
+				}
+			}
+			// Every grant on a sharded table has its twin on the local table.
+			for _, r := range Roles {
+				gs := m.Grants(r)
+				for _, g := range RoleGrants(r) {
+					if ClusterLayout[g.On] == "" {
+						continue
+					}
+					if !slices.ContainsFunc(gs, func(l Grant) bool { return l.On == LocalTable(g.On) && slices.Equal(l.Privileges, g.Privileges) }) {
+						t.Errorf("%s: %v on %s has no twin on %s", r, g.Privileges, g.On, LocalTable(g.On))
+					}
+				}
+			}
+		})
+	}
+}
+
+// On a cluster the users file holds the same grants as the SQL.
+func TestAccessModelClusterFormsAgree(t *testing.T) {
+	m := testModel
+	m.Cluster = Cluster{Name: "prod"}
+	stmts, err := m.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.UsersXML("/x/users.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSQL := parseSQL(t, stmts)
+	fromXML, _ := parseXML(t, b)
+	if len(fromSQL) != len(Roles) {
+		t.Fatalf("SQL users %v", slices.Sorted(maps.Keys(fromSQL)))
+	}
+	for u, s := range fromSQL {
+		x := fromXML[u]
+		if x == nil || !slices.Equal(s.grants, x.grants) {
+			t.Errorf("user %s: SQL grants %v, XML %+v", u, s.grants, x)
+		}
+		if single := parseSQL(t, mustSQL(t, testModel))[u]; len(s.grants) <= len(single.grants) && u != "cpdb_analyst" {
+			t.Errorf("user %s: %d grants on a cluster, %d on one server; want more", u, len(s.grants), len(single.grants))
+		}
+	}
+	for _, bad := range []AccessModel{
+		{Cluster: Cluster{Name: "x y"}},
+		{Passwords: map[Role]string{RoleInterserver: "pw-0123456789abcdef"}}, // no cluster
+	} {
+		if _, err := bad.SQL(); err == nil {
+			t.Errorf("SQL of %+v: no error", bad)
+		}
+	}
+	// The interserver user may read and insert the local tables, nothing else.
+	is := m
+	is.Passwords = map[Role]string{RoleInterserver: "pw-0123456789abcdef"}
+	g := parseSQL(t, mustSQL(t, is))["cpdb_interserver"]
+	if g == nil || len(g.grants) == 0 {
+		t.Fatal("no interserver user")
+	}
+	for _, p := range g.grants {
+		priv, on, _ := strings.Cut(p, " ON ")
+		if priv != "SELECT" && priv != "INSERT" || !strings.HasPrefix(on, "cpdb.") || !strings.HasSuffix(on, "_local") {
+			t.Errorf("interserver grant %q: want SELECT or INSERT on a local table", p)
+		}
+	}
+}
+
+func mustSQL(t *testing.T, m AccessModel) []string {
+	t.Helper()
+	s, err := m.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

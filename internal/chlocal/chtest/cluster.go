@@ -95,13 +95,96 @@ func startCluster(ctx context.Context, shards int) ([]*chlocal.Server, error) {
 // ClusterConfig is a ClickHouse configuration file declaring cluster name
 // with one shard per port, each a single replica on 127.0.0.1.
 func ClusterConfig(name string, ports []int) []byte {
+	return clusterConfig(name, ports, ClusterOptions{})
+}
+
+func clusterConfig(name string, ports []int, o ClusterOptions) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<clickhouse>\n  <remote_servers>\n    <%s>\n", name)
-	for _, p := range ports {
-		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>\n", p)
+	if o.Secret != "" {
+		fmt.Fprintf(&b, "      <secret>%s</secret>\n", o.Secret)
 	}
-	fmt.Fprintf(&b, "    </%s>\n  </remote_servers>\n</clickhouse>\n", name)
+	var user string
+	if o.User != "" {
+		user = fmt.Sprintf("<user>%s</user><password>%s</password>", o.User, o.Password)
+	}
+	for _, p := range ports {
+		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port>%s</replica></shard>\n", p, user)
+	}
+	fmt.Fprintf(&b, "    </%s>\n  </remote_servers>\n", name)
+	if o.UsersXML != "" {
+		fmt.Fprintf(&b, "  <user_directories><users_xml><path>%s</path></users_xml></user_directories>\n", o.UsersXML)
+	}
+	b.WriteString("</clickhouse>\n")
 	return []byte(b.String())
+}
+
+// ClusterOptions configure a cluster of a test's own (StartCluster).
+type ClusterOptions struct {
+	// Secret, if set, is the cluster's interserver secret
+	// (remote_servers/<cluster>/secret): a shard then runs a query sent by
+	// another shard as the user who sent it, with that user's grants,
+	// instead of as the replica's configured user (default).
+	Secret string
+	// User and Password, if User is set, are the user the servers connect
+	// to each other as (each replica's <user>, <password>), instead of
+	// default.
+	User, Password string
+	// UsersXML, if set, is a users file (store.AccessModel.UsersXML) every
+	// server reads its users from.
+	UsersXML string
+}
+
+// StartCluster starts a two-shard cluster (ClusterName, ClusterShards) of
+// t's own, configured by o, and closes it when t ends: for tests that need
+// the servers configured otherwise than the shared Cluster (users, a
+// secret). It costs the start of two more engines (~1-2 s, ~210 MB each).
+func StartCluster(t testing.TB, o ClusterOptions) []*chlocal.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs ClickHouse engines; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var (
+		srvs []*chlocal.Server
+		err  error
+	)
+	for attempt := 1; attempt <= 3; attempt++ {
+		srvs, err = startClusterIn(ctx, t.TempDir(), ClusterShards, o)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("chtest: start ClickHouse cluster: %v", err)
+	}
+	t.Cleanup(func() { closeAll(srvs) })
+	return srvs
+}
+
+// startClusterIn starts shards servers with their config file and data in
+// dir.
+func startClusterIn(ctx context.Context, dir string, shards int, o ClusterOptions) ([]*chlocal.Server, error) {
+	ports, err := freePorts(2 * shards)
+	if err != nil {
+		return nil, err
+	}
+	config := filepath.Join(dir, "cluster.xml")
+	if err := os.WriteFile(config, clusterConfig(ClusterName, ports[:shards], o), 0o600); err != nil {
+		return nil, err
+	}
+	var srvs []*chlocal.Server
+	for i := range shards {
+		srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, ConfigFile: config,
+			DataDir: filepath.Join(dir, fmt.Sprintf("shard%d", i+1)), TCPPort: ports[i], HTTPPort: ports[shards+i]})
+		if err != nil {
+			closeAll(srvs)
+			return nil, fmt.Errorf("shard %d: %w", i+1, err)
+		}
+		srvs = append(srvs, srv)
+	}
+	return srvs, nil
 }
 
 // closeCluster closes the shared cluster's servers and removes its config.
