@@ -14,7 +14,7 @@ import (
 	"commpulse/internal/chlocal/chtest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/replicated.sql from SchemaScript")
+var update = flag.Bool("update", false, "rewrite the golden files testdata/replicated.sql and testdata/replicated_erasure.txt")
 
 // Every statement of every migration renders for a cluster, in both modes,
 // and every table a migration creates has a sharding key that is a

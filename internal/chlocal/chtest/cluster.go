@@ -95,13 +95,73 @@ func startCluster(ctx context.Context, shards int) ([]*chlocal.Server, error) {
 // ClusterConfig is a ClickHouse configuration file declaring cluster name
 // with one shard per port, each a single replica on 127.0.0.1.
 func ClusterConfig(name string, ports []int) []byte {
+	shards := make([][]string, len(ports))
+	for i, p := range ports {
+		shards[i] = []string{fmt.Sprintf("127.0.0.1:%d", p)}
+	}
+	return ClusterConfigReplicas(name, shards)
+}
+
+// ClusterConfigReplicas is a ClickHouse configuration file declaring
+// cluster name with the given shards, each a list of replica addresses
+// (host:port). A shard of more than one replica gets internal_replication,
+// as on a replicated cluster: a Distributed insert writes to one replica.
+func ClusterConfigReplicas(name string, shards [][]string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<clickhouse>\n  <remote_servers>\n    <%s>\n", name)
-	for _, p := range ports {
-		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>\n", p)
+	for _, reps := range shards {
+		b.WriteString("      <shard>")
+		if len(reps) > 1 {
+			b.WriteString("<internal_replication>true</internal_replication>")
+		}
+		for _, a := range reps {
+			host, port, _ := net.SplitHostPort(a)
+			fmt.Fprintf(&b, "<replica><host>%s</host><port>%s</port></replica>", host, port)
+		}
+		b.WriteString("</shard>\n")
 	}
 	fmt.Fprintf(&b, "    </%s>\n  </remote_servers>\n</clickhouse>\n", name)
 	return []byte(b.String())
+}
+
+// PrivateCluster starts a cluster of the test's own, named name: one
+// server per shard, and a remote_servers section listing for shard i its
+// server followed by extra[i] (addresses the test provides, e.g. a proxy
+// to the same server posing as a second replica, or an address nobody
+// listens on). The servers are closed, and their configuration removed, in
+// t.Cleanup. Ports are picked before the servers start; one taken in
+// between fails the test.
+func PrivateCluster(t testing.TB, name string, shards int, extra map[int][]string) []*chlocal.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs ClickHouse engines; skipped with -short")
+	}
+	ports, err := freePorts(2 * shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := make([][]string, shards)
+	for i := range shards {
+		layout[i] = append([]string{fmt.Sprintf("127.0.0.1:%d", ports[i])}, extra[i]...)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "cluster.xml")
+	if err := os.WriteFile(config, ClusterConfigReplicas(name, layout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var srvs []*chlocal.Server
+	t.Cleanup(func() { closeAll(srvs) })
+	for i := range shards {
+		srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, AutoRestart: true, ConfigFile: config,
+			TCPPort: ports[i], HTTPPort: ports[shards+i]})
+		if err != nil {
+			t.Fatalf("chtest: private cluster %s: shard %d: %v", name, i+1, err)
+		}
+		srvs = append(srvs, srv)
+	}
+	return srvs
 }
 
 // closeCluster closes the shared cluster's servers and removes its config.
