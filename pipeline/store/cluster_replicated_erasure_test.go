@@ -14,6 +14,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"commpulse/internal/chlocal"
 	"commpulse/internal/chlocal/chtest"
 )
 
@@ -137,7 +138,8 @@ func (c *recordingConn) PrepareBatch(ctx context.Context, q string, opts ...driv
 func TestReplicatedErasureChecksEveryReplica(t *testing.T) {
 	const name = "commpulse_repl"
 	proxy := newReplicaProxy(t)
-	srvs := chtest.PrivateCluster(t, name, 2, map[int][]string{0: {proxy.Addr()}})
+	cl := chtest.PrivateCluster(t, name, []int{1, 1}, map[int][]string{0: {proxy.Addr()}})
+	srvs := []*chlocal.Server{cl[0][0], cl[1][0]}
 	proxy.serve(srvs[0].Addr())
 	db := chtest.ClusterDatabase(t, srvs)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -365,4 +367,111 @@ func TestReplicatedErasureStatements(t *testing.T) {
 			}
 		})
 	}
+}
+
+// plantingConn stands for a replica that the quorum insert reached but the
+// mutation did not: before the proof's first query on it, it receives the
+// batch's erasures row (the batch id read from that query's text).
+type plantingConn struct {
+	driver.Conn
+	person string
+	once   sync.Once
+}
+
+var batchIDRE = regexp.MustCompile(`batch = '([0-9a-f]{32})'`)
+
+func (c *plantingConn) QueryRow(ctx context.Context, q string, args ...any) driver.Row {
+	if m := batchIDRE.FindStringSubmatch(q); m != nil {
+		c.once.Do(func() {
+			_ = c.Conn.Exec(ctx, "INSERT INTO erasures (person, erased_at, batch, done) VALUES (?, now64(3), ?, false)", c.person, m[1])
+		})
+	}
+	return c.Conn.QueryRow(ctx, q, args...)
+}
+
+// A replica left behind fails the replicated erasure by name, and the
+// erasure is done nowhere. Shard 1 has two real servers as its replicas,
+// with tables of their own (no Keeper, so no replication): the mutation,
+// issued on replica 1, never reaches replica 2, which holds a message of
+// the person. Replica 2 without the batch in its erasures (a quorum that
+// did not reach it) fails the proof's first check; replica 2 holding the
+// batch but still the person's row (a mutation that did not reach it)
+// fails the count.
+func TestReplicatedErasureFailsOnAReplicaLeftBehind(t *testing.T) {
+	const name = "commpulse_behind"
+	cl := chtest.PrivateCluster(t, name, []int{2, 1}, nil)
+	r1, r2, s2 := cl[0][0], cl[0][1], cl[1][0]
+	db := chtest.ClusterDatabase(t, []*chlocal.Server{r1, r2, s2})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const p = "p_behind"
+	var servers []*Store
+	for _, srv := range []*chlocal.Server{r1, r2, s2} {
+		// The cluster's schema on each server, replica 2 included (Migrate
+		// would reach one replica per shard).
+		st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db, Cluster: Cluster{Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.migrate(ctx, mustClusterSchema(t, Cluster{Name: name})); err != nil {
+			t.Fatalf("migrate %s: %v", srv.Addr(), err)
+		}
+		local, err := Open(Config{Addr: []string{srv.Addr()}, Database: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer local.Close()
+		if err := local.Conn().Exec(ctx, "INSERT INTO messages_local (event_id, occurred_at, ingested_at, sender, recipients) VALUES ('e1', now64(3), now64(3), ?, ['p_other'])", p); err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, local)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		plant bool
+		want  string
+	}{
+		{"batch not on the replica", false, "shard 1 replica 2 " + r2.Addr() + ": its erasures hold 0 of the 1 persons of the batch"},
+		{"mutation not on the replica", true, "shard 1 replica 2 " + r2.Addr() + ": 1 rows of messages_local still name an erased person"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := Open(Config{Addr: []string{r1.Addr()}, Database: db, Cluster: Cluster{Name: name, Replicated: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			st.trace = func(addr []string, c driver.Conn) driver.Conn {
+				if tc.plant && len(addr) == 1 && addr[0] == r2.Addr() {
+					return &plantingConn{Conn: c, person: p}
+				}
+				return c
+			}
+			err = st.ErasePersons(ctx, []string{p})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("erasure with replica 2 of shard 1 left behind: %v, want %q", err, tc.want)
+			}
+			for i, sh := range servers {
+				if done, err := sh.Erased(ctx, []string{p}); err != nil || done[p] {
+					t.Errorf("server %d: a failed erasure is recorded done: %v, %v", i+1, done, err)
+				}
+			}
+			// Replica 1 of shard 1 and shard 2 were erased; replica 2 kept the row.
+			for i, want := range []uint64{0, 1, 0} {
+				if n := countOn(t, servers[i], "SELECT count() FROM messages_local WHERE sender = ?", p); n != want {
+					t.Errorf("server %d: %d messages of the person, want %d", i+1, n, want)
+				}
+			}
+		})
+	}
+}
+
+func mustClusterSchema(t *testing.T, c Cluster) schema {
+	t.Helper()
+	cs, err := newClusterSchema(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }

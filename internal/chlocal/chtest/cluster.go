@@ -124,25 +124,35 @@ func ClusterConfigReplicas(name string, shards [][]string) []byte {
 	return []byte(b.String())
 }
 
-// PrivateCluster starts a cluster of the test's own, named name: one
-// server per shard, and a remote_servers section listing for shard i its
-// server followed by extra[i] (addresses the test provides, e.g. a proxy
-// to the same server posing as a second replica, or an address nobody
-// listens on). The servers are closed, and their configuration removed, in
-// t.Cleanup. Ports are picked before the servers start; one taken in
-// between fails the test.
-func PrivateCluster(t testing.TB, name string, shards int, extra map[int][]string) []*chlocal.Server {
+// PrivateCluster starts a cluster of the test's own, named name: servers[i]
+// servers for shard i (its replicas, each with tables of its own: there is
+// no replication here), and a remote_servers section listing for shard i
+// its servers followed by extra[i] (addresses the test provides, e.g. a
+// proxy to a server posing as one more replica, or an address nobody
+// listens on). It returns the servers per shard. They are closed, and the
+// configuration removed, in t.Cleanup. Ports are picked before the servers
+// start; one taken in between fails the test.
+func PrivateCluster(t testing.TB, name string, servers []int, extra map[int][]string) [][]*chlocal.Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs ClickHouse engines; skipped with -short")
 	}
-	ports, err := freePorts(2 * shards)
+	total := 0
+	for _, n := range servers {
+		total += n
+	}
+	ports, err := freePorts(2 * total)
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout := make([][]string, shards)
-	for i := range shards {
-		layout[i] = append([]string{fmt.Sprintf("127.0.0.1:%d", ports[i])}, extra[i]...)
+	layout := make([][]string, len(servers))
+	next := 0
+	for i, n := range servers {
+		for range n {
+			layout[i] = append(layout[i], fmt.Sprintf("127.0.0.1:%d", ports[next]))
+			next++
+		}
+		layout[i] = append(layout[i], extra[i]...)
 	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "cluster.xml")
@@ -151,17 +161,23 @@ func PrivateCluster(t testing.TB, name string, shards int, extra map[int][]strin
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var srvs []*chlocal.Server
-	t.Cleanup(func() { closeAll(srvs) })
-	for i := range shards {
-		srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, AutoRestart: true, ConfigFile: config,
-			TCPPort: ports[i], HTTPPort: ports[shards+i]})
-		if err != nil {
-			t.Fatalf("chtest: private cluster %s: shard %d: %v", name, i+1, err)
+	var all []*chlocal.Server
+	t.Cleanup(func() { closeAll(all) })
+	out := make([][]*chlocal.Server, len(servers))
+	next = 0
+	for i, n := range servers {
+		for j := range n {
+			srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, AutoRestart: true, ConfigFile: config,
+				TCPPort: ports[next], HTTPPort: ports[total+next]})
+			if err != nil {
+				t.Fatalf("chtest: private cluster %s: shard %d replica %d: %v", name, i+1, j+1, err)
+			}
+			next++
+			all = append(all, srv)
+			out[i] = append(out[i], srv)
 		}
-		srvs = append(srvs, srv)
 	}
-	return srvs
+	return out
 }
 
 // closeCluster closes the shared cluster's servers and removes its config.
