@@ -250,7 +250,11 @@ const quorumTimeout = 2 * time.Minute
 // replicas replicas of its shard hold the rows. insert_quorum_parallel = 0
 // is the strict mode: a second quorum insert into the table is refused
 // while one is not yet confirmed, so two erasure batches never interleave
-// half-replicated (erasures are serialised by ingest anyway). On a table
+// half-replicated: within one ingest erasures are serialised; two ingest
+// replicas erasing at once see the second refused, and its opt-outs stay
+// pending and are erased again (the cost: a retry, never a done row without
+// the proof). Likewise, a quorum insert that timed out blocks the next ones
+// until the replicas confirm it. On a table
 // that is not Replicated the server accepts and ignores these settings
 // (checked on the embedded 26.7 engine), which is what lets the replicated
 // path run on the test cluster.
