@@ -24,7 +24,9 @@ type Cluster struct {
 	// single server.
 	Name string
 	// Shards lists, per shard, the native addresses of its replicas. Migrate
-	// (without Replicated) and erasure connect to every shard through them.
+	// (without Replicated) and erasure connect to every shard through them;
+	// a replicated erasure also checks every replica through them, so with
+	// Replicated a shard must list every replica system.clusters lists.
 	// Empty: read from system.clusters on Config.Addr, which then must be
 	// reachable at the host:port the servers list each other by. Either way
 	// the number of shards must be the one system.clusters reports, so that
@@ -34,8 +36,12 @@ type Cluster struct {
 	// /clickhouse/tables/{shard}/{database}/<table>, replica {replica}) and
 	// every DDL statement ON CLUSTER, run once through Config.Addr. It needs
 	// ClickHouse Keeper and the {shard} and {replica} macros, which the
-	// embedded test server does not have, so this mode is checked as
-	// generated text only (SchemaScript, testdata/replicated.sql).
+	// embedded test server does not have, so the DDL of this mode is
+	// checked as generated text only (SchemaScript,
+	// testdata/replicated.sql). Erasure with Replicated writes its record
+	// with a quorum, mutates one replica per shard and checks every replica
+	// (erasePersonsReplicated); that path runs on the embedded cluster too,
+	// whose plain MergeTree tables accept its settings and ignore them.
 	Replicated bool
 }
 
@@ -392,23 +398,41 @@ func SchemaScript(cfg Config) (string, error) {
 // shard is one shard's connection, bound to the store's database.
 type shard struct {
 	num  int
-	addr []string
-	st   *Store
+	addr []string // its replicas' addresses: configured, or system.clusters'
+	// listed is the number of replicas system.clusters lists for the
+	// shard (the quorum of a replicated erasure's inserts).
+	listed int
+	st     *Store
 }
 
 func (sh shard) String() string { return fmt.Sprintf("shard %d %v", sh.num, sh.addr) }
+
+// dialTo opens a pool on the store's database at addr, traced when the
+// store is.
+func (s *Store) dialTo(addr []string, database string) (*Store, error) {
+	cfg := s.cfg
+	cfg.Addr = addr
+	conn, err := dial(cfg, database)
+	if err != nil {
+		return nil, err
+	}
+	if s.trace != nil {
+		conn = s.trace(addr, conn)
+	}
+	return &Store{conn: conn, cfg: cfg, trace: s.trace}, nil
+}
 
 // openShards opens a pool per shard of the cluster (lazily: the first
 // statement dials), after checking the layout against system.clusters on
 // the store's own server. The caller closes them.
 func (s *Store) openShards(ctx context.Context) ([]shard, error) {
 	c := s.cfg.Cluster
-	boot, err := dial(s.cfg, "")
+	boot, err := s.dialTo(s.cfg.Addr, "")
 	if err != nil {
 		return nil, err
 	}
 	defer boot.Close()
-	rows, err := boot.Query(ctx, `SELECT shard_num, groupArray(concat(host_name, ':', toString(port)))
+	rows, err := boot.conn.Query(ctx, `SELECT shard_num, groupArray(concat(host_name, ':', toString(port)))
 		FROM (SELECT shard_num, host_name, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num)
 		GROUP BY shard_num ORDER BY shard_num`, c.Name)
 	if err != nil {
@@ -439,14 +463,12 @@ func (s *Store) openShards(ctx context.Context) ([]shard, error) {
 	}
 	var out []shard
 	for i, a := range addrs {
-		cfg := s.cfg
-		cfg.Addr = a
-		conn, err := dial(cfg, s.cfg.Database)
+		st, err := s.dialTo(a, s.cfg.Database)
 		if err != nil {
 			closeShards(out)
 			return nil, err
 		}
-		out = append(out, shard{num: i + 1, addr: a, st: &Store{conn: conn, cfg: cfg}})
+		out = append(out, shard{num: i + 1, addr: a, listed: len(listed[i]), st: st})
 	}
 	return out, nil
 }
@@ -454,6 +476,49 @@ func (s *Store) openShards(ctx context.Context) ([]shard, error) {
 func closeShards(shs []shard) {
 	for _, sh := range shs {
 		_ = sh.st.Close()
+	}
+}
+
+// replica is one replica of a shard, with a pool of its own (no failover
+// to the shard's other replicas): what a replicated erasure's proof
+// checks.
+type replica struct {
+	shard, num int
+	addr       string
+	st         *Store
+}
+
+func (r replica) String() string {
+	return fmt.Sprintf("shard %d replica %d %s", r.shard, r.num, r.addr)
+}
+
+// openReplicas opens a pool per replica of every shard of shs. Each shard
+// must be given as many replica addresses as system.clusters lists for it
+// (with --cluster-shards, every replica of every shard), so that the proof
+// of an erasure misses none. The caller closes them.
+func (s *Store) openReplicas(shs []shard) ([]replica, error) {
+	var out []replica
+	for _, sh := range shs {
+		if len(sh.addr) != sh.listed {
+			closeReplicas(out)
+			return nil, fmt.Errorf("cluster %s: shard %d: %d replica addresses configured, the server lists %d (every replica must be reachable)",
+				s.cfg.Cluster.Name, sh.num, len(sh.addr), sh.listed)
+		}
+		for j, a := range sh.addr {
+			st, err := s.dialTo([]string{a}, s.cfg.Database)
+			if err != nil {
+				closeReplicas(out)
+				return nil, err
+			}
+			out = append(out, replica{shard: sh.num, num: j + 1, addr: a, st: st})
+		}
+	}
+	return out, nil
+}
+
+func closeReplicas(rs []replica) {
+	for _, r := range rs {
+		_ = r.st.Close()
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"commpulse/internal/chlocal/chtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata (replicated.sql, roles_*.sql)")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata (replicated.sql, replicated_erasure.txt, roles_*.sql)")
 
 // Every statement of every migration renders for a cluster, in both modes,
 // and every table a migration creates has a sharding key that is a

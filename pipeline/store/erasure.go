@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -83,6 +82,19 @@ func EraseSQL(table, sel, scope string) string { return eraseSQL(table, table, s
 // eraseSQL is EraseSQL for the rows of table stored in target (table
 // itself, or its LocalTable on a shard of a cluster).
 func eraseSQL(table, target, sel, scope string) string {
+	return eraseSQLWith(table, target, sel, scope, mutationSettings)
+}
+
+// mutationSettings are the settings of every erasure mutation:
+// synchronous, on every replica.
+const mutationSettings = "mutations_sync = 2"
+
+// replicatedMutationSettings are those of an erasure mutation on a
+// Replicated table (erasePersonsReplicated says why the subquery may run).
+const replicatedMutationSettings = mutationSettings + ", allow_nondeterministic_mutations = 1"
+
+// eraseSQLWith is eraseSQL with the given SETTINGS.
+func eraseSQLWith(table, target, sel, scope, settings string) string {
 	var match, arrays []string
 	for _, pc := range PersonTables {
 		if pc.Table != table || pc.Record {
@@ -115,7 +127,7 @@ func eraseSQL(table, target, sel, scope string) string {
 		cmds = append(cmds, fmt.Sprintf("UPDATE %s WHERE %s", strings.Join(set, ", "),
 			scoped(scope, fmt.Sprintf("arrayExists(r -> r IN (%s), %s)", sel, col))))
 	}
-	return fmt.Sprintf("ALTER TABLE %s %s SETTINGS mutations_sync = 2", target, strings.Join(cmds, ", "))
+	return fmt.Sprintf("ALTER TABLE %s %s SETTINGS %s", target, strings.Join(cmds, ", "), settings)
 }
 
 // MatchSQL is the condition "a row of table names a person selected by sel"
@@ -217,7 +229,44 @@ func (s *Store) ErasePersons(ctx context.Context, persons []string) error {
 }
 
 func (s *Store) recordErasure(ctx context.Context, persons []string, batch string, done bool) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO erasures (person, erased_at, batch, done)")
+	return s.recordErasureQuorum(ctx, persons, batch, done, 0)
+}
+
+// erasuresInsert is the INSERT of erasures rows; quorum > 0 makes it a
+// quorum insert of that many replicas (quorumSettings).
+func erasuresInsert(quorum int) string {
+	q := "INSERT INTO erasures (person, erased_at, batch, done)"
+	if quorum > 0 {
+		q += " SETTINGS " + quorumSettings(quorum)
+	}
+	return q
+}
+
+// quorumTimeout bounds a quorum insert of erasures rows: past it the
+// insert fails (the erasure with it, retried by ingest at start) rather
+// than wait for a replica that is down.
+const quorumTimeout = 2 * time.Minute
+
+// quorumSettings make an insert into a Replicated table return only once
+// replicas replicas of its shard hold the rows. insert_quorum_parallel = 0
+// is the strict mode: a second quorum insert into the table is refused
+// while one is not yet confirmed, so two erasure batches never interleave
+// half-replicated: within one ingest erasures are serialised; two ingest
+// replicas erasing at once see the second refused, and its opt-outs stay
+// pending and are erased again (the cost: a retry, never a done row without
+// the proof). Likewise, a quorum insert that timed out blocks the next ones
+// until the replicas confirm it. On a table
+// that is not Replicated the server accepts and ignores these settings
+// (checked on the embedded 26.7 engine), which is what lets the replicated
+// path run on the test cluster.
+func quorumSettings(replicas int) string {
+	return fmt.Sprintf("insert_quorum = %d, insert_quorum_parallel = 0, insert_quorum_timeout = %d",
+		replicas, quorumTimeout.Milliseconds())
+}
+
+// recordErasureQuorum is recordErasure with erasuresInsert(quorum).
+func (s *Store) recordErasureQuorum(ctx context.Context, persons []string, batch string, done bool, quorum int) error {
+	b, err := s.conn.PrepareBatch(ctx, erasuresInsert(quorum))
 	if err != nil {
 		return fmt.Errorf("record erasure (done=%v): %w", done, err)
 	}
@@ -298,7 +347,7 @@ func (s *Store) EraseInFlight(ctx context.Context, since, windowStart time.Time,
 		return s.eraseInFlight(ctx, since, windowStart, days, func(t string) string { return t })
 	}
 	if s.cfg.Cluster.Replicated {
-		return nil, errReplicatedErasure
+		return s.eraseInFlightReplicated(ctx, since, windowStart, days)
 	}
 	shs, err := s.openShards(ctx)
 	if err != nil {
@@ -321,8 +370,7 @@ func (s *Store) EraseInFlight(ctx context.Context, since, windowStart time.Time,
 // eraseInFlight is EraseInFlight on one server, whose rows of a table are
 // in target(table).
 func (s *Store) eraseInFlight(ctx context.Context, since, windowStart time.Time, days int, target func(string) string) (map[string]uint64, error) {
-	sel := inFlightSelect(since)
-	scope := fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
+	sel, scope := inFlightSelect(since), windowScope(windowStart, days)
 	erased := map[string]uint64{}
 	for _, pc := range PersonTables {
 		if _, seen := erased[pc.Table]; !pc.Windowed || seen {
@@ -343,13 +391,10 @@ func (s *Store) eraseInFlight(ctx context.Context, since, windowStart time.Time,
 	return erased, nil
 }
 
-// errReplicatedErasure: erasure on a replicated cluster is not built yet.
-// Each replica runs a mutation itself, evaluating the erasures subquery on
-// its own copy of the erasures table, which may lag (and ClickHouse refuses
-// subqueries in mutations of Replicated tables without
-// allow_nondeterministic_mutations); that needs a design that can be tested
-// with Keeper. See docs/scaling.md.
-var errReplicatedErasure = errors.New("erasure on a replicated cluster (--replicated) is not implemented yet; see docs/scaling.md")
+// windowScope is the condition "a row of the window (windowStart, days)".
+func windowScope(windowStart time.Time, days int) string {
+	return fmt.Sprintf("window_days = %d AND window_start = toDateTime('%s', 'UTC')", uint16(days), windowStart.UTC().Format(time.DateTime))
+}
 
 // storedIn is where a table's rows live on a shard of a cluster: the
 // LocalTable of a sharded table, the table itself for one every shard holds
@@ -361,7 +406,8 @@ func storedIn(table string) string {
 	return LocalTable(table)
 }
 
-// erasePersonsCluster is ErasePersons on a cluster, without replication.
+// erasePersonsCluster is ErasePersons on a cluster, without replication
+// (with it, see erasePersonsReplicated).
 // Distributed tables take no mutation, so it works shard by shard, in the
 // order of ErasePersons, each step on every shard before the next:
 //
@@ -379,7 +425,7 @@ func storedIn(table string) string {
 //     wherever it is read, and ingest erases again at start.
 func (s *Store) erasePersonsCluster(ctx context.Context, persons []string) error {
 	if s.cfg.Cluster.Replicated {
-		return errReplicatedErasure
+		return s.erasePersonsReplicated(ctx, persons)
 	}
 	batch, err := newBatch()
 	if err != nil {

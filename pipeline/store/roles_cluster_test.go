@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"commpulse/internal/chlocal"
 	"commpulse/internal/chlocal/chtest"
 )
 
@@ -84,7 +85,10 @@ func testRolesOnCluster(t *testing.T, secret bool) {
 		_, _ = rand.Read(sb[:])
 		o.Secret = hex.EncodeToString(sb[:])
 	}
-	srvs := chtest.StartCluster(t, o)
+	var srvs []*chlocal.Server
+	for _, shard := range chtest.StartCluster(t, o) {
+		srvs = append(srvs, shard...)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -80,6 +80,10 @@ type Store struct {
 	// shard scopes the analyzer's progress and replacing writes
 	// (ForAnalyzeShard); zero: a single analyzer.
 	shard AnalyzeShard
+	// trace, when set, wraps every pool the store opens to other servers
+	// of a cluster (openShards, openReplicas), given the pool's addresses:
+	// the tests' record of which statement went to which server.
+	trace func(addr []string, c driver.Conn) driver.Conn
 }
 
 // Open connects (lazily: the first query dials) and validates the config.
@@ -145,7 +149,7 @@ func (s *Store) Conn() driver.Conn { return s.conn }
 // through wrap(conn): a seam for instrumentation (the catch-up benchmark
 // times every statement with it). Closing either Store closes the pool.
 func (s *Store) WithConn(wrap func(driver.Conn) driver.Conn) *Store {
-	return &Store{conn: wrap(s.conn), cfg: s.cfg, shard: s.shard}
+	return &Store{conn: wrap(s.conn), cfg: s.cfg, shard: s.shard, trace: s.trace}
 }
 
 // Database is the database all tables live in.

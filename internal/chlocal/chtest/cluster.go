@@ -95,10 +95,19 @@ func startCluster(ctx context.Context, shards int) ([]*chlocal.Server, error) {
 // ClusterConfig is a ClickHouse configuration file declaring cluster name
 // with one shard per port, each a single replica on 127.0.0.1.
 func ClusterConfig(name string, ports []int) []byte {
-	return clusterConfig(name, ports, ClusterOptions{})
+	shards := make([][]string, len(ports))
+	for i, p := range ports {
+		shards[i] = []string{fmt.Sprintf("127.0.0.1:%d", p)}
+	}
+	return clusterConfig(name, shards, ClusterOptions{})
 }
 
-func clusterConfig(name string, ports []int, o ClusterOptions) []byte {
+// clusterConfig declares cluster name with the given shards, each a list of
+// replica addresses (host:port), configured by o (secret, the servers' user
+// for each other, a users file). A shard of more than one replica gets
+// internal_replication, as on a replicated cluster: a Distributed insert
+// writes to one replica.
+func clusterConfig(name string, shards [][]string, o ClusterOptions) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<clickhouse>\n  <remote_servers>\n    <%s>\n", name)
 	if o.Secret != "" {
@@ -108,8 +117,16 @@ func clusterConfig(name string, ports []int, o ClusterOptions) []byte {
 	if o.User != "" {
 		user = fmt.Sprintf("<user>%s</user><password>%s</password>", o.User, o.Password)
 	}
-	for _, p := range ports {
-		fmt.Fprintf(&b, "      <shard><replica><host>127.0.0.1</host><port>%d</port>%s</replica></shard>\n", p, user)
+	for _, reps := range shards {
+		b.WriteString("      <shard>")
+		if len(reps) > 1 {
+			b.WriteString("<internal_replication>true</internal_replication>")
+		}
+		for _, a := range reps {
+			host, port, _ := net.SplitHostPort(a)
+			fmt.Fprintf(&b, "<replica><host>%s</host><port>%s</port>%s</replica>", host, port, user)
+		}
+		b.WriteString("</shard>\n")
 	}
 	fmt.Fprintf(&b, "    </%s>\n  </remote_servers>\n", name)
 	if o.UsersXML != "" {
@@ -121,6 +138,17 @@ func clusterConfig(name string, ports []int, o ClusterOptions) []byte {
 
 // ClusterOptions configure a cluster of a test's own (StartCluster).
 type ClusterOptions struct {
+	// Name is the cluster's name in remote_servers; default ClusterName.
+	Name string
+	// Servers is the number of servers of each shard: its replicas, each
+	// with tables of its own (there is no replication here). Default one
+	// server for each of ClusterShards shards.
+	Servers []int
+	// Extra lists, by shard index, more replica addresses for
+	// remote_servers after the shard's servers: addresses the test
+	// provides (a proxy to a server posing as one more replica, an
+	// address nobody listens on).
+	Extra map[int][]string
 	// Secret, if set, is the cluster's interserver secret
 	// (remote_servers/<cluster>/secret): a shard then runs a query sent by
 	// another shard as the user who sent it, with that user's grants,
@@ -135,56 +163,91 @@ type ClusterOptions struct {
 	UsersXML string
 }
 
-// StartCluster starts a two-shard cluster (ClusterName, ClusterShards) of
-// t's own, configured by o, and closes it when t ends: for tests that need
-// the servers configured otherwise than the shared Cluster (users, a
-// secret). It costs the start of two more engines (~1-2 s, ~210 MB each).
-func StartCluster(t testing.TB, o ClusterOptions) []*chlocal.Server {
+// StartCluster starts a cluster of t's own, configured by o, for tests
+// that need the servers otherwise than the shared Cluster (users, a
+// secret, several replicas of a shard), and returns its servers by shard.
+// They are closed, and their configuration and data removed, when t ends.
+// Each server costs ~1 s to start and ~210 MB. Ports are picked before the
+// servers start; one taken in between makes the start be tried again on
+// fresh ports (three times).
+func StartCluster(t testing.TB, o ClusterOptions) [][]*chlocal.Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs ClickHouse engines; skipped with -short")
 	}
+	if o.Name == "" {
+		o.Name = ClusterName
+	}
+	if len(o.Servers) == 0 {
+		o.Servers = make([]int, ClusterShards)
+		for i := range o.Servers {
+			o.Servers[i] = 1
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var (
-		srvs []*chlocal.Server
-		err  error
+		shards [][]*chlocal.Server
+		err    error
 	)
 	for attempt := 1; attempt <= 3; attempt++ {
-		srvs, err = startClusterIn(ctx, t.TempDir(), ClusterShards, o)
+		shards, err = startClusterIn(ctx, t.TempDir(), o)
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
 	}
 	if err != nil {
-		t.Fatalf("chtest: start ClickHouse cluster: %v", err)
+		t.Fatalf("chtest: start ClickHouse cluster %s: %v", o.Name, err)
 	}
-	t.Cleanup(func() { closeAll(srvs) })
-	return srvs
+	t.Cleanup(func() {
+		for _, srvs := range shards {
+			closeAll(srvs)
+		}
+	})
+	return shards
 }
 
-// startClusterIn starts shards servers with their config file and data in
-// dir.
-func startClusterIn(ctx context.Context, dir string, shards int, o ClusterOptions) ([]*chlocal.Server, error) {
-	ports, err := freePorts(2 * shards)
+// startClusterIn starts the servers of o with their config file and data
+// in dir.
+func startClusterIn(ctx context.Context, dir string, o ClusterOptions) ([][]*chlocal.Server, error) {
+	total := 0
+	for _, n := range o.Servers {
+		total += n
+	}
+	ports, err := freePorts(2 * total)
 	if err != nil {
 		return nil, err
 	}
+	layout := make([][]string, len(o.Servers))
+	next := 0
+	for i, n := range o.Servers {
+		for range n {
+			layout[i] = append(layout[i], fmt.Sprintf("127.0.0.1:%d", ports[next]))
+			next++
+		}
+		layout[i] = append(layout[i], o.Extra[i]...)
+	}
 	config := filepath.Join(dir, "cluster.xml")
-	if err := os.WriteFile(config, clusterConfig(ClusterName, ports[:shards], o), 0o600); err != nil {
+	if err := os.WriteFile(config, clusterConfig(o.Name, layout, o), 0o600); err != nil {
 		return nil, err
 	}
-	var srvs []*chlocal.Server
-	for i := range shards {
-		srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, ConfigFile: config,
-			DataDir: filepath.Join(dir, fmt.Sprintf("shard%d", i+1)), TCPPort: ports[i], HTTPPort: ports[shards+i]})
-		if err != nil {
-			closeAll(srvs)
-			return nil, fmt.Errorf("shard %d: %w", i+1, err)
+	out := make([][]*chlocal.Server, len(o.Servers))
+	next = 0
+	for i, n := range o.Servers {
+		for j := range n {
+			srv, err := chlocal.Start(ctx, chlocal.Config{Progress: os.Stderr, AutoRestart: true, ConfigFile: config,
+				DataDir: filepath.Join(dir, fmt.Sprintf("shard%d-replica%d", i+1, j+1)), TCPPort: ports[next], HTTPPort: ports[total+next]})
+			if err != nil {
+				for _, srvs := range out {
+					closeAll(srvs)
+				}
+				return nil, fmt.Errorf("shard %d replica %d: %w", i+1, j+1, err)
+			}
+			next++
+			out[i] = append(out[i], srv)
 		}
-		srvs = append(srvs, srv)
 	}
-	return srvs, nil
+	return out, nil
 }
 
 // closeCluster closes the shared cluster's servers and removes its config.
