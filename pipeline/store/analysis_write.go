@@ -36,10 +36,16 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 		return nil
 	}
 	// A Distributed table takes no DELETE: each shard deletes from its own
-	// rows (rare: only a window written before is cleared).
-	if s.cfg.Cluster.Replicated {
-		return fmt.Errorf("delete %s rows to replace: not implemented on a replicated cluster yet", table)
-	}
+	// rows (rare: only a window written before is cleared, on a re-run or
+	// the retry of a window that failed half written). On a replicated
+	// cluster the DELETE goes to one replica of each shard (openShards
+	// connects to one of the shard's replicas) and Keeper replicates it:
+	// a lightweight DELETE is a mutation, which every replica applies to
+	// the parts of block numbers below it, so the insert that follows (a
+	// later block) is kept there too. The statement names a window and
+	// the shard's teams, nothing that differs between replicas, so it
+	// needs no allow_nondeterministic_mutations. Without this a window that
+	// failed half written would be retried, and refused, forever: a stall.
 	shs, err := s.openShards(ctx)
 	if err != nil {
 		return fmt.Errorf("delete %s rows to replace: %w", table, err)

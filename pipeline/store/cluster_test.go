@@ -398,9 +398,25 @@ func TestClusterMessagesCollapseRedeliveries(t *testing.T) {
 
 // Re-running a window on the cluster replaces its rows: the DELETE that
 // clears them runs on every shard's local table (a Distributed table takes
-// none).
+// none). Also with the store configured for a replicated cluster (on the
+// same plain tables: there is no Keeper here, see clearIfAny), which used
+// to refuse the DELETE, so that a window that failed half written could
+// never be retried there.
 func TestClusterWindowRerunReplacesRows(t *testing.T) {
-	st, shards, _ := clusterForTest(t, Cluster{})
+	for _, replicated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replicated=%v", replicated), func(t *testing.T) { testWindowRerun(t, replicated) })
+	}
+}
+
+func testWindowRerun(t *testing.T, replicated bool) {
+	st, shards, db := clusterForTest(t, Cluster{})
+	if replicated {
+		var err error
+		if st, err = Open(Config{Addr: st.cfg.Addr, Database: db, Cluster: Cluster{Name: chtest.ClusterName, Replicated: true}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+	}
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
 	write := func(teams int, messages float64) {
