@@ -205,6 +205,9 @@ func analyzeWhenIdle(ctx context.Context, tick time.Duration, counts func() inge
 			return
 		case <-t.C:
 		}
+		if ctx.Err() != nil {
+			return // both were ready and select took the tick: no pass after the end
+		}
 		c := counts()
 		idle := c.Consumed == last && c.Handled() >= c.Consumed
 		last = c.Consumed

@@ -286,48 +286,11 @@ func runE2E(t *testing.T, c e2eCase) {
 	// drift run, the same team, metric and onset, not more severe than an
 	// earlier day of it: continuingDrifts), also after re-running every
 	// window. The rule is recomputed here from the stored rows.
-	expected := func() (alerted map[string]bool, continued int) {
-		t.Helper()
-		q := strings.ReplaceAll(`SELECT team, metric, window_start, detector, onset, severity FROM {db}.anomalies FINAL
-			ORDER BY window_start`, "{db}", e.db)
-		rows, err := e.st.Conn().Query(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		rank := map[string]int{"info": 0, "warning": 1, "critical": 2}
-		peak := map[string]int{} // team|metric|onset of a drift run -> highest severity so far
-		alerted = map[string]bool{}
-		for rows.Next() {
-			var (
-				team, metric, det, sev string
-				w, onset               time.Time
-			)
-			if err := rows.Scan(&team, &metric, &w, &det, &onset, &sev); err != nil {
-				t.Fatal(err)
-			}
-			key := Anomaly{Team: team, Metric: metric, Granularity: Day, WindowStart: w}.Key()
-			if det != DetectorDrift {
-				alerted[key] = true // the hour ones are keyed by hour: compared by count below
-				continue
-			}
-			run := team + "|" + metric + "|" + onset.UTC().String()
-			if p, ok := peak[run]; ok && rank[sev] <= p {
-				continued++
-				continue
-			}
-			peak[run] = max(peak[run], rank[sev])
-			alerted[key] = true
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return alerted, continued
-	}
 	checkAlerts := func(when string) {
 		t.Helper()
 		recs := kafkatest.ReadAll(t, brokers, alertsTopic)
-		alerted, continued := expected()
+		quiet := continuedDrifts(readAllAnomalies(t, e))
+		continued := len(quiet)
 		stored := e.count("SELECT count() FROM {db}.anomalies FINAL") - continued
 		t.Logf("%s: %d anomalies stored, %d of them drift continuations not alerted", when, stored+continued, continued)
 		keys := map[string]bool{}
@@ -340,7 +303,7 @@ func runE2E(t *testing.T, c e2eCase) {
 				t.Fatalf("%s: duplicate or mis-keyed alert %s", when, al.Key)
 			}
 			keys[al.Key] = true
-			if al.Granularity == Day && !alerted[al.Key] {
+			if quiet[al.Key] {
 				t.Errorf("%s: alert %s continues a drift already alerted", when, al.Key)
 			}
 			for _, p := range append(org.Directory(), small.Directory()...) {

@@ -556,7 +556,7 @@ func TestNullOrgAlertBudgetClickHouse(t *testing.T) {
 func readAllAnomalies(t *testing.T, e *chEnv) []Anomaly {
 	t.Helper()
 	rows, err := e.st.Conn().Query(context.Background(), strings.ReplaceAll(`SELECT window_start, toString(granularity), toString(team), toString(metric),
-		value, expected, score, toString(severity), toString(detector)
+		value, expected, score, toString(severity), toString(detector), onset
 		FROM {db}.anomalies FINAL ORDER BY granularity, window_start, team, metric`, "{db}", e.db))
 	if err != nil {
 		t.Fatal(err)
@@ -570,14 +570,37 @@ func readAllAnomalies(t *testing.T, e *chEnv) []Anomaly {
 			ws       time.Time
 			val, exp float64
 		)
-		if err := rows.Scan(&ws, &g, &a.Team, &a.Metric, &val, &exp, &a.Score, &sev, &a.Detector); err != nil {
+		if err := rows.Scan(&ws, &g, &a.Team, &a.Metric, &val, &exp, &a.Score, &sev, &a.Detector, &a.Onset); err != nil {
 			t.Fatal(err)
 		}
-		a.WindowStart, a.Granularity, a.Severity, a.Value, a.Expected = ws.UTC(), Granularity(g), Severity(sev), val, exp
+		a.WindowStart, a.Granularity, a.Severity, a.Value, a.Expected, a.Onset = ws.UTC(), Granularity(g), Severity(sev), val, exp, a.Onset.UTC()
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// continuedDrifts returns the keys of the anomalies of as (in window
+// order) that continue a drift already alerted, by the rule of
+// continuingDrifts recomputed here: a day drift anomaly after a drift
+// anomaly of the same team, metric and onset of the same or a higher
+// severity.
+func continuedDrifts(as []Anomaly) map[string]bool {
+	rank := map[Severity]int{Info: 0, Warning: 1, Critical: 2}
+	peak := map[string]int{}
+	out := map[string]bool{}
+	for _, a := range as {
+		if a.Detector != DetectorDrift || a.Granularity != Day {
+			continue
+		}
+		run := a.Team + "|" + a.Metric + "|" + a.Onset.UTC().Format(time.RFC3339)
+		if p, ok := peak[run]; ok && rank[a.Severity] <= p {
+			out[a.Key()] = true
+			continue
+		}
+		peak[run] = max(peak[run], rank[a.Severity])
 	}
 	return out
 }
