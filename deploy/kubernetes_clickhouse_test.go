@@ -1,8 +1,12 @@
 package deploy
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"commpulse/internal/chlocal"
 	"commpulse/pipeline/store"
 )
 
@@ -874,5 +880,87 @@ func TestKubernetesClickHouseCommpulseUsesCluster(t *testing.T) {
 	}
 	if _, ok := o.m.jobs["commpulse-migrate"]; !ok {
 		t.Error("no migrate Job in the overlay")
+	}
+}
+
+// TestKubernetesClickHouseConfigLoads loads the overlay's remote_servers
+// file and its macros, unchanged but for the Keeper part left out, into the
+// embedded ClickHouse engine with one pod's environment, and reads them
+// back from system.clusters and system.macros: ClickHouse itself parses
+// the cluster and substitutes from_env. (The engine has no Keeper and no
+// interserver port, so the rest of replication.xml is checked by
+// TestKubernetesClickHouseCluster only.)
+func TestKubernetesClickHouseConfigLoads(t *testing.T) {
+	o := loadClusterOverlay(t)
+	pods, cfg := clickhousePods(t, o.m)
+	pod := pods[len(pods)-1]
+	ss := pod.set
+	files := mountedConfig(t, o.m, "StatefulSet "+ss.Metadata.Name, ss.Spec.Template.Spec, ss.Spec.Template.Spec.Containers[0], "/etc/clickhouse-server/config.d")
+	var remote string
+	for name, text := range files {
+		if strings.Contains(text, "<remote_servers") {
+			remote = name
+		}
+	}
+	if remote == "" {
+		t.Fatal("no config.d file with remote_servers")
+	}
+	var macros strings.Builder
+	macros.WriteString("<clickhouse><macros>")
+	for _, m := range cfg.Macros.Items {
+		fmt.Fprintf(&macros, `<%s from_env=%q>%s</%[1]s>`, m.XMLName.Local, m.FromEnv, m.Text)
+	}
+	macros.WriteString("</macros></clickhouse>\n")
+	dir := t.TempDir()
+	for name, text := range map[string]string{"config.xml": "<clickhouse></clickhouse>\n", "config.d/" + remote: files[remote], "config.d/macros.xml": macros.String()} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The engine child inherits the test's environment: the pod's.
+	for name, src := range pod.env {
+		if src.secret != "" {
+			src.value = "from-" + src.secret
+		}
+		t.Setenv(name, src.value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, err := chlocal.Start(ctx, chlocal.Config{ConfigFile: filepath.Join(dir, "config.xml"), DataDir: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatalf("start ClickHouse with the overlay's config: %v", err)
+	}
+	defer srv.Close(context.Background())
+	query := func(q string) string {
+		t.Helper()
+		resp, err := http.Get("http://" + srv.HTTPAddr() + "/?query=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s: %s", q, resp.Status, b)
+		}
+		return string(b)
+	}
+	cluster := cfg.RemoteServers.Clusters[0]
+	var want strings.Builder
+	for i, sh := range cluster.Shards {
+		for j, r := range sh.Replicas {
+			fmt.Fprintf(&want, "%d\t%d\t%s\t%d\t%s\n", i+1, j+1, r.Host, r.Port, r.User)
+		}
+	}
+	got := query("SELECT shard_num, replica_num, host_name, port, user FROM system.clusters WHERE cluster = '" +
+		cluster.XMLName.Local + "' ORDER BY shard_num, replica_num FORMAT TSV")
+	if got != want.String() {
+		t.Errorf("system.clusters of %s:\n%s\nwant (remote_servers):\n%s", cluster.XMLName.Local, got, want.String())
+	}
+	wantMacros := fmt.Sprintf("replica\t%s\nshard\t%s\n", pod.replica, pod.shard)
+	if got := query("SELECT macro, substitution FROM system.macros ORDER BY macro FORMAT TSV"); got != wantMacros {
+		t.Errorf("system.macros of pod %s:\n%s\nwant:\n%s", pod.name, got, wantMacros)
 	}
 }
