@@ -23,7 +23,17 @@ type k8sStatefulSet struct {
 		UpdateStrategy       struct {
 			Type string `yaml:"type"`
 		} `yaml:"updateStrategy"`
-		Template podTemplate `yaml:"template"`
+		Template             podTemplate `yaml:"template"`
+		VolumeClaimTemplates []struct {
+			Metadata objectMeta `yaml:"metadata"`
+			Spec     struct {
+				AccessModes      []string `yaml:"accessModes"`
+				StorageClassName *string  `yaml:"storageClassName"`
+				Resources        struct {
+					Requests map[string]string `yaml:"requests"`
+				} `yaml:"resources"`
+			} `yaml:"spec"`
+		} `yaml:"volumeClaimTemplates"`
 	} `yaml:"spec"`
 }
 
@@ -34,6 +44,7 @@ type overlayKustomization struct {
 	Resources  []string `yaml:"resources"`
 	Patches    []struct {
 		Patch string `yaml:"patch"`
+		Path  string `yaml:"path"`
 	} `yaml:"patches"`
 }
 

@@ -60,12 +60,15 @@ type httpGet struct {
 }
 
 type probe struct {
-	HTTPGet             *httpGet `yaml:"httpGet"`
-	InitialDelaySeconds int      `yaml:"initialDelaySeconds"`
-	PeriodSeconds       int      `yaml:"periodSeconds"`
-	TimeoutSeconds      int      `yaml:"timeoutSeconds"`
-	FailureThreshold    int      `yaml:"failureThreshold"`
-	SuccessThreshold    int      `yaml:"successThreshold"`
+	HTTPGet   *httpGet `yaml:"httpGet"`
+	TCPSocket *struct {
+		Port any `yaml:"port"`
+	} `yaml:"tcpSocket"`
+	InitialDelaySeconds int `yaml:"initialDelaySeconds"`
+	PeriodSeconds       int `yaml:"periodSeconds"`
+	TimeoutSeconds      int `yaml:"timeoutSeconds"`
+	FailureThreshold    int `yaml:"failureThreshold"`
+	SuccessThreshold    int `yaml:"successThreshold"`
 }
 
 type envVar struct {
@@ -75,6 +78,10 @@ type envVar struct {
 		FieldRef *struct {
 			FieldPath string `yaml:"fieldPath"`
 		} `yaml:"fieldRef"`
+		SecretKeyRef *struct {
+			Name string `yaml:"name"`
+			Key  string `yaml:"key"`
+		} `yaml:"secretKeyRef"`
 	} `yaml:"valueFrom"`
 }
 
@@ -128,10 +135,22 @@ type podSpec struct {
 		RunAsNonRoot   *bool `yaml:"runAsNonRoot"`
 		RunAsUser      int   `yaml:"runAsUser"`
 		RunAsGroup     int   `yaml:"runAsGroup"`
+		FSGroup        *int  `yaml:"fsGroup"`
 		SeccompProfile struct {
 			Type string `yaml:"type"`
 		} `yaml:"seccompProfile"`
 	} `yaml:"securityContext"`
+	Affinity *struct {
+		PodAntiAffinity struct {
+			Preferred []struct {
+				Weight          int `yaml:"weight"`
+				PodAffinityTerm struct {
+					TopologyKey   string        `yaml:"topologyKey"`
+					LabelSelector labelSelector `yaml:"labelSelector"`
+				} `yaml:"podAffinityTerm"`
+			} `yaml:"preferredDuringSchedulingIgnoredDuringExecution"`
+		} `yaml:"podAntiAffinity"`
+	} `yaml:"affinity"`
 	Containers []container `yaml:"containers"`
 	Volumes    []struct {
 		Name   string `yaml:"name"`
@@ -185,8 +204,10 @@ type k8sJob struct {
 type k8sService struct {
 	header `yaml:",inline"`
 	Spec   struct {
-		Selector map[string]string `yaml:"selector"`
-		Ports    []struct {
+		ClusterIP                string            `yaml:"clusterIP"`
+		PublishNotReadyAddresses bool              `yaml:"publishNotReadyAddresses"`
+		Selector                 map[string]string `yaml:"selector"`
+		Ports                    []struct {
 			Name       string `yaml:"name"`
 			Port       int    `yaml:"port"`
 			TargetPort any    `yaml:"targetPort"`
@@ -262,6 +283,7 @@ var kinds = map[string]func() any{
 	"v1/Secret":                               func() any { return &k8sSecret{} },
 	"v1/Service":                              func() any { return &k8sService{} },
 	"apps/v1/Deployment":                      func() any { return &k8sDeployment{} },
+	"apps/v1/StatefulSet":                     func() any { return &k8sStatefulSet{} },
 	"batch/v1/Job":                            func() any { return &k8sJob{} },
 	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return &k8sHPA{} },
 	"policy/v1/PodDisruptionBudget":           func() any { return &k8sPDB{} },
@@ -274,6 +296,7 @@ type manifests struct {
 	secrets     map[string]*k8sSecret
 	services    map[string]*k8sService
 	deployments map[string]*k8sDeployment
+	sets        map[string]*k8sStatefulSet
 	jobs        map[string]*k8sJob
 	hpas        map[string]*k8sHPA
 	pdbs        map[string]*k8sPDB
@@ -281,14 +304,18 @@ type manifests struct {
 	files       map[string]bool // yaml files decoded
 }
 
+func newManifests() manifests {
+	return manifests{
+		configMaps: map[string]*k8sConfigMap{}, secrets: map[string]*k8sSecret{}, services: map[string]*k8sService{},
+		deployments: map[string]*k8sDeployment{}, sets: map[string]*k8sStatefulSet{}, jobs: map[string]*k8sJob{},
+		hpas: map[string]*k8sHPA{}, pdbs: map[string]*k8sPDB{}, monitors: map[string]*k8sServiceMonitor{}, files: map[string]bool{},
+	}
+}
+
 func loadManifests(t *testing.T) manifests {
 	t.Helper()
 	dir := filepath.Join(root, "deploy/kubernetes")
-	m := manifests{
-		configMaps: map[string]*k8sConfigMap{}, secrets: map[string]*k8sSecret{}, services: map[string]*k8sService{},
-		deployments: map[string]*k8sDeployment{}, jobs: map[string]*k8sJob{}, hpas: map[string]*k8sHPA{},
-		pdbs: map[string]*k8sPDB{}, monitors: map[string]*k8sServiceMonitor{}, files: map[string]bool{},
-	}
+	m := newManifests()
 	decodeYAMLFile(t, filepath.Join(dir, "kustomization.yaml"), &m.kust, true)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	for _, path := range files {
@@ -297,70 +324,92 @@ func loadManifests(t *testing.T) manifests {
 			continue
 		}
 		m.files[base] = true
-		b, err := os.ReadFile(path)
+		m.decodeFile(t, path, m.kust.Namespace)
+	}
+	return m
+}
+
+// decodeFile decodes every object of a manifest file strictly into m, in
+// namespace ns. An object already in m (kind and name) is an error, as it
+// is for kustomize.
+func (m *manifests) decodeFile(t *testing.T, path, ns string) {
+	t.Helper()
+	base := filepath.Base(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for i := 0; ; i++ {
+		var node yaml.Node
+		if err := dec.Decode(&node); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s document %d: %v", base, i, err)
+		}
+		var h header
+		if err := node.Decode(&h); err != nil {
+			t.Fatalf("%s document %d: %v", base, i, err)
+		}
+		newObj, ok := kinds[h.APIVersion+"/"+h.Kind]
+		if !ok {
+			t.Errorf("%s document %d: unknown apiVersion/kind %s/%s", base, i, h.APIVersion, h.Kind)
+			continue
+		}
+		// Strict decode: re-encode the node and decode with KnownFields.
+		raw, err := yaml.Marshal(&node)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		for i := 0; ; i++ {
-			var node yaml.Node
-			if err := dec.Decode(&node); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s document %d: %v", base, i, err)
-			}
-			var h header
-			if err := node.Decode(&h); err != nil {
-				t.Fatalf("%s document %d: %v", base, i, err)
-			}
-			newObj, ok := kinds[h.APIVersion+"/"+h.Kind]
-			if !ok {
-				t.Errorf("%s document %d: unknown apiVersion/kind %s/%s", base, i, h.APIVersion, h.Kind)
-				continue
-			}
-			// Strict decode: re-encode the node and decode with KnownFields.
-			raw, err := yaml.Marshal(&node)
-			if err != nil {
-				t.Fatal(err)
-			}
-			obj := newObj()
-			sdec := yaml.NewDecoder(bytes.NewReader(raw))
-			sdec.KnownFields(true)
-			if err := sdec.Decode(obj); err != nil {
-				t.Errorf("%s %s/%s: %v", base, h.Kind, h.Metadata.Name, err)
-				continue
-			}
-			if h.Metadata.Name == "" {
-				t.Errorf("%s document %d: %s without a name", base, i, h.Kind)
-			}
-			if h.Kind != "Namespace" && h.Metadata.Namespace != m.kust.Namespace {
-				t.Errorf("%s %s/%s: namespace %q, want %q", base, h.Kind, h.Metadata.Name, h.Metadata.Namespace, m.kust.Namespace)
-			}
-			if h.Metadata.Labels["app.kubernetes.io/part-of"] != "commpulse" {
-				t.Errorf("%s %s/%s: no app.kubernetes.io/part-of=commpulse label", base, h.Kind, h.Metadata.Name)
-			}
-			name := h.Metadata.Name
-			switch o := obj.(type) {
-			case *k8sConfigMap:
-				m.configMaps[name] = o
-			case *k8sSecret:
-				m.secrets[name] = o
-			case *k8sService:
-				m.services[name] = o
-			case *k8sDeployment:
-				m.deployments[name] = o
-			case *k8sJob:
-				m.jobs[name] = o
-			case *k8sHPA:
-				m.hpas[name] = o
-			case *k8sPDB:
-				m.pdbs[name] = o
-			case *k8sServiceMonitor:
-				m.monitors[name] = o
-			}
+		obj := newObj()
+		sdec := yaml.NewDecoder(bytes.NewReader(raw))
+		sdec.KnownFields(true)
+		if err := sdec.Decode(obj); err != nil {
+			t.Errorf("%s %s/%s: %v", base, h.Kind, h.Metadata.Name, err)
+			continue
+		}
+		if h.Metadata.Name == "" {
+			t.Errorf("%s document %d: %s without a name", base, i, h.Kind)
+		}
+		if h.Kind != "Namespace" && h.Metadata.Namespace != ns {
+			t.Errorf("%s %s/%s: namespace %q, want %q", base, h.Kind, h.Metadata.Name, h.Metadata.Namespace, ns)
+		}
+		if h.Metadata.Labels["app.kubernetes.io/part-of"] != "commpulse" {
+			t.Errorf("%s %s/%s: no app.kubernetes.io/part-of=commpulse label", base, h.Kind, h.Metadata.Name)
+		}
+		name := h.Metadata.Name
+		dup := false
+		switch o := obj.(type) {
+		case *k8sConfigMap:
+			dup = addObject(m.configMaps, name, o)
+		case *k8sSecret:
+			dup = addObject(m.secrets, name, o)
+		case *k8sService:
+			dup = addObject(m.services, name, o)
+		case *k8sDeployment:
+			dup = addObject(m.deployments, name, o)
+		case *k8sStatefulSet:
+			dup = addObject(m.sets, name, o)
+		case *k8sJob:
+			dup = addObject(m.jobs, name, o)
+		case *k8sHPA:
+			dup = addObject(m.hpas, name, o)
+		case *k8sPDB:
+			dup = addObject(m.pdbs, name, o)
+		case *k8sServiceMonitor:
+			dup = addObject(m.monitors, name, o)
+		}
+		if dup {
+			t.Errorf("%s: %s/%s is defined twice", base, h.Kind, name)
 		}
 	}
-	return m
+}
+
+// addObject adds o under name and reports whether the name was taken.
+func addObject[T any](objs map[string]*T, name string, o *T) bool {
+	_, dup := objs[name]
+	objs[name] = o
+	return dup
 }
 
 func TestKubernetesKustomization(t *testing.T) {
