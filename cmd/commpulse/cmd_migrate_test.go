@@ -28,7 +28,7 @@ func TestMigratePrintRolesSQL(t *testing.T) {
 	for _, want := range []string{
 		"CREATE ROLE IF NOT EXISTS cpx_analyst_role;",
 		"GRANT SELECT ON cpx.team_stats_k TO cpx_analyst_role;",
-		"ALTER ROLE cpx_analyst_role SETTINGS readonly = 2;",
+		"ALTER ROLE cpx_analyst_role SETTINGS readonly = 2, additional_table_filters CONST;",
 		"CREATE USER IF NOT EXISTS cpx_analyst IDENTIFIED WITH sha256_hash BY '",
 		"GRANT cpx_analyst_role TO cpx_analyst;",
 		"CREATE ROLE IF NOT EXISTS cpx_writer_role;",

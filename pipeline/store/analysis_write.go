@@ -17,6 +17,9 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 		scope, sargs := s.teamScope()
 		where, args = where+scope, append(args, sargs...)
 	}
+	if s.cfg.Cluster.Replicated {
+		return s.clearReplicated(ctx, table, where, args...)
+	}
 	var n uint64
 	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+where, args...).Scan(&n); err != nil {
 		return fmt.Errorf("count %s rows to replace: %w", table, err)
@@ -37,15 +40,8 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 	}
 	// A Distributed table takes no DELETE: each shard deletes from its own
 	// rows (rare: only a window written before is cleared, on a re-run or
-	// the retry of a window that failed half written). On a replicated
-	// cluster the DELETE goes to one replica of each shard (openShards
-	// connects to one of the shard's replicas) and Keeper replicates it:
-	// a lightweight DELETE is a mutation, which every replica applies to
-	// the parts of block numbers below it, so the insert that follows (a
-	// later block) is kept there too. The statement names a window and
-	// the shard's teams, nothing that differs between replicas, so it
-	// needs no allow_nondeterministic_mutations. Without this a window that
-	// failed half written would be retried, and refused, forever: a stall.
+	// the retry of a window that failed half written). A replicated
+	// cluster is clearReplicated's.
 	shs, err := s.openShards(ctx)
 	if err != nil {
 		return fmt.Errorf("delete %s rows to replace: %w", table, err)
@@ -57,6 +53,66 @@ func (s *Store) clearIfAny(ctx context.Context, table, where string, args ...any
 		}
 	}
 	return nil
+}
+
+// clearReplicated is clearIfAny on a replicated cluster. The count is
+// taken on every replica of each shard, not through the Distributed
+// table: that reads one replica per shard, and a replica behind its shard
+// (restarted, catching up its replication queue, or the earlier write went
+// through another server) would count 0, so no DELETE would be issued and
+// the rows the other replicas hold would stay (a re-run that withdrew a
+// team would keep its old row published: TestReplicatedClearAsksEveryReplica).
+// A shard gets the DELETE when any replica holds rows, and also when a
+// replica cannot be counted (down, or fewer addresses configured than
+// system.clusters lists): deleting costs a mutation, skipping could keep a
+// withdrawn row, and refusing would stall analyze while a replica is down.
+// The DELETE goes to one replica (openShards) and Keeper replicates it: a
+// lightweight DELETE is a mutation, which every replica applies to the
+// parts of block numbers below it, including parts it fetches later, so
+// the insert that follows (a later block) is kept there too. The statement
+// names a window and the shard's teams, nothing that differs between
+// replicas, so it needs no allow_nondeterministic_mutations. The cost: a
+// pool per replica for every window written (the counts are one small
+// query each).
+func (s *Store) clearReplicated(ctx context.Context, table, where string, args ...any) error {
+	shs, err := s.openShards(ctx)
+	if err != nil {
+		return fmt.Errorf("delete %s rows to replace: %w", table, err)
+	}
+	defer closeShards(shs)
+	count := "SELECT count() FROM " + storedIn(table) + " WHERE " + where
+	del := "DELETE FROM " + storedIn(table) + " WHERE " + where + " SETTINGS lightweight_deletes_sync = 0"
+	for _, sh := range shs {
+		held := len(sh.addr) != sh.listed // a replica this store cannot count
+		for _, a := range sh.addr {
+			if held {
+				break
+			}
+			held = s.replicaHolds(ctx, a, count, args...)
+		}
+		if !held {
+			continue
+		}
+		if err := sh.st.conn.Exec(ctx, del, args...); err != nil {
+			return fmt.Errorf("delete %s rows to replace: %s: %w", table, sh, err)
+		}
+	}
+	return nil
+}
+
+// replicaHolds reports whether the replica at addr counts rows with count,
+// or cannot be asked (true: the caller then deletes to be safe).
+func (s *Store) replicaHolds(ctx context.Context, addr, count string, args ...any) bool {
+	r, err := s.dialTo([]string{addr}, s.cfg.Database)
+	if err != nil {
+		return true
+	}
+	defer r.Close()
+	var n uint64
+	if err := r.conn.QueryRow(ctx, count, args...).Scan(&n); err != nil {
+		return true
+	}
+	return n > 0
 }
 
 // teamTables are the tables whose rows analyze shards split by team

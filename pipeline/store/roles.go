@@ -205,6 +205,20 @@ func RoleSettings(r Role) map[string]string {
 	return nil
 }
 
+// RoleFixedSettings are the settings a role's user may not change (a CONST
+// constraint): readonly = 2 lets the analyst change any other setting, and
+// additional_table_filters adds a filter the server evaluates on the rows
+// of a named table as it reads them, inside a published view's definer
+// query and before the view's own WHERE: with throwIf it answered yes or
+// no about any row the views hide, a team below k included
+// (internal/attack TestAttackAnalystFilterOracle).
+func RoleFixedSettings(r Role) []string {
+	if r == RoleAnalyst {
+		return []string{"additional_table_filters"}
+	}
+	return nil
+}
+
 // AccessModel is the access model for one database.
 type AccessModel struct {
 	// Database is the commpulse database; "" is DefaultDatabase.
@@ -309,6 +323,7 @@ type user struct {
 	sha256Hex string
 	grants    []string // GRANT ... ON ..., without the grantee
 	settings  map[string]string
+	fixed     []string // settings the user may not change (RoleFixedSettings)
 }
 
 func (m AccessModel) validate() error {
@@ -336,7 +351,7 @@ func (m AccessModel) validate() error {
 func (m AccessModel) users() []user {
 	var out []user
 	for _, r := range m.Roles() {
-		u := user{role: r, name: m.UserName(r), roleName: m.RoleName(r), settings: RoleSettings(r)}
+		u := user{role: r, name: m.UserName(r), roleName: m.RoleName(r), settings: RoleSettings(r), fixed: RoleFixedSettings(r)}
 		if pw, ok := m.Passwords[r]; ok {
 			sum := sha256.Sum256([]byte(pw))
 			u.sha256Hex = hex.EncodeToString(sum[:])
@@ -369,7 +384,7 @@ func (m AccessModel) SQL() ([]string, error) {
 	grant := func(kw, rest string) string { return kw + on + strings.TrimPrefix(rest, kw) }
 	for _, u := range m.users() {
 		out = append(out, "CREATE ROLE IF NOT EXISTS "+u.roleName+on)
-		if s := settingsClause(u.settings); s != "" {
+		if s := settingsClause(u.settings, u.fixed); s != "" {
 			out = append(out, "ALTER ROLE "+u.roleName+on+" SETTINGS "+s)
 		}
 		out = append(out, grant("REVOKE", "REVOKE ALL ON *.* FROM "+u.roleName))
@@ -418,10 +433,13 @@ func (m AccessModel) SQLScript() (string, error) {
 	return b.String(), nil
 }
 
-func settingsClause(s map[string]string) string {
+func settingsClause(s map[string]string, fixed []string) string {
 	var parts []string
 	for _, k := range sortedSettingKeys(s) {
 		parts = append(parts, k+" = "+s[k])
+	}
+	for _, k := range fixed {
+		parts = append(parts, k+" CONST")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -553,11 +571,18 @@ func (m AccessModel) UsersXML(path string) ([]byte, error) {
 			continue
 		}
 		profile := "default"
-		if len(u.settings) > 0 {
+		if len(u.settings) > 0 || len(u.fixed) > 0 {
 			profile = u.name
 			p := xmlElem{XMLName: xml.Name{Local: profile}}
 			for _, k := range sortedSettingKeys(u.settings) {
 				p.Items = append(p.Items, xmlElem{XMLName: xml.Name{Local: k}, Text: u.settings[k]})
+			}
+			if len(u.fixed) > 0 {
+				cs := xmlElem{XMLName: xml.Name{Local: "constraints"}}
+				for _, k := range u.fixed {
+					cs.Items = append(cs.Items, xmlElem{XMLName: xml.Name{Local: k}, Items: []xmlElem{{XMLName: xml.Name{Local: "const"}}}})
+				}
+				p.Items = append(p.Items, cs)
 			}
 			c.Profiles.Items = append(c.Profiles.Items, p)
 		}

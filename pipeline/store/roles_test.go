@@ -52,7 +52,8 @@ func parseSQL(t *testing.T, stmts []string) map[string]*parsedUser {
 		grantTo      = regexp.MustCompile(`^(GRANT .+ ON \S+) TO (\w+)$`)
 		grantRole    = regexp.MustCompile(`^GRANT (\w+) TO (\w+)$`)
 		createUser   = regexp.MustCompile(`^CREATE USER IF NOT EXISTS (\w+) IDENTIFIED WITH sha256_hash BY '([0-9a-f]{64})'$`)
-		alterRoleSet = regexp.MustCompile(`^ALTER ROLE (\w+) SETTINGS (\w+) = (\w+)$`)
+		alterRoleSet = regexp.MustCompile(`^ALTER ROLE (\w+) SETTINGS (.+)$`)
+		setting      = regexp.MustCompile(`^(\w+)(?: = (\w+)| (CONST))$`)
 	)
 	for _, s := range stmts {
 		switch {
@@ -70,7 +71,13 @@ func parseSQL(t *testing.T, stmts []string) map[string]*parsedUser {
 			if roleSettings[m[1]] == nil {
 				roleSettings[m[1]] = map[string]string{}
 			}
-			roleSettings[m[1]][m[2]] = m[3]
+			for _, kv := range strings.Split(m[2], ", ") {
+				sm := setting.FindStringSubmatch(kv)
+				if sm == nil {
+					t.Fatalf("SQL setting %q of %s", kv, m[1])
+				}
+				roleSettings[m[1]][sm[1]] = sm[2] + sm[3]
+			}
 		}
 	}
 	out := map[string]*parsedUser{}
@@ -93,6 +100,11 @@ type xmlDoc struct {
 			Settings []struct {
 				XMLName xml.Name
 				Value   string `xml:",chardata"`
+				// constraints: one element per setting, holding <const/>
+				Fixed []struct {
+					XMLName xml.Name
+					Const   *struct{} `xml:"const"`
+				} `xml:",any"`
 			} `xml:",any"`
 		} `xml:",any"`
 	} `xml:"profiles"`
@@ -118,6 +130,14 @@ func parseXML(t *testing.T, b []byte) (map[string]*parsedUser, xmlDoc) {
 	for _, p := range d.Profiles.Items {
 		s := map[string]string{}
 		for _, kv := range p.Settings {
+			if kv.XMLName.Local == "constraints" {
+				for _, c := range kv.Fixed {
+					if c.Const != nil {
+						s[c.XMLName.Local] = "CONST"
+					}
+				}
+				continue
+			}
 			s[kv.XMLName.Local] = kv.Value
 		}
 		profiles[p.XMLName.Local] = s
@@ -183,8 +203,8 @@ func TestAccessModelFormsAgree(t *testing.T) {
 	if got := fromSQL["cpdb_analyst"].grants; !slices.Equal(got, slices.Sorted(slices.Values(views))) {
 		t.Errorf("analyst grants %v; want SELECT on the published views only", got)
 	}
-	if fromSQL["cpdb_analyst"].settings["readonly"] != "2" {
-		t.Errorf("analyst settings %v; want readonly 2", fromSQL["cpdb_analyst"].settings)
+	if st := fromSQL["cpdb_analyst"].settings; st["readonly"] != "2" || st["additional_table_filters"] != "CONST" {
+		t.Errorf("analyst settings %v; want readonly 2 and additional_table_filters CONST", st)
 	}
 	for _, g := range fromSQL["cpdb_writer"].grants {
 		priv, on, _ := strings.Cut(g, " ON ")

@@ -496,3 +496,21 @@ WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_
         AND (window_start, team) GLOBAL IN (
             SELECT window_start, team FROM commpulse.team_network FINAL
             WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));
+
+-- 0019_anomalies_k_onset.sql
+CREATE OR REPLACE VIEW commpulse.anomalies_k ON CLUSTER prod DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT * FROM commpulse.anomalies FINAL
+WHERE (metric IN ('messages', 'mean_compound', 'negative_share', 'forecast_mean_compound', 'forecast_belonging')
+        AND (granularity, window_start, team) GLOBAL IN (
+            SELECT granularity, window_start, team FROM commpulse.team_stats FINAL
+            WHERE k_applied >= 5 AND (active_members >= k_applied OR (granularity = 'hour' AND active_members IS NULL)))
+        AND (granularity, onset, team) GLOBAL IN (
+            SELECT granularity, window_start, team FROM commpulse.team_stats FINAL
+            WHERE k_applied >= 5 AND (active_members >= k_applied OR (granularity = 'hour' AND active_members IS NULL))))
+    OR (metric IN ('external_share', 'isolated_members') AND granularity = 'day'
+        AND (window_start, team) GLOBAL IN (
+            SELECT window_start, team FROM commpulse.team_network FINAL
+            WHERE window_days = 1 AND members_active >= greatest(k_applied, 5))
+        AND (onset, team) GLOBAL IN (
+            SELECT window_start, team FROM commpulse.team_network FINAL
+            WHERE window_days = 1 AND members_active >= greatest(k_applied, 5)));

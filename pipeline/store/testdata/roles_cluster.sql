@@ -39,7 +39,7 @@ GRANT SELECT ON cpdb.anomaly_reviews TO cpdb_writer_role;
 GRANT SELECT ON cpdb.anomaly_reviews_local TO cpdb_writer_role;
 GRANT SELECT ON system.clusters TO cpdb_writer_role;
 CREATE ROLE IF NOT EXISTS cpdb_analyst_role;
-ALTER ROLE cpdb_analyst_role SETTINGS readonly = 2;
+ALTER ROLE cpdb_analyst_role SETTINGS readonly = 2, additional_table_filters CONST;
 REVOKE ALL ON *.* FROM cpdb_analyst_role;
 GRANT SELECT ON cpdb.team_stats_k TO cpdb_analyst_role;
 GRANT SELECT ON cpdb.team_network_k TO cpdb_analyst_role;

@@ -43,7 +43,7 @@ GRANT ON CLUSTER prod SELECT ON cpdb.anomaly_reviews TO cpdb_writer_role;
 GRANT ON CLUSTER prod SELECT ON cpdb.anomaly_reviews_local TO cpdb_writer_role;
 GRANT ON CLUSTER prod SELECT ON system.clusters TO cpdb_writer_role;
 CREATE ROLE IF NOT EXISTS cpdb_analyst_role ON CLUSTER prod;
-ALTER ROLE cpdb_analyst_role ON CLUSTER prod SETTINGS readonly = 2;
+ALTER ROLE cpdb_analyst_role ON CLUSTER prod SETTINGS readonly = 2, additional_table_filters CONST;
 REVOKE ON CLUSTER prod ALL ON *.* FROM cpdb_analyst_role;
 GRANT ON CLUSTER prod SELECT ON cpdb.team_stats_k TO cpdb_analyst_role;
 GRANT ON CLUSTER prod SELECT ON cpdb.team_network_k TO cpdb_analyst_role;
