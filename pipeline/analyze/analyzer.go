@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"sort"
 	"sync"
@@ -478,12 +479,10 @@ func (a *Analyzer) processDay(ctx context.Context, day time.Time) error {
 		return err
 	}
 	found = append(found, warnings...)
-	for k := range drifting {
-		if continuing == nil {
-			continuing = map[string]bool{}
-		}
-		continuing[k] = true
+	if continuing == nil {
+		continuing = map[string]bool{}
 	}
+	maps.Copy(continuing, drifting)
 
 	fresh, err := a.publish(ctx, Day, day, to, found, continuing, now)
 	if err != nil {

@@ -8,9 +8,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"commpulse/internal/chlocal"
-	"commpulse/internal/chlocal/chtest"
 )
 
 // A window clear on a replicated cluster (clearIfAny) decided whether to
@@ -28,22 +25,10 @@ import (
 // then rewritten without that team. A DELETE must be issued on shard 1.
 func TestReplicatedClearAsksEveryReplica(t *testing.T) {
 	const name = "commpulse_clear"
-	cl := chtest.StartCluster(t, chtest.ClusterOptions{Name: name, Servers: []int{2, 1}})
-	r1, r2, s2 := cl[0][0], cl[0][1], cl[1][0]
-	db := chtest.ClusterDatabase(t, []*chlocal.Server{r1, r2, s2})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	r1, r2, _, db := twoReplicaCluster(ctx, t, name)
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)
-	for _, srv := range []*chlocal.Server{r1, r2, s2} {
-		st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db, Cluster: Cluster{Name: name}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.migrate(ctx, mustClusterSchema(t, Cluster{Name: name})); err != nil {
-			t.Fatalf("migrate %s: %v", srv.Addr(), err)
-		}
-	}
 	behind, err := Open(Config{Addr: []string{r2.Addr()}, Database: db})
 	if err != nil {
 		t.Fatal(err)

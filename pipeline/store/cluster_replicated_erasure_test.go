@@ -399,24 +399,12 @@ func (c *plantingConn) QueryRow(ctx context.Context, q string, args ...any) driv
 // fails the count.
 func TestReplicatedErasureFailsOnAReplicaLeftBehind(t *testing.T) {
 	const name = "commpulse_behind"
-	cl := chtest.StartCluster(t, chtest.ClusterOptions{Name: name, Servers: []int{2, 1}})
-	r1, r2, s2 := cl[0][0], cl[0][1], cl[1][0]
-	db := chtest.ClusterDatabase(t, []*chlocal.Server{r1, r2, s2})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	r1, r2, s2, db := twoReplicaCluster(ctx, t, name)
 	const p = "p_behind"
 	var servers []*Store
 	for _, srv := range []*chlocal.Server{r1, r2, s2} {
-		// The cluster's schema on each server, replica 2 included (Migrate
-		// would reach one replica per shard).
-		st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db, Cluster: Cluster{Name: name}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.migrate(ctx, mustClusterSchema(t, Cluster{Name: name})); err != nil {
-			t.Fatalf("migrate %s: %v", srv.Addr(), err)
-		}
 		local, err := Open(Config{Addr: []string{srv.Addr()}, Database: db})
 		if err != nil {
 			t.Fatal(err)
@@ -465,6 +453,29 @@ func TestReplicatedErasureFailsOnAReplicaLeftBehind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// twoReplicaCluster starts a private cluster name of two shards, shard 1
+// with two servers posing as its replicas (r1, r2: tables of their own, no
+// replication) and shard 2 with one (s2), and migrates the cluster's
+// schema on each server, replica 2 included (Migrate would reach one
+// replica per shard). db is the database, dropped with the test.
+func twoReplicaCluster(ctx context.Context, t *testing.T, name string) (r1, r2, s2 *chlocal.Server, db string) {
+	t.Helper()
+	cl := chtest.StartCluster(t, chtest.ClusterOptions{Name: name, Servers: []int{2, 1}})
+	r1, r2, s2 = cl[0][0], cl[0][1], cl[1][0]
+	db = chtest.ClusterDatabase(t, []*chlocal.Server{r1, r2, s2})
+	for _, srv := range []*chlocal.Server{r1, r2, s2} {
+		st, err := Open(Config{Addr: []string{srv.Addr()}, Database: db, Cluster: Cluster{Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if _, err := st.migrate(ctx, mustClusterSchema(t, Cluster{Name: name})); err != nil {
+			t.Fatalf("migrate %s: %v", srv.Addr(), err)
+		}
+	}
+	return r1, r2, s2, db
 }
 
 func mustClusterSchema(t *testing.T, c Cluster) schema {
